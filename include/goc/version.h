@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GOC_VERSION_H
+#define GOC_VERSION_H
+
+#define GOC_VERSION_MAJOR 0
+#define GOC_VERSION_MINOR 1
+#define GOC_VERSION_PATCH 0
+#define GOC_VERSION_HEX \
+    ((GOC_VERSION_MAJOR << 16) | (GOC_VERSION_MINOR << 8) | GOC_VERSION_PATCH)
+
+#endif /* GOC_VERSION_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.h - assertions by debug level (mimalloc's ladder) and branch hints.
+ *
+ *   GOC_DEBUG 0  release: no assertions
+ *   GOC_DEBUG 1  GOC_ASSERT: cheap checks of the public contract
+ *   GOC_DEBUG 2  GOC_ASSERT_INTERNAL: internal invariants (Debug builds)
+ *   GOC_DEBUG 3  GOC_ASSERT_EXPENSIVE: whole-structure validators
+ *
+ * A failed assertion prints file, line and expression and aborts; it never
+ * allocates.
+ */
+#ifndef GOC_CHECK_H
+#define GOC_CHECK_H
+
+#ifndef GOC_DEBUG
+#define GOC_DEBUG 0
+#endif
+
+#define goc__likely(x) __builtin_expect(!!(x), 1)
+#define goc__unlikely(x) __builtin_expect(!!(x), 0)
+
+__attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
+                                                      const char *file,
+                                                      int line,
+                                                      const char *func);
+
+#define GOC__ASSERT_ALWAYS(e) \
+    (goc__likely(e) ? (void)0 \
+                    : goc__assert_fail(#e, __FILE__, __LINE__, __func__))
+
+#if GOC_DEBUG >= 1
+#define GOC_ASSERT(e) GOC__ASSERT_ALWAYS(e)
+#else
+#define GOC_ASSERT(e) ((void)0)
+#endif
+#if GOC_DEBUG >= 2
+#define GOC_ASSERT_INTERNAL(e) GOC__ASSERT_ALWAYS(e)
+#else
+#define GOC_ASSERT_INTERNAL(e) ((void)0)
+#endif
+#if GOC_DEBUG >= 3
+#define GOC_ASSERT_EXPENSIVE(e) GOC__ASSERT_ALWAYS(e)
+#else
+#define GOC_ASSERT_EXPENSIVE(e) ((void)0)
+#endif
+
+/* Sanitizer detection, for both gcc (__SANITIZE_*__) and clang. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GOC_HAVE_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GOC_HAVE_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#undef GOC_HAVE_ASAN
+#define GOC_HAVE_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#undef GOC_HAVE_TSAN
+#define GOC_HAVE_TSAN 1
+#endif
+#endif
+
+#endif /* GOC_CHECK_H */

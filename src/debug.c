@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * debug.c - goroutine dumps in Go's format, global deadlock detection
+ * (Go's checkdead), and fatal errors.
+ *
+ * Frames are walked through frame pointers: from a parked goroutine's saved
+ * context (arch.h gives the slots of its frame pointer and return address)
+ * or, for the calling goroutine, from the current frame.  Every step is
+ * checked to stay inside the goroutine's stack and to move upwards, so code
+ * built without frame pointers ends the walk early instead of faulting.
+ * Names come from dladdr (exported symbols: link with -rdynamic); each
+ * frame also shows its module and offset for addr2line.  goc's own frames
+ * at the top of a stack (the park and switch path) are left out.
+ *
+ * A stack is read only while its goroutine cannot run: the dump CASes the
+ * SCAN bit into a WAITING or RUNNABLE status, and execute/ready wait for it
+ * to clear (goc__casgstatus).
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "goc.h"
+#include "internal.h"
+
+/* ---- output: a file descriptor or a caller's buffer ---- */
+
+struct out {
+    int fd;       /* >= 0: write here */
+    char *buf;    /* else append here */
+    size_t len, pos;
+};
+
+static void out_write(struct out *o, const char *s, size_t n)
+{
+    if (o->fd >= 0) {
+        while (n > 0) {
+            ssize_t w = write(o->fd, s, n);
+            if (w <= 0)
+                return;
+            s += w;
+            n -= (size_t)w;
+        }
+        return;
+    }
+    if (o->len == 0)
+        return;
+    size_t room = o->len - 1 - o->pos;
+    if (n > room)
+        n = room;
+    memcpy(o->buf + o->pos, s, n);
+    o->pos += n;
+    o->buf[o->pos] = '\0';
+}
+
+__attribute__((format(printf, 2, 3))) static void out_printf(struct out *o,
+                                                             const char *fmt,
+                                                             ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    out_write(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+void goc__printf(int fd, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        struct out o = {.fd = fd};
+        out_write(&o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    }
+}
+
+/* ---- symbols and frames ---- */
+
+struct sym {
+    const char *name;   /* NULL when unknown */
+    const char *module;
+    uintptr_t offset;   /* pc - module base */
+};
+
+static struct sym lookup(uintptr_t pc)
+{
+    struct sym s = {NULL, "??", pc};
+    Dl_info info;
+    const ElfW(Sym) *es = NULL;
+    if (dladdr1((void *)pc, &info, (void **)&es, RTLD_DL_SYMENT) == 0)
+        return s;
+    if (info.dli_fname != NULL)
+        s.module = info.dli_fname;
+    s.offset = pc - (uintptr_t)info.dli_fbase;
+    /* dladdr names the nearest exported symbol below pc, which for a
+     * static function is some unrelated one: believe it only if pc lies
+     * inside that symbol. */
+    if (info.dli_sname != NULL && es != NULL &&
+        pc < (uintptr_t)info.dli_saddr + es->st_size)
+        s.name = info.dli_sname;
+    return s;
+}
+
+static bool is_runtime_frame(const struct sym *s)
+{
+    return s->name == NULL || strncmp(s->name, "goc__", 5) == 0;
+}
+
+static void print_frame(struct out *o, const struct sym *s)
+{
+    out_printf(o, "%s(...)\n\t%s +0x%lx\n", s->name ? s->name : "??",
+               s->module, (unsigned long)s->offset);
+}
+
+/* Walk frame records from (pc, fp), where pc is a return address.  Stops
+ * at a zero return address, when fp leaves [lo, hi) or fails to climb, or
+ * after 64 frames. */
+static void walk(struct out *o, uintptr_t pc, uintptr_t fp, uintptr_t lo,
+                 uintptr_t hi)
+{
+    bool top = true; /* still in goc's own frames at the top */
+    for (int depth = 0; depth < 64 && pc != 0; depth++) {
+        struct sym s = lookup(pc - 1);
+        if (!(top && is_runtime_frame(&s))) {
+            top = false;
+            print_frame(o, &s);
+        }
+        if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi ||
+            (fp & (sizeof(uintptr_t) - 1)) != 0)
+            break;
+        uintptr_t next = ((uintptr_t *)fp)[0];
+        pc = ((uintptr_t *)fp)[1];
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+}
+
+static const char *state_name(goc__g *g, uint32_t s, bool self)
+{
+    if (self)
+        return "running";
+    switch (s & ~(uint32_t)GOC__GSCAN) {
+    case GOC__GRUNNABLE:
+        return "runnable";
+    case GOC__GRUNNING:
+        return "running";
+    case GOC__GWAITING:
+        return g->waitreason != NULL ? g->waitreason : "waiting";
+    default:
+        return "dead";
+    }
+}
+
+static void print_header(struct out *o, goc__g *g, uint32_t s, bool self)
+{
+    out_printf(o, "goroutine %lld [%s%s]", (long long)g->goid,
+               state_name(g, s, self),
+               g->lockedm != NULL ? ", locked to thread" : "");
+    if (g->name != NULL)
+        out_printf(o, " \"%s\"", g->name);
+    out_printf(o, ":\n");
+}
+
+static void print_creator(struct out *o, goc__g *g)
+{
+    if (g->is_main)
+        return;
+    struct sym s = lookup(g->gopc - 1);
+    out_printf(o, "created by %s", s.name ? s.name : "??");
+    if (g->parent_goid != 0)
+        out_printf(o, " in goroutine %lld", (long long)g->parent_goid);
+    out_printf(o, "\n\t%s +0x%lx\n", s.module, (unsigned long)s.offset);
+}
+
+/* Print a G that is not running: its stack is frozen by SCAN. */
+static void print_parked(struct out *o, goc__g *g, uint32_t s)
+{
+    uintptr_t *ctx = g->sp;
+    uintptr_t pc = ctx[GOC__CTX_PC_SLOT];
+    if (pc == (uintptr_t)goc__ctx_entry) {
+        /* Never ran: show where it will start. */
+        struct sym fs = lookup((uintptr_t)g->fn);
+        print_header(o, g, s, false);
+        print_frame(o, &fs);
+    } else {
+        print_header(o, g, s, false);
+        walk(o, pc, ctx[GOC__CTX_FP_SLOT], (uintptr_t)g->stack_lo,
+             (uintptr_t)g->stack_hi);
+    }
+    print_creator(o, g);
+}
+
+static void print_self(struct out *o, goc__g *g)
+{
+    print_header(o, g, GOC__GRUNNING, true);
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t pc = ((uintptr_t *)fp)[1];
+    walk(o, pc, ((uintptr_t *)fp)[0], (uintptr_t)g->stack_lo,
+         (uintptr_t)g->stack_hi);
+    print_creator(o, g);
+}
+
+struct dump_state {
+    struct out *o;
+    goc__g *self;
+    bool any; /* something printed: separate the next with a blank line */
+};
+
+static void separate(struct dump_state *d)
+{
+    if (d->any)
+        out_printf(d->o, "\n");
+    d->any = true;
+}
+
+static void dump_one(goc__g *g, void *arg)
+{
+    struct dump_state *d = arg;
+    if (g == d->self)
+        return;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
+    if ((s != GOC__GRUNNABLE && s != GOC__GWAITING && s != GOC__GRUNNING) ||
+        g->system)
+        return;
+    if (s == GOC__GRUNNING) {
+        separate(d);
+        print_header(d->o, g, s, false);
+        out_printf(d->o,
+                   "\tgoroutine running on other thread; stack unavailable\n");
+        print_creator(d->o, g);
+        return;
+    }
+    /* acquire: the stack contents written before the park are visible. */
+    if (!atomic_compare_exchange_strong_explicit(&g->status, &s,
+                                                 s | GOC__GSCAN,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed))
+        return; /* changed under us: it is running again, skip it */
+    separate(d);
+    print_parked(d->o, g, s);
+    /* release: pairs with the acquire CAS in goc__casgstatus. */
+    atomic_store_explicit(&g->status, s, memory_order_release);
+}
+
+static void dump(struct out *o, goc__g *self, bool all)
+{
+    if (self != NULL)
+        print_self(o, self);
+    if (!all)
+        return;
+    struct dump_state d = {o, self, self != NULL};
+    goc__stack_each(dump_one, &d);
+}
+
+void goc__dump_all(int fd, goc__g *self)
+{
+    struct out o = {.fd = fd};
+    dump(&o, self, true);
+}
+
+void goc_dump(int fd)
+{
+    goc__dump_all(fd, goc__getg());
+}
+
+size_t goc_stack(char *buf, size_t len, bool all)
+{
+    struct out o = {.fd = -1, .buf = buf, .len = len, .pos = 0};
+    if (len > 0)
+        buf[0] = '\0';
+    dump(&o, goc__getg(), all);
+    return o.pos;
+}
+
+/* ---- fatal errors ---- */
+
+static _Atomic int dying;
+
+static __attribute__((noreturn)) void vfatal(bool with_dump, const char *fmt,
+                                             va_list ap)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
+        for (;;) /* another thread is already printing its fatal error */
+            pause();
+    }
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    goc__printf(2, "fatal error: %s\n", msg);
+    const char *tb = getenv("GOC_TRACEBACK");
+    if (with_dump && !(tb != NULL && strcmp(tb, "none") == 0)) {
+        goc__printf(2, "\n");
+        goc__dump_all(2, goc__getg());
+    }
+    if (tb != NULL && strcmp(tb, "crash") == 0) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    _exit(2);
+}
+
+void goc__fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfatal(true, fmt, ap);
+}
+
+void goc__fatal_nodump(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfatal(false, fmt, ap);
+}
+
+void goc__assert_fail(const char *expr, const char *file, int line,
+                      const char *func)
+{
+    goc__fatal("assertion failed: %s (%s:%d, %s)", expr, file, line, func);
+}
+
+/* ---- deadlock detection ---- */
+
+struct census {
+    int waiting, runnable;
+};
+
+static void count_one(goc__g *g, void *arg)
+{
+    struct census *c = arg;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire) &
+                 ~(uint32_t)GOC__GSCAN;
+    if (g->system)
+        return;
+    if (s == GOC__GWAITING)
+        c->waiting++;
+    else if (s == GOC__GRUNNABLE || s == GOC__GRUNNING)
+        c->runnable++;
+}
+
+/* Called whenever an M goes idle (Go's checkdead).  If that was the last
+ * M that could run anything, and no goroutine is runnable, nothing can
+ * ever wake the waiting ones: report the deadlock as Go does.
+ * Requires: sched.lock. */
+void goc__checkdead(void)
+{
+    if (atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
+        return;
+    int32_t run = goc__sched.mcount - goc__sched.nmidle -
+                  goc__sched.nmidlelocked;
+    if (run > 0)
+        return;
+    if (run < 0)
+        goc__fatal("checkdead: inconsistent counts mcount=%d nmidle=%d "
+                   "nmidlelocked=%d",
+                   goc__sched.mcount, goc__sched.nmidle,
+                   goc__sched.nmidlelocked);
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return; /* a plain thread just queued work; its wakep follows */
+    struct census c = {0, 0};
+    goc__stack_each(count_one, &c);
+    if (c.runnable > 0)
+        return;
+    if (c.waiting == 0) {
+        if (goc__sched.main_goexited)
+            goc__fatal("no goroutines (main called goc_exit) - deadlock!");
+        return;
+    }
+    goc__fatal("all goroutines are asleep - deadlock!");
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * goroutine.c - the G lifecycle: spawn, the switches between a G and its
+ * M's g0 (with every sanitizer told about each one), exit and release.
+ * Design: docs/design/scheduler.md, "Goroutines" and "Sanitizers".
+ *
+ * All sanitizer fiber calls live here, next to the only two switches:
+ *   ASan: __sanitizer_start_switch_fiber before, ..._finish_ after, on the
+ *         stack that resumes; a dying G passes NULL so its fake stack goes.
+ *   TSan: one fiber per goroutine, created at spawn, destroyed by g0 after
+ *         the G's last switch; __tsan_switch_to_fiber before each switch
+ *         (flags 0: the switch is a synchronisation point).
+ *   valgrind: stacks are registered when their slot is carved (stack.c).
+ */
+#include <string.h>
+
+#include "arch.h"
+#include "goc.h"
+#include "internal.h"
+
+#ifdef GOC_HAVE_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef GOC_HAVE_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
+{
+    for (;;) {
+        uint32_t old = from;
+        /* acq_rel: a status change hands the G (and its stack) from one
+         * owner to the next; every transition pairs with the next one. */
+        if (atomic_compare_exchange_weak_explicit(&g->status, &old, to,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return from;
+        if (old == from || old == (from | GOC__GSCAN))
+            continue; /* spurious failure, or a dump is reading it */
+        return old;
+    }
+}
+
+/* ---- switches ---- */
+
+void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
+{
+#ifdef GOC_HAVE_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(dying ? NULL : &fake, m->g0_stack_lo,
+                                   m->g0_stack_size);
+#else
+    (void)dying;
+#endif
+#ifdef GOC_HAVE_TSAN
+    __tsan_switch_to_fiber(m->tsan_g0_fiber, 0);
+#endif
+    goc__ctx_switch(&g->sp, m->g0_sp);
+    /* Resumed by some M's g0: maybe another thread than the one we left. */
+#ifdef GOC_HAVE_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+}
+
+void goc__switch_to_g(goc__m *m, goc__g *g)
+{
+#ifdef GOC_HAVE_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, g->stack_lo,
+                                   (size_t)(g->stack_hi - g->stack_lo));
+#endif
+#ifdef GOC_HAVE_TSAN
+    __tsan_switch_to_fiber(g->tsan_fiber, 0);
+#endif
+    goc__ctx_switch(&m->g0_sp, g->sp);
+#ifdef GOC_HAVE_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+}
+
+/* First frame of every goroutine (entered from goc__ctx_entry). */
+static void g_main(void *arg)
+{
+    goc__g *g = arg;
+#ifdef GOC_HAVE_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    g->fn(g->arg);
+    goc__mcall(GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
+    __builtin_unreachable();
+}
+
+/* ---- spawn ---- */
+
+static int64_t next_goid(goc__p *p)
+{
+    if (p == NULL)
+        return atomic_fetch_add_explicit(&goc__sched.goidgen, 1,
+                                         memory_order_relaxed) + 1;
+    if (p->goidnext == p->goidend) {
+        int64_t base = atomic_fetch_add_explicit(&goc__sched.goidgen,
+                                                 GOC__GOID_BATCH,
+                                                 memory_order_relaxed);
+        p->goidnext = base + 1;
+        p->goidend = base + 1 + GOC__GOID_BATCH;
+    }
+    return p->goidnext++;
+}
+
+/* Create a RUNNABLE goroutine running fn(arg); *out receives it.  The
+ * caller queues it.  Returns: 0 or GOC_ENOMEM / GOC_EINVAL.
+ * Only on: a goroutine, g0, or (p == NULL) a plain thread during a run. */
+int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
+                 void *arg, uintptr_t pc, bool system, goc__g **out)
+{
+    goc__m *m = goc__getm();
+    goc__p *p = m != NULL ? m->p : NULL;
+    goc__g *g = goc__stack_alloc(p, slot_size);
+    if (g == NULL)
+        return GOC_ENOMEM;
+    goc__g *parent = m != NULL ? m->curg : NULL;
+    g->system = system;
+    g->is_main = false;
+    g->lockcount = 0;
+    g->fn = fn;
+    g->arg = arg;
+    g->goid = next_goid(p);
+    g->parent_goid = parent != NULL ? parent->goid : 0;
+    g->gopc = pc;
+    g->name = name;
+    g->waitreason = NULL;
+    g->waitsince = 0;
+    g->schedlink = NULL;
+    g->m = NULL;
+    g->lockedm = NULL;
+    /* 16-byte aligned: the header is cache-line aligned (stack.c). */
+    g->sp = goc__ctx_make(g->stack_hi, g_main, g);
+#ifdef GOC_HAVE_TSAN
+    g->tsan_fiber = __tsan_create_fiber(0);
+#else
+    g->tsan_fiber = NULL;
+#endif
+    if (!system)
+        atomic_fetch_add_explicit(&goc__sched.ngoroutine, 1,
+                                  memory_order_relaxed);
+    /* release: the fields above are visible to a dump that sees the
+     * status; queues carry their own release/acquire for the runner. */
+    atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
+    *out = g;
+    return 0;
+}
+
+/* The G has switched away for the last time.  Only on: g0 of m. */
+void goc__g_release(goc__m *m, goc__g *g)
+{
+    uint32_t s = goc__casgstatus(g, GOC__GRUNNING, GOC__GDEAD);
+    GOC__ASSERT_ALWAYS(s == GOC__GRUNNING);
+    if (!g->system)
+        atomic_fetch_sub_explicit(&goc__sched.ngoroutine, 1,
+                                  memory_order_relaxed);
+#ifdef GOC_HAVE_TSAN
+    __tsan_destroy_fiber(g->tsan_fiber);
+#endif
+    g->tsan_fiber = NULL;
+    goc__stack_free(m->p, g);
+}
+
+/* Teardown: a G that was never finished (abandoned when main returned).
+ * Its stack goes with its slab; only sanitizer state needs freeing. */
+void goc__g_abandon(goc__g *g, void *arg)
+{
+    (void)arg;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
+    if (s != GOC__GRUNNABLE && s != GOC__GWAITING)
+        return;
+#ifdef GOC_HAVE_TSAN
+    __tsan_destroy_fiber(g->tsan_fiber);
+#endif
+    g->tsan_fiber = NULL;
+    atomic_store_explicit(&g->status, GOC__GDEAD, memory_order_relaxed);
+}
+
+/* ---- public API ---- */
+
+static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
+                     void *arg, uintptr_t pc)
+{
+    if (fn == NULL)
+        return GOC_EINVAL;
+    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
+        atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
+        return GOC_EPERM;
+    size_t slot = goc__stack_slot_for(stack_size);
+    if (slot == 0)
+        return GOC_EINVAL;
+    goc__g *g;
+    int rc = goc__newproc(slot, name, fn, arg, pc, false, &g);
+    if (rc != 0)
+        return rc;
+    goc__m *m = goc__getm();
+    if (m != NULL && m->p != NULL) {
+        goc__runq_put(m->p, g, true);
+    } else {
+        goc__globrunqput(g);
+    }
+    goc__wakep();
+    return 0;
+}
+
+int goc_go(void (*fn)(void *), void *arg)
+{
+    return go_common(0, NULL, fn, arg,
+                     (uintptr_t)__builtin_return_address(0));
+}
+
+int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *), void *arg)
+{
+    return go_common(o != NULL ? o->stack_size : 0,
+                     o != NULL ? o->name : NULL, fn, arg,
+                     (uintptr_t)__builtin_return_address(0));
+}
+
+int goc_num_goroutine(void)
+{
+    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+        return 0;
+    return atomic_load_explicit(&goc__sched.ngoroutine, memory_order_relaxed);
+}
+
+int64_t goc_id(void)
+{
+    goc__g *g = goc__getg();
+    return g != NULL ? g->goid : 0;
+}

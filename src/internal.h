@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - cross-file functions of the runtime (goc__*), grouped by the
+ * file that defines them.  Types are in runtime.h.
+ */
+#ifndef GOC_INTERNAL_H
+#define GOC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "goc.h"
+#include "runtime.h"
+
+/* ---- lock_futex.c ---- */
+void goc__lock(goc__mutex *l);
+void goc__unlock(goc__mutex *l);
+void goc__noteclear(goc__note *n);
+void goc__notewakeup(goc__note *n);
+void goc__notesleep(goc__note *n);
+
+/* ---- os_linux.c ---- */
+int goc__ncpu(void);                 /* affinity mask and cgroup quota */
+int64_t goc__nanotime(void);         /* CLOCK_MONOTONIC */
+int goc__gettid(void);
+size_t goc__pagesize(void);
+int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
+void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
+int goc__signals_install(void);      /* SIGSEGV overflow handler */
+void goc__signals_restore(void);
+int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
+void goc__altstack_free(goc__m *m);
+int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
+
+/* ---- stack.c ---- */
+size_t goc__stack_default_slot(void);   /* slot bytes for the default size */
+size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
+goc__g *goc__stack_alloc(goc__p *p, size_t slot_size);
+void goc__stack_free(goc__p *p, goc__g *g);
+void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
+/* Iterate every slot ever carved: fn(g, arg) for each header. */
+void goc__stack_each(void (*fn)(goc__g *g, void *arg), void *arg);
+
+
+void goc__stack_init(void);
+void goc__stack_teardown(void);
+
+/* ---- goroutine.c ---- */
+int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
+                 void *arg, uintptr_t pc, bool system, goc__g **out);
+void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying);
+void goc__switch_to_g(goc__m *m, goc__g *g);
+void goc__g_release(goc__m *m, goc__g *g); /* after exit, on g0 */
+void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
+uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
+
+/* ---- proc.c ---- */
+goc__m *goc__getm(void);             /* noinline: never cached across park */
+goc__g *goc__getg(void);             /* current G or NULL */
+void goc__mcall(int after);          /* switch to g0 with a request */
+/* Park the current goroutine: it becomes WAITING with `reason`; after the
+ * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
+ * May park: yes.  Only on: a goroutine. */
+void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
+/* Make a WAITING G runnable: into the caller's runnext when the caller is a
+ * goroutine, else into the global queue; wakes an idle P if any.
+ * Only on: any thread.  May park: no. */
+void goc__ready(goc__g *g);
+void goc__globrunqput(goc__g *g); /* takes sched.lock */
+void goc__wakep(void);
+int goc__run(void (*main_fn)(void *), void *arg);
+
+/* ---- runq.c ---- */
+void goc__runq_put(goc__p *p, goc__g *g, bool next);
+void goc__runq_put_slow(goc__p *p, goc__g *g);       /* half to global */
+goc__g *goc__runq_get(goc__p *p, bool *inherit);
+bool goc__runq_empty(goc__p *p);
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext);
+goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
+void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
+void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n);
+
+/* ---- debug.c ---- */
+void goc__checkdead(void);           /* Requires: sched.lock */
+void goc__dump_all(int fd, goc__g *self);
+__attribute__((noreturn)) void goc__fatal(const char *fmt, ...);
+__attribute__((noreturn)) void goc__fatal_nodump(const char *fmt, ...);
+void goc__printf(int fd, const char *fmt, ...);
+
+#endif /* GOC_INTERNAL_H */

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lock_futex.c - the runtime's own mutex and one-shot notes, on Linux
+ * futexes (Go's lock_futex.go, in our words).  Neither touches the
+ * scheduler, so both work on g0, on goroutines and on plain threads; they
+ * block the thread, which is why runtime code holds them only briefly.
+ *
+ * goc__mutex key: 0 unlocked, 1 locked, 2 locked and someone may sleep.
+ * goc__note key:  0 clear, 1 woken.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
+{
+    /* Spurious returns (EINTR, EAGAIN when *addr != val) are fine: every
+     * caller loops on its own condition. */
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr, int n)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+void goc__lock(goc__mutex *l)
+{
+    uint32_t c = 0;
+    /* acquire; pairs with the release exchange in goc__unlock */
+    if (atomic_compare_exchange_strong_explicit(&l->key, &c, 1,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return;
+    /* Spin briefly (Go: 4 x 30 pauses, then one yield): the sections are
+     * short, so the holder usually releases before a futex round trip. */
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 30; k++)
+            cpu_relax();
+        c = 0;
+        if (atomic_compare_exchange_weak_explicit(&l->key, &c, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    sched_yield();
+    /* Mark "sleepers" and sleep until we take it in that state. */
+    while (atomic_exchange_explicit(&l->key, 2, memory_order_acquire) != 0)
+        futex_wait(&l->key, 2);
+}
+
+void goc__unlock(goc__mutex *l)
+{
+    /* release; pairs with the acquire in goc__lock */
+    if (atomic_exchange_explicit(&l->key, 0, memory_order_release) == 2)
+        futex_wake(&l->key, 1);
+}
+
+void goc__noteclear(goc__note *n)
+{
+    atomic_store_explicit(&n->key, 0, memory_order_relaxed);
+}
+
+void goc__notewakeup(goc__note *n)
+{
+    /* release: what the waker wrote before (m->nextp, sched.exiting) is
+     * visible to the sleeper; pairs with the acquire load in notesleep. */
+    atomic_store_explicit(&n->key, 1, memory_order_release);
+    futex_wake(&n->key, INT_MAX);
+}
+
+void goc__notesleep(goc__note *n)
+{
+    while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
+        futex_wait(&n->key, 0);
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os_linux.c - what the runtime needs from Linux: CPU count (affinity mask
+ * and cgroup quota), clocks, threads, thread stacks, the stack-overflow
+ * signal handler and environment knobs (Go's os_linux.go).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- CPUs ---- */
+
+/* CPU quota of the cgroup (v2) this process is in, rounded up, or 0 when
+ * there is none.  Walks from the process's cgroup to the root and takes the
+ * smallest "quota period" in cpu.max, as Go 1.25 and the JVM do. */
+static int cgroup_cpu_limit(void)
+{
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (f == NULL)
+        return 0;
+    char line[512], path[600];
+    path[0] = '\0';
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "0::", 3) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(path, sizeof path, "%s", line + 3);
+            break;
+        }
+    }
+    fclose(f);
+    if (path[0] != '/')
+        return 0;
+    int best = 0;
+    for (;;) {
+        char file[700];
+        snprintf(file, sizeof file, "/sys/fs/cgroup%s/cpu.max",
+                 strcmp(path, "/") == 0 ? "" : path);
+        FILE *m = fopen(file, "r");
+        if (m != NULL) {
+            char quota[32];
+            long long period = 0;
+            if (fscanf(m, "%31s %lld", quota, &period) == 2 &&
+                strcmp(quota, "max") != 0 && period > 0) {
+                long long q = atoll(quota);
+                int n = (int)((q + period - 1) / period);
+                if (n < 1)
+                    n = 1;
+                if (best == 0 || n < best)
+                    best = n;
+            }
+            fclose(m);
+        }
+        char *slash = strrchr(path, '/');
+        if (slash == NULL || slash == path)
+            break;
+        *slash = '\0';
+    }
+    return best;
+}
+
+int goc__ncpu(void)
+{
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    int q = cgroup_cpu_limit();
+    if (q > 0 && q < n)
+        n = q;
+    return n;
+}
+
+/* ---- time, ids, sizes ---- */
+
+int64_t goc__nanotime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int goc__gettid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+size_t goc__pagesize(void)
+{
+    static size_t ps;
+    if (ps == 0)
+        ps = (size_t)sysconf(_SC_PAGESIZE);
+    return ps;
+}
+
+int goc__env_int(const char *name, int64_t *out)
+{
+    const char *s = getenv(name);
+    if (s == NULL || *s == '\0')
+        return GOC_EINVAL;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 0);
+    if (errno != 0 || *end != '\0')
+        return GOC_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* ---- threads ---- */
+
+int goc__thread_start(goc__m *m, void *(*fn)(void *))
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* Block every signal in the new thread while it starts, so no handler
+     * runs before its altstack exists; the thread restores the mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&m->thread, &attr, fn, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -rc;
+}
+
+void goc__thread_stack(void **lo, size_t *size)
+{
+    pthread_attr_t attr;
+    *lo = NULL;
+    *size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, lo, size);
+        pthread_attr_destroy(&attr);
+    }
+}
+
+/* ---- signals: stack overflow ---- */
+
+static struct sigaction old_segv, old_bus;
+static bool signals_installed;
+
+/* Runs on the M's alternate stack.  A fault in the guard page below the
+ * running goroutine's stack is a stack overflow: say so the way the spec
+ * words it and exit 2.  Any other fault is not ours: put the previous
+ * handler back and return, so the faulting instruction runs again and
+ * faults into it (the default action kills the process with the signal). */
+static void overflow_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    goc__m *m = goc__getm();
+    goc__g *g = m != NULL ? m->curg : NULL;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (g != NULL) {
+        uintptr_t lo = (uintptr_t)g->stack_lo;
+        if (a < lo && a >= lo - goc__pagesize())
+            goc__fatal("stack overflow in goroutine %lld",
+                       (long long)g->goid);
+    }
+    sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+}
+
+int goc__signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = overflow_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
+        return -errno;
+    if (sigaction(SIGBUS, &sa, &old_bus) != 0)
+        return -errno;
+    signals_installed = true;
+    return 0;
+}
+
+void goc__signals_restore(void)
+{
+    if (!signals_installed)
+        return;
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    signals_installed = false;
+}
+
+/* Each M gets its own alternate signal stack: the overflow handler cannot
+ * run on the stack that just overflowed. */
+int goc__altstack_init(goc__m *m)
+{
+    /* A thread that already has one (the user's, on m0) keeps it. */
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+        return 0;
+    size_t size = 64 * 1024;
+    if (size < (size_t)MINSIGSTKSZ)
+        size = (size_t)MINSIGSTKSZ;
+    m->altstack = malloc(size);
+    if (m->altstack == NULL)
+        return GOC_ENOMEM;
+    stack_t ss = {.ss_sp = m->altstack, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        free(m->altstack);
+        m->altstack = NULL;
+        return -errno;
+    }
+    return 0;
+}
+
+/* Only on: the M's own thread, before it exits or returns from goc_run. */
+void goc__altstack_free(goc__m *m)
+{
+    if (m->altstack == NULL)
+        return;
+    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    free(m->altstack);
+    m->altstack = NULL;
+}

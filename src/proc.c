@@ -1,0 +1,966 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.c - the scheduler core: each M's loop on g0, finding work (local
+ * queue, global queue with fairness, stealing), spinning Ms, parking and
+ * waking Ms on futex notes, park/ready for goroutines, locked threads,
+ * GOMAXPROCS changes at run time, and goc_run's start and teardown.
+ * Go's proc.go is the model.  Design, invariants and the lock order:
+ * docs/design/scheduler.md.
+ *
+ * The shape of an M's life (m_loop):
+ *
+ *     for (;;) {
+ *         g = find_runnable()   -- blocks (stopm) when there is no work;
+ *                                  NULL once the run is exiting
+ *         execute(g)            -- switch g0 -> g; returns when g switches
+ *                                  back to g0 asking for m->after
+ *         after_switch(g)       -- YIELD: requeue; PARK: WAITING, unlockf;
+ *                                  EXIT: free the slot
+ *     }
+ *
+ * Spinning (Go's protocol, proc.go's opening comment): an M out of local
+ * work that looks for work to steal is "spinning" and counted in
+ * sched.nmspinning.  Whoever makes work (spawn, ready) calls wakep(),
+ * which starts one spinning M when there is an idle P and no spinner.  A
+ * spinner that finds work calls wakep() for the next one.  A spinner that
+ * gives up decrements nmspinning, then (seq_cst) rechecks every run queue:
+ * together with the full fence in wakep this closes the window in which
+ * new work and the last spinner miss each other.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "goc.h"
+#include "internal.h"
+
+#ifdef GOC_HAVE_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+struct goc__sched goc__sched;
+
+static __thread goc__m *tls_m;
+
+/* The TLS address must not be cached across a park: the goroutine may
+ * resume on another thread.  noinline plus the empty asm keep the compiler
+ * from hoisting or merging the load (ClickHouse/silk#66). */
+__attribute__((noinline)) goc__m *goc__getm(void)
+{
+    goc__m *m = tls_m;
+    __asm__ __volatile__("" : "+r"(m)::"memory");
+    return m;
+}
+
+goc__g *goc__getg(void)
+{
+    goc__m *m = goc__getm();
+    return m != NULL ? m->curg : NULL;
+}
+
+static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
+
+static uint32_t fastrand(goc__m *m)
+{
+    /* xorshift64*: cheap, per-M, good enough for victim order. */
+    uint64_t x = m->rand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->rand = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static int32_t gomaxprocs(void)
+{
+    return atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed);
+}
+
+static goc__p *allp(int32_t i)
+{
+    /* acquire: pairs with the release store in procresize. */
+    return atomic_load_explicit(&goc__sched.allp[i], memory_order_acquire);
+}
+
+/* ------------------------------------------------------------------------
+ * P and M lists (sched.lock)
+ * ------------------------------------------------------------------------ */
+
+static void acquirep(goc__m *m, goc__p *p)
+{
+    GOC_ASSERT_INTERNAL(m->p == NULL && p->m == NULL);
+    m->p = p;
+    p->m = m;
+    atomic_store_explicit(&p->status, GOC__PRUNNING, memory_order_relaxed);
+}
+
+static goc__p *releasep(goc__m *m)
+{
+    goc__p *p = m->p;
+    GOC_ASSERT_INTERNAL(p != NULL && p->m == m);
+    p->m = NULL;
+    m->p = NULL;
+    return p;
+}
+
+/* Requires: sched.lock; p's queues are empty. */
+static void pidleput(goc__p *p)
+{
+    GOC_ASSERT_INTERNAL(goc__runq_empty(p));
+    atomic_store_explicit(&p->status, GOC__PIDLE, memory_order_relaxed);
+    p->link = goc__sched.pidle;
+    goc__sched.pidle = p;
+    atomic_fetch_add_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
+}
+
+/* Requires: sched.lock. */
+static goc__p *pidleget(void)
+{
+    goc__p *p = goc__sched.pidle;
+    if (p != NULL) {
+        goc__sched.pidle = p->link;
+        p->link = NULL;
+        atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
+    }
+    return p;
+}
+
+/* Requires: sched.lock.  Unlink an idle P (GOMAXPROCS shrinking). */
+static void pidleremove(goc__p *p)
+{
+    for (goc__p **pp = &goc__sched.pidle; *pp != NULL; pp = &(*pp)->link) {
+        if (*pp == p) {
+            *pp = p->link;
+            p->link = NULL;
+            atomic_fetch_sub_explicit(&goc__sched.npidle, 1,
+                                      memory_order_seq_cst);
+            return;
+        }
+    }
+}
+
+/* Requires: sched.lock. */
+static goc__m *mget(void)
+{
+    goc__m *m = goc__sched.midle;
+    if (m != NULL) {
+        goc__sched.midle = m->schedlink;
+        goc__sched.nmidle--;
+    }
+    return m;
+}
+
+static bool exiting(void)
+{
+    return atomic_load_explicit(&goc__sched.exiting, memory_order_acquire);
+}
+
+/* ------------------------------------------------------------------------
+ * Starting and stopping Ms
+ * ------------------------------------------------------------------------ */
+
+static void m_loop(goc__m *m);
+
+/* Set up the calling thread as m's thread: TLS, signal stack, g0's stack
+ * bounds for ASan, the thread's own TSan fiber. */
+static void m_init_thread(goc__m *m)
+{
+    tls_m = m;
+    m->tid = goc__gettid();
+    m->rand = ((uint64_t)m->id * 0x9E3779B97F4A7C15ULL ^
+               (uint64_t)goc__nanotime()) | 1;
+    goc__thread_stack(&m->g0_stack_lo, &m->g0_stack_size);
+    (void)goc__altstack_init(m); /* without one, overflow is a plain SEGV */
+#ifdef GOC_HAVE_TSAN
+    m->tsan_g0_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+static void *mstart(void *arg)
+{
+    goc__m *m = arg;
+    m_init_thread(m);
+    if (m->nextp != NULL) {
+        acquirep(m, m->nextp);
+        m->nextp = NULL;
+    }
+    m_loop(m);
+    goc__lock(&goc__sched.lock);
+    m->exited = true;
+    goc__sched.mcount--;
+    goc__unlock(&goc__sched.lock);
+    goc__altstack_free(m);
+    tls_m = NULL;
+    return NULL;
+}
+
+/* Start a new M that will hold p.  Requires: nothing; takes sched.lock. */
+static void newm(goc__p *p, bool spinning)
+{
+    goc__m *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        goc__fatal("runtime: cannot allocate an M");
+    m->nextp = p;
+    m->spinning = spinning;
+    goc__lock(&goc__sched.lock);
+    m->id = goc__sched.mnext++;
+    m->alllink = goc__sched.allm;
+    goc__sched.allm = m;
+    goc__sched.mcount++;
+    int rc = goc__thread_start(m, mstart);
+    goc__unlock(&goc__sched.lock);
+    if (rc != 0)
+        goc__fatal("runtime: cannot create a thread: %s", goc_strerror(rc));
+}
+
+/* Run some M on p (an idle P if p is NULL); with spinning, the M starts
+ * spinning (the caller already counted it in nmspinning). */
+static void startm(goc__p *p, bool spinning)
+{
+    goc__lock(&goc__sched.lock);
+    if (exiting()) {
+        if (p != NULL)
+            pidleput(p);
+        goc__unlock(&goc__sched.lock);
+        if (spinning)
+            atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                      memory_order_seq_cst);
+        return;
+    }
+    if (p == NULL) {
+        p = pidleget();
+        if (p == NULL) {
+            goc__unlock(&goc__sched.lock);
+            if (spinning)
+                atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                          memory_order_seq_cst);
+            return;
+        }
+    }
+    goc__m *m = mget();
+    goc__unlock(&goc__sched.lock);
+    if (m == NULL) {
+        newm(p, spinning);
+        return;
+    }
+    m->spinning = spinning;
+    m->nextp = p; /* published by the release in notewakeup */
+    goc__notewakeup(&m->park);
+}
+
+/* Put m to sleep until startm hands it a P.  Returns: false when woken
+ * because the run is exiting. */
+static bool stopm(goc__m *m)
+{
+    GOC_ASSERT_INTERNAL(m->p == NULL && !m->spinning);
+    goc__lock(&goc__sched.lock);
+    if (exiting()) {
+        goc__unlock(&goc__sched.lock);
+        return false;
+    }
+    m->schedlink = goc__sched.midle;
+    goc__sched.midle = m;
+    goc__sched.nmidle++;
+    goc__checkdead();
+    goc__unlock(&goc__sched.lock);
+    goc__notesleep(&m->park);
+    goc__noteclear(&m->park);
+    if (exiting())
+        return false;
+    acquirep(m, m->nextp);
+    m->nextp = NULL;
+    return true;
+}
+
+void goc__wakep(void)
+{
+    if (gomaxprocs() == 1)
+        return; /* the caller holds the only P: nobody to wake */
+    /* seq_cst fence: orders our queue write before the loads below; pairs
+     * with the seq_cst decrement and recheck in find_runnable's spin-down
+     * (see the file comment). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) == 0)
+        return;
+    int32_t zero = 0;
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_relaxed) !=
+            0 ||
+        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
+                                                 &zero, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    startm(NULL, true);
+}
+
+/* m is giving up p (locked G parked, locked thread leaving): find p a new
+ * M if it has work, or park it (Go's handoffp). */
+static void handoffp(goc__p *p)
+{
+    if (!goc__runq_empty(p) ||
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0) {
+        startm(p, false);
+        return;
+    }
+    int32_t zero = 0;
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) +
+                atomic_load_explicit(&goc__sched.nmspinning,
+                                     memory_order_seq_cst) ==
+            0 &&
+        atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning, &zero,
+                                                1, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        startm(p, true); /* nobody else is looking for work */
+        return;
+    }
+    goc__lock(&goc__sched.lock);
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0 &&
+        !exiting()) {
+        goc__unlock(&goc__sched.lock);
+        startm(p, false);
+        return;
+    }
+    pidleput(p);
+    goc__unlock(&goc__sched.lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Locked threads (goc_lock_os_thread)
+ * ------------------------------------------------------------------------ */
+
+/* m's locked G is not running: give away m's P and sleep until the G is
+ * runnable and somebody hands m a P to run it on (startlockedm).
+ * Returns: false when woken because the run is exiting. */
+static bool stoplockedm(goc__m *m)
+{
+    if (m->p != NULL)
+        handoffp(releasep(m));
+    goc__lock(&goc__sched.lock);
+    if (exiting()) {
+        goc__unlock(&goc__sched.lock);
+        return false;
+    }
+    goc__sched.nmidlelocked++;
+    goc__checkdead();
+    goc__unlock(&goc__sched.lock);
+    goc__notesleep(&m->park);
+    goc__noteclear(&m->park);
+    goc__lock(&goc__sched.lock);
+    goc__sched.nmidlelocked--;
+    goc__unlock(&goc__sched.lock);
+    if (exiting())
+        return false;
+    acquirep(m, m->nextp);
+    m->nextp = NULL;
+    return true;
+}
+
+/* m dequeued g, which is locked to another M: hand that M our P, and stop.
+ * Returns: false when the run is exiting. */
+static bool startlockedm(goc__m *m, goc__g *g)
+{
+    goc__m *lm = g->lockedm;
+    goc__p *p = releasep(m);
+    lm->nextp = p; /* published by the release in notewakeup */
+    goc__notewakeup(&lm->park);
+    return stopm(m);
+}
+
+/* The M whose locked G exited without unlocking: as in Go, the thread
+ * goes with it.  m0 cannot end (goc_run returns on it), so it sleeps,
+ * counted as idle, until the run exits. */
+static void locked_m_retire(goc__m *m)
+{
+    handoffp(releasep(m));
+    if (!m->is_m0)
+        return; /* m_loop returns; mstart ends the thread */
+    goc__lock(&goc__sched.lock);
+    if (!exiting()) {
+        goc__sched.nmidlelocked++;
+        goc__checkdead();
+        goc__unlock(&goc__sched.lock);
+        while (!exiting()) {
+            goc__notesleep(&m->park);
+            goc__noteclear(&m->park);
+        }
+        return;
+    }
+    goc__unlock(&goc__sched.lock);
+}
+
+void goc_lock_os_thread(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL)
+        return;
+    goc__g *g = m->curg;
+    g->lockcount++;
+    g->lockedm = m;
+    m->lockedg = g;
+}
+
+void goc_unlock_os_thread(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL)
+        return;
+    goc__g *g = m->curg;
+    if (g->lockcount == 0)
+        return;
+    if (--g->lockcount == 0) {
+        g->lockedm = NULL;
+        m->lockedg = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Finding work
+ * ------------------------------------------------------------------------ */
+
+/* Steal from other Ps: 4 passes in a random order that visits every P
+ * once per pass (start at a random P, step by a random stride coprime to
+ * n); runnext only on the last pass. */
+static goc__g *steal_work(goc__m *m, goc__p *p)
+{
+    int32_t n = gomaxprocs();
+    for (int pass = 0; pass < 4; pass++) {
+        uint32_t r = fastrand(m);
+        uint32_t start = r % (uint32_t)n;
+        uint32_t step = 1;
+        if (n > 2) {
+            step = (r >> 16) % (uint32_t)n;
+            for (;;) {
+                uint32_t a = step, b = (uint32_t)n;
+                while (b != 0) {
+                    uint32_t t = a % b;
+                    a = b;
+                    b = t;
+                }
+                if (step != 0 && a == 1)
+                    break;
+                step = step + 1 == (uint32_t)n ? 1 : step + 1;
+            }
+        }
+        for (int32_t i = 0; i < n; i++) {
+            goc__p *v = allp((int32_t)((start + (uint32_t)i * step) %
+                                       (uint32_t)n));
+            if (v == p || v == NULL ||
+                atomic_load_explicit(&v->status, memory_order_relaxed) !=
+                    GOC__PRUNNING)
+                continue;
+            goc__g *g = goc__runq_steal(p, v, pass == 3);
+            if (g != NULL)
+                return g;
+        }
+    }
+    return NULL;
+}
+
+/* p's id is at or past GOMAXPROCS (it shrank): move p's work to the global
+ * queue, mark it dead, and leave m without a P. */
+static void retire_p(goc__m *m)
+{
+    goc__p *p = m->p;
+    bool inherit;
+    goc__g *g;
+    while ((g = goc__runq_get(p, &inherit)) != NULL) {
+        goc__lock(&goc__sched.lock);
+        goc__globrunq_put_locked(g);
+        goc__unlock(&goc__sched.lock);
+    }
+    goc__stack_flush_cache(p);
+    releasep(m);
+    atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
+}
+
+/* Has any P in [0, GOMAXPROCS) or the global queue got work?  Racy; used
+ * after giving up the P, by the spin-down recheck. */
+static bool any_work(void)
+{
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return true;
+    int32_t n = gomaxprocs();
+    for (int32_t i = 0; i < n; i++) {
+        goc__p *p = allp(i);
+        if (p != NULL && !goc__runq_empty(p))
+            return true;
+    }
+    return false;
+}
+
+/* Find a G to run; blocks until there is one.  On return m holds a P, and
+ * *inherit says whether the G shares the previous time slice.
+ * Returns: NULL once the run is exiting (m may or may not hold a P). */
+static goc__g *find_runnable(goc__m *m, bool *inherit)
+{
+top:
+    *inherit = false;
+    if (exiting())
+        return NULL;
+    if (m->lockedg != NULL)
+        return stoplockedm(m) ? m->lockedg : NULL;
+    goc__p *p = m->p;
+    if (goc__unlikely(p->id >= gomaxprocs())) {
+        retire_p(m);
+        goc__lock(&goc__sched.lock);
+        goc__p *np = pidleget();
+        goc__unlock(&goc__sched.lock);
+        if (np != NULL)
+            acquirep(m, np);
+        else if (!stopm(m))
+            return NULL;
+        goto top;
+    }
+
+    /* 1. Fairness: every 61st tick take one G from the global queue, so
+     *    two Gs that keep readying each other cannot starve it. */
+    goc__g *g;
+    if (p->schedtick % 61 == 0 &&
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0) {
+        goc__lock(&goc__sched.lock);
+        g = goc__globrunq_get(p, 1);
+        goc__unlock(&goc__sched.lock);
+        if (g != NULL)
+            return g;
+    }
+    /* 2. Local queue, runnext first. */
+    if ((g = goc__runq_get(p, inherit)) != NULL)
+        return g;
+    /* 3. Global queue. */
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0) {
+        goc__lock(&goc__sched.lock);
+        g = goc__globrunq_get(p, 0);
+        goc__unlock(&goc__sched.lock);
+        if (g != NULL)
+            return g;
+    }
+    /* 4. Steal, spinning; at most half the busy Ps spin at once. */
+    int32_t procs = gomaxprocs();
+    if (m->spinning ||
+        2 * atomic_load_explicit(&goc__sched.nmspinning,
+                                 memory_order_relaxed) <
+            procs - atomic_load_explicit(&goc__sched.npidle,
+                                         memory_order_relaxed)) {
+        if (!m->spinning) {
+            m->spinning = true;
+            atomic_fetch_add_explicit(&goc__sched.nmspinning, 1,
+                                      memory_order_seq_cst);
+        }
+        if ((g = steal_work(m, p)) != NULL)
+            return g;
+    }
+    /* 5. Nothing: a last look at the global queue under the lock, then
+     *    give up the P. */
+    goc__lock(&goc__sched.lock);
+    if (exiting()) {
+        goc__unlock(&goc__sched.lock);
+        return NULL;
+    }
+    if ((g = goc__globrunq_get(p, 0)) != NULL) {
+        goc__unlock(&goc__sched.lock);
+        return g;
+    }
+    releasep(m);
+    pidleput(p);
+    goc__unlock(&goc__sched.lock);
+
+    /* 6. Spin down: decrement nmspinning first, then recheck everything;
+     *    the seq_cst pairs with the fence in wakep. */
+    if (m->spinning) {
+        m->spinning = false;
+        atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                  memory_order_seq_cst);
+        if (any_work()) {
+            goc__lock(&goc__sched.lock);
+            goc__p *np = pidleget();
+            goc__unlock(&goc__sched.lock);
+            if (np != NULL) {
+                acquirep(m, np);
+                m->spinning = true;
+                atomic_fetch_add_explicit(&goc__sched.nmspinning, 1,
+                                          memory_order_seq_cst);
+                goto top;
+            }
+        }
+    }
+    /* 7. Sleep until handed a P. */
+    if (!stopm(m))
+        return NULL;
+    goto top;
+}
+
+/* A spinning M found work: stop counting it, and wake another spinner so
+ * the remaining work also finds a thread (Go's resetspinning). */
+static void reset_spinning(goc__m *m)
+{
+    m->spinning = false;
+    int32_t left = atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                             memory_order_seq_cst) - 1;
+    GOC_ASSERT_INTERNAL(left >= 0);
+    (void)left;
+    goc__wakep();
+}
+
+/* ------------------------------------------------------------------------
+ * Running goroutines
+ * ------------------------------------------------------------------------ */
+
+static void begin_exit(void);
+
+/* Switch to g; returns when g switches back to g0. */
+static void execute(goc__m *m, goc__g *g, bool inherit)
+{
+    uint32_t s = goc__casgstatus(g, GOC__GRUNNABLE, GOC__GRUNNING);
+    GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    g->m = m;
+    m->curg = g;
+    if (!inherit)
+        m->p->schedtick++;
+    goc__switch_to_g(m, g);
+    m->curg = NULL;
+    g->m = NULL;
+}
+
+/* On g0, act on what g asked for when it switched away.  *m_done is set
+ * when m's thread must end (its locked G exited).
+ * Returns: a G to run at once (a park that its unlockf aborted), or NULL. */
+static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
+{
+    int after = m->after;
+    m->after = GOC__AFTER_NONE;
+    switch (after) {
+    case GOC__AFTER_YIELD:
+        /* To the global queue, as Go's Gosched: a G that yields in a loop
+         * while waiting for others must let the local queue drain, or the
+         * global queue is served only once per 61 ticks. */
+        goc__casgstatus(g, GOC__GRUNNING, GOC__GRUNNABLE);
+        goc__globrunqput(g);
+        return NULL;
+    case GOC__AFTER_PARK: {
+        goc__unlockf f = m->unlockf;
+        void *arg = m->unlock_arg;
+        m->unlockf = NULL;
+        m->unlock_arg = NULL;
+        /* From here on a ready() may run g anywhere: g is off its stack. */
+        goc__casgstatus(g, GOC__GRUNNING, GOC__GWAITING);
+        if (f != NULL && !f(g, arg)) {
+            goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
+            return g;
+        }
+        return NULL;
+    }
+    case GOC__AFTER_EXIT: {
+        bool is_main = g->is_main;
+        bool locked = m->lockedg == g;
+        if (locked) {
+            m->lockedg = NULL;
+            g->lockedm = NULL;
+        }
+        goc__g_release(m, g);
+        if (is_main && !goc__sched.main_goexited) {
+            begin_exit();
+        } else if (locked) {
+            locked_m_retire(m);
+            *m_done = !m->is_m0;
+        }
+        return NULL;
+    }
+    default:
+        goc__fatal("runtime: bad switch request %d", after);
+    }
+}
+
+static void m_loop(goc__m *m)
+{
+    goc__g *g = NULL;
+    bool inherit = false;
+    for (;;) {
+        if (g == NULL) {
+            g = find_runnable(m, &inherit);
+            if (g == NULL)
+                return;
+            if (m->spinning)
+                reset_spinning(m);
+        }
+        if (g->lockedm != NULL && g->lockedm != m) {
+            /* Only its own M may run a locked G. */
+            if (!startlockedm(m, g))
+                return;
+            g = NULL;
+            continue;
+        }
+        execute(m, g, inherit);
+        bool m_done = false;
+        g = after_switch(m, g, &m_done);
+        inherit = true;
+        if (m_done)
+            return;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * park / ready / yield
+ * ------------------------------------------------------------------------ */
+
+void goc__mcall(int after)
+{
+    goc__m *m = goc__getm();
+    goc__g *g = m->curg;
+    m->after = after;
+    goc__switch_to_g0(m, g, after == GOC__AFTER_EXIT);
+}
+
+void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
+{
+    goc__m *m = goc__getm();
+    goc__g *g = m->curg;
+    GOC__ASSERT_ALWAYS(g != NULL);
+    g->waitreason = reason;
+    m->unlockf = unlockf;
+    m->unlock_arg = arg;
+    goc__mcall(GOC__AFTER_PARK);
+}
+
+void goc__globrunqput(goc__g *g)
+{
+    goc__lock(&goc__sched.lock);
+    goc__globrunq_put_locked(g);
+    goc__unlock(&goc__sched.lock);
+}
+
+void goc__ready(goc__g *g)
+{
+    uint32_t s = goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
+    if (s != GOC__GWAITING)
+        goc__fatal("runtime: ready of goroutine %lld in state %u",
+                   (long long)g->goid, s);
+    goc__m *m = goc__getm();
+    if (m != NULL && m->p != NULL)
+        goc__runq_put(m->p, g, true);
+    else
+        goc__globrunqput(g);
+    goc__wakep();
+}
+
+void goc_yield(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL) {
+        sched_yield();
+        return;
+    }
+    goc__mcall(GOC__AFTER_YIELD);
+}
+
+void goc_exit(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL)
+        goc__fatal("goc_exit called outside a goroutine");
+    if (m->curg->is_main) {
+        goc__lock(&goc__sched.lock);
+        goc__sched.main_goexited = true;
+        goc__unlock(&goc__sched.lock);
+    }
+    goc__mcall(GOC__AFTER_EXIT);
+    __builtin_unreachable();
+}
+
+/* ------------------------------------------------------------------------
+ * GOMAXPROCS
+ * ------------------------------------------------------------------------ */
+
+static int default_maxprocs(void)
+{
+    if (maxprocs_next > 0)
+        return maxprocs_next;
+    int64_t v;
+    if (goc__env_int("GOMAXPROCS", &v) == 0 && v > 0)
+        return v > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : (int)v;
+    int n = goc__ncpu();
+    return n > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : n;
+}
+
+/* Change the number of Ps to n.  Requires: sched.lock.
+ * Returns: false if a P could not be allocated (nothing changed). */
+static bool procresize(int32_t n)
+{
+    int32_t old = gomaxprocs();
+    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
+                                         memory_order_relaxed);
+    for (int32_t i = nallp; i < n; i++) {
+        goc__p *p = aligned_alloc(GOC__CACHE_LINE,
+                                  (sizeof *p + GOC__CACHE_LINE - 1) &
+                                      ~(size_t)(GOC__CACHE_LINE - 1));
+        if (p == NULL)
+            return false;
+        memset(p, 0, sizeof *p);
+        p->id = i;
+        atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
+        /* release: pairs with the acquire in allp(). */
+        atomic_store_explicit(&goc__sched.allp[i], p, memory_order_release);
+        atomic_store_explicit(&goc__sched.nallp, i + 1, memory_order_relaxed);
+    }
+    for (int32_t i = 0; i < n; i++) {
+        goc__p *p = allp(i);
+        if (atomic_load_explicit(&p->status, memory_order_relaxed) ==
+            GOC__PDEAD)
+            pidleput(p);
+    }
+    for (int32_t i = n; i < old; i++) {
+        goc__p *p = allp(i);
+        if (atomic_load_explicit(&p->status, memory_order_relaxed) ==
+            GOC__PIDLE) {
+            pidleremove(p);
+            atomic_store_explicit(&p->status, GOC__PDEAD,
+                                  memory_order_relaxed);
+        }
+        /* A running P retires itself at its next find_runnable. */
+    }
+    atomic_store_explicit(&goc__sched.gomaxprocs, n, memory_order_relaxed);
+    return true;
+}
+
+int goc_maxprocs(int n)
+{
+    if (n > GOC_MAXPROCS_MAX)
+        n = GOC_MAXPROCS_MAX;
+    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire)) {
+        int prev = default_maxprocs();
+        if (n > 0)
+            maxprocs_next = n;
+        return prev;
+    }
+    goc__lock(&goc__sched.lock);
+    int prev = gomaxprocs();
+    bool grew = false;
+    if (n > 0 && n != prev && !exiting()) {
+        grew = n > prev;
+        (void)procresize(n);
+    }
+    goc__unlock(&goc__sched.lock);
+    if (grew)
+        goc__wakep();
+    return prev;
+}
+
+/* ------------------------------------------------------------------------
+ * goc_run: start and teardown
+ * ------------------------------------------------------------------------ */
+
+static void begin_exit(void)
+{
+    goc__lock(&goc__sched.lock);
+    atomic_store_explicit(&goc__sched.exiting, true, memory_order_release);
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
+        goc__notewakeup(&m->park);
+    goc__unlock(&goc__sched.lock);
+}
+
+static void teardown(goc__m *m0)
+{
+    /* No M is created once exiting is set (startm checks it under the
+     * lock), so allm is final. */
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
+        if (m != m0)
+            pthread_join(m->thread, NULL);
+#ifdef GOC_HAVE_TSAN
+    /* Only TSan keeps per-goroutine state outside the slabs. */
+    goc__stack_each(goc__g_abandon, NULL);
+#endif
+    goc__m *m = goc__sched.allm;
+    while (m != NULL) {
+        goc__m *next = m->alllink;
+        if (m != m0)
+            free(m);
+        m = next;
+    }
+    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
+                                         memory_order_relaxed);
+    for (int32_t i = 0; i < nallp; i++)
+        free(allp(i));
+    goc__stack_teardown();
+    goc__signals_restore();
+    goc__altstack_free(m0);
+    tls_m = NULL;
+    free(m0);
+}
+
+int goc__run(void (*main_fn)(void *), void *arg)
+{
+    if (main_fn == NULL)
+        return GOC_EINVAL;
+    if (goc__getm() != NULL)
+        return GOC_EBUSY; /* called from inside a run */
+    bool idle = false;
+    if (!atomic_compare_exchange_strong_explicit(&goc__sched.running, &idle,
+                                                 true, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return GOC_EBUSY;
+    int32_t nprocs = default_maxprocs();
+
+    /* Reset everything but `running`. */
+    memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
+    goc__sched.runqhead = goc__sched.runqtail = NULL;
+    goc__sched.pidle = NULL;
+    goc__sched.midle = NULL;
+    goc__sched.nmidle = goc__sched.nmidlelocked = 0;
+    goc__sched.mcount = 1;
+    goc__sched.mnext = 1;
+    goc__sched.main_goexited = false;
+    atomic_store(&goc__sched.runqsize, 0);
+    atomic_store(&goc__sched.npidle, 0);
+    atomic_store(&goc__sched.nmspinning, 0);
+    atomic_store(&goc__sched.gomaxprocs, 0);
+    atomic_store(&goc__sched.nallp, 0);
+    atomic_store(&goc__sched.goidgen, 0);
+    atomic_store(&goc__sched.ngoroutine, 0);
+    atomic_store(&goc__sched.exiting, false);
+    goc__stack_init();
+
+    goc__m *m0 = calloc(1, sizeof *m0);
+    if (m0 == NULL)
+        goto fail_m0;
+    m0->is_m0 = true;
+    goc__sched.allm = m0;
+    goc__lock(&goc__sched.lock);
+    bool ok = procresize(nprocs);
+    goc__p *p0 = ok ? pidleget() : NULL;
+    goc__unlock(&goc__sched.lock);
+    if (p0 == NULL)
+        goto fail_p;
+    m_init_thread(m0);
+    acquirep(m0, p0);
+    if (goc__signals_install() != 0)
+        goto fail_p; /* sigaction cannot fail with these arguments */
+
+    goc__g *g;
+    if (goc__newproc(goc__stack_default_slot(), "main", main_fn, arg,
+                     (uintptr_t)__builtin_return_address(0), false,
+                     &g) != 0) {
+        teardown(m0);
+        atomic_store_explicit(&goc__sched.running, false,
+                              memory_order_release);
+        return GOC_ENOMEM;
+    }
+    g->is_main = true;
+    goc__runq_put(p0, g, true);
+    m_loop(m0);
+    teardown(m0);
+    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
+    return 0;
+
+fail_p:
+    teardown(m0);
+    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
+    return GOC_ENOMEM;
+fail_m0:
+    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
+    return GOC_ENOMEM;
+}
+
+int goc_run(void (*main_fn)(void *), void *arg)
+{
+    return goc__run(main_fn, arg);
+}

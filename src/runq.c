@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runq.c - run queues: each P's bounded lock-free ring plus its runnext
+ * slot, the global queue, and stealing (Go's runqput/runqget/runqgrab).
+ * Design: docs/design/scheduler.md, "Run queues".
+ *
+ * Local ring: single producer (the M holding the P), many consumers (the
+ * owner and thieves).  The owner writes a slot, then publishes it with a
+ * release store of runqtail.  Consumers read slots between head and tail
+ * and claim them with a CAS on runqhead; a consumer that loses the CAS
+ * drops what it read, which is why slots are (relaxed) atomics: the owner
+ * may be rewriting a slot a losing thief just read.
+ *
+ * Invariants:
+ *   0 <= tail - head <= GOC__RUNQ_SIZE (uint32 arithmetic, wraps freely)
+ *   a G is in at most one of: a ring slot in [head, tail), a runnext, the
+ *   global queue.
+ * Locking: the global queue is protected by sched.lock; runqsize mirrors
+ * its length for lock-free peeks.
+ */
+#include <unistd.h>
+
+#include "internal.h"
+
+#define RUNQ_MASK (GOC__RUNQ_SIZE - 1)
+_Static_assert((GOC__RUNQ_SIZE & RUNQ_MASK) == 0, "ring size is a power of 2");
+
+static inline goc__g *slot_load(goc__p *p, uint32_t i)
+{
+    return atomic_load_explicit(&p->runq[i & RUNQ_MASK], memory_order_relaxed);
+}
+
+static inline void slot_store(goc__p *p, uint32_t i, goc__g *g)
+{
+    atomic_store_explicit(&p->runq[i & RUNQ_MASK], g, memory_order_relaxed);
+}
+
+/* Append g to the ring if it has room.  Only on: the M holding p. */
+static bool ring_put(goc__p *p, goc__g *g)
+{
+    /* acquire: pairs with the release CAS of consumers, so the slot we are
+     * about to reuse has been read by whoever claimed it. */
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+    if (t - h >= GOC__RUNQ_SIZE)
+        return false;
+    slot_store(p, t, g);
+    /* release: publishes the slot; pairs with the acquire loads of
+     * runqtail in runq_grab. */
+    atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+    return true;
+}
+
+/* Put g on p's queue; into runnext when next is set, kicking the old
+ * runnext to the tail.  A full ring spills half of itself to the global
+ * queue (taking sched.lock), so the caller must not hold sched.lock.
+ * Only on: the M holding p. */
+void goc__runq_put(goc__p *p, goc__g *g, bool next)
+{
+    if (next) {
+        /* acq_rel: the new G's fields travel to a thief that CASes it
+         * out; the old one's fields come to us. */
+        g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
+        if (g == NULL)
+            return;
+    }
+    if (!ring_put(p, g))
+        goc__runq_put_slow(p, g);
+}
+
+/* Move half the ring plus g to the global queue in one batch, taking
+ * sched.lock once (Go's runqputslow); retries the fast path if a thief
+ * emptied part of the ring meanwhile.  Only on: the M holding p. */
+void goc__runq_put_slow(goc__p *p, goc__g *g)
+{
+    goc__g *batch[GOC__RUNQ_SIZE / 2 + 1];
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+        uint32_t n = (t - h) / 2;
+        if (t - h < GOC__RUNQ_SIZE) {
+            if (ring_put(p, g))
+                return;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            batch[i] = slot_load(p, h + i);
+        /* release: pairs with the acquire load in goc__runq_put. */
+        if (!atomic_compare_exchange_strong_explicit(
+                &p->runqhead, &h, h + n, memory_order_release,
+                memory_order_relaxed))
+            continue;
+        batch[n] = g;
+        for (uint32_t i = 0; i < n; i++)
+            batch[i]->schedlink = batch[i + 1];
+        batch[n]->schedlink = NULL;
+        goc__globrunq_put_batch(batch[0], batch[n], (int32_t)(n + 1));
+        return;
+    }
+}
+
+/* Take the next G: runnext first (*inherit = true: it shares the time
+ * slice of the G that readied it), then the ring head.
+ * Only on: the M holding p. */
+goc__g *goc__runq_get(goc__p *p, bool *inherit)
+{
+    goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+    /* acquire: pairs with the acq_rel exchange that put it there. */
+    if (next != NULL &&
+        atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+        *inherit = true;
+        return next;
+    }
+    *inherit = false;
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        goc__g *g = slot_load(p, h);
+        /* release: pairs with the acquire load of runqhead in put. */
+        if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return g;
+    }
+}
+
+/* Any thread: a racy emptiness check (used by spin-down rechecks). */
+bool goc__runq_empty(goc__p *p)
+{
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+    return h == t &&
+           atomic_load_explicit(&p->runnext, memory_order_acquire) == NULL;
+}
+
+/* Copy half (rounded up) of victim's ring into p's ring starting at slot
+ * `at`, without publishing it; claim them with a CAS on victim's head.
+ * With stealnext and an empty ring, take victim's runnext instead.
+ * Returns: how many Gs were copied. */
+static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
+                          bool stealnext)
+{
+    for (;;) {
+        uint32_t h =
+            atomic_load_explicit(&victim->runqhead, memory_order_acquire);
+        /* acquire: pairs with the owner's release store of runqtail, so
+         * the slots below it are written. */
+        uint32_t t =
+            atomic_load_explicit(&victim->runqtail, memory_order_acquire);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (!stealnext)
+                return 0;
+            goc__g *next =
+                atomic_load_explicit(&victim->runnext, memory_order_relaxed);
+            if (next == NULL)
+                return 0;
+            /* The victim is probably about to run its runnext itself (a
+             * channel hand-off takes far less than this): back off first,
+             * as Go does, instead of bouncing the G between threads. */
+            if (atomic_load_explicit(&victim->status, memory_order_relaxed) ==
+                GOC__PRUNNING)
+                usleep(3);
+            if (!atomic_compare_exchange_strong_explicit(
+                    &victim->runnext, &next, NULL, memory_order_acquire,
+                    memory_order_relaxed))
+                continue;
+            slot_store(p, at, next);
+            return 1;
+        }
+        if (n > GOC__RUNQ_SIZE / 2)
+            continue; /* h and t read at different times; retry */
+        for (uint32_t i = 0; i < n; i++)
+            slot_store(p, at + i, slot_load(victim, h + i));
+        /* release: pairs with the owner's acquire load of runqhead. */
+        if (atomic_compare_exchange_strong_explicit(
+                &victim->runqhead, &h, h + n, memory_order_release,
+                memory_order_relaxed))
+            return n;
+    }
+}
+
+/* Steal half of victim's Gs into p; return one to run.
+ * Only on: the M holding p. */
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext)
+{
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+    uint32_t n = runq_grab(victim, p, t, stealnext);
+    if (n == 0)
+        return NULL;
+    n--;
+    goc__g *g = slot_load(p, t + n);
+    if (n == 0)
+        return g;
+    GOC_ASSERT_INTERNAL(t - atomic_load_explicit(&p->runqhead,
+                                                 memory_order_relaxed) +
+                            n < GOC__RUNQ_SIZE);
+    /* release: publishes the stolen slots to our own thieves. */
+    atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
+    return g;
+}
+
+/* ---- global queue (sched.lock) ---- */
+
+void goc__globrunq_put_locked(goc__g *g)
+{
+    g->schedlink = NULL;
+    if (goc__sched.runqtail != NULL)
+        goc__sched.runqtail->schedlink = g;
+    else
+        goc__sched.runqhead = g;
+    goc__sched.runqtail = g;
+    atomic_store_explicit(&goc__sched.runqsize,
+                          atomic_load_explicit(&goc__sched.runqsize,
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* Append a linked batch head..tail of n Gs.  Takes sched.lock. */
+void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n)
+{
+    goc__lock(&goc__sched.lock);
+    tail->schedlink = NULL;
+    if (goc__sched.runqtail != NULL)
+        goc__sched.runqtail->schedlink = head;
+    else
+        goc__sched.runqhead = head;
+    goc__sched.runqtail = tail;
+    atomic_store_explicit(&goc__sched.runqsize,
+                          atomic_load_explicit(&goc__sched.runqsize,
+                                               memory_order_relaxed) + n,
+                          memory_order_relaxed);
+    goc__unlock(&goc__sched.lock);
+}
+
+/* Take a fair share of the global queue: one G to run, and up to
+ * min(size/GOMAXPROCS + 1, max, half a ring) - 1 more into p's ring.
+ * Requires: sched.lock; the caller holds p. */
+goc__g *goc__globrunq_get(goc__p *p, int32_t max)
+{
+    int32_t size =
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
+    if (size == 0)
+        return NULL;
+    int32_t procs =
+        atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed);
+    int32_t n = size / procs + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > GOC__RUNQ_SIZE / 2)
+        n = GOC__RUNQ_SIZE / 2;
+    atomic_store_explicit(&goc__sched.runqsize, size - n,
+                          memory_order_relaxed);
+    goc__g *g = goc__sched.runqhead;
+    goc__sched.runqhead = g->schedlink;
+    for (int32_t i = 1; i < n; i++) {
+        goc__g *g2 = goc__sched.runqhead;
+        goc__sched.runqhead = g2->schedlink;
+        /* The ring has room: n <= half of it, and callers take more than
+         * one G only when they found their local queue empty.  (The slow
+         * spill would deadlock here: it takes sched.lock.) */
+        if (!ring_put(p, g2))
+            goc__globrunq_put_locked(g2);
+    }
+    if (goc__sched.runqhead == NULL)
+        goc__sched.runqtail = NULL;
+    return g;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h - the scheduler's data structures: G, M, P and sched, with their
+ * states, invariants and who may touch each field.  Functions are declared
+ * in internal.h.  The design (why it is shaped this way, the lock order, what
+ * later subsystems hook into) is docs/design/scheduler.md.
+ *
+ * Glossary (Go's vocabulary):
+ *   G  a goroutine: a stack slot whose top holds this header (stack.c).
+ *   M  an OS thread.  Each M has a g0 context: its own thread stack, on which
+ *      the scheduler loop runs.  Goroutines switch to g0 to park, yield or
+ *      exit, and g0 switches to the next G.
+ *   P  a processor token: an M must hold a P to run goroutines.  There are
+ *      GOMAXPROCS Ps; each has a local run queue and caches.
+ *
+ * Lock order (a < b: b may be taken while holding a):
+ *   sched.lock < stackpool.lock
+ * No other runtime locks exist yet.  Everything else is a single-owner
+ * field or an atomic with its ordering written beside it.
+ */
+#ifndef GOC_RUNTIME_H
+#define GOC_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+
+typedef struct goc__g goc__g;
+typedef struct goc__m goc__m;
+typedef struct goc__p goc__p;
+
+#define GOC__CACHE_LINE 64
+
+/* ------------------------------------------------------------------------
+ * Low-level locks (lock_futex.c)
+ * ------------------------------------------------------------------------ */
+
+/* M-level mutex on a futex word: 0 unlocked, 1 locked, 2 locked with
+ * sleepers.  Held only for short, non-blocking critical sections. */
+typedef struct goc__mutex {
+    _Atomic uint32_t key;
+} goc__mutex;
+
+/* One-shot event: notesleep waits until notewakeup.  Clear before reuse.
+ * Waking an already-woken note is harmless (the exit path relies on it). */
+typedef struct goc__note {
+    _Atomic uint32_t key;
+} goc__note;
+
+/* ------------------------------------------------------------------------
+ * G: a goroutine
+ * ------------------------------------------------------------------------ */
+
+/* G states.  Transitions (all by CAS or by the single owner):
+ *   FREE/DEAD -> RUNNABLE        spawn (goroutine.c), owner: the spawner
+ *   RUNNABLE  -> RUNNING         execute, by the M that dequeued it
+ *   RUNNING   -> RUNNABLE        yield (after the switch to g0)
+ *   RUNNING   -> WAITING         park (after the switch to g0)
+ *   WAITING   -> RUNNABLE        ready, by anyone (CAS)
+ *   RUNNING   -> DEAD            exit (after the switch to g0)
+ * SCAN is or-ed into RUNNABLE or WAITING by the dump while it reads the
+ * stack; execute and ready spin while it is set, so a stack is never walked
+ * while it runs.  A slot whose pages were returned to the OS reads FREE.
+ * Who owns the stack: RUNNING - the M in g->m; RUNNABLE - whoever holds the
+ * G in a queue; WAITING - whoever will ready it; DEAD/FREE - the stack pool.
+ */
+enum {
+    GOC__GFREE = 0,
+    GOC__GRUNNABLE = 1,
+    GOC__GRUNNING = 2,
+    GOC__GWAITING = 3,
+    GOC__GDEAD = 4,
+    GOC__GSCAN = 0x100,
+};
+
+/* What a G asks its M's g0 to do after switching away (m->after). */
+enum {
+    GOC__AFTER_NONE = 0,
+    GOC__AFTER_YIELD, /* requeue at the local tail */
+    GOC__AFTER_PARK,  /* -> WAITING, then run m->unlockf */
+    GOC__AFTER_EXIT,  /* -> DEAD, free the slot */
+};
+
+/* Called on g0 after a parking G is off its stack.  Returns false to
+ * abort the park (the G runs again at once), as Go's gopark unlockf. */
+typedef bool (*goc__unlockf)(goc__g *g, void *arg);
+
+/* The goroutine header lives at the top of its stack slot (stack.c), so a
+ * goroutine that has parked costs the one page holding its header and its
+ * first frames.  Fields are reset at every spawn.
+ * Invariants:
+ *   slot_base + page == stack_lo < stack_hi <= (char *)g
+ *   status == RUNNING  <=>  g->m != NULL && g->m->curg == g
+ *   goid > 0 for every spawned G; unique within a run
+ */
+struct goc__g {
+    _Atomic uint32_t status;   /* GOC__G*; see transitions above */
+    bool system;               /* goc's own goroutine (not counted, not
+                                  dumped); immutable after spawn */
+    bool is_main;              /* goroutine 1; immutable after spawn */
+    uint32_t lockcount;        /* goc_lock_os_thread depth; owner G only */
+    void *sp;                  /* saved context (arch.h); valid when not
+                                  RUNNING; written by the switch */
+    void (*fn)(void *);        /* entry; immutable after spawn */
+    void *arg;
+    int64_t goid;              /* immutable after spawn */
+    int64_t parent_goid;       /* creator's id, 0 if a plain thread */
+    uintptr_t gopc;            /* return address of the goc_go call */
+    const char *name;          /* goc_spawn_opts.name or NULL */
+    const char *waitreason;    /* set by park before WAITING; read by dump
+                                  under SCAN */
+    int64_t waitsince;         /* goc__nanotime() at park; same */
+    goc__g *schedlink;         /* next in the global run queue;
+                                  protected by sched.lock */
+    goc__m *m;                 /* M running it; owner M only */
+    goc__m *lockedm;           /* M it is wired to; owner G, read by the M
+                                  that dequeues it */
+    char *stack_lo;            /* usable stack [stack_lo, stack_hi) */
+    char *stack_hi;
+    size_t slot_size;          /* stack class (stack.c); immutable */
+    void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
+};
+
+/* ------------------------------------------------------------------------
+ * P: a processor
+ * ------------------------------------------------------------------------ */
+
+#define GOC__RUNQ_SIZE 256   /* Go's local run queue length */
+#define GOC__GCACHE_MAX 64   /* spill dead Gs to the pool past this (gfput) */
+#define GOC__GCACHE_REFILL 32
+#define GOC__GOID_BATCH 16   /* goids taken from sched.goidgen at a time */
+
+enum {
+    GOC__PIDLE = 0,  /* on sched.pidle, no M */
+    GOC__PRUNNING,   /* held by an M */
+    GOC__PDEAD,      /* id >= GOMAXPROCS: unused until GOMAXPROCS grows */
+};
+
+/* Invariants:
+ *   0 <= runqtail - runqhead <= GOC__RUNQ_SIZE  (uint32 arithmetic)
+ *   status == PIDLE => the P is on sched.pidle, its run queue and runnext
+ *                      are empty, and m == NULL
+ *   only the M holding the P pushes to its run queue (runqtail) and writes
+ *   runnext except by CAS; thieves only CAS runqhead and runnext.
+ */
+struct goc__p {
+    int32_t id;                       /* index in sched.allp; immutable */
+    _Atomic uint32_t status;          /* GOC__P*; sched.lock for changes,
+                                         read racily by stealers */
+    goc__m *m;                        /* holder; owner M, or sched.lock */
+    goc__p *link;                     /* next on sched.pidle; sched.lock */
+    uint32_t schedtick;               /* executes not inherited; owner M */
+    uint32_t ngcache;                 /* dead Gs in gcache; owner M */
+    goc__g *gcache[GOC__GCACHE_MAX];  /* dead default-size Gs; owner M */
+    int64_t goidnext, goidend;        /* goid batch [next, end); owner M */
+
+    _Alignas(GOC__CACHE_LINE)
+    _Atomic uint32_t runqhead;        /* consumers CAS (release); pairs with
+                                         the acquire load in runqput */
+    _Atomic uint32_t runqtail;        /* owner stores (release); pairs with
+                                         the acquire load of stealers */
+    _Atomic(goc__g *) runnext;        /* owner writes; thieves CAS */
+    _Atomic(goc__g *) runq[GOC__RUNQ_SIZE]; /* slots are relaxed atomics:
+                                         a thief may read a slot the owner
+                                         rewrites, then lose its CAS */
+};
+
+/* ------------------------------------------------------------------------
+ * M: a thread
+ * ------------------------------------------------------------------------ */
+
+struct goc__m {
+    int64_t id;                /* immutable; m0 is 0 */
+    pthread_t thread;          /* immutable after start */
+    int tid;                   /* kernel thread id, for tests and dumps */
+    bool is_m0;                /* the thread that called goc_run */
+    void *g0_sp;               /* g0's saved context while a G runs */
+    goc__g *curg;              /* G running on this M; owner M; read
+                                  racily by dump (then re-checked) */
+    goc__p *p;                 /* attached P; owner M */
+    goc__p *nextp;             /* P handed over by startm; written before
+                                  notewakeup(park), read after notesleep */
+    goc__note park;            /* idle/locked Ms sleep here */
+    bool spinning;             /* counted in sched.nmspinning; owner M */
+    bool exited;               /* thread has left its loop; sched.lock */
+    goc__m *schedlink;         /* next on sched.midle; sched.lock */
+    goc__m *alllink;           /* next on sched.allm; immutable once linked */
+    goc__g *lockedg;           /* G wired here (goc_lock_os_thread) */
+
+    /* The request a G leaves for g0 when it switches away (see AFTER_*). */
+    int after;
+    goc__unlockf unlockf;
+    void *unlock_arg;
+
+    uint64_t rand;             /* xorshift state for steal order; owner M */
+
+    /* Sanitizers and signals. */
+    void *tsan_g0_fiber;       /* TSan fiber of the thread itself */
+    void *g0_stack_lo;         /* the thread's stack, for ASan */
+    size_t g0_stack_size;
+    void *altstack;            /* sigaltstack for the overflow handler */
+};
+
+/* ------------------------------------------------------------------------
+ * sched: global scheduler state (proc.c)
+ * ------------------------------------------------------------------------ */
+
+struct goc__sched {
+    goc__mutex lock;
+
+    /* Protected by lock. */
+    goc__g *runqhead, *runqtail; /* global run queue, via g->schedlink */
+    goc__p *pidle;               /* idle Ps, via p->link */
+    goc__m *midle;               /* idle Ms, via m->schedlink */
+    int32_t nmidle;              /* Ms on midle */
+    int32_t nmidlelocked;        /* Ms asleep waiting for their locked G */
+    int32_t mcount;              /* Ms started and not exited */
+    int64_t mnext;               /* next M id */
+    goc__m *allm;                /* every M of the run, for teardown */
+    bool main_goexited;          /* main called goc_exit */
+
+    /* Atomics. */
+    _Atomic int32_t runqsize;    /* written under lock; read racily as a
+                                    hint (relaxed) */
+    _Atomic int32_t npidle;      /* written under lock; seq_cst reads in
+                                    wakep pair with the publish-then-check
+                                    in the spin-down path */
+    _Atomic int32_t nmspinning;  /* seq_cst: see "Spinning" in the design */
+    _Atomic int32_t gomaxprocs;  /* current number of Ps; writes under lock */
+    _Atomic int32_t nallp;       /* Ps allocated (allp grows, never shrinks
+                                    within a run); writes under lock */
+    _Atomic(goc__p *) allp[1024];/* release-store under lock when created;
+                                    acquire loads by stealers */
+    _Atomic int64_t goidgen;     /* last goid handed out */
+    _Atomic int32_t ngoroutine;  /* live user goroutines */
+    _Atomic bool running;        /* a run is in progress */
+    _Atomic bool exiting;        /* main returned: Ms leave their loops;
+                                    set under lock, read anywhere */
+};
+
+extern struct goc__sched goc__sched;
+
+#endif /* GOC_RUNTIME_H */

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stack.c - goroutine stack slots: carved from large slabs, one guard page
+ * each, cached per P, pages returned to the OS past a high-water mark.
+ * Design: docs/design/scheduler.md, "Stacks".
+ *
+ * A slot is [guard page][stack ............][G header]; the header sits at
+ * the top, so a goroutine that has run and parked costs the page holding
+ * its header and first frames.  Slabs are single mappings of many slots
+ * (about 64 MiB), so a million goroutines need a few thousand mappings, far
+ * below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
+ * (Linux 6.13), which does not split the mapping; on older kernels (and
+ * under qemu-user) mprotect(PROT_NONE) does, and once the kernel refuses
+ * more mappings the remaining slots go without a guard (counted, warned
+ * about once).
+ *
+ * Invariants:
+ *   every carved slot is on exactly one of: a P's gcache, a class's free
+ *   array, or in use by a live G;
+ *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
+ *   during a run (readers walk them without the lock: goc__stack_each);
+ *   ncold <= nfree, and nfree - ncold <= 2 * STACK_WARM_MAX after every
+ *   push: a class's free array holds a bounded number of slots whose pages
+ *   are still resident.  The oldest free slots (the bottom of the LIFO)
+ *   are the ones returned, so a steady spawn/exit flow, which keeps
+ *   reusing the top, never pays for madvise or page faults.
+ * Locking: pool.lock protects classes[] and slab creation; it is a leaf
+ * (sched.lock < pool.lock).  A P's gcache belongs to the M holding the P.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "goc.h"
+#include "internal.h"
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define GOC_HAVE_VALGRIND 1
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define SLAB_BYTES ((size_t)64 << 20)
+#define MAX_SLABS (1u << 16)
+#define MAX_CLASSES 16
+#define STACK_WARM_MAX 256         /* resident free slots kept per class */
+#define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
+#define STACK_MIN (16 * 1024)
+#define STACK_MAX ((size_t)1 << 30)
+
+enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
+
+struct slab {
+    char *base;
+    size_t slot_size;
+    uint32_t nslots;
+    _Atomic uint32_t ncarved; /* release-store after a slot's guard and
+                                 header exist; acquire in stack_each */
+    unsigned *vg_ids;         /* valgrind stack ids, when under valgrind */
+};
+
+struct stack_class {
+    size_t slot_size;
+    struct slab *cur;  /* slab being carved */
+    goc__g **free;     /* LIFO of free slots' headers */
+    uint32_t nfree, capfree;
+    uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
+};
+
+static struct {
+    goc__mutex lock;
+    _Atomic(struct slab *) slabs[MAX_SLABS];
+    _Atomic uint32_t nslabs;
+    struct stack_class classes[MAX_CLASSES];
+    int nclasses;
+    int guard_mode;
+    size_t default_slot;
+    uint64_t unguarded;
+} pool;
+
+static size_t header_size(void)
+{
+    return (sizeof(goc__g) + GOC__CACHE_LINE - 1) & ~(size_t)(GOC__CACHE_LINE - 1);
+}
+
+static size_t round_page(size_t n)
+{
+    size_t ps = goc__pagesize();
+    return (n + ps - 1) & ~(ps - 1);
+}
+
+size_t goc__stack_slot_for(size_t stack_size)
+{
+    if (stack_size == 0)
+        return pool.default_slot;
+    if (stack_size > STACK_MAX)
+        return 0;
+    if (stack_size < STACK_MIN)
+        stack_size = STACK_MIN;
+    return round_page(stack_size + header_size()) + goc__pagesize();
+}
+
+size_t goc__stack_default_slot(void)
+{
+    return pool.default_slot;
+}
+
+void goc__stack_init(void)
+{
+    memset(&pool, 0, sizeof pool);
+    int64_t v;
+    size_t def = STACK_DEFAULT;
+    if (goc__env_int("GOC_STACK_SIZE", &v) == 0 && v > 0 &&
+        (uint64_t)v <= STACK_MAX)
+        def = (size_t)v;
+    pool.default_slot = 0;
+    pool.default_slot = goc__stack_slot_for(def);
+    const char *gm = getenv("GOC_STACK_GUARD");
+    if (gm != NULL && strcmp(gm, "mprotect") == 0)
+        pool.guard_mode = GUARD_MPROTECT;
+}
+
+static goc__g *slot_header(struct slab *s, uint32_t i)
+{
+    char *slot = s->base + (size_t)i * s->slot_size;
+    return (goc__g *)(slot + s->slot_size - header_size());
+}
+
+/* Requires: pool.lock.  Returns: the class for slot_size, or NULL when the
+ * table is full. */
+static struct stack_class *class_for(size_t slot_size)
+{
+    for (int i = 0; i < pool.nclasses; i++)
+        if (pool.classes[i].slot_size == slot_size)
+            return &pool.classes[i];
+    if (pool.nclasses == MAX_CLASSES)
+        return NULL;
+    struct stack_class *c = &pool.classes[pool.nclasses++];
+    memset(c, 0, sizeof *c);
+    c->slot_size = slot_size;
+    return c;
+}
+
+static void guard_page(char *p)
+{
+    size_t ps = goc__pagesize();
+    if (pool.guard_mode == GUARD_UNKNOWN || pool.guard_mode == GUARD_MADVISE) {
+        if (madvise(p, ps, MADV_GUARD_INSTALL) == 0) {
+            pool.guard_mode = GUARD_MADVISE;
+            return;
+        }
+        pool.guard_mode = GUARD_MPROTECT; /* EINVAL: kernel before 6.13 */
+    }
+    if (pool.guard_mode == GUARD_MPROTECT) {
+        if (mprotect(p, ps, PROT_NONE) == 0)
+            return;
+        /* ENOMEM: vm.max_map_count reached.  Running on without guards
+         * beats refusing to spawn; say so once. */
+        pool.guard_mode = GUARD_NONE;
+        static const char msg[] =
+            "goc: cannot map more guard pages (vm.max_map_count); "
+            "new goroutine stacks have no guard page\n";
+        (void)!write(2, msg, sizeof msg - 1);
+    }
+    pool.unguarded++;
+}
+
+/* Requires: pool.lock.  Returns: a new slot of class c, or NULL. */
+static goc__g *carve(struct stack_class *c)
+{
+    struct slab *s = c->cur;
+    if (s == NULL || atomic_load_explicit(&s->ncarved, memory_order_relaxed) ==
+                         s->nslots) {
+        uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_relaxed);
+        if (n == MAX_SLABS)
+            return NULL;
+        s = calloc(1, sizeof *s);
+        if (s == NULL)
+            return NULL;
+        s->slot_size = c->slot_size;
+        s->nslots = (uint32_t)(SLAB_BYTES / c->slot_size);
+        if (s->nslots == 0)
+            s->nslots = 1;
+        s->base = mmap(NULL, (size_t)s->nslots * s->slot_size,
+                       PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (s->base == MAP_FAILED) {
+            free(s);
+            return NULL;
+        }
+#ifdef GOC_HAVE_VALGRIND
+        if (RUNNING_ON_VALGRIND)
+            s->vg_ids = calloc(s->nslots, sizeof *s->vg_ids);
+#endif
+        /* release: the slab's fields are visible to lock-free walkers;
+         * pairs with the acquire load in goc__stack_each. */
+        atomic_store_explicit(&pool.slabs[n], s, memory_order_release);
+        atomic_store_explicit(&pool.nslabs, n + 1, memory_order_release);
+        c->cur = s;
+    }
+    uint32_t i = atomic_load_explicit(&s->ncarved, memory_order_relaxed);
+    char *slot = s->base + (size_t)i * s->slot_size;
+    guard_page(slot);
+    goc__g *g = slot_header(s, i);
+#ifdef GOC_HAVE_VALGRIND
+    if (s->vg_ids != NULL)
+        s->vg_ids[i] = VALGRIND_STACK_REGISTER(slot + goc__pagesize(),
+                                               (char *)g);
+#endif
+    /* release: pairs with the acquire in goc__stack_each. */
+    atomic_store_explicit(&s->ncarved, i + 1, memory_order_release);
+    return g;
+}
+
+/* Requires: pool.lock. */
+static goc__g *pool_pop(struct stack_class *c)
+{
+    if (c->nfree == 0)
+        return carve(c);
+    goc__g *g = c->free[--c->nfree];
+    if (c->ncold > c->nfree)
+        c->ncold = c->nfree;
+    return g;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(goc__g *const *)a;
+    uintptr_t y = (uintptr_t)*(goc__g *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Return the pages of n free slots to the OS; their headers read FREE
+ * afterwards (the stack fields are rewritten when a slot is reused).
+ * Sorted by address, runs of adjacent slots go in one madvise: the guard
+ * pages between them survive MADV_DONTNEED (and a PROT_NONE guard has no
+ * pages to lose), and each call costs microseconds here.
+ * Requires: pool.lock. */
+static void discard(goc__g **v, uint32_t n)
+{
+    qsort(v, n, sizeof *v, cmp_addr);
+    for (uint32_t i = 0; i < n;) {
+        char *lo = v[i]->stack_lo;
+        char *hi = (char *)v[i] + header_size();
+        uint32_t j = i + 1;
+        while (j < n && (char *)v[j] + header_size() - v[j]->slot_size == hi)
+            hi = (char *)v[j++] + header_size();
+        madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+        i = j;
+    }
+}
+
+/* Requires: pool.lock.  The slot is dead; past the high-water mark the
+ * oldest free slots' pages go back to the OS. */
+static void pool_push(struct stack_class *c, goc__g *g)
+{
+    if (c->nfree == c->capfree) {
+        uint32_t cap = c->capfree ? c->capfree * 2 : 256;
+        goc__g **nf = realloc(c->free, cap * sizeof *nf);
+        if (nf == NULL)
+            return; /* the slot leaks until teardown unmaps its slab */
+        c->free = nf;
+        c->capfree = cap;
+    }
+    c->free[c->nfree++] = g;
+    if (c->nfree - c->ncold > 2 * STACK_WARM_MAX) {
+        /* Hysteresis: discard the oldest in one batch, leaving
+         * STACK_WARM_MAX warm.  Sorting them in place is fine: the cold
+         * part of the array has no order that matters. */
+        uint32_t n = c->nfree - c->ncold - STACK_WARM_MAX;
+        discard(c->free + c->ncold, n);
+        c->ncold += n;
+    }
+}
+
+/* Set the header's stack fields for the slot whose header is g. */
+static void header_init(goc__g *g, size_t slot_size)
+{
+    char *slot = (char *)g + header_size() - slot_size;
+    g->slot_size = slot_size;
+    g->stack_lo = slot + goc__pagesize();
+    g->stack_hi = (char *)g;
+}
+
+goc__g *goc__stack_alloc(goc__p *p, size_t slot_size)
+{
+    goc__g *g = NULL;
+    if (p != NULL && slot_size == pool.default_slot) {
+        if (p->ngcache == 0) {
+            goc__lock(&pool.lock);
+            struct stack_class *c = class_for(slot_size);
+            while (c != NULL && p->ngcache < GOC__GCACHE_REFILL) {
+                goc__g *s = pool_pop(c);
+                if (s == NULL)
+                    break;
+                p->gcache[p->ngcache++] = s;
+            }
+            goc__unlock(&pool.lock);
+        }
+        if (p->ngcache > 0)
+            g = p->gcache[--p->ngcache];
+    } else {
+        goc__lock(&pool.lock);
+        struct stack_class *c = class_for(slot_size);
+        if (c != NULL)
+            g = pool_pop(c);
+        goc__unlock(&pool.lock);
+    }
+    if (g != NULL)
+        header_init(g, slot_size);
+    return g;
+}
+
+void goc__stack_free(goc__p *p, goc__g *g)
+{
+    if (p != NULL && g->slot_size == pool.default_slot) {
+        if (p->ngcache == GOC__GCACHE_MAX) {
+            goc__lock(&pool.lock);
+            struct stack_class *c = class_for(g->slot_size);
+            while (p->ngcache > GOC__GCACHE_REFILL)
+                pool_push(c, p->gcache[--p->ngcache]);
+            goc__unlock(&pool.lock);
+        }
+        p->gcache[p->ngcache++] = g;
+        return;
+    }
+    goc__lock(&pool.lock);
+    pool_push(class_for(g->slot_size), g);
+    goc__unlock(&pool.lock);
+}
+
+void goc__stack_flush_cache(goc__p *p)
+{
+    if (p->ngcache == 0)
+        return;
+    goc__lock(&pool.lock);
+    struct stack_class *c = class_for(pool.default_slot);
+    while (p->ngcache > 0)
+        pool_push(c, p->gcache[--p->ngcache]);
+    goc__unlock(&pool.lock);
+}
+
+void goc__stack_each(void (*fn)(goc__g *g, void *arg), void *arg)
+{
+    uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_acquire);
+    for (uint32_t i = 0; i < n; i++) {
+        struct slab *s =
+            atomic_load_explicit(&pool.slabs[i], memory_order_acquire);
+        uint32_t k = atomic_load_explicit(&s->ncarved, memory_order_acquire);
+        for (uint32_t j = 0; j < k; j++)
+            fn(slot_header(s, j), arg);
+    }
+}
+
+/* Only when no goroutine runs: unmap every slab. */
+void goc__stack_teardown(void)
+{
+    uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_acquire);
+    for (uint32_t i = 0; i < n; i++) {
+        struct slab *s = atomic_load_explicit(&pool.slabs[i],
+                                              memory_order_relaxed);
+#ifdef GOC_HAVE_VALGRIND
+        if (s->vg_ids != NULL) {
+            uint32_t k = atomic_load_explicit(&s->ncarved, memory_order_relaxed);
+            for (uint32_t j = 0; j < k; j++)
+                VALGRIND_STACK_DEREGISTER(s->vg_ids[j]);
+            free(s->vg_ids);
+        }
+#endif
+        munmap(s->base, (size_t)s->nslots * s->slot_size);
+        free(s);
+    }
+    for (int i = 0; i < pool.nclasses; i++)
+        free(pool.classes[i].free);
+    memset(&pool, 0, sizeof pool);
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner.c - runs the tests listed in test-list.h.
+ *
+ *   goc_tests NAME      run one test in this process (CTest runs each test
+ *                       so; use it under gdb or valgrind too)
+ *   goc_tests           run every test, each in a forked child with a
+ *                       timeout (GOC_TEST_TIMEOUT seconds, default 60)
+ *   goc_tests --list    print the names
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define TEST_ENTRY(name) TEST(name);
+#include "test-list.h"
+#undef TEST_ENTRY
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+#define TEST_ENTRY(name) {#name, test_##name},
+#include "test-list.h"
+#undef TEST_ENTRY
+};
+#define NTESTS (sizeof tests / sizeof tests[0])
+
+int test_gettid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+int test_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+void death_run(struct death *d, void (*fn)(void))
+{
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        dup2(fds[1], 1);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], d->out + n, sizeof d->out - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof d->out - 1)
+            break;
+    }
+    d->out[n] = '\0';
+    close(fds[0]);
+    int st;
+    ASSERT(waitpid(pid, &st, 0) == pid);
+    d->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+const char *first_line(const struct death *d, char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i + 1 < len && d->out[i] != '\0' && d->out[i] != '\n') {
+        buf[i] = d->out[i];
+        i++;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+static int run_forked(int i, int timeout)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm((unsigned)timeout);
+        tests[i].fn();
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    printf("%s %s", ok ? "ok  " : "FAIL", tests[i].name);
+    if (!ok && WIFSIGNALED(st))
+        printf(" (signal %d%s)", WTERMSIG(st),
+               WTERMSIG(st) == SIGALRM ? ", timeout" : "");
+    printf("\n");
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < NTESTS; i++)
+            printf("%s\n", tests[i].name);
+        return 0;
+    }
+    if (argc >= 2) {
+        for (int a = 1; a < argc; a++) {
+            size_t i;
+            for (i = 0; i < NTESTS; i++)
+                if (strcmp(tests[i].name, argv[a]) == 0)
+                    break;
+            if (i == NTESTS) {
+                fprintf(stderr, "no test named %s\n", argv[a]);
+                return 2;
+            }
+            tests[i].fn();
+        }
+        return 0;
+    }
+    int timeout = 60;
+    const char *t = getenv("GOC_TEST_TIMEOUT");
+    if (t != NULL && atoi(t) > 0)
+        timeout = atoi(t);
+    int failed = 0;
+    for (size_t i = 0; i < NTESTS; i++)
+        failed += run_forked((int)i, timeout);
+    printf("%zu passed, %d failed\n", NTESTS - (size_t)failed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test.h - the test framework (libuv's task.h, in spirit): TEST(name),
+ * assertions that print both operands and error names, helpers for running
+ * a body under goc_run and for death tests.  Tests are listed in
+ * test-list.h; each runs in its own process (runner.c).
+ */
+#ifndef GOC_TEST_H
+#define GOC_TEST_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "goc.h"
+
+#define TEST(name) void test_##name(void)
+
+#define FAIL(...)                                                         \
+    do {                                                                  \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
+        fprintf(stderr, __VA_ARGS__);                                     \
+        fprintf(stderr, "\n");                                            \
+        fflush(stderr);                                                   \
+        abort();                                                          \
+    } while (0)
+
+#define ASSERT(e)                                                         \
+    do {                                                                  \
+        if (!(e))                                                         \
+            FAIL("assertion failed: %s", #e);                             \
+    } while (0)
+
+#define ASSERT_CMP(a, op, b)                                              \
+    do {                                                                  \
+        long long a_ = (long long)(a), b_ = (long long)(b);               \
+        if (!(a_ op b_))                                                  \
+            FAIL("%s %s %s: %lld vs %lld", #a, #op, #b, a_, b_);          \
+    } while (0)
+#define ASSERT_EQ(a, b) ASSERT_CMP(a, ==, b)
+#define ASSERT_NE(a, b) ASSERT_CMP(a, !=, b)
+#define ASSERT_LT(a, b) ASSERT_CMP(a, <, b)
+#define ASSERT_LE(a, b) ASSERT_CMP(a, <=, b)
+#define ASSERT_GT(a, b) ASSERT_CMP(a, >, b)
+#define ASSERT_GE(a, b) ASSERT_CMP(a, >=, b)
+
+#define ASSERT_ERR(rc, code)                                              \
+    do {                                                                  \
+        int r_ = (rc);                                                    \
+        if (r_ != (code))                                                 \
+            FAIL("%s: got %s (%d), want %s", #rc, goc_err_name(r_), r_,   \
+                 #code);                                                  \
+    } while (0)
+#define ASSERT_OK(rc) ASSERT_ERR(rc, 0)
+
+#define ASSERT_CONTAINS(hay, needle)                                      \
+    do {                                                                  \
+        if (strstr((hay), (needle)) == NULL)                              \
+            FAIL("output lacks \"%s\"; output was:\n%s", (needle), (hay));\
+    } while (0)
+
+/* Scale a workload: heavy counts shrink under sanitizers and emulators.
+ * GOC_TEST_SCALE (environment) divides; the build may set a default. */
+#ifndef GOC_TEST_SCALE_DEFAULT
+#define GOC_TEST_SCALE_DEFAULT 1
+#endif
+static inline long scaled(long n)
+{
+    long div = GOC_TEST_SCALE_DEFAULT;
+    const char *s = getenv("GOC_TEST_SCALE");
+    if (s != NULL && atol(s) > 0)
+        div = atol(s);
+    long r = n / div;
+    return r > 0 ? r : 1;
+}
+
+/* Run body(arg) as the main goroutine and check goc_run's result. */
+static inline void run_main(void (*body)(void *), void *arg)
+{
+    int rc = goc_run(body, arg);
+    if (rc != 0)
+        FAIL("goc_run: %s", goc_err_name(rc));
+}
+
+/* Death tests: run fn in a child process; collect its stderr and status. */
+struct death {
+    int status; /* exit status, or 128 + signal */
+    char out[256 * 1024];
+};
+void death_run(struct death *d, void (*fn)(void));
+/* The first line of d->out. */
+const char *first_line(const struct death *d, char *buf, size_t len);
+
+/* Internal test hooks (the park/ready primitive and friends). */
+typedef struct goc__g test_g;
+typedef bool (*test_unlockf)(test_g *g, void *arg);
+void goc__park(test_unlockf unlockf, void *arg, const char *reason);
+void goc__ready(test_g *g);
+test_g *goc__getg(void);
+
+/* Kernel thread id of the caller. */
+int test_gettid(void);
+/* Thread count of this process, from /proc/self/status. */
+int test_threads(void);
+
+#endif /* GOC_TEST_H */

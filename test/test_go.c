@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* test_go.c - spawning, ids, goroutine counts, yield, goc_exit, errors. */
+#include <pthread.h>
+
+#include "test.h"
+
+/* ---- a million goroutines that each yield and finish ---- */
+
+static long million_n;
+static _Atomic long million_done;
+static int64_t *million_ids;
+
+static void million_child(void *arg)
+{
+    long i = (long)(intptr_t)arg;
+    million_ids[i] = goc_id();
+    goc_yield();
+    atomic_fetch_add(&million_done, 1);
+}
+
+static void million_main(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < million_n; i++)
+        ASSERT_OK(goc_go(million_child, (void *)(intptr_t)i));
+    while (atomic_load(&million_done) < million_n)
+        goc_yield();
+    /* Every id is unique, and none is main's. */
+    int64_t max = 0;
+    for (long i = 0; i < million_n; i++) {
+        ASSERT_GT(million_ids[i], 1);
+        if (million_ids[i] > max)
+            max = million_ids[i];
+    }
+    unsigned char *seen = calloc((size_t)max + 1, 1);
+    ASSERT(seen != NULL);
+    for (long i = 0; i < million_n; i++) {
+        ASSERT_EQ(seen[million_ids[i]], 0);
+        seen[million_ids[i]] = 1;
+    }
+    free(seen);
+    /* The children have counted themselves done; wait for them to exit. */
+    while (goc_num_goroutine() != 1)
+        goc_yield();
+}
+
+TEST(go_million)
+{
+    million_n = scaled(1000000);
+    million_ids = calloc((size_t)million_n, sizeof *million_ids);
+    run_main(million_main, NULL);
+    free(million_ids);
+}
+
+/* ---- goc_num_goroutine is exact ---- */
+
+static _Atomic int count_release;
+static _Atomic int count_started;
+
+static void count_child(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&count_started, 1);
+    while (!atomic_load(&count_release))
+        goc_yield();
+}
+
+static void count_main(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(goc_num_goroutine(), 1);
+    for (int i = 0; i < 100; i++) {
+        ASSERT_OK(goc_go(count_child, NULL));
+        ASSERT_EQ(goc_num_goroutine(), 2 + i);
+    }
+    while (atomic_load(&count_started) < 100)
+        goc_yield();
+    ASSERT_EQ(goc_num_goroutine(), 101);
+    atomic_store(&count_release, 1);
+    while (goc_num_goroutine() != 1)
+        goc_yield();
+}
+
+TEST(go_num_goroutine)
+{
+    ASSERT_EQ(goc_num_goroutine(), 0);
+    ASSERT_EQ(goc_id(), 0);
+    run_main(count_main, NULL);
+    ASSERT_EQ(goc_num_goroutine(), 0);
+}
+
+/* ---- main is goroutine 1; ids increase ---- */
+
+static int64_t child_id;
+static void id_child(void *arg)
+{
+    (void)arg;
+    child_id = goc_id();
+}
+static void id_main(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(goc_id(), 1);
+    ASSERT_OK(goc_go(id_child, NULL));
+    while (child_id == 0)
+        goc_yield();
+    ASSERT_GT(child_id, 1);
+}
+TEST(go_main_is_one)
+{
+    run_main(id_main, NULL);
+}
+
+/* ---- GOMAXPROCS 1: yield alternates two goroutines ---- */
+
+static char trace[64];
+static _Atomic int trace_len;
+static void alt_child(void *arg)
+{
+    char c = (char)(intptr_t)arg;
+    for (int i = 0; i < 4; i++) {
+        trace[atomic_fetch_add(&trace_len, 1)] = c;
+        goc_yield();
+    }
+}
+static void alt_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(alt_child, (void *)(intptr_t)'a'));
+    ASSERT_OK(goc_go(alt_child, (void *)(intptr_t)'b'));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+}
+TEST(go_yield_alternates)
+{
+    goc_maxprocs(1);
+    run_main(alt_main, NULL);
+    /* b went to runnext last, so it starts; then they alternate. */
+    trace[atomic_load(&trace_len)] = '\0';
+    ASSERT(strcmp(trace, "babababa") == 0);
+}
+
+/* ---- goc_exit ends only the calling goroutine ---- */
+
+static _Atomic int exit_reached, exit_after;
+static void exit_inner(void)
+{
+    atomic_store(&exit_reached, 1);
+    goc_exit();
+}
+static void exit_child(void *arg)
+{
+    (void)arg;
+    exit_inner();
+    atomic_store(&exit_after, 1); /* never runs */
+}
+static void exit_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(exit_child, NULL));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    ASSERT_EQ(atomic_load(&exit_reached), 1);
+    ASSERT_EQ(atomic_load(&exit_after), 0);
+}
+TEST(go_exit)
+{
+    run_main(exit_main, NULL);
+}
+
+/* goc_exit in main: the others run on; when none is left, Go's fatal. */
+static _Atomic int main_exit_child_done;
+static void main_exit_child(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++)
+        goc_yield();
+    atomic_store(&main_exit_child_done, 1);
+    printf("child finished\n");
+    fflush(stdout);
+}
+static void main_exit_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(main_exit_child, NULL));
+    goc_exit();
+}
+static void main_exit_death(void)
+{
+    goc_run(main_exit_main, NULL);
+    printf("goc_run returned\n");
+}
+TEST(go_exit_main_deadlock)
+{
+    static struct death d;
+    death_run(&d, main_exit_death);
+    ASSERT_EQ(d.status, 2);
+    ASSERT_CONTAINS(d.out, "child finished");
+    ASSERT_CONTAINS(d.out,
+        "fatal error: no goroutines (main called goc_exit) - deadlock!");
+    ASSERT(strstr(d.out, "goc_run returned") == NULL);
+}
+
+/* ---- errors ---- */
+
+static void noop(void *arg)
+{
+    (void)arg;
+}
+static void errors_main(void *arg)
+{
+    (void)arg;
+    ASSERT_ERR(goc_go(NULL, NULL), GOC_EINVAL);
+    ASSERT_ERR(goc_run(noop, NULL), GOC_EBUSY);
+    goc_spawn_opts o = {.stack_size = (size_t)1 << 40};
+    ASSERT_ERR(goc_go_opts(&o, noop, NULL), GOC_EINVAL);
+}
+TEST(go_errors)
+{
+    ASSERT_ERR(goc_run(NULL, NULL), GOC_EINVAL);
+    ASSERT_ERR(goc_go(noop, NULL), GOC_EPERM);
+    run_main(errors_main, NULL);
+    ASSERT(strcmp(goc_err_name(GOC_ECLOSED), "GOC_ECLOSED") == 0);
+    ASSERT(strcmp(goc_strerror(GOC_EINVAL), "invalid argument") == 0);
+    ASSERT(strcmp(goc_strerror(-ECONNRESET), "Connection reset by peer") == 0);
+    ASSERT(GOC_ECLOSED < -4095);
+    ASSERT(strcmp(goc_version_string(), "0.1.0") == 0);
+}
+
+/* ---- goc_go_opts: stack size and name ---- */
+
+static _Atomic int big_done;
+static void big_child(void *arg)
+{
+    (void)arg;
+    /* Touch most of a 1 MiB stack. */
+    volatile char buf[768 * 1024];
+    for (size_t i = 0; i < sizeof buf; i += 4096)
+        buf[i] = (char)i;
+    char out[4096];
+    goc_stack(out, sizeof out, false);
+    ASSERT_CONTAINS(out, "\"big\"");
+    atomic_store(&big_done, 1);
+}
+static void big_main(void *arg)
+{
+    (void)arg;
+    goc_spawn_opts o = {.stack_size = 1 << 20, .name = "big"};
+    ASSERT_OK(goc_go_opts(&o, big_child, NULL));
+    ASSERT_OK(goc_go_opts(NULL, noop, NULL));
+    while (!atomic_load(&big_done))
+        goc_yield();
+}
+TEST(go_opts)
+{
+    run_main(big_main, NULL);
+}
+
+/* ---- goc_run twice, and goc_go from a plain thread ---- */
+
+static _Atomic int plain_ran;
+static void plain_child(void *arg)
+{
+    (void)arg;
+    atomic_store(&plain_ran, 1);
+}
+static void *plain_thread(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(goc_id(), 0);
+    ASSERT_OK(goc_go(plain_child, NULL));
+    return NULL;
+}
+static void plain_main(void *arg)
+{
+    (void)arg;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, plain_thread, NULL), 0);
+    while (!atomic_load(&plain_ran))
+        goc_yield();
+    pthread_join(t, NULL);
+}
+TEST(go_from_plain_thread)
+{
+    run_main(plain_main, NULL);
+    atomic_store(&plain_ran, 0);
+    run_main(plain_main, NULL); /* a second run starts from scratch */
+}
