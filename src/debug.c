@@ -93,6 +93,16 @@ struct sym {
     uintptr_t offset;   /* pc - module base */
 };
 
+/* Is info's module the executable?  dladdr reports it by the name it was
+ * started with, which may be relative to a directory the program has since
+ * left, so its symbols are read through /proc/self/exe instead. */
+static bool main_module(const Dl_info *info)
+{
+    extern char *program_invocation_name;
+    return info->dli_fname[0] == '\0' ||
+           strcmp(info->dli_fname, program_invocation_name) == 0;
+}
+
 static struct sym lookup(uintptr_t pc)
 {
     struct sym s = {NULL, "??", pc};
@@ -105,16 +115,26 @@ static struct sym lookup(uintptr_t pc)
     s.offset = pc - (uintptr_t)info.dli_fbase;
     /* dladdr names the nearest exported symbol below pc, which for a
      * static function is some unrelated one: believe it only if pc lies
-     * inside that symbol. */
+     * inside that symbol; else ask the module's full symbol table. */
     if (info.dli_sname != NULL && es != NULL &&
         pc < (uintptr_t)info.dli_saddr + es->st_size)
         s.name = info.dli_sname;
+    else if (info.dli_fname != NULL)
+        s.name = goc__symtab_lookup(
+            main_module(&info) ? "/proc/self/exe" : info.dli_fname,
+            (uintptr_t)info.dli_fbase, pc);
     return s;
 }
 
 static bool is_runtime_frame(const struct sym *s)
 {
     return s->name == NULL || strncmp(s->name, "goc__", 5) == 0;
+}
+
+/* The goroutine's first frame (goroutine.c): where a walk ends. */
+static bool is_entry_frame(const struct sym *s)
+{
+    return s->name != NULL && strcmp(s->name, "goc__g_main") == 0;
 }
 
 static void print_frame(struct out *o, const struct sym *s)
@@ -132,6 +152,8 @@ static void walk(struct out *o, uintptr_t pc, uintptr_t fp, uintptr_t lo,
     bool top = true; /* still in goc's own frames at the top */
     for (int depth = 0; depth < 64 && pc != 0; depth++) {
         struct sym s = lookup(pc - 1);
+        if (is_entry_frame(&s))
+            break;
         if (!(top && is_runtime_frame(&s))) {
             top = false;
             print_frame(o, &s);

@@ -79,7 +79,9 @@ void goc__switch_to_g(goc__m *m, goc__g *g)
 }
 
 /* First frame of every goroutine (entered from goc__ctx_entry). */
-static void g_main(void *arg)
+/* Not static: the dump stops its walk at this name. */
+void goc__g_main(void *arg);
+void goc__g_main(void *arg)
 {
     goc__g *g = arg;
 #ifdef GOC_HAVE_ASAN
@@ -134,7 +136,7 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     g->m = NULL;
     g->lockedm = NULL;
     /* 16-byte aligned: the header is cache-line aligned (stack.c). */
-    g->sp = goc__ctx_make(g->stack_hi, g_main, g);
+    g->sp = goc__ctx_make(g->stack_hi, goc__g_main, g);
 #ifdef GOC_HAVE_TSAN
     g->tsan_fiber = __tsan_create_fiber(0);
 #else

@@ -81,6 +81,9 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n);
 
+/* ---- symtab.c ---- */
+const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
+
 /* ---- debug.c ---- */
 void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);

@@ -936,7 +936,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
         goto fail_p; /* sigaction cannot fail with these arguments */
 
     goc__g *g;
-    if (goc__newproc(goc__stack_default_slot(), "main", main_fn, arg,
+    if (goc__newproc(goc__stack_default_slot(), NULL, main_fn, arg,
                      (uintptr_t)__builtin_return_address(0), false,
                      &g) != 0) {
         teardown(m0);

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* test_debug.c - deadlock detection and goroutine dumps. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static void park_forever(const char *reason)
+{
+    goc__park(NULL, NULL, reason);
+    FAIL("woke from a park nobody can end");
+}
+
+/* ---- main alone, parked forever ---- */
+
+static void lonely_main(void *arg)
+{
+    (void)arg;
+    park_forever("chan receive");
+}
+static void lonely_death(void)
+{
+    goc_run(lonely_main, NULL);
+}
+TEST(deadlock_main_alone)
+{
+    static struct death d;
+    death_run(&d, lonely_death);
+    ASSERT_EQ(d.status, 2);
+    char line[256];
+    ASSERT(strcmp(first_line(&d, line, sizeof line),
+                  "fatal error: all goroutines are asleep - deadlock!") == 0);
+    ASSERT_CONTAINS(d.out, "\n\ngoroutine 1 [chan receive]:\n");
+    ASSERT_CONTAINS(d.out, "lonely_main(...)");
+}
+
+/* ---- several goroutines, each stuck; the dump names every one ---- */
+
+static void stuck_sender(void *arg)
+{
+    (void)arg;
+    park_forever("chan send");
+}
+static void stuck_selector(void *arg)
+{
+    (void)arg;
+    park_forever("select");
+}
+static void crowd_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(stuck_sender, NULL));
+    goc_spawn_opts o = {.name = "selector"};
+    ASSERT_OK(goc_go_opts(&o, stuck_selector, NULL));
+    for (int i = 0; i < 10; i++)
+        goc_yield(); /* let them park */
+    park_forever("chan receive (nil chan)");
+}
+static void crowd_death(void)
+{
+    goc_maxprocs(2);
+    goc_run(crowd_main, NULL);
+}
+TEST(deadlock_crowd)
+{
+    static struct death d;
+    death_run(&d, crowd_death);
+    ASSERT_EQ(d.status, 2);
+    char line[256];
+    ASSERT(strcmp(first_line(&d, line, sizeof line),
+                  "fatal error: all goroutines are asleep - deadlock!") == 0);
+    ASSERT_CONTAINS(d.out, "goroutine 1 [chan receive (nil chan)]:\n");
+    ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
+    ASSERT_CONTAINS(d.out, "[select] \"selector\":\npark_forever(...)\n");
+    ASSERT_CONTAINS(d.out, "stuck_sender(...)\n");
+    ASSERT_CONTAINS(d.out, "stuck_selector(...)\n");
+    ASSERT_CONTAINS(d.out, "created by crowd_main in goroutine 1\n");
+}
+
+/* ---- no false alarm while a goroutine can still run ---- */
+
+static _Atomic int worker_done;
+static void slow_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        goc_yield();
+    atomic_store(&worker_done, 1);
+}
+static void no_alarm_main(void *arg)
+{
+    (void)arg;
+    /* One goroutine parked forever, another still working: not a
+     * deadlock.  Main waits for the worker, then returns normally. */
+    ASSERT_OK(goc_go(stuck_sender, NULL));
+    ASSERT_OK(goc_go(slow_worker, NULL));
+    while (!atomic_load(&worker_done))
+        goc_yield();
+}
+TEST(deadlock_not_while_running)
+{
+    goc_maxprocs(2);
+    run_main(no_alarm_main, NULL);
+}
+
+/* ---- goc_stack and goc_dump on demand ---- */
+
+static void dump_self_main(void *arg)
+{
+    (void)arg;
+    char buf[4096];
+    size_t n = goc_stack(buf, sizeof buf, false);
+    ASSERT_EQ(n, strlen(buf));
+    ASSERT(strncmp(buf, "goroutine 1 [running]:\n", 23) == 0);
+    ASSERT_CONTAINS(buf, "dump_self_main(...)\n");
+    /* A tiny buffer truncates, NUL-terminated. */
+    char small[10];
+    ASSERT_EQ(goc_stack(small, sizeof small, false), 9);
+    ASSERT_EQ(small[9], '\0');
+}
+TEST(dump_stack_self)
+{
+    char buf[16] = "x";
+    ASSERT_EQ(goc_stack(buf, sizeof buf, true), 0); /* no goroutine here */
+    run_main(dump_self_main, NULL);
+}
+
+static void dump_all_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(stuck_sender, NULL));
+    goc_spawn_opts o = {.name = "selector"};
+    ASSERT_OK(goc_go_opts(&o, stuck_selector, NULL));
+    while (goc_num_goroutine() < 3)
+        goc_yield();
+    for (int i = 0; i < 10; i++)
+        goc_yield();
+    static char buf[64 * 1024];
+    goc_stack(buf, sizeof buf, true);
+    ASSERT(strncmp(buf, "goroutine 1 [running]:\n", 23) == 0);
+    ASSERT_CONTAINS(buf, "[chan send]:\npark_forever(...)\n");
+    ASSERT_CONTAINS(buf, "stuck_sender(...)\n");
+    ASSERT_CONTAINS(buf, "[select] \"selector\":\n");
+    ASSERT_CONTAINS(buf, "created by dump_all_main in goroutine 1\n");
+    /* goc_dump writes the same to a descriptor. */
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    goc_dump(fds[1]);
+    close(fds[1]);
+    static char out[64 * 1024];
+    ssize_t r, n = 0;
+    while ((r = read(fds[0], out + n, sizeof out - 1 - (size_t)n)) > 0)
+        n += r;
+    out[n] = '\0';
+    close(fds[0]);
+    ASSERT_CONTAINS(out, "[chan send]:\npark_forever(...)\n");
+    ASSERT_CONTAINS(out, "goroutine 1 [running]:\n");
+}
+TEST(dump_all)
+{
+    goc_maxprocs(2);
+    run_main(dump_all_main, NULL);
+}
+
+/* ---- a locked thread's goroutine parked forever is a deadlock too ---- */
+
+static void locked_main(void *arg)
+{
+    (void)arg;
+    goc_lock_os_thread();
+    park_forever("select (no cases)");
+}
+static void locked_death(void)
+{
+    goc_maxprocs(2);
+    goc_run(locked_main, NULL);
+}
+TEST(deadlock_locked_thread)
+{
+    static struct death d;
+    death_run(&d, locked_death);
+    ASSERT_EQ(d.status, 2);
+    ASSERT_CONTAINS(d.out,
+                    "fatal error: all goroutines are asleep - deadlock!\n");
+    ASSERT_CONTAINS(d.out,
+                    "goroutine 1 [select (no cases), locked to thread]:\n");
+}

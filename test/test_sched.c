@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sched.c - GOMAXPROCS, parallelism, work stealing, locked threads. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* ---- GOMAXPROCS: default, environment, before and during a run ---- */
+
+static void procs_main(void *arg)
+{
+    int want = (int)(intptr_t)arg;
+    ASSERT_EQ(goc_maxprocs(0), want);
+    ASSERT_EQ(goc_maxprocs(3), want);
+    ASSERT_EQ(goc_maxprocs(-1), 3);
+    ASSERT_EQ(goc_maxprocs(1), 3);
+    ASSERT_EQ(goc_maxprocs(0), 1);
+}
+TEST(sched_maxprocs)
+{
+    unsetenv("GOMAXPROCS");
+    int def = goc_maxprocs(0);
+    ASSERT_GE(def, 1);
+    setenv("GOMAXPROCS", "5", 1);
+    ASSERT_EQ(goc_maxprocs(0), 5);
+    run_main(procs_main, (void *)(intptr_t)5);
+    ASSERT_EQ(goc_maxprocs(7), 5); /* before a run: sets the next one */
+    run_main(procs_main, (void *)(intptr_t)7);
+    ASSERT_EQ(goc_maxprocs(100000), 7);
+    ASSERT_EQ(goc_maxprocs(0), GOC_MAXPROCS_MAX);
+}
+
+/* ---- two goroutines spinning on an atomic handshake need two Ps ---- */
+
+static _Atomic long turn;
+#define ROUNDS 2000
+
+static void ping(void *arg)
+{
+    long me = (long)(intptr_t)arg;
+    for (long i = 0; i < ROUNDS; i++) {
+        while (atomic_load(&turn) % 2 != me)
+            ; /* spin: no yield, no park */
+        atomic_fetch_add(&turn, 1);
+    }
+}
+static void handshake_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(ping, (void *)(intptr_t)1));
+    ping((void *)(intptr_t)0); /* main is the other side */
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    ASSERT_EQ(atomic_load(&turn), 2 * ROUNDS);
+}
+TEST(sched_two_ps_run_in_parallel)
+{
+    goc_maxprocs(2);
+    run_main(handshake_main, NULL);
+}
+
+/* With one P the other goroutine cannot run while main spins: a bounded
+ * wait must see nothing happen (goc has no preemption yet). */
+static _Atomic int other_ran;
+static void set_flag(void *arg)
+{
+    (void)arg;
+    atomic_store(&other_ran, 1);
+}
+static void one_p_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(set_flag, NULL));
+    for (long i = 0; i < 20 * 1000 * 1000; i++)
+        ASSERT_EQ(atomic_load(&other_ran), 0);
+    goc_yield();
+    while (!atomic_load(&other_ran))
+        goc_yield();
+}
+TEST(sched_one_p_is_not_parallel)
+{
+    goc_maxprocs(1);
+    run_main(one_p_main, NULL);
+}
+
+/* ---- an idle P steals work ---- */
+
+#define STEAL_N 64
+static int ran_on[STEAL_N];
+static _Atomic int steal_done;
+static void steal_child(void *arg)
+{
+    ran_on[(intptr_t)arg] = test_gettid();
+    atomic_fetch_add(&steal_done, 1);
+}
+static void steal_main(void *arg)
+{
+    (void)arg;
+    int me = test_gettid();
+    for (intptr_t i = 0; i < STEAL_N; i++)
+        ASSERT_OK(goc_go(steal_child, (void *)i));
+    /* Spin without yielding: main keeps P0, so only another P can run the
+     * children, and they sit in P0's queue: it must steal them. */
+    while (atomic_load(&steal_done) < STEAL_N)
+        ;
+    for (int i = 0; i < STEAL_N; i++)
+        ASSERT_NE(ran_on[i], me);
+}
+TEST(sched_work_stealing)
+{
+    goc_maxprocs(2);
+    run_main(steal_main, NULL);
+}
+
+/* ---- GOMAXPROCS changes under load ---- */
+
+static _Atomic long resize_done;
+static void resize_child(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++)
+        goc_yield();
+    atomic_fetch_add(&resize_done, 1);
+}
+static void resize_main(void *arg)
+{
+    (void)arg;
+    long n = scaled(20000);
+    for (long i = 0; i < n; i++) {
+        ASSERT_OK(goc_go(resize_child, NULL));
+        if (i % 1000 == 0)
+            goc_maxprocs(1 + (int)(i / 1000) % 4);
+    }
+    goc_maxprocs(4);
+    while (atomic_load(&resize_done) < n)
+        goc_yield();
+    goc_maxprocs(1);
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+}
+TEST(sched_maxprocs_resize)
+{
+    run_main(resize_main, NULL);
+}
+
+/* ---- goc_lock_os_thread ---- */
+
+static _Atomic int locked_done, others_progress;
+static void locked_child(void *arg)
+{
+    (void)arg;
+    goc_lock_os_thread();
+    int tid = test_gettid();
+    for (int i = 0; i < 200; i++) {
+        goc_yield();
+        ASSERT_EQ(test_gettid(), tid);
+    }
+    goc_unlock_os_thread();
+    atomic_store(&locked_done, 1);
+}
+static void busy_child(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&locked_done)) {
+        atomic_fetch_add(&others_progress, 1);
+        goc_yield();
+    }
+}
+static void lock_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(locked_child, NULL));
+    ASSERT_OK(goc_go(busy_child, NULL));
+    while (!atomic_load(&locked_done))
+        goc_yield();
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    ASSERT_GT(atomic_load(&others_progress), 0);
+}
+TEST(sched_lock_os_thread)
+{
+    goc_maxprocs(1); /* the locked thread must hand its P around */
+    run_main(lock_main, NULL);
+}
+
+/* A goroutine that exits while locked takes its thread with it. */
+static _Atomic int exiter_tid;
+static void locked_exiter(void *arg)
+{
+    (void)arg;
+    goc_lock_os_thread();
+    atomic_store(&exiter_tid, test_gettid());
+}
+static void lock_exit_main(void *arg)
+{
+    (void)arg;
+
+    ASSERT_OK(goc_go(locked_exiter, NULL));
+    while (goc_num_goroutine() > 1 || atomic_load(&exiter_tid) == 0)
+        goc_yield();
+    /* The exiting thread leaves soon after its goroutine, unless it is
+     * the thread that called goc_run: that one waits for the run's end. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", atomic_load(&exiter_tid));
+    if (atomic_load(&exiter_tid) != getpid()) {
+        while (access(path, F_OK) == 0)
+            goc_yield();
+    }
+}
+TEST(sched_lock_os_thread_exit)
+{
+    goc_maxprocs(2);
+    run_main(lock_exit_main, NULL);
+    run_main(lock_exit_main, NULL);
+}
+
+/* ---- teardown frees threads and mappings ---- */
+
+static void spin_up(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++)
+        goc_yield();
+}
+static void abandon_child(void *arg)
+{
+    (void)arg;
+    goc__park(NULL, NULL, "test: abandoned");
+}
+static void teardown_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        ASSERT_OK(goc_go(spin_up, NULL));
+    for (int i = 0; i < 1000; i++)
+        ASSERT_OK(goc_go(abandon_child, NULL)); /* left parked */
+    while (goc_num_goroutine() > 1001)
+        goc_yield();
+}
+static int count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+TEST(sched_teardown)
+{
+    goc_maxprocs(4);
+    run_main(teardown_main, NULL); /* warm up lazily created state */
+    int threads = test_threads();
+    int maps = count_maps();
+    for (int i = 0; i < 5; i++)
+        run_main(teardown_main, NULL);
+    ASSERT_EQ(test_threads(), threads);
+    /* Slabs and thread stacks are unmapped; glibc may still add a malloc
+     * arena (one mapping) for a thread it had not seen, so allow a few. */
+    ASSERT_LE(count_maps(), maps + 4);
+    ASSERT_EQ(goc_num_goroutine(), 0);
+}
