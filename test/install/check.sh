@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# check.sh BUILD_DIR WORK_DIR - install the goc build in BUILD_DIR into
+# WORK_DIR/prefix and consume it as a user would:
+#   1. find_package(goc) from a CMake project (test/install/CMakeLists.txt),
+#   2. `pkg-config --cflags --libs goc`, against the static libgoc.a
+#      (with --static, which adds Libs.private: -pthread) and libgoc.so,
+#   3. goc.h compiled as C++.
+set -eu
+build=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+cc=${CC:-cc}
+cxx=${CXX:-c++}
+
+rm -rf "$work"
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+prefix=$work/prefix
+
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+echo "installed into $prefix"
+
+# 1. find_package(goc)
+cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log" \
+    || { cat "$work/cmake.log"; exit 1; }
+cmake --build "$work/cmake"
+"$work/cmake/consumer"
+
+# 2. pkg-config; PKG_CONFIG_LIBDIR so no other goc.pc is found.
+libdir=$(dirname "$(find "$prefix" -name goc.pc | head -n 1)")
+pc() { PKG_CONFIG_LIBDIR=$libdir pkg-config "$@" goc; }
+pc --exists
+echo "pkg-config goc: $(pc --modversion): $(pc --static --cflags --libs)"
+# Static: the linker must take libgoc.a, although libgoc.so sits beside it.
+$cc -std=c11 -Wall -Wextra -Werror -o "$work/pc-static" "$here/main.c" \
+    $(pc --cflags) -Wl,-Bstatic $(pc --libs-only-L --libs-only-l) \
+    -Wl,-Bdynamic $(pc --static --libs-only-other)
+if readelf -d "$work/pc-static" | grep -q 'NEEDED.*libgoc'; then
+    echo "pc-static links libgoc.so, not libgoc.a" >&2
+    exit 1
+fi
+"$work/pc-static"
+# Shared, as most users link.
+if [ -n "$(find "$prefix" -name 'libgoc.so*' | head -n 1)" ]; then
+    $cc -std=c11 -Wall -Wextra -Werror -o "$work/pc-shared" "$here/main.c" \
+        $(pc --cflags --libs)
+    LD_LIBRARY_PATH=$(pc --variable=libdir) "$work/pc-shared"
+fi
+
+# 3. The public header is C++-clean.
+echo '#include <goc.h>' |
+    $cxx -fsyntax-only -x c++ -Wall -Wextra -Werror $(pc --cflags) -
+$cxx -fsyntax-only -x c++ -Wall -Wextra -Werror $(pc --cflags) \
+    "$prefix/include/goc.h"
+echo "install check: ok"
