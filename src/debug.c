@@ -224,10 +224,12 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
     print_creator(o, g);
 }
 
-static void print_self(struct out *o, goc__g *g)
+/* The calling goroutine, walked from frame record fp: the frame of the
+ * public call that asked for the dump, so the first frame shown is its
+ * caller's. */
+static void print_self(struct out *o, goc__g *g, uintptr_t fp)
 {
     print_header(o, g, GOC__GRUNNING, true);
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     uintptr_t pc = ((uintptr_t *)fp)[1];
     walk(o, pc, ((uintptr_t *)fp)[0], (uintptr_t)g->stack_lo,
          (uintptr_t)g->stack_hi);
@@ -276,10 +278,10 @@ static void dump_one(goc__g *g, void *arg)
     atomic_store_explicit(&g->status, s, memory_order_release);
 }
 
-static void dump(struct out *o, goc__g *self, bool all)
+static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
 {
     if (self != NULL)
-        print_self(o, self);
+        print_self(o, self, fp);
     if (!all)
         return;
     struct dump_state d = {o, self, self != NULL};
@@ -289,12 +291,13 @@ static void dump(struct out *o, goc__g *self, bool all)
 void goc__dump_all(int fd, goc__g *self)
 {
     struct out o = {.fd = fd};
-    dump(&o, self, true);
+    dump(&o, self, true, (uintptr_t)__builtin_frame_address(0));
 }
 
 void goc_dump(int fd)
 {
-    goc__dump_all(fd, goc__getg());
+    struct out o = {.fd = fd};
+    dump(&o, goc__getg(), true, (uintptr_t)__builtin_frame_address(0));
 }
 
 size_t goc_stack(char *buf, size_t len, bool all)
@@ -302,7 +305,7 @@ size_t goc_stack(char *buf, size_t len, bool all)
     struct out o = {.fd = -1, .buf = buf, .len = len, .pos = 0};
     if (len > 0)
         buf[0] = '\0';
-    dump(&o, goc__getg(), all);
+    dump(&o, goc__getg(), all, (uintptr_t)__builtin_frame_address(0));
     return o.pos;
 }
 

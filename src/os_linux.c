@@ -126,13 +126,9 @@ int goc__thread_start(goc__m *m, void *(*fn)(void *))
 {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    /* Block every signal in the new thread while it starts, so no handler
-     * runs before its altstack exists; the thread restores the mask. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* The new thread inherits our signal mask; it makes its alternate
+     * signal stack before it runs any goroutine (mstart). */
     int rc = pthread_create(&m->thread, &attr, fn, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return -rc;
 }
@@ -170,6 +166,10 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
             goc__fatal("stack overflow in goroutine %lld",
                        (long long)g->goid);
     }
+    if (getenv("GOC_DEBUG_SIGNALS") != NULL)
+        goc__printf(2, "goc: signal %d at %p: m=%p g=%p lo=%p\n", sig,
+                    si->si_addr, (void *)m, (void *)g,
+                    g != NULL ? (void *)g->stack_lo : NULL);
     sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
 }
 

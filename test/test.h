@@ -62,6 +62,18 @@
             FAIL("output lacks \"%s\"; output was:\n%s", (needle), (hay));\
     } while (0)
 
+/* Which sanitizer this test binary was built with. */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifndef TEST_TSAN
+#define TEST_TSAN 0
+#endif
+
 /* Scale a workload: heavy counts shrink under sanitizers and emulators.
  * GOC_TEST_SCALE (environment) divides; the build may set a default. */
 #ifndef GOC_TEST_SCALE_DEFAULT

@@ -34,11 +34,28 @@ static void overflow_death(void)
     goc_run(overflow_main, NULL);
 }
 
-static void check_overflow(void)
+/* Main keeps its thread busy, so the child overflows on another M: every
+ * M needs its own signal stack and SIGSEGV unblocked. */
+static void overflow_elsewhere_main(void *arg)
+{
+    (void)arg;
+    goc_spawn_opts o = {.stack_size = 64 * 1024};
+    ASSERT_OK(goc_go_opts(&o, overflow_child, NULL));
+    for (;;)
+        ;
+}
+static void overflow_elsewhere_death(void)
+{
+    goc_maxprocs(2);
+    goc_run(overflow_elsewhere_main, NULL);
+}
+
+static void check_overflow_of(void (*fn)(void))
 {
     static struct death d;
-    death_run(&d, overflow_death);
-    ASSERT_EQ(d.status, 2);
+    death_run(&d, fn);
+    if (d.status != 2)
+        FAIL("exit status %d, output:\n%s", d.status, d.out);
     long long id = 0;
     ASSERT(sscanf(d.out, "child goroutine %lld", &id) == 1);
     char want[128];
@@ -47,9 +64,19 @@ static void check_overflow(void)
     ASSERT_CONTAINS(d.out, want);
 }
 
+static void check_overflow(void)
+{
+    check_overflow_of(overflow_death);
+}
+
 TEST(stack_overflow)
 {
     check_overflow();
+}
+
+TEST(stack_overflow_other_thread)
+{
+    check_overflow_of(overflow_elsewhere_death);
 }
 
 /* The fallback for kernels without MADV_GUARD_INSTALL. */
@@ -79,7 +106,7 @@ static void deep_main(void *arg)
      * slots are recycled through the per-P caches and the pool. */
     for (int i = 0; i < 2000; i++)
         ASSERT_OK(goc_go(deep_child, (void *)(intptr_t)200));
-    goc_spawn_opts o = {.stack_size = 4 << 20};
+    goc_spawn_opts o = {.stack_size = 16 << 20}; /* ASan's frames are big */
     ASSERT_OK(goc_go_opts(&o, deep_child, (void *)(intptr_t)5000));
     while (atomic_load(&deep_done) < 2001)
         goc_yield();
