@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: MIT
+#
+# The front door: a thin wrapper over CMake.  Every configuration builds in
+# its own directory under build/.
+#
+#   make deps           install missing Debian packages (apt-get)
+#   make test           every configuration below, stopping at the first
+#                       failure, plus the install/consumer check
+#   make test-release   gcc, Release, -Werror            (build/release)
+#   make test-clang     clang, Release, -Werror          (build/clang)
+#   make test-asan      clang, Debug, GOC_DEBUG=3, ASan+UBSan (build/asan)
+#   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
+#   make test-arm64     aarch64-linux-gnu-gcc, tests under qemu-aarch64
+#                       (build/arm64)
+#   make test-install   install build/release into a temporary prefix and
+#                       build test/install/ against it (CMake, pkg-config),
+#                       and compile goc.h as C++
+#   make demo           Release build, then examples/demo.sh
+#   make bench          Release build, then bench/run.sh
+#   make install        install the Release build into PREFIX (/usr/local);
+#                       DESTDIR is honoured
+#   make clean          remove build/
+#
+# Knobs: JOBS (parallel build and ctest jobs, default 2), PREFIX, CTEST_ARGS
+# (extra ctest arguments, e.g. CTEST_ARGS='-R chan').
+
+SHELL := /bin/bash
+# No "Entering directory" lines from the makes that cmake --build runs.
+MAKEFLAGS += --no-print-directory
+.SHELLFLAGS := -eo pipefail -c
+# Configurations run one after another, in the order given; each of them
+# is parallel inside (cmake --build -j, ctest -j).
+.NOTPARALLEL:
+.DELETE_ON_ERROR:
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+JOBS    ?= 2
+CMAKE   ?= cmake
+CTEST   ?= ctest
+CTEST_ARGS ?=
+
+PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev \
+            gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+            golang-go pkg-config
+
+# Options per configuration.
+CONF_release := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+                -DGOC_WERROR=ON
+CONF_clang   := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
+                -DGOC_WERROR=ON
+CONF_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+                -DGOC_WERROR=ON -DGOC_DEBUG=3 \
+                '-DGOC_SANITIZE=address;undefined'
+CONF_tsan    := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+                -DGOC_WERROR=ON -DGOC_DEBUG=2 -DGOC_SANITIZE=thread
+CONF_arm64   := -DCMAKE_BUILD_TYPE=Release -DGOC_WERROR=ON \
+                -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-aarch64.cmake
+
+# Sanitizer runtime options for the tests (the environment wins if set).
+export ASAN_OPTIONS  ?= detect_leaks=1
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS  ?= halt_on_error=1$(if $(wildcard test/tsan.supp),:suppressions=$(CURDIR)/test/tsan.supp)
+
+# CTest ends with its summary ("100% tests passed, 0 tests failed out of
+# N"), then a blank line and "Total Test time": drop those so the summary is
+# the last line `make test` prints.
+CTEST_TAIL := awk '/^Total Test time/ { next } /^$$/ { blank++; next } \
+                   { while (blank > 0) { print ""; blank-- } print; fflush() }'
+
+CONFIGS := release clang asan tsan arm64
+
+.PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
+        test-install demo bench install clean
+
+all: build-release
+
+deps:
+	@missing=; \
+	for p in $(PACKAGES); do \
+	  dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "deps: installing$$missing"; \
+	  $$sudo apt-get update; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# The install check and the C++ header check come before the last
+# configuration, so the final ctest summary closes the output.
+test: deps test-release test-install test-clang test-asan test-tsan test-arm64
+
+# build-NAME: configure (first time or when options change) and build.
+# test-NAME: build-NAME, then run the suite with ctest.
+define config_rules
+build-$(1):
+	@echo "==> $(1): configure and build in $(BUILD)/$(1)"
+	@mkdir -p $(BUILD)
+	$(CMAKE) -S . -B $(BUILD)/$(1) $(CONF_$(1)) > $(BUILD)/$(1).configure.log \
+	  || { cat $(BUILD)/$(1).configure.log; exit 1; }
+	$(CMAKE) --build $(BUILD)/$(1) -j$(JOBS)
+
+test-$(1): deps build-$(1)
+	@echo "==> $(1): ctest"
+	cd $(BUILD)/$(1) && $(CTEST) --output-on-failure -j$(JOBS) $$(CTEST_ARGS) \
+	  | $$(CTEST_TAIL)
+endef
+$(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
+
+test-install: deps build-release
+	@echo "==> install: consumers of an installed goc"
+	sh test/install/check.sh $(BUILD)/release $(BUILD)/install
+
+demo: build-release
+	sh examples/demo.sh $(BUILD)/release
+
+bench: build-release
+	bash bench/run.sh $(BUILD)/release
+
+install: build-release
+	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)
