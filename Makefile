@@ -25,7 +25,6 @@
 # (extra ctest arguments, e.g. CTEST_ARGS='-R chan').
 
 SHELL := /bin/bash
-# No "Entering directory" lines from the makes that cmake --build runs.
 MAKEFLAGS += --no-print-directory
 .SHELLFLAGS := -eo pipefail -c
 # Configurations run one after another, in the order given; each of them
@@ -68,6 +67,10 @@ export TSAN_OPTIONS  ?= halt_on_error=1$(if $(wildcard test/tsan.supp),:suppress
 CTEST_TAIL := awk '/^Total Test time/ { next } /^$$/ { blank++; next } \
                    { while (blank > 0) { print ""; blank-- } print; fflush() }'
 
+# The builds that cmake --build runs are not sub-makes of this one: they
+# get their own -j$(JOBS), no jobserver and no "Entering directory" lines.
+ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
+
 CONFIGS := release clang asan tsan arm64
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
@@ -101,7 +104,7 @@ build-$(1):
 	@mkdir -p $(BUILD)
 	$(CMAKE) -S . -B $(BUILD)/$(1) $(CONF_$(1)) > $(BUILD)/$(1).configure.log \
 	  || { cat $(BUILD)/$(1).configure.log; exit 1; }
-	$(CMAKE) --build $(BUILD)/$(1) -j$(JOBS)
+	$$(ISOLATE) $(CMAKE) --build $(BUILD)/$(1) -j$(JOBS)
 
 test-$(1): deps build-$(1)
 	@echo "==> $(1): ctest"
@@ -112,16 +115,16 @@ $(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
 
 test-install: deps build-release
 	@echo "==> install: consumers of an installed goc"
-	sh test/install/check.sh $(BUILD)/release $(BUILD)/install
+	$(ISOLATE) sh test/install/check.sh $(BUILD)/release $(BUILD)/install
 
 demo: build-release
-	sh examples/demo.sh $(BUILD)/release
+	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
 
 bench: build-release
-	bash bench/run.sh $(BUILD)/release
+	$(ISOLATE) bash bench/run.sh $(BUILD)/release
 
 install: build-release
-	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
+	$(ISOLATE) $(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)
