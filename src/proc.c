@@ -458,20 +458,27 @@ static goc__g *steal_work(goc__m *m, goc__p *p)
 }
 
 /* p's id is at or past GOMAXPROCS (it shrank): move p's work to the global
- * queue, mark it dead, and leave m without a P. */
-static void retire_p(goc__m *m)
+ * queue and leave m without a P.  Under sched.lock, p becomes DEAD, or
+ * IDLE if GOMAXPROCS grew back meanwhile (procresize only revives DEAD
+ * Ps, so a P must never be left RUNNING without an M).
+ * Returns: an idle P for m to carry on with, or NULL. */
+static goc__p *retire_p(goc__m *m)
 {
     goc__p *p = m->p;
     bool inherit;
     goc__g *g;
-    while ((g = goc__runq_get(p, &inherit)) != NULL) {
-        goc__lock(&goc__sched.lock);
-        goc__globrunq_put_locked(g);
-        goc__unlock(&goc__sched.lock);
-    }
+    while ((g = goc__runq_get(p, &inherit)) != NULL)
+        goc__globrunqput(g);
     goc__stack_flush_cache(p);
     releasep(m);
-    atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
+    goc__lock(&goc__sched.lock);
+    if (p->id >= gomaxprocs())
+        atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
+    else
+        pidleput(p);
+    goc__p *np = pidleget();
+    goc__unlock(&goc__sched.lock);
+    return np;
 }
 
 /* Has any P in [0, GOMAXPROCS) or the global queue got work?  Racy; used
@@ -502,10 +509,12 @@ top:
         return stoplockedm(m) ? m->lockedg : NULL;
     goc__p *p = m->p;
     if (goc__unlikely(p->id >= gomaxprocs())) {
-        retire_p(m);
-        goc__lock(&goc__sched.lock);
-        goc__p *np = pidleget();
-        goc__unlock(&goc__sched.lock);
+        goc__p *np = retire_p(m);
+        if (m->spinning) { /* it may sleep below: stop counting it */
+            m->spinning = false;
+            atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                      memory_order_seq_cst);
+        }
         if (np != NULL)
             acquirep(m, np);
         else if (!stopm(m))

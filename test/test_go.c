@@ -91,7 +91,7 @@ TEST(go_num_goroutine)
 
 /* ---- main is goroutine 1; ids increase ---- */
 
-static int64_t child_id;
+static _Atomic int64_t child_id;
 static void id_child(void *arg)
 {
     (void)arg;
