@@ -12,6 +12,8 @@
 #   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
 #   make test-arm64     aarch64-linux-gnu-gcc, tests under qemu-aarch64
 #                       (build/arm64)
+#   make test-debug     gcc, Debug, GOC_DEBUG=3 (build/debug; not yet part
+#                       of `make test`)
 #   make test-install   install build/release into a temporary prefix and
 #                       build test/install/ against it (CMake, pkg-config),
 #                       and compile goc.h as C++
@@ -53,6 +55,8 @@ CONF_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
                 '-DGOC_SANITIZE=address;undefined'
 CONF_tsan    := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
                 -DGOC_WERROR=ON -DGOC_DEBUG=2 -DGOC_SANITIZE=thread
+CONF_debug   := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
+                -DGOC_WERROR=ON -DGOC_DEBUG=3
 CONF_arm64   := -DCMAKE_BUILD_TYPE=Release -DGOC_WERROR=ON \
                 -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-aarch64.cmake
 
@@ -71,7 +75,7 @@ CTEST_TAIL := awk '/^Total Test time/ { next } /^$$/ { blank++; next } \
 # get their own -j$(JOBS), no jobserver and no "Entering directory" lines.
 ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 
-CONFIGS := release clang asan tsan arm64
+CONFIGS := release clang asan tsan arm64 debug
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
         test-install demo bench install clean
