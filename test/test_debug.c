@@ -5,9 +5,20 @@
 
 #include "test.h"
 
+/* Goroutines that have parked for good (counted from the unlockf, which
+ * runs once the goroutine is off its stack). */
+static _Atomic int parked;
+static bool count_parked(test_g *g, void *arg)
+{
+    (void)g;
+    (void)arg;
+    atomic_fetch_add(&parked, 1);
+    return true;
+}
+
 __attribute__((noinline)) static void park_forever(const char *reason)
 {
-    goc__park(NULL, NULL, reason);
+    goc__park(count_parked, NULL, reason);
     FAIL("woke from a park nobody can end");
 }
 
@@ -131,9 +142,7 @@ static void dump_all_main(void *arg)
     ASSERT_OK(goc_go(stuck_sender, NULL));
     goc_spawn_opts o = {.name = "selector"};
     ASSERT_OK(goc_go_opts(&o, stuck_selector, NULL));
-    while (goc_num_goroutine() < 3)
-        goc_yield();
-    for (int i = 0; i < 10; i++)
+    while (atomic_load(&parked) < 2)
         goc_yield();
     static char buf[64 * 1024];
     goc_stack(buf, sizeof buf, true);
