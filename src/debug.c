@@ -313,8 +313,8 @@ size_t goc_stack(char *buf, size_t len, bool all)
 
 static _Atomic int dying;
 
-static __attribute__((noreturn)) void vfatal(bool with_dump, const char *fmt,
-                                             va_list ap)
+static __attribute__((noreturn)) void vdie(bool with_dump, const char *prefix,
+                                           const char *fmt, va_list ap)
 {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
@@ -323,7 +323,7 @@ static __attribute__((noreturn)) void vfatal(bool with_dump, const char *fmt,
     }
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    goc__printf(2, "fatal error: %s\n", msg);
+    goc__printf(2, "%s%s\n", prefix, msg);
     const char *tb = getenv("GOC_TRACEBACK");
     if (with_dump && !(tb != NULL && strcmp(tb, "none") == 0)) {
         goc__printf(2, "\n");
@@ -340,14 +340,21 @@ void goc__fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vfatal(true, fmt, ap);
+    vdie(true, "fatal error: ", fmt, ap);
 }
 
 void goc__fatal_nodump(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vfatal(false, fmt, ap);
+    vdie(false, "fatal error: ", fmt, ap);
+}
+
+void goc__fatal_signal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdie(true, "", fmt, ap);
 }
 
 void goc__assert_fail(const char *expr, const char *file, int line,

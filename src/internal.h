@@ -89,6 +89,8 @@ void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);
 __attribute__((noreturn)) void goc__fatal(const char *fmt, ...);
 __attribute__((noreturn)) void goc__fatal_nodump(const char *fmt, ...);
+/* A fatal signal: the message as is (no "fatal error: "), dump, exit 2. */
+__attribute__((noreturn)) void goc__fatal_signal(const char *fmt, ...);
 void goc__printf(int fd, const char *fmt, ...);
 
 #endif /* GOC_INTERNAL_H */

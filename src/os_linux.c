@@ -146,8 +146,17 @@ void goc__thread_stack(void **lo, size_t *size)
 
 /* ---- signals: stack overflow ---- */
 
-static struct sigaction old_segv, old_bus;
-static bool signals_installed;
+static struct sigaction old_segv, old_bus, old_quit;
+static bool signals_installed, quit_installed;
+
+/* SIGQUIT (^\\) dumps every goroutine and exits 2, as in Go. */
+static void quit_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    (void)uc;
+    goc__fatal_signal("SIGQUIT: quit");
+}
 
 /* Runs on the M's alternate stack.  A fault in the guard page below the
  * running goroutine's stack is a stack overflow: say so the way the spec
@@ -185,6 +194,14 @@ int goc__signals_install(void)
     if (sigaction(SIGBUS, &sa, &old_bus) != 0)
         return -errno;
     signals_installed = true;
+    /* Only if the program has not claimed SIGQUIT for itself. */
+    struct sigaction cur;
+    if (sigaction(SIGQUIT, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
+        !(cur.sa_flags & SA_SIGINFO)) {
+        sa.sa_sigaction = quit_handler;
+        if (sigaction(SIGQUIT, &sa, &old_quit) == 0)
+            quit_installed = true;
+    }
     return 0;
 }
 
@@ -195,6 +212,9 @@ void goc__signals_restore(void)
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     signals_installed = false;
+    if (quit_installed)
+        sigaction(SIGQUIT, &old_quit, NULL);
+    quit_installed = false;
 }
 
 /* Each M gets its own alternate signal stack: the overflow handler cannot

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_debug.c - deadlock detection and goroutine dumps. */
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -193,4 +194,30 @@ TEST(deadlock_locked_thread)
                     "fatal error: all goroutines are asleep - deadlock!\n");
     ASSERT_CONTAINS(d.out,
                     "goroutine 1 [select (no cases), locked to thread]:\n");
+}
+
+/* ---- SIGQUIT dumps every goroutine and exits 2, as in Go ---- */
+
+static void quit_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(stuck_sender, NULL));
+    while (atomic_load(&parked) < 1)
+        goc_yield();
+    raise(SIGQUIT);
+    FAIL("survived SIGQUIT");
+}
+static void quit_death(void)
+{
+    goc_run(quit_main, NULL);
+}
+TEST(dump_on_sigquit)
+{
+    static struct death d;
+    death_run(&d, quit_death);
+    ASSERT_EQ(d.status, 2);
+    char line[256];
+    ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
+    ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
+    ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
 }
