@@ -189,6 +189,9 @@ static void *mstart(void *arg)
     goc__lock(&goc__sched.lock);
     m->exited = true;
     goc__sched.mcount--;
+    /* This thread leaving (its locked goroutine exited) may leave every
+     * remaining M idle: check, as Go's mexit does. */
+    goc__checkdead();
     goc__unlock(&goc__sched.lock);
     goc__altstack_free(m);
     tls_m = NULL;

@@ -221,3 +221,40 @@ TEST(dump_on_sigquit)
     ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
     ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
 }
+
+/* ---- the last running thread leaves with its locked goroutine ---- */
+
+static _Atomic int leaver_locked;
+static void locked_leaver(void *arg)
+{
+    (void)arg;
+    goc_lock_os_thread();
+    atomic_store(&leaver_locked, 1);
+    while (atomic_load(&parked) < 1) /* until main has parked */
+        goc_yield();
+    /* Exit while locked: this thread ends, and it was the last one
+     * running. */
+}
+static void leaver_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(locked_leaver, NULL));
+    /* Keep this thread busy so the leaver locks itself to another one. */
+    while (!atomic_load(&leaver_locked))
+        ;
+    park_forever("chan receive");
+}
+static void leaver_death(void)
+{
+    goc_maxprocs(2);
+    goc_run(leaver_main, NULL);
+}
+TEST(deadlock_after_locked_exit)
+{
+    static struct death d;
+    death_run(&d, leaver_death);
+    ASSERT_EQ(d.status, 2);
+    ASSERT_CONTAINS(d.out,
+                    "fatal error: all goroutines are asleep - deadlock!\n");
+    ASSERT_CONTAINS(d.out, "goroutine 1 [chan receive]:\n");
+}
