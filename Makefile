@@ -8,12 +8,11 @@
 #                       failure, plus the install/consumer check
 #   make test-release   gcc, Release, -Werror            (build/release)
 #   make test-clang     clang, Release, -Werror          (build/clang)
+#   make test-debug     gcc, Debug, GOC_DEBUG=3, -Werror (build/debug)
 #   make test-asan      clang, Debug, GOC_DEBUG=3, ASan+UBSan (build/asan)
 #   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
 #   make test-arm64     aarch64-linux-gnu-gcc, tests under qemu-aarch64
 #                       (build/arm64)
-#   make test-debug     gcc, Debug, GOC_DEBUG=3 (build/debug; not yet part
-#                       of `make test`)
 #   make test-install   install build/release into a temporary prefix and
 #                       build test/install/ against it (CMake, pkg-config),
 #                       and compile goc.h as C++
@@ -75,7 +74,7 @@ CTEST_TAIL := awk '/^Total Test time/ { next } /^$$/ { blank++; next } \
 # get their own -j$(JOBS), no jobserver and no "Entering directory" lines.
 ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 
-CONFIGS := release clang asan tsan arm64 debug
+CONFIGS := release clang debug asan tsan arm64
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
         test-install demo bench install clean
@@ -98,7 +97,8 @@ deps:
 
 # The install check and the C++ header check come before the last
 # configuration, so the final ctest summary closes the output.
-test: deps test-release test-install test-clang test-asan test-tsan test-arm64
+test: deps test-release test-install test-clang test-debug test-asan \
+      test-tsan test-arm64
 
 # build-NAME: configure (first time or when options change) and build.
 # test-NAME: build-NAME, then run the suite with ctest.
