@@ -28,6 +28,7 @@
  * (sched.lock < pool.lock).  A P's gcache belongs to the M holding the P.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,15 +148,33 @@ static struct stack_class *class_for(size_t slot_size)
     return c;
 }
 
+/* qemu-user answers madvise advice it does not implement, such as
+ * MADV_GUARD_INSTALL, with success.  So the first guard is checked once:
+ * the kernel must refuse to copy from a guard page (EFAULT). */
+static bool guard_is_real(const char *p)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return false;
+    ssize_t n = write(fds[1], p, 1);
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return n < 0 && err == EFAULT;
+}
+
 static void guard_page(char *p)
 {
     size_t ps = goc__pagesize();
     if (pool.guard_mode == GUARD_UNKNOWN || pool.guard_mode == GUARD_MADVISE) {
-        if (madvise(p, ps, MADV_GUARD_INSTALL) == 0) {
+        if (madvise(p, ps, MADV_GUARD_INSTALL) == 0 &&
+            (pool.guard_mode == GUARD_MADVISE || guard_is_real(p))) {
             pool.guard_mode = GUARD_MADVISE;
             return;
         }
-        pool.guard_mode = GUARD_MPROTECT; /* EINVAL: kernel before 6.13 */
+        /* EINVAL: a kernel before 6.13; or an emulator that fakes it (an
+         * mprotect over a no-op guard just works) */
+        pool.guard_mode = GUARD_MPROTECT;
     }
     if (pool.guard_mode == GUARD_MPROTECT) {
         if (mprotect(p, ps, PROT_NONE) == 0)
