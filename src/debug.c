@@ -391,7 +391,7 @@ void goc__checkdead(void)
     if (atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
         return;
     int32_t run = goc__sched.mcount - goc__sched.nmidle -
-                  goc__sched.nmidlelocked;
+                  goc__sched.nmidlelocked + goc__sched.nextern;
     if (run > 0)
         return;
     if (run < 0)

@@ -203,6 +203,8 @@ static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
     if (m != NULL && m->p != NULL) {
         goc__runq_put(m->p, g, true);
     } else {
+        if (m == NULL)
+            goc__extern_thread();
         goc__globrunqput(g);
     }
     goc__wakep();

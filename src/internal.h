@@ -68,6 +68,9 @@ void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
 void goc__globrunqput(goc__g *g); /* takes sched.lock */
+/* A plain (non-M) thread is using the run: count it for checkdead. */
+void goc__extern_thread(void);
+extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
 int goc__run(void (*main_fn)(void *), void *arg);
 

@@ -40,6 +40,9 @@
 #endif
 
 struct goc__sched goc__sched;
+/* Incremented at every goc_run (release); never reset, so a thread's
+ * remembered epoch from an earlier run never matches a later one. */
+_Atomic uint64_t goc__sched_epoch;
 
 static __thread goc__m *tls_m;
 
@@ -186,15 +189,23 @@ static void *mstart(void *arg)
         m->nextp = NULL;
     }
     m_loop(m);
+    goc__altstack_free(m);
+    tls_m = NULL;
     goc__lock(&goc__sched.lock);
     m->exited = true;
     goc__sched.mcount--;
-    /* This thread leaving (its locked goroutine exited) may leave every
-     * remaining M idle: check, as Go's mexit does. */
+    /* Leaving before the run ends (its locked goroutine exited): nobody
+     * will join this thread, so it detaches itself.  Decided under the
+     * lock, which teardown takes to read the same flag. */
+    bool detach = !exiting();
+    m->detached = detach;
+    /* This thread leaving may leave every remaining M idle: check, as
+     * Go's mexit does. */
     goc__checkdead();
     goc__unlock(&goc__sched.lock);
-    goc__altstack_free(m);
-    tls_m = NULL;
+    /* From here on m may be freed by teardown: do not touch it. */
+    if (detach)
+        pthread_detach(pthread_self());
     return NULL;
 }
 
@@ -278,8 +289,11 @@ static bool stopm(goc__m *m)
 
 void goc__wakep(void)
 {
-    if (gomaxprocs() == 1)
-        return; /* the caller holds the only P: nobody to wake */
+    if (gomaxprocs() == 1) {
+        goc__m *m = goc__getm();
+        if (m != NULL && m->p != NULL)
+            return; /* the caller holds the only P: nobody to wake */
+    }
     /* seq_cst fence: orders our queue write before the loads below; pairs
      * with the seq_cst decrement and recheck in find_runnable's spin-down
      * (see the file comment). */
@@ -741,6 +755,21 @@ void goc__globrunqput(goc__g *g)
     goc__unlock(&goc__sched.lock);
 }
 
+/* A plain thread is calling into the run: from now on it counts as a
+ * possible waker for deadlock detection (it may call again at any time). */
+void goc__extern_thread(void)
+{
+    static __thread uint64_t seen_epoch;
+    uint64_t epoch = atomic_load_explicit(&goc__sched_epoch,
+                                          memory_order_acquire);
+    if (seen_epoch == epoch)
+        return;
+    seen_epoch = epoch;
+    goc__lock(&goc__sched.lock);
+    goc__sched.nextern++;
+    goc__unlock(&goc__sched.lock);
+}
+
 void goc__ready(goc__g *g)
 {
     uint32_t s = goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
@@ -748,10 +777,13 @@ void goc__ready(goc__g *g)
         goc__fatal("runtime: ready of goroutine %lld in state %u",
                    (long long)g->goid, s);
     goc__m *m = goc__getm();
-    if (m != NULL && m->p != NULL)
+    if (m != NULL && m->p != NULL) {
         goc__runq_put(m->p, g, true);
-    else
+    } else {
+        if (m == NULL)
+            goc__extern_thread();
         goc__globrunqput(g);
+    }
     goc__wakep();
 }
 
@@ -874,9 +906,15 @@ static void teardown(goc__m *m0)
 {
     /* No M is created once exiting is set (startm checks it under the
      * lock), so allm is final. */
-    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
-        if (m != m0)
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
+        if (m == m0)
+            continue;
+        goc__lock(&goc__sched.lock);
+        bool detached = m->detached;
+        goc__unlock(&goc__sched.lock);
+        if (!detached)
             pthread_join(m->thread, NULL);
+    }
 #ifdef GOC_HAVE_TSAN
     /* Only TSan keeps per-goroutine state outside the slabs. */
     goc__stack_each(goc__g_abandon, NULL);
@@ -918,6 +956,8 @@ int goc__run(void (*main_fn)(void *), void *arg)
     goc__sched.pidle = NULL;
     goc__sched.midle = NULL;
     goc__sched.nmidle = goc__sched.nmidlelocked = 0;
+    goc__sched.nextern = 0;
+    atomic_fetch_add_explicit(&goc__sched_epoch, 1, memory_order_release);
     goc__sched.mcount = 1;
     goc__sched.mnext = 1;
     goc__sched.main_goexited = false;

@@ -187,6 +187,9 @@ struct goc__m {
     goc__note park;            /* idle/locked Ms sleep here */
     bool spinning;             /* counted in sched.nmspinning; owner M */
     bool exited;               /* thread has left its loop; sched.lock */
+    bool detached;             /* it left mid-run (its locked G exited)
+                                  and detached itself: teardown must not
+                                  join it; sched.lock */
     goc__m *schedlink;         /* next on sched.midle; sched.lock */
     goc__m *alllink;           /* next on sched.allm; immutable once linked */
     goc__g *lockedg;           /* G wired here (goc_lock_os_thread) */
@@ -219,6 +222,12 @@ struct goc__sched {
     int32_t nmidle;              /* Ms on midle */
     int32_t nmidlelocked;        /* Ms asleep waiting for their locked G */
     int32_t mcount;              /* Ms started and not exited */
+    int32_t nextern;             /* plain threads that have used goc in
+                                    this run: each may wake a goroutine at
+                                    any time, so checkdead counts them as
+                                    running (Go's extra M for cgo) */
+    uint64_t epoch;              /* run number, to know a thread's first
+                                    goc call of a run */
     int64_t mnext;               /* next M id */
     goc__m *allm;                /* every M of the run, for teardown */
     bool main_goexited;          /* main called goc_exit */

@@ -103,6 +103,12 @@ struct death {
     char out[256 * 1024];
 };
 void death_run(struct death *d, void (*fn)(void));
+#define ASSERT_STATUS(d, want)                                            \
+    do {                                                                  \
+        if ((d).status != (want))                                         \
+            FAIL("exit status %d, want %d; output:\n%s", (d).status,     \
+                 (want), (d).out);                                        \
+    } while (0)
 /* The first line of d->out. */
 const char *first_line(const struct death *d, char *buf, size_t len);
 

@@ -38,7 +38,7 @@ TEST(deadlock_main_alone)
 {
     static struct death d;
     death_run(&d, lonely_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     char line[256];
     ASSERT(strcmp(first_line(&d, line, sizeof line),
                   "fatal error: all goroutines are asleep - deadlock!") == 0);
@@ -77,7 +77,7 @@ TEST(deadlock_crowd)
 {
     static struct death d;
     death_run(&d, crowd_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     char line[256];
     ASSERT(strcmp(first_line(&d, line, sizeof line),
                   "fatal error: all goroutines are asleep - deadlock!") == 0);
@@ -189,7 +189,7 @@ TEST(deadlock_locked_thread)
 {
     static struct death d;
     death_run(&d, locked_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     ASSERT_CONTAINS(d.out,
                     "fatal error: all goroutines are asleep - deadlock!\n");
     ASSERT_CONTAINS(d.out,
@@ -215,7 +215,7 @@ TEST(dump_on_sigquit)
 {
     static struct death d;
     death_run(&d, quit_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     char line[256];
     ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
     ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
@@ -253,7 +253,7 @@ TEST(deadlock_after_locked_exit)
 {
     static struct death d;
     death_run(&d, leaver_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     ASSERT_CONTAINS(d.out,
                     "fatal error: all goroutines are asleep - deadlock!\n");
     ASSERT_CONTAINS(d.out, "goroutine 1 [chan receive]:\n");

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_go.c - spawning, ids, goroutine counts, yield, goc_exit, errors. */
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -194,7 +196,7 @@ TEST(go_exit_main_deadlock)
 {
     static struct death d;
     death_run(&d, main_exit_death);
-    ASSERT_EQ(d.status, 2);
+    ASSERT_STATUS(d, 2);
     ASSERT_CONTAINS(d.out, "child finished");
     ASSERT_CONTAINS(d.out,
         "fatal error: no goroutines (main called goc_exit) - deadlock!");
@@ -285,4 +287,49 @@ TEST(go_from_plain_thread)
     run_main(plain_main, NULL);
     atomic_store(&plain_ran, 0);
     run_main(plain_main, NULL); /* a second run starts from scratch */
+}
+
+/* ---- GOMAXPROCS 1: a plain thread's goroutine wakes the idle P, and the
+ * parked main is not a deadlock while a plain thread may still call ---- */
+
+static _Atomic(test_g *) parked_main;
+static bool publish_main(test_g *g, void *arg)
+{
+    (void)arg;
+    atomic_store(&parked_main, g);
+    return true;
+}
+static void wake_main(void *arg)
+{
+    (void)arg;
+    goc__ready(atomic_load(&parked_main));
+}
+static _Atomic int spawner_known;
+static void *late_spawner(void *arg)
+{
+    (void)arg;
+    /* The first goc call makes this thread known to the run: from then on
+     * it counts as a possible waker, so a parked main is no deadlock. */
+    ASSERT_OK(goc_go(noop, NULL));
+    atomic_store(&spawner_known, 1);
+    while (atomic_load(&parked_main) == NULL)
+        sched_yield();
+    usleep(20 * 1000); /* let main's thread go idle first */
+    ASSERT_OK(goc_go(wake_main, NULL)); /* must wake the only P */
+    return NULL;
+}
+static void late_main(void *arg)
+{
+    (void)arg;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, late_spawner, NULL), 0);
+    while (!atomic_load(&spawner_known))
+        goc_yield();
+    goc__park(publish_main, NULL, "test: waiting for a plain thread");
+    pthread_join(t, NULL);
+}
+TEST(go_from_plain_thread_one_p)
+{
+    goc_maxprocs(1);
+    run_main(late_main, NULL);
 }

@@ -54,8 +54,7 @@ static void check_overflow_of(void (*fn)(void))
 {
     static struct death d;
     death_run(&d, fn);
-    if (d.status != 2)
-        FAIL("exit status %d, output:\n%s", d.status, d.out);
+    ASSERT_STATUS(d, 2);
     long long id = 0;
     ASSERT(sscanf(d.out, "child goroutine %lld", &id) == 1);
     char want[128];
