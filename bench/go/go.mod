@@ -1,0 +1,3 @@
+module goc-bench
+
+go 1.19
