@@ -132,7 +132,6 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     g->name = name;
     g->waitreason = NULL;
     g->waitsince = 0;
-    g->schedlink = NULL;
     g->m = NULL;
     g->lockedm = NULL;
     /* 16-byte aligned: the header is cache-line aligned (stack.c). */

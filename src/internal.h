@@ -82,7 +82,8 @@ bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
-void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n);
+void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
+void goc__globrunq_free(void);                      /* teardown */
 
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);

@@ -931,6 +931,7 @@ static void teardown(goc__m *m0)
     for (int32_t i = 0; i < nallp; i++)
         free(allp(i));
     goc__stack_teardown();
+    goc__globrunq_free();
     goc__signals_restore();
     goc__altstack_free(m0);
     tls_m = NULL;
@@ -952,7 +953,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
 
     /* Reset everything but `running`. */
     memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
-    goc__sched.runqhead = goc__sched.runqtail = NULL;
+    goc__globrunq_free();
     goc__sched.pidle = NULL;
     goc__sched.midle = NULL;
     goc__sched.nmidle = goc__sched.nmidlelocked = 0;

@@ -15,9 +15,11 @@
  *   0 <= tail - head <= GOC__RUNQ_SIZE (uint32 arithmetic, wraps freely)
  *   a G is in at most one of: a ring slot in [head, tail), a runnext, the
  *   global queue.
- * Locking: the global queue is protected by sched.lock; runqsize mirrors
- * its length for lock-free peeks.
+ * Locking: the global queue (a ring of G pointers that grows by doubling)
+ * is protected by sched.lock; runqsize is its length, written under the
+ * lock and read without it as a hint.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -91,10 +93,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
                 memory_order_relaxed))
             continue;
         batch[n] = g;
-        for (uint32_t i = 0; i < n; i++)
-            batch[i]->schedlink = batch[i + 1];
-        batch[n]->schedlink = NULL;
-        goc__globrunq_put_batch(batch[0], batch[n], (int32_t)(n + 1));
+        goc__globrunq_put_batch(batch, (int32_t)(n + 1));
         return;
     }
 }
@@ -207,35 +206,75 @@ goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext)
 
 /* ---- global queue (sched.lock) ---- */
 
-void goc__globrunq_put_locked(goc__g *g)
+static int32_t grunq_len(void)
 {
-    g->schedlink = NULL;
-    if (goc__sched.runqtail != NULL)
-        goc__sched.runqtail->schedlink = g;
-    else
-        goc__sched.runqhead = g;
-    goc__sched.runqtail = g;
-    atomic_store_explicit(&goc__sched.runqsize,
-                          atomic_load_explicit(&goc__sched.runqsize,
-                                               memory_order_relaxed) + 1,
+    return atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
+}
+
+/* Make room for n more.  Requires: sched.lock. */
+static void grunq_reserve(int32_t n)
+{
+    uint32_t len = (uint32_t)grunq_len();
+    if (len + (uint32_t)n <= goc__sched.grunqcap)
+        return;
+    uint32_t cap = goc__sched.grunqcap ? goc__sched.grunqcap : 1024;
+    while (cap < len + (uint32_t)n)
+        cap *= 2;
+    goc__g **v = malloc(cap * sizeof *v);
+    if (v == NULL)
+        goc__fatal("runtime: out of memory for the global run queue");
+    for (uint32_t i = 0; i < len; i++)
+        v[i] = goc__sched.grunq[(goc__sched.grunqhead + i) &
+                                (goc__sched.grunqcap - 1)];
+    free(goc__sched.grunq);
+    goc__sched.grunq = v;
+    goc__sched.grunqcap = cap;
+    goc__sched.grunqhead = 0;
+}
+
+static void grunq_push(goc__g *g)
+{
+    uint32_t len = (uint32_t)grunq_len();
+    goc__sched.grunq[(goc__sched.grunqhead + len) &
+                     (goc__sched.grunqcap - 1)] = g;
+    atomic_store_explicit(&goc__sched.runqsize, (int32_t)len + 1,
                           memory_order_relaxed);
 }
 
-/* Append a linked batch head..tail of n Gs.  Takes sched.lock. */
-void goc__globrunq_put_batch(goc__g *head, goc__g *tail, int32_t n)
+static goc__g *grunq_pop(void)
+{
+    uint32_t len = (uint32_t)grunq_len();
+    goc__g *g = goc__sched.grunq[goc__sched.grunqhead];
+    goc__sched.grunqhead = (goc__sched.grunqhead + 1) &
+                           (goc__sched.grunqcap - 1);
+    atomic_store_explicit(&goc__sched.runqsize, (int32_t)len - 1,
+                          memory_order_relaxed);
+    return g;
+}
+
+void goc__globrunq_put_locked(goc__g *g)
+{
+    grunq_reserve(1);
+    grunq_push(g);
+}
+
+/* Append n Gs.  Takes sched.lock. */
+void goc__globrunq_put_batch(goc__g **v, int32_t n)
 {
     goc__lock(&goc__sched.lock);
-    tail->schedlink = NULL;
-    if (goc__sched.runqtail != NULL)
-        goc__sched.runqtail->schedlink = head;
-    else
-        goc__sched.runqhead = head;
-    goc__sched.runqtail = tail;
-    atomic_store_explicit(&goc__sched.runqsize,
-                          atomic_load_explicit(&goc__sched.runqsize,
-                                               memory_order_relaxed) + n,
-                          memory_order_relaxed);
+    grunq_reserve(n);
+    for (int32_t i = 0; i < n; i++)
+        grunq_push(v[i]);
     goc__unlock(&goc__sched.lock);
+}
+
+/* Teardown: free the ring. */
+void goc__globrunq_free(void)
+{
+    free(goc__sched.grunq);
+    goc__sched.grunq = NULL;
+    goc__sched.grunqcap = goc__sched.grunqhead = 0;
+    atomic_store_explicit(&goc__sched.runqsize, 0, memory_order_relaxed);
 }
 
 /* Take a fair share of the global queue: one G to run, and up to
@@ -256,20 +295,14 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max)
         n = max;
     if (n > GOC__RUNQ_SIZE / 2)
         n = GOC__RUNQ_SIZE / 2;
-    atomic_store_explicit(&goc__sched.runqsize, size - n,
-                          memory_order_relaxed);
-    goc__g *g = goc__sched.runqhead;
-    goc__sched.runqhead = g->schedlink;
+    goc__g *g = grunq_pop();
     for (int32_t i = 1; i < n; i++) {
-        goc__g *g2 = goc__sched.runqhead;
-        goc__sched.runqhead = g2->schedlink;
+        goc__g *g2 = grunq_pop();
         /* The ring has room: n <= half of it, and callers take more than
          * one G only when they found their local queue empty.  (The slow
          * spill would deadlock here: it takes sched.lock.) */
         if (!ring_put(p, g2))
             goc__globrunq_put_locked(g2);
     }
-    if (goc__sched.runqhead == NULL)
-        goc__sched.runqtail = NULL;
     return g;
 }

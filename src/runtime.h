@@ -114,8 +114,6 @@ struct goc__g {
     const char *waitreason;    /* set by park before WAITING; read by dump
                                   under SCAN */
     int64_t waitsince;         /* goc__nanotime() at park; same */
-    goc__g *schedlink;         /* next in the global run queue;
-                                  protected by sched.lock */
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
                                   that dequeues it */
@@ -216,7 +214,15 @@ struct goc__sched {
     goc__mutex lock;
 
     /* Protected by lock. */
-    goc__g *runqhead, *runqtail; /* global run queue, via g->schedlink */
+    goc__g **grunq;              /* global run queue: a ring of grunqcap
+                                    (a power of 2, or 0) slots; the Gs are
+                                    grunq[(grunqhead + i) % grunqcap] for
+                                    i < runqsize.  An array, not a list
+                                    through the Gs: taking a batch reads
+                                    one contiguous run instead of one cache
+                                    miss (and TLB miss: each G header is on
+                                    its own page) per G */
+    uint32_t grunqcap, grunqhead;
     goc__p *pidle;               /* idle Ps, via p->link */
     goc__m *midle;               /* idle Ms, via m->schedlink */
     int32_t nmidle;              /* Ms on midle */

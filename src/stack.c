@@ -19,11 +19,14 @@
  *   array, or in use by a live G;
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
  *   during a run (readers walk them without the lock: goc__stack_each);
- *   ncold <= nfree, and nfree - ncold <= 2 * STACK_WARM_MAX after every
- *   push: a class's free array holds a bounded number of slots whose pages
- *   are still resident.  The oldest free slots (the bottom of the LIFO)
- *   are the ones returned, so a steady spawn/exit flow, which keeps
- *   reusing the top, never pays for madvise or page faults.
+ *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
+ *   keeps push order), so the bottom holds the slots idle longest.
+ *   Past STACK_WARM_MAX warm slots, those idle for more than
+ *   STACK_IDLE_NS have their pages returned (checked on push, at most
+ *   every STACK_CHECK_NS).  Only memory that stayed unused goes back: a
+ *   producer/consumer flow whose pool swings by thousands of slots would
+ *   otherwise pay madvise, TLB shootdowns and page faults on every swing
+ *   (measured: half of spawn_yield's time, before this rule).
  * Locking: pool.lock protects classes[] and slab creation; it is a leaf
  * (sched.lock < pool.lock).  A P's gcache belongs to the M holding the P.
  */
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "goc.h"
@@ -50,7 +54,9 @@
 #define SLAB_BYTES ((size_t)64 << 20)
 #define MAX_SLABS (1u << 16)
 #define MAX_CLASSES 16
-#define STACK_WARM_MAX 256         /* resident free slots kept per class */
+#define STACK_WARM_MAX 256         /* free slots always kept resident */
+#define STACK_IDLE_NS 100000000    /* a free slot idle this long may go */
+#define STACK_CHECK_NS 10000000    /* how often a push looks for them */
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX ((size_t)1 << 30)
@@ -72,6 +78,8 @@ struct stack_class {
     goc__g **free;     /* LIFO of free slots' headers */
     uint32_t nfree, capfree;
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
+    int64_t *since;    /* since[i]: when free[i] was pushed (coarse ns) */
+    int64_t next_check; /* no idle scan before this time */
 };
 
 static struct {
@@ -275,8 +283,29 @@ static void discard(goc__g **v, uint32_t n)
     }
 }
 
-/* Requires: pool.lock.  The slot is dead; past the high-water mark the
- * oldest free slots' pages go back to the OS. */
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Requires: pool.lock.  Return the pages of the warm free slots that have
+ * been idle longest, keeping STACK_WARM_MAX of them resident. */
+static void pool_scavenge(struct stack_class *c, int64_t now)
+{
+    uint32_t end = c->nfree - STACK_WARM_MAX; /* caller: nfree - ncold > */
+    uint32_t k = c->ncold;
+    while (k < end && c->since[k] <= now - STACK_IDLE_NS)
+        k++;
+    if (k == c->ncold)
+        return;
+    /* Sorting them in place is fine: the cold part has no order. */
+    discard(c->free + c->ncold, k - c->ncold);
+    c->ncold = k;
+}
+
+/* Requires: pool.lock.  The slot is dead. */
 static void pool_push(struct stack_class *c, goc__g *g)
 {
     if (c->nfree == c->capfree) {
@@ -285,16 +314,18 @@ static void pool_push(struct stack_class *c, goc__g *g)
         if (nf == NULL)
             return; /* the slot leaks until teardown unmaps its slab */
         c->free = nf;
+        int64_t *ns = realloc(c->since, cap * sizeof *ns);
+        if (ns == NULL)
+            return;
+        c->since = ns;
         c->capfree = cap;
     }
+    int64_t now = coarse_now();
+    c->since[c->nfree] = now;
     c->free[c->nfree++] = g;
-    if (c->nfree - c->ncold > 2 * STACK_WARM_MAX) {
-        /* Hysteresis: discard the oldest in one batch, leaving
-         * STACK_WARM_MAX warm.  Sorting them in place is fine: the cold
-         * part of the array has no order that matters. */
-        uint32_t n = c->nfree - c->ncold - STACK_WARM_MAX;
-        discard(c->free + c->ncold, n);
-        c->ncold += n;
+    if (c->nfree - c->ncold > STACK_WARM_MAX && now >= c->next_check) {
+        c->next_check = now + STACK_CHECK_NS;
+        pool_scavenge(c, now);
     }
 }
 
@@ -395,7 +426,9 @@ void goc__stack_teardown(void)
         munmap(s->base, (size_t)s->nslots * s->slot_size);
         free(s);
     }
-    for (int i = 0; i < pool.nclasses; i++)
+    for (int i = 0; i < pool.nclasses; i++) {
         free(pool.classes[i].free);
+        free(pool.classes[i].since);
+    }
     memset(&pool, 0, sizeof pool);
 }
