@@ -729,12 +729,19 @@ static void m_loop(goc__m *m)
  * park / ready / yield
  * ------------------------------------------------------------------------ */
 
+/* Switch from m's current goroutine to g0 with a request (m->after).
+ * Always inlined: a frame of its own would show in goroutine dumps, which
+ * hide goc's frames by their goc__ names. */
+static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
+                                                          int after)
+{
+    m->after = after;
+    goc__switch_to_g0(m, m->curg, after == GOC__AFTER_EXIT);
+}
+
 void goc__mcall(int after)
 {
-    goc__m *m = goc__getm();
-    goc__g *g = m->curg;
-    m->after = after;
-    goc__switch_to_g0(m, g, after == GOC__AFTER_EXIT);
+    mcall_m(goc__getm(), after);
 }
 
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
@@ -745,7 +752,7 @@ void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
     g->waitreason = reason;
     m->unlockf = unlockf;
     m->unlock_arg = arg;
-    goc__mcall(GOC__AFTER_PARK);
+    mcall_m(m, GOC__AFTER_PARK);
 }
 
 void goc__globrunqput(goc__g *g)
@@ -794,7 +801,7 @@ void goc_yield(void)
         sched_yield();
         return;
     }
-    goc__mcall(GOC__AFTER_YIELD);
+    mcall_m(m, GOC__AFTER_YIELD);
 }
 
 void goc_exit(void)

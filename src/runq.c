@@ -212,7 +212,7 @@ static int32_t grunq_len(void)
 }
 
 /* Make room for n more.  Requires: sched.lock. */
-static void grunq_reserve(int32_t n)
+__attribute__((noinline)) static void grunq_reserve(int32_t n)
 {
     uint32_t len = (uint32_t)grunq_len();
     if (len + (uint32_t)n <= goc__sched.grunqcap)
@@ -254,7 +254,8 @@ static goc__g *grunq_pop(void)
 
 void goc__globrunq_put_locked(goc__g *g)
 {
-    grunq_reserve(1);
+    if (goc__unlikely((uint32_t)grunq_len() == goc__sched.grunqcap))
+        grunq_reserve(1);
     grunq_push(g);
 }
 
