@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sched.c - GOMAXPROCS, parallelism, work stealing, locked threads. */
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -260,4 +262,58 @@ TEST(sched_teardown)
     if (!TEST_TSAN) /* TSan maps shadow memory for each new address */
         ASSERT_LE(count_maps(), maps + 4);
     ASSERT_EQ(goc_num_goroutine(), 0);
+}
+
+/* ---- an idle run sleeps in the kernel: no CPU while everything waits ---- */
+
+static _Atomic(test_g *) idle_main_g;
+static _Atomic int idle_thread_known;
+static bool idle_publish(test_g *g, void *arg)
+{
+    (void)arg;
+    atomic_store(&idle_main_g, g);
+    return true;
+}
+static void idle_noop(void *arg)
+{
+    (void)arg;
+}
+static void *idle_waker(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(idle_noop, NULL)); /* makes this thread known */
+    atomic_store(&idle_thread_known, 1);
+    while (atomic_load(&idle_main_g) == NULL)
+        sched_yield();
+    usleep(300 * 1000);
+    goc__ready(atomic_load(&idle_main_g));
+    return NULL;
+}
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+static void idle_main(void *arg)
+{
+    (void)arg;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, idle_waker, NULL), 0);
+    while (!atomic_load(&idle_thread_known))
+        goc_yield();
+    double c0 = cpu_seconds();
+    /* Every M goes idle while main waits 300 ms for the plain thread. */
+    goc__park(idle_publish, NULL, "test: idle");
+    double used = cpu_seconds() - c0;
+    pthread_join(t, NULL);
+    /* Spinning Ms give up after a few steal passes; the rest is futex
+     * sleep.  A busy-waiting scheduler would burn ~0.6 s here. */
+    ASSERT_LT(used * 1000, 60);
+}
+TEST(sched_idle_uses_no_cpu)
+{
+    goc_maxprocs(4);
+    run_main(idle_main, NULL);
 }
