@@ -313,7 +313,7 @@ size_t goc_stack(char *buf, size_t len, bool all)
 
 static _Atomic int dying;
 
-static __attribute__((noreturn)) void vdie(bool with_dump, const char *prefix,
+static __attribute__((noreturn)) void vdie(const char *prefix,
                                            const char *fmt, va_list ap)
 {
     int expect = 0;
@@ -325,7 +325,7 @@ static __attribute__((noreturn)) void vdie(bool with_dump, const char *prefix,
     vsnprintf(msg, sizeof msg, fmt, ap);
     goc__printf(2, "%s%s\n", prefix, msg);
     const char *tb = getenv("GOC_TRACEBACK");
-    if (with_dump && !(tb != NULL && strcmp(tb, "none") == 0)) {
+    if (!(tb != NULL && strcmp(tb, "none") == 0)) {
         goc__printf(2, "\n");
         goc__dump_all(2, goc__getg());
     }
@@ -340,21 +340,14 @@ void goc__fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vdie(true, "fatal error: ", fmt, ap);
-}
-
-void goc__fatal_nodump(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdie(false, "fatal error: ", fmt, ap);
+    vdie("fatal error: ", fmt, ap);
 }
 
 void goc__fatal_signal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vdie(true, "", fmt, ap);
+    vdie("", fmt, ap);
 }
 
 void goc__assert_fail(const char *expr, const char *file, int line,

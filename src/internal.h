@@ -41,8 +41,6 @@ void goc__stack_free(goc__p *p, goc__g *g);
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
 /* Iterate every slot ever carved: fn(g, arg) for each header. */
 void goc__stack_each(void (*fn)(goc__g *g, void *arg), void *arg);
-
-
 void goc__stack_init(void);
 void goc__stack_teardown(void);
 
@@ -92,7 +90,6 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);
 __attribute__((noreturn)) void goc__fatal(const char *fmt, ...);
-__attribute__((noreturn)) void goc__fatal_nodump(const char *fmt, ...);
 /* A fatal signal: the message as is (no "fatal error: "), dump, exit 2. */
 __attribute__((noreturn)) void goc__fatal_signal(const char *fmt, ...);
 void goc__printf(int fd, const char *fmt, ...);

@@ -175,6 +175,7 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
             goc__fatal("stack overflow in goroutine %lld",
                        (long long)g->goid);
     }
+    /* A debugging aid for goc itself: say why a fault was passed on. */
     if (getenv("GOC_DEBUG_SIGNALS") != NULL)
         goc__printf(2, "goc: signal %d at %p: m=%p g=%p lo=%p\n", sig,
                     si->si_addr, (void *)m, (void *)g,
