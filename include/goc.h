@@ -117,6 +117,87 @@ GOC_EXTERN void goc_lock_os_thread(void);
 GOC_EXTERN void goc_unlock_os_thread(void);
 
 /* ------------------------------------------------------------------------
+ * Channels
+ *
+ * A goc_chan is Go's `chan T` for a T of elem_size bytes, copied in and out.
+ * NULL is Go's nil channel: sends and receives block forever, and in a
+ * select its cases are never ready.  Channels are reference counted:
+ * goc_chan_make returns one reference; whoever may still call an operation
+ * on the channel holds one.  One guarantee makes Go's idioms work without
+ * extra retains: once a receive has observed a value or the close, the
+ * call that sent it (or closed it) no longer touches the channel; once a
+ * send has been taken by a receiver, the receiver's call no longer touches
+ * it.  So a parent may make a channel, hand it to children that send once
+ * and exit, receive their values and release it right after the last
+ * receive.  All operations also work from plain threads (they block the
+ * thread).
+ * ------------------------------------------------------------------------ */
+
+typedef struct goc_chan goc_chan;
+
+/* make(chan T, cap).  elem_size 0 makes a signal channel (chan struct{}).
+ * Returns: the channel, or NULL when out of memory or when elem_size is
+ * over 65535 or elem_size * cap overflows. */
+GOC_EXTERN goc_chan *goc_chan_make(size_t elem_size, size_t cap);
+GOC_EXTERN void goc_chan_retain(goc_chan *c);
+/* Drop a reference; the last one frees the channel (and any buffered
+ * values).  NULL is ignored. */
+GOC_EXTERN void goc_chan_release(goc_chan *c);
+
+/* c <- *elem.  Blocks until a receiver takes it or the buffer has room.
+ * Returns: 0.
+ * Errors: GOC_ECLOSED  the channel is closed (also if closed while blocked:
+ *                      the value was not sent).
+ *         GOC_EINVAL   elem is NULL and elem_size is not 0. */
+GOC_EXTERN int goc_chan_send(goc_chan *c, const void *elem);
+/* *elem = <-c.  elem may be NULL (the value is dropped).
+ * Returns: 0 with a value.
+ * Errors: GOC_ECLOSED  closed and drained; *elem is zero-filled. */
+GOC_EXTERN int goc_chan_recv(goc_chan *c, void *elem);
+/* The same without blocking: GOC_EAGAIN when the operation would block.
+ * On a closed channel they return GOC_ECLOSED, never GOC_EAGAIN. */
+GOC_EXTERN int goc_chan_try_send(goc_chan *c, const void *elem);
+GOC_EXTERN int goc_chan_try_recv(goc_chan *c, void *elem);
+/* close(c): receivers drain buffered values, then get GOC_ECLOSED; blocked
+ * senders wake with GOC_ECLOSED.
+ * Errors: GOC_ECLOSED already closed; GOC_EINVAL c is NULL. */
+GOC_EXTERN int goc_chan_close(goc_chan *c);
+/* len(c) and cap(c); 0 for NULL. */
+GOC_EXTERN size_t goc_chan_len(goc_chan *c);
+GOC_EXTERN size_t goc_chan_cap(goc_chan *c);
+
+/* ------------------------------------------------------------------------
+ * Select
+ * ------------------------------------------------------------------------ */
+
+enum { GOC_SEND = 1, GOC_RECV = 2 };
+
+/* One case of a select: op GOC_SEND sends *elem, GOC_RECV receives into
+ * elem (may be NULL).  After the select, err of the chosen case is 0 or
+ * GOC_ECLOSED (received from a closed channel: elem zero-filled; or the
+ * channel of a send case is closed).  A NULL chan disables the case. */
+typedef struct goc_case {
+    goc_chan *chan;
+    int op;
+    void *elem;
+    int err;
+} goc_case;
+
+#define GOC_RECV_CASE(ch, ptr) \
+    ((goc_case){.chan = (ch), .op = GOC_RECV, .elem = (void *)(ptr), .err = 0})
+#define GOC_SEND_CASE(ch, ptr) \
+    ((goc_case){.chan = (ch), .op = GOC_SEND, .elem = (void *)(ptr), .err = 0})
+
+/* select { case ...: }: block until one case can proceed, do it, and
+ * return its index.  When several are ready the choice is uniformly
+ * random.  n == 0 blocks forever (`select {}`); cases may then be NULL.
+ * Errors: GOC_EINVAL  bad op, or n over 65536.
+ *         GOC_ENOMEM  no memory for the bookkeeping of a large select. */
+GOC_EXTERN int goc_select(goc_case *cases, size_t n);
+/* select with a `default:` branch: GOC_EAGAIN when no case is ready. */
+GOC_EXTERN int goc_select_try(goc_case *cases, size_t n);
+
+/* ------------------------------------------------------------------------
  * Debugging
  * ------------------------------------------------------------------------ */
 

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * select.c - goc_select and goc_select_try (Go's selectgo).  Design:
+ * docs/design/channels.md.
+ *
+ *   1. Shuffle the enabled cases (poll order): the first ready case in a
+ *      uniformly random order is a uniformly random ready case.
+ *   2. Lock every distinct channel in address order (lock order), so two
+ *      selects over the same channels cannot deadlock.
+ *   3. Pass 1: the first case, in poll order, that can proceed does so.
+ *   4. Otherwise (blocking select) enqueue one waiter per case, all sharing
+ *      one goc__selstate, and park; the unlock callback releases every
+ *      channel once the goroutine is off its stack.
+ *   5. Whoever dequeues one of our waiters first wins the selstate CAS and
+ *      completes that case; every later dequeuer skips our waiters.  After
+ *      the wake-up, lock everything again and take the other waiters off
+ *      their queues, so no stale waiter survives the call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan.h"
+
+#define SELECT_MAX 65536
+#define SMALL 16 /* cases handled with stack arrays only */
+
+static uint32_t select_rand(uint32_t bound)
+{
+    static __thread uint64_t x;
+    if (x == 0)
+        x = ((uint64_t)goc__nanotime() << 1) ^ (uint64_t)goc__gettid() ^ 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (uint32_t)(((x >> 32) * (uint64_t)bound) >> 32);
+}
+
+struct sel {
+    goc_case *cases;
+    uint32_t *lockorder; /* case indices with a channel, by address */
+    uint32_t nlock;
+};
+
+static int cmp_case_chan(const void *a, const void *b, void *arg)
+{
+    goc_case *cases = arg;
+    uintptr_t x = (uintptr_t)cases[*(const uint32_t *)a].chan;
+    uintptr_t y = (uintptr_t)cases[*(const uint32_t *)b].chan;
+    return x < y ? -1 : x > y;
+}
+
+static void sellock(struct sel *s)
+{
+    goc_chan *prev = NULL;
+    for (uint32_t k = 0; k < s->nlock; k++) {
+        goc_chan *c = s->cases[s->lockorder[k]].chan;
+        if (c != prev)
+            goc__lock(&c->lock);
+        prev = c;
+    }
+}
+
+static void selunlock(void *arg)
+{
+    struct sel *s = arg;
+    /* Reverse order is not needed for correctness; it keeps the lock
+     * hand-offs symmetric with sellock.  The same channel appearing in
+     * several cases is unlocked once. */
+    for (uint32_t k = s->nlock; k-- > 0;) {
+        goc_chan *c = s->cases[s->lockorder[k]].chan;
+        if (k == 0 || s->cases[s->lockorder[k - 1]].chan != c)
+            goc__unlock(&c->lock);
+    }
+}
+
+/* Pass 1: try case i with every lock held.  Returns: true if it
+ * proceeded (locks released, peer woken). */
+static bool try_case(struct sel *s, uint32_t i)
+{
+    goc_case *cs = &s->cases[i];
+    goc_chan *c = cs->chan;
+    goc__waiter *peer;
+    if (cs->op == GOC_RECV) {
+        if ((peer = goc__waitq_dequeue(&c->sendq)) != NULL) {
+            goc__chan_recv_from(c, peer, cs->elem);
+        } else if (atomic_load_explicit(&c->qcount, memory_order_relaxed) >
+                   0) {
+            goc__chan_buf_take(c, cs->elem);
+        } else if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+            if (c->elem_size != 0 && cs->elem != NULL)
+                memset(cs->elem, 0, c->elem_size);
+            cs->err = GOC_ECLOSED;
+        } else {
+            return false;
+        }
+    } else {
+        if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+            cs->err = GOC_ECLOSED;
+            peer = NULL;
+        } else if ((peer = goc__waitq_dequeue(&c->recvq)) != NULL) {
+            goc__chan_send_to(c, peer, cs->elem);
+        } else if (atomic_load_explicit(&c->qcount, memory_order_relaxed) <
+                   c->cap) {
+            goc__chan_buf_put(c, cs->elem);
+        } else {
+            return false;
+        }
+    }
+    selunlock(s);
+    if (peer != NULL)
+        goc__waiter_wake(peer);
+    return true;
+}
+
+static int check_cases(goc_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        goc_case *cs = &cases[i];
+        if (cs->op != GOC_SEND && cs->op != GOC_RECV)
+            return GOC_EINVAL;
+        if (cs->op == GOC_SEND && cs->chan != NULL && cs->elem == NULL &&
+            cs->chan->elem_size != 0)
+            return GOC_EINVAL;
+        cs->err = 0;
+    }
+    return 0;
+}
+
+/* Block on every case until one fires.  Requires: all locks held.
+ * Returns: the fired case's index, or GOC_ENOMEM. */
+static int select_block(struct sel *s, goc__waiter *ws)
+{
+    goc__selstate st;
+    atomic_init(&st.done, 0);
+    st.fired = NULL;
+    goc__note note;
+    goc__g *g = goc__getg();
+    if (g == NULL)
+        goc__noteclear(&note);
+    for (uint32_t k = 0; k < s->nlock; k++) {
+        uint32_t i = s->lockorder[k];
+        goc_case *cs = &s->cases[i];
+        goc__waiter *w = &ws[k];
+        memset(w, 0, sizeof *w);
+        w->c = cs->chan;
+        w->g = g;
+        w->note = g == NULL ? &note : NULL;
+        w->elem = cs->elem;
+        w->sel = &st;
+        w->case_index = (int)i;
+        goc__waitq_enqueue(cs->op == GOC_RECV ? &cs->chan->recvq
+                                              : &cs->chan->sendq,
+                           w);
+    }
+    goc__waiter_block(&ws[0], selunlock, s, "select");
+
+    /* Woken: st.fired completed.  Take every other waiter off its queue
+     * (some were already dropped by dequeuers that lost the CAS). */
+    sellock(s);
+    for (uint32_t k = 0; k < s->nlock; k++) {
+        goc__waiter *w = &ws[k];
+        goc_case *cs = &s->cases[w->case_index];
+        goc__waitq_remove(cs->op == GOC_RECV ? &cs->chan->recvq
+                                             : &cs->chan->sendq,
+                          w);
+    }
+    selunlock(s);
+    goc__waiter *f = st.fired;
+    if (!f->success)
+        s->cases[f->case_index].err = GOC_ECLOSED; /* elem zeroed by close */
+    return f->case_index;
+}
+
+static int do_select(goc_case *cases, size_t n, bool block)
+{
+    if (n == 0) {
+        if (!block)
+            return GOC_EAGAIN;
+        goc__block_forever("select (no cases)");
+    }
+    if (cases == NULL || n > SELECT_MAX)
+        return GOC_EINVAL;
+    int rc = check_cases(cases, n);
+    if (rc != 0)
+        return rc;
+
+    uint32_t small_poll[SMALL], small_lock[SMALL];
+    goc__waiter small_w[SMALL];
+    uint32_t *poll = small_poll, *lock = small_lock;
+    goc__waiter *ws = small_w;
+    void *heap = NULL;
+    if (n > SMALL) {
+        heap = malloc(n * (2 * sizeof(uint32_t) + sizeof(goc__waiter)));
+        if (heap == NULL)
+            return GOC_ENOMEM;
+        ws = heap;
+        poll = (uint32_t *)(ws + n);
+        lock = poll + n;
+    }
+
+    /* 1. Poll order: the enabled cases, shuffled (Fisher-Yates). */
+    uint32_t np = 0;
+    for (uint32_t i = 0; i < (uint32_t)n; i++) {
+        if (cases[i].chan == NULL)
+            continue;
+        uint32_t j = select_rand(np + 1);
+        poll[np] = poll[j];
+        poll[j] = i;
+        np++;
+    }
+    if (np == 0) {
+        free(heap);
+        if (!block)
+            return GOC_EAGAIN;
+        goc__block_forever("select (no cases)");
+    }
+    /* 2. Lock order: by channel address. */
+    memcpy(lock, poll, np * sizeof *lock);
+    if (np <= SMALL) {
+        for (uint32_t a = 1; a < np; a++) { /* insertion sort */
+            uint32_t v = lock[a], b = a;
+            while (b > 0 && (uintptr_t)cases[lock[b - 1]].chan >
+                                (uintptr_t)cases[v].chan) {
+                lock[b] = lock[b - 1];
+                b--;
+            }
+            lock[b] = v;
+        }
+    } else {
+        qsort_r(lock, np, sizeof *lock, cmp_case_chan, cases);
+    }
+    struct sel s = {cases, lock, np};
+    sellock(&s);
+
+    /* 3. Pass 1. */
+    for (uint32_t k = 0; k < np; k++) {
+        if (try_case(&s, poll[k])) {
+            free(heap);
+            return (int)poll[k];
+        }
+    }
+    if (!block) {
+        selunlock(&s);
+        free(heap);
+        return GOC_EAGAIN;
+    }
+    /* 4-5. Wait on all of them. */
+    rc = select_block(&s, ws);
+    free(heap);
+    return rc;
+}
+
+int goc_select(goc_case *cases, size_t n)
+{
+    return do_select(cases, n, true);
+}
+
+int goc_select_try(goc_case *cases, size_t n)
+{
+    return do_select(cases, n, false);
+}

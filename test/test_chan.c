@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* test_chan.c - channel semantics: the send/receive/close matrix, FIFO,
+ * len/cap, hand-off, plain threads, reference counting. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* ---- the matrix on one goroutine: buffered, closed, try operations ---- */
+
+static void matrix_main(void *arg)
+{
+    (void)arg;
+    int v = 0;
+    /* Unbuffered, nobody waiting: try operations would block. */
+    goc_chan *u = goc_chan_make(sizeof(int), 0);
+    ASSERT(u != NULL);
+    ASSERT_ERR(goc_chan_try_send(u, &v), GOC_EAGAIN);
+    ASSERT_ERR(goc_chan_try_recv(u, &v), GOC_EAGAIN);
+    ASSERT_EQ(goc_chan_len(u), 0);
+    ASSERT_EQ(goc_chan_cap(u), 0);
+
+    /* Buffered: fill, FIFO, full, empty. */
+    goc_chan *b = goc_chan_make(sizeof(int), 3);
+    for (int i = 1; i <= 3; i++)
+        ASSERT_OK(goc_chan_send(b, &i));
+    ASSERT_EQ(goc_chan_len(b), 3);
+    ASSERT_EQ(goc_chan_cap(b), 3);
+    int four = 4;
+    ASSERT_ERR(goc_chan_try_send(b, &four), GOC_EAGAIN);
+    ASSERT_OK(goc_chan_recv(b, &v));
+    ASSERT_EQ(v, 1);
+    ASSERT_OK(goc_chan_try_send(b, &four));
+    for (int want = 2; want <= 4; want++) {
+        ASSERT_OK(goc_chan_try_recv(b, &v));
+        ASSERT_EQ(v, want);
+    }
+    ASSERT_ERR(goc_chan_try_recv(b, &v), GOC_EAGAIN);
+
+    /* Close: buffered values drain first, then ECLOSED with zeroes. */
+    int seven = 7;
+    ASSERT_OK(goc_chan_send(b, &seven));
+    ASSERT_OK(goc_chan_close(b));
+    ASSERT_ERR(goc_chan_close(b), GOC_ECLOSED);
+    ASSERT_ERR(goc_chan_send(b, &seven), GOC_ECLOSED);
+    ASSERT_ERR(goc_chan_try_send(b, &seven), GOC_ECLOSED);
+    ASSERT_OK(goc_chan_recv(b, &v));
+    ASSERT_EQ(v, 7);
+    v = 99;
+    ASSERT_ERR(goc_chan_recv(b, &v), GOC_ECLOSED);
+    ASSERT_EQ(v, 0);
+    v = 99;
+    ASSERT_ERR(goc_chan_try_recv(b, &v), GOC_ECLOSED);
+    ASSERT_EQ(v, 0);
+    ASSERT_ERR(goc_chan_recv(b, NULL), GOC_ECLOSED);
+    ASSERT_OK(goc_chan_close(u));
+    ASSERT_ERR(goc_chan_recv(u, &v), GOC_ECLOSED);
+
+    /* Nil channel: try operations would block; close is EINVAL. */
+    ASSERT_ERR(goc_chan_try_send(NULL, &v), GOC_EAGAIN);
+    ASSERT_ERR(goc_chan_try_recv(NULL, &v), GOC_EAGAIN);
+    ASSERT_ERR(goc_chan_close(NULL), GOC_EINVAL);
+    ASSERT_EQ(goc_chan_len(NULL), 0);
+    ASSERT_EQ(goc_chan_cap(NULL), 0);
+
+    /* Bad arguments. */
+    goc_chan *x = goc_chan_make(sizeof(int), 1);
+    ASSERT_ERR(goc_chan_send(x, NULL), GOC_EINVAL);
+    ASSERT(goc_chan_make(70000, 1) == NULL);
+    ASSERT(goc_chan_make(1 << 16, SIZE_MAX / 4) == NULL);
+
+    /* Signal channels: elem_size 0, elem may be NULL. */
+    goc_chan *sig = goc_chan_make(0, 2);
+    ASSERT_OK(goc_chan_send(sig, NULL));
+    ASSERT_OK(goc_chan_try_send(sig, NULL));
+    ASSERT_ERR(goc_chan_try_send(sig, NULL), GOC_EAGAIN);
+    ASSERT_EQ(goc_chan_len(sig), 2);
+    ASSERT_OK(goc_chan_recv(sig, NULL));
+
+    goc_chan_release(u);
+    goc_chan_release(b);
+    goc_chan_release(x);
+    goc_chan_retain(sig);
+    goc_chan_release(sig);
+    goc_chan_release(sig);
+    goc_chan_release(NULL);
+}
+TEST(chan_matrix)
+{
+    run_main(matrix_main, NULL);
+}
+
+/* ---- unbuffered hand-off between goroutines; big elements ---- */
+
+struct big {
+    char bytes[3000];
+};
+static goc_chan *bigc;
+static void big_sender(void *arg)
+{
+    (void)arg;
+    struct big b;
+    for (int i = 0; i < 100; i++) {
+        memset(b.bytes, i, sizeof b.bytes);
+        ASSERT_OK(goc_chan_send(bigc, &b));
+    }
+    ASSERT_OK(goc_chan_close(bigc));
+}
+static void big_main(void *arg)
+{
+    (void)arg;
+    bigc = goc_chan_make(sizeof(struct big), 0);
+    ASSERT_OK(goc_go(big_sender, NULL));
+    struct big b;
+    int i = 0;
+    while (goc_chan_recv(bigc, &b) == 0) {
+        for (size_t k = 0; k < sizeof b.bytes; k++)
+            ASSERT_EQ(b.bytes[k], (char)i);
+        i++;
+    }
+    ASSERT_EQ(i, 100);
+    goc_chan_release(bigc);
+}
+TEST(chan_unbuffered_big_elements)
+{
+    run_main(big_main, NULL);
+}
+
+/* ---- blocked senders and receivers are served in FIFO order ---- */
+
+static goc_chan *fifo;
+static _Atomic int fifo_queued;
+static void fifo_sender(void *arg)
+{
+    int v = (int)(intptr_t)arg;
+    atomic_fetch_add(&fifo_queued, 1);
+    ASSERT_OK(goc_chan_send(fifo, &v));
+}
+static void fifo_main(void *arg)
+{
+    (void)arg;
+    fifo = goc_chan_make(sizeof(int), 0);
+    /* Start senders one at a time, each parked before the next starts. */
+    for (int i = 0; i < 20; i++) {
+        ASSERT_OK(goc_go(fifo_sender, (void *)(intptr_t)i));
+        while (atomic_load(&fifo_queued) <= i)
+            goc_yield();
+        for (int k = 0; k < 3; k++)
+            goc_yield(); /* GOMAXPROCS 1: the sender runs and parks */
+    }
+    for (int i = 0; i < 20; i++) {
+        int v;
+        ASSERT_OK(goc_chan_recv(fifo, &v));
+        ASSERT_EQ(v, i);
+    }
+    goc_chan_release(fifo);
+}
+TEST(chan_fifo_senders)
+{
+    goc_maxprocs(1);
+    run_main(fifo_main, NULL);
+}
+
+/* ---- close wakes every blocked receiver and sender ---- */
+
+static goc_chan *cl;
+static _Atomic int cl_closed_seen;
+static void cl_receiver(void *arg)
+{
+    (void)arg;
+    int v = 5;
+    ASSERT_ERR(goc_chan_recv(cl, &v), GOC_ECLOSED);
+    ASSERT_EQ(v, 0);
+    atomic_fetch_add(&cl_closed_seen, 1);
+}
+static void close_main(void *arg)
+{
+    (void)arg;
+    cl = goc_chan_make(sizeof(int), 0);
+    for (int i = 0; i < 10; i++)
+        ASSERT_OK(goc_go(cl_receiver, NULL));
+    for (int i = 0; i < 20; i++)
+        goc_yield();
+    ASSERT_OK(goc_chan_close(cl));
+    while (atomic_load(&cl_closed_seen) < 10)
+        goc_yield();
+    goc_chan_release(cl);
+}
+TEST(chan_close_wakes_receivers)
+{
+    run_main(close_main, NULL);
+}
+
+static goc_chan *cs;
+static _Atomic int cs_seen;
+static void cs_sender(void *arg)
+{
+    (void)arg;
+    int v = 1;
+    ASSERT_ERR(goc_chan_send(cs, &v), GOC_ECLOSED);
+    atomic_fetch_add(&cs_seen, 1);
+}
+static void close_send_main(void *arg)
+{
+    (void)arg;
+    cs = goc_chan_make(sizeof(int), 0);
+    for (int i = 0; i < 10; i++)
+        ASSERT_OK(goc_go(cs_sender, NULL));
+    for (int i = 0; i < 20; i++)
+        goc_yield(); /* most of them block; late ones see the close */
+    ASSERT_OK(goc_chan_close(cs));
+    while (atomic_load(&cs_seen) < 10)
+        goc_yield();
+    goc_chan_release(cs);
+}
+TEST(chan_close_wakes_senders)
+{
+    run_main(close_send_main, NULL);
+}
+
+/* ---- the ownership idiom: release right after the last receive ---- */
+
+static void once_sender(void *arg)
+{
+    goc_chan *c = arg;
+    int v = 42;
+    ASSERT_OK(goc_chan_send(c, &v));
+}
+static void ownership_main(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 2000; round++) {
+        goc_chan *c = goc_chan_make(sizeof(int), round % 2);
+        for (int i = 0; i < 3; i++)
+            ASSERT_OK(goc_go(once_sender, c));
+        for (int i = 0; i < 3; i++) {
+            int v;
+            ASSERT_OK(goc_chan_recv(c, &v));
+            ASSERT_EQ(v, 42);
+        }
+        goc_chan_release(c); /* the senders no longer touch it */
+    }
+}
+TEST(chan_release_after_last_receive)
+{
+    run_main(ownership_main, NULL);
+}
+
+/* ---- plain threads send to and receive from goroutines ---- */
+
+static goc_chan *to_g, *from_g;
+#define PT_N 20000
+static void *pt_sender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < PT_N; i++)
+        ASSERT_OK(goc_chan_send(to_g, &i));
+    ASSERT_OK(goc_chan_close(to_g));
+    return NULL;
+}
+static void *pt_receiver(void *arg)
+{
+    (void)arg;
+    long sum = 0;
+    int v;
+    while (goc_chan_recv(from_g, &v) == 0)
+        sum += v;
+    ASSERT_EQ(sum, (long)PT_N * (PT_N - 1) / 2 * 2);
+    return NULL;
+}
+static _Atomic int relays_left;
+static void relay(void *arg)
+{
+    (void)arg;
+    int v;
+    while (goc_chan_recv(to_g, &v) == 0) {
+        int w = 2 * v;
+        ASSERT_OK(goc_chan_send(from_g, &w));
+    }
+    if (atomic_fetch_sub(&relays_left, 1) == 1) /* the last one closes */
+        ASSERT_OK(goc_chan_close(from_g));
+}
+static void plain_main(void *arg)
+{
+    (void)arg;
+    to_g = goc_chan_make(sizeof(int), 0);
+    from_g = goc_chan_make(sizeof(int), 4);
+    pthread_t a, b;
+    ASSERT_EQ(pthread_create(&a, NULL, pt_sender, NULL), 0);
+    ASSERT_EQ(pthread_create(&b, NULL, pt_receiver, NULL), 0);
+    atomic_store(&relays_left, 2);
+    ASSERT_OK(goc_go(relay, NULL));
+    ASSERT_OK(goc_go(relay, NULL));
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    goc_chan_release(to_g);
+    goc_chan_release(from_g);
+}
+TEST(chan_plain_threads)
+{
+    run_main(plain_main, NULL);
+}
+
+/* Plain threads among themselves, with no run at all. */
+static goc_chan *tt;
+static void *tt_sender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        ASSERT_OK(goc_chan_send(tt, &i));
+    goc_chan_close(tt);
+    return NULL;
+}
+TEST(chan_threads_without_run)
+{
+    tt = goc_chan_make(sizeof(int), 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, tt_sender, NULL), 0);
+    int v, want = 0;
+    while (goc_chan_recv(tt, &v) == 0)
+        ASSERT_EQ(v, want++);
+    ASSERT_EQ(want, 1000);
+    pthread_join(t, NULL);
+    goc_chan_release(tt);
+}
+
+/* ---- wait reasons in the deadlock dump ---- */
+
+static void nil_send_main(void *arg)
+{
+    (void)arg;
+    int v = 0;
+    goc_chan_send(NULL, &v);
+}
+static void nil_recv_main(void *arg)
+{
+    (void)arg;
+    goc_chan_recv(NULL, NULL);
+}
+static void recv_main(void *arg)
+{
+    (void)arg;
+    goc_chan *c = goc_chan_make(0, 0);
+    goc_chan_recv(c, NULL);
+}
+static void send_main(void *arg)
+{
+    (void)arg;
+    goc_chan *c = goc_chan_make(0, 0);
+    goc_chan_send(c, NULL);
+}
+static void (*reason_main)(void *);
+static void reason_death(void)
+{
+    goc_run(reason_main, NULL);
+}
+static void expect_reason(void (*fn)(void *), const char *header)
+{
+    static struct death d;
+    reason_main = fn;
+    death_run(&d, reason_death);
+    ASSERT_STATUS(d, 2);
+    ASSERT_CONTAINS(d.out,
+                    "fatal error: all goroutines are asleep - deadlock!\n");
+    ASSERT_CONTAINS(d.out, header);
+}
+TEST(chan_wait_reasons)
+{
+    expect_reason(nil_send_main, "goroutine 1 [chan send (nil chan)]:\n");
+    expect_reason(nil_recv_main, "goroutine 1 [chan receive (nil chan)]:\n");
+    expect_reason(recv_main, "goroutine 1 [chan receive]:\n");
+    expect_reason(send_main, "goroutine 1 [chan send]:\n");
+}
