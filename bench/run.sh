@@ -8,8 +8,8 @@
 #   RUNS=9 bash bench/run.sh build/release
 #   ONLY="yield" bash bench/run.sh build/release
 #
-# The machines are noisy: goc and Go run one after the other, pair by pair,
-# and only medians within one run of this script are compared.  Without a
+# The machines are noisy: goc and Go run one after the other, pair by
+# pair, and only medians within one run of this script are compared.  Without a
 # `go` command the goc side runs alone.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,10 +18,17 @@ build=$(cd "$build" && pwd)
 RUNS=${RUNS:-5}
 ONLY=${ONLY:-}
 
-# name | goc command (relative to BUILD_DIR) | Go twin | better
+# name | environment | goc program and flags (under BUILD_DIR/bench) |
+# Go twin (package under bench/go) and flags | which is better
 BENCHES=(
-  "yield|bench/bench_yield -n 10000000|yield -n 10000000|lower"
-  "spawn_yield|bench/bench_spawn_yield -n 1000000|spawn_yield -n 1000000|lower"
+  "yield|-|bench_yield -n 10000000|yield -n 10000000|lower"
+  "spawn_yield|-|bench_spawn_yield -n 1000000|spawn_yield -n 1000000|lower"
+  "pingpong_gmp1|GOMAXPROCS=1|bench_pingpong -n 2000000|pingpong -n 2000000|lower"
+  "pingpong_gmp2|GOMAXPROCS=2|bench_pingpong -n 2000000|pingpong -n 2000000|lower"
+  "prodcons|-|bench_prodcons -n 10000000 -p 4 -c 4 -buf 128|prodcons -n 10000000 -p 4 -c 4 -buf 128|higher"
+  "select|-|bench_select -n 4000000|select -n 4000000|lower"
+  "ring|-|bench_ring -n 10000000 -k 503|ring -n 10000000 -k 503|lower"
+  "skynet|-|bench_skynet -n 1000000|skynet -n 1000000|lower"
 )
 
 have_go=0
@@ -30,9 +37,10 @@ if command -v go >/dev/null 2>&1; then
   gobin="$build/bench/go-bin"
   mkdir -p "$gobin"
   for b in "${BENCHES[@]}"; do
-    IFS='|' read -r name _ twin _ <<<"$b"
+    IFS='|' read -r _ _ _ twin _ <<<"$b"
     pkg=${twin%% *}
-    (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$gobin/$pkg" "./$pkg")
+    [ -x "$gobin/$pkg" ] ||
+      (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$gobin/$pkg" "./$pkg")
   done
 else
   echo "# go not found: running the goc side only (apt-get install golang-go)"
@@ -49,15 +57,16 @@ median() { # median NUMBERS... (one per line on stdin)
 
 summary=()
 for b in "${BENCHES[@]}"; do
-  IFS='|' read -r name gcmd twin better <<<"$b"
+  IFS='|' read -r name envv gcmd twin better <<<"$b"
+  [ "$envv" = - ] && envv=""
   if [ -n "$ONLY" ] && ! grep -qw "$name" <<<"$ONLY"; then continue; fi
   gv=() ov=()
   for k in $(seq 1 "$RUNS"); do
-    line=$(cd "$build" && timeout 300 $gcmd | grep '^RESULT ' | tail -1) || line=""
+    line=$(cd "$build/bench" && env $envv timeout 300 ./$gcmd | grep '^RESULT ' | tail -1) || line=""
     echo "goc  $line"
     gv+=("$(value "$line")")
     if [ "$have_go" = 1 ]; then
-      line=$(timeout 300 "$gobin"/$twin | grep '^RESULT ' | tail -1) || line=""
+      line=$(cd "$gobin" && env $envv timeout 300 ./$twin | grep '^RESULT ' | tail -1) || line=""
       echo "go   $line"
       ov+=("$(value "$line")")
     fi

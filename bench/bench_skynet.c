@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* skynet: N goroutines in a div-ary tree; each leaf sends its number, each
+ * parent sums its children.  Twin: bench/go/skynet. */
+#include <goc.h>
+
+#include "bench.h"
+
+struct node {
+    goc_chan *c;
+    long long num, size, div;
+};
+
+static void skynet(void *arg)
+{
+    struct node nd = *(struct node *)arg;
+    free(arg);
+    if (nd.size == 1) {
+        goc_chan_send(nd.c, &nd.num);
+        return;
+    }
+    goc_chan *rc = goc_chan_make(sizeof(long long), 0);
+    for (long long i = 0; i < nd.div; i++) {
+        struct node *sub = malloc(sizeof *sub);
+        *sub = (struct node){rc, nd.num + i * (nd.size / nd.div),
+                             nd.size / nd.div, nd.div};
+        if (goc_go(skynet, sub) != 0)
+            exit(1);
+    }
+    long long sum = 0, v;
+    for (long long i = 0; i < nd.div; i++) {
+        goc_chan_recv(rc, &v);
+        sum += v;
+    }
+    goc_chan_release(rc); /* the children no longer touch it */
+    goc_chan_send(nd.c, &sum);
+}
+
+static long long n, dv;
+
+static void bench_main(void *arg)
+{
+    (void)arg;
+    double t0 = bench_now();
+    goc_chan *c = goc_chan_make(sizeof(long long), 0);
+    struct node *root = malloc(sizeof *root);
+    *root = (struct node){c, 0, n, dv};
+    goc_go(skynet, root);
+    long long sum;
+    goc_chan_recv(c, &sum);
+    double el = bench_now() - t0;
+    goc_chan_release(c);
+    if (sum != n * (n - 1) / 2) {
+        fprintf(stderr, "bad sum %lld want %lld\n", sum, n * (n - 1) / 2);
+        exit(1);
+    }
+    printf("RESULT name=skynet metric=ms value=%.2f sum=%lld n=%lld "
+           "gomaxprocs=%d peak_rss_kb=%ld\n",
+           el * 1e3, sum, n, goc_maxprocs(0), bench_vm("VmHWM"));
+}
+
+int main(int argc, char **argv)
+{
+    n = bench_flag(argc, argv, "n", 1000000);
+    dv = bench_flag(argc, argv, "div", 10);
+    return goc_run(bench_main, NULL) == 0 ? 0 : 1;
+}
