@@ -87,8 +87,25 @@ static void *slot(goc_chan *c, size_t i)
 
 static void copy_elem(goc_chan *c, void *dst, const void *src)
 {
-    if (c->elem_size != 0 && dst != NULL)
+    if (dst == NULL)
+        return;
+    /* Constant sizes become plain loads and stores (the common element
+     * types); the rest goes through memcpy. */
+    switch (c->elem_size) {
+    case 0:
+        return;
+    case 4:
+        memcpy(dst, src, 4);
+        return;
+    case 8:
+        memcpy(dst, src, 8);
+        return;
+    case 16:
+        memcpy(dst, src, 16);
+        return;
+    default:
         memcpy(dst, src, c->elem_size);
+    }
 }
 
 static void zero_elem(goc_chan *c, void *dst)
@@ -195,10 +212,13 @@ void goc__block_forever(const char *reason)
 static void waiter_init(goc__waiter *w, goc_chan *c, void *elem,
                         goc__note *note)
 {
-    memset(w, 0, sizeof *w);
     w->c = c;
     w->elem = elem;
+    w->sel = NULL;
+    w->case_index = 0;
+    w->success = false;
     w->g = goc__getg();
+    w->note = NULL;
     if (w->g == NULL) {
         goc__noteclear(note);
         w->note = note;

@@ -287,13 +287,11 @@ static bool stopm(goc__m *m)
     return true;
 }
 
-void goc__wakep(void)
+/* wakep for a caller that knows whether it holds a P. */
+static void wakep_held(bool holds_p)
 {
-    if (gomaxprocs() == 1) {
-        goc__m *m = goc__getm();
-        if (m != NULL && m->p != NULL)
-            return; /* the caller holds the only P: nobody to wake */
-    }
+    if (holds_p && gomaxprocs() == 1)
+        return; /* the caller holds the only P: nobody to wake */
     /* seq_cst fence: orders our queue write before the loads below; pairs
      * with the seq_cst decrement and recheck in find_runnable's spin-down
      * (see the file comment). */
@@ -309,6 +307,12 @@ void goc__wakep(void)
                                                  memory_order_relaxed))
         return;
     startm(NULL, true);
+}
+
+void goc__wakep(void)
+{
+    goc__m *m = goc__getm();
+    wakep_held(m != NULL && m->p != NULL);
 }
 
 /* m is giving up p (locked G parked, locked thread leaving): find p a new
@@ -784,14 +788,15 @@ void goc__ready(goc__g *g)
         goc__fatal("runtime: ready of goroutine %lld in state %u",
                    (long long)g->goid, s);
     goc__m *m = goc__getm();
-    if (m != NULL && m->p != NULL) {
+    bool holds_p = m != NULL && m->p != NULL;
+    if (holds_p) {
         goc__runq_put(m->p, g, true);
     } else {
         if (m == NULL)
             goc__extern_thread();
         goc__globrunqput(g);
     }
-    goc__wakep();
+    wakep_held(holds_p);
 }
 
 void goc_yield(void)
