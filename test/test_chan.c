@@ -371,3 +371,93 @@ TEST(chan_wait_reasons)
     expect_reason(recv_main, "goroutine 1 [chan receive]:\n");
     expect_reason(send_main, "goroutine 1 [chan send]:\n");
 }
+
+/* ---- non-blocking operations racing with close: never "would block"
+ * for a reason that is not true ---- */
+
+static goc_chan *rc_ch;
+static _Atomic long rc_sent;
+static _Atomic int rc_closed_seen;
+static void rc_try_sender(void *arg)
+{
+    (void)arg;
+    /* The buffer never fills, so a try_send says 0 or ECLOSED, and once
+     * ECLOSED always ECLOSED. */
+    for (long i = 0;; i++) {
+        int rc = goc_chan_try_send(rc_ch, &i);
+        if (rc == GOC_ECLOSED)
+            break;
+        ASSERT_OK(rc);
+        atomic_fetch_add(&rc_sent, 1);
+        if (i % 64 == 0)
+            goc_yield();
+    }
+    long x = 0;
+    ASSERT_ERR(goc_chan_try_send(rc_ch, &x), GOC_ECLOSED);
+    atomic_store(&rc_closed_seen, 1);
+}
+static void rc_closer(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&rc_sent) < 5000)
+        goc_yield();
+    ASSERT_OK(goc_chan_close(rc_ch));
+}
+static void race_close_main(void *arg)
+{
+    (void)arg;
+    rc_ch = goc_chan_make(sizeof(long), 1 << 20);
+    ASSERT_OK(goc_go(rc_try_sender, NULL));
+    ASSERT_OK(goc_go(rc_closer, NULL));
+    while (!atomic_load(&rc_closed_seen))
+        goc_yield();
+    /* Everything sent before the close is still there, in order; then
+     * ECLOSED (never EAGAIN: closed and drained). */
+    long v, want = 0;
+    int rc;
+    while ((rc = goc_chan_try_recv(rc_ch, &v)) == 0)
+        ASSERT_EQ(v, want++);
+    ASSERT_ERR(rc, GOC_ECLOSED);
+    ASSERT_EQ(want, atomic_load(&rc_sent));
+    goc_chan_release(rc_ch);
+}
+TEST(chan_try_racing_close)
+{
+    run_main(race_close_main, NULL);
+}
+
+/* try_recv racing with blocking sends and a close: values arrive in
+ * order, ECLOSED only after the last one. */
+static goc_chan *rs_ch;
+#define RS_N 20000
+static void rs_sender(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < RS_N; i++)
+        ASSERT_OK(goc_chan_send(rs_ch, &i));
+    ASSERT_OK(goc_chan_close(rs_ch));
+}
+static void race_recv_main(void *arg)
+{
+    (void)arg;
+    for (int cap = 0; cap <= 8; cap += 8) {
+        rs_ch = goc_chan_make(sizeof(int), (size_t)cap);
+        ASSERT_OK(goc_go(rs_sender, NULL));
+        int v, want = 0, rc;
+        while ((rc = goc_chan_try_recv(rs_ch, &v)) != GOC_ECLOSED) {
+            if (rc == GOC_EAGAIN) {
+                goc_yield();
+                continue;
+            }
+            ASSERT_OK(rc);
+            ASSERT_EQ(v, want++);
+        }
+        ASSERT_EQ(want, RS_N);
+        goc_chan_release(rs_ch);
+    }
+}
+TEST(chan_try_recv_racing_sends)
+{
+    goc_maxprocs(2);
+    run_main(race_recv_main, NULL);
+}
