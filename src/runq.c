@@ -98,21 +98,20 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
     }
 }
 
-/* Take the next G: runnext first (*inherit = true: it shares the time
- * slice of the G that readied it), then the ring head.
- * Only on: the M holding p. */
-goc__g *goc__runq_get(goc__p *p, bool *inherit)
+static goc__g *take_runnext(goc__p *p)
 {
     goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
     /* acquire: pairs with the acq_rel exchange that put it there. */
     if (next != NULL &&
         atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
                                                 memory_order_acquire,
-                                                memory_order_relaxed)) {
-        *inherit = true;
+                                                memory_order_relaxed))
         return next;
-    }
-    *inherit = false;
+    return NULL;
+}
+
+static goc__g *take_head(goc__p *p)
+{
     for (;;) {
         uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
         uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -125,6 +124,33 @@ goc__g *goc__runq_get(goc__p *p, bool *inherit)
                                                   memory_order_relaxed))
             return g;
     }
+}
+
+/* Take the next G: runnext first (*inherit = true: it shares the time
+ * slice of the G that readied it), then the ring head.
+ *
+ * Two goroutines that ready each other through runnext would keep the
+ * ring and the global queue waiting for ever: Go breaks such a pair with
+ * its 10 ms preemption, which goc does not have yet.  So after
+ * RUNNEXT_STREAK inherited runs in a row the ring head goes first, and the
+ * G taken does not inherit: schedtick moves, and every 61st tick serves
+ * the global queue.  Only on: the M holding p. */
+#define RUNNEXT_STREAK 128
+goc__g *goc__runq_get(goc__p *p, bool *inherit)
+{
+    goc__g *g;
+    if (goc__likely(p->nextstreak < RUNNEXT_STREAK)) {
+        if ((g = take_runnext(p)) != NULL) {
+            p->nextstreak++;
+            *inherit = true;
+            return g;
+        }
+    }
+    p->nextstreak = 0;
+    *inherit = false;
+    if ((g = take_head(p)) != NULL)
+        return g;
+    return take_runnext(p);
 }
 
 /* Any thread: a racy emptiness check (used by spin-down rechecks). */

@@ -152,6 +152,8 @@ struct goc__p {
     goc__m *m;                        /* holder; owner M, or sched.lock */
     goc__p *link;                     /* next on sched.pidle; sched.lock */
     uint32_t schedtick;               /* executes not inherited; owner M */
+    uint32_t nextstreak;              /* Gs run from runnext in a row;
+                                         owner M (runq.c) */
     uint32_t ngcache;                 /* dead Gs in gcache; owner M */
     goc__g *gcache[GOC__GCACHE_MAX];  /* dead default-size Gs; owner M */
     int64_t goidnext, goidend;        /* goid batch [next, end); owner M */

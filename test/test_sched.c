@@ -317,3 +317,49 @@ TEST(sched_idle_uses_no_cpu)
     goc_maxprocs(4);
     run_main(idle_main, NULL);
 }
+
+/* ---- a pair of goroutines readying each other does not starve the
+ * others (GOMAXPROCS 1, no preemption yet) ---- */
+
+static goc_chan *pp_a, *pp_b;
+static _Atomic int starved_ran, pp_stop;
+static void pp_side(void *arg)
+{
+    bool first = arg != NULL;
+    int v = 0;
+    if (first)
+        goc_chan_send(pp_a, &v);
+    while (!atomic_load(&pp_stop)) {
+        if (goc_chan_recv(first ? pp_b : pp_a, &v) != 0)
+            return;
+        goc_chan_send(first ? pp_a : pp_b, &v);
+    }
+}
+static void starved(void *arg)
+{
+    (void)arg;
+    atomic_store(&starved_ran, 1);
+}
+static void starve_main(void *arg)
+{
+    (void)arg;
+    pp_a = goc_chan_make(sizeof(int), 0);
+    pp_b = goc_chan_make(sizeof(int), 0);
+    ASSERT_OK(goc_go(starved, NULL));       /* queued first */
+    ASSERT_OK(goc_go(pp_side, NULL));
+    ASSERT_OK(goc_go(pp_side, (void *)1));
+    while (!atomic_load(&starved_ran))
+        goc_yield();                          /* to the global queue */
+    atomic_store(&pp_stop, 1);
+    goc_chan_close(pp_a);
+    goc_chan_close(pp_b);
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    goc_chan_release(pp_a);
+    goc_chan_release(pp_b);
+}
+TEST(sched_runnext_pair_does_not_starve)
+{
+    goc_maxprocs(1);
+    run_main(starve_main, NULL);
+}
