@@ -4,7 +4,9 @@
  * M's g0 (with every sanitizer told about each one), exit and release.
  * Design: docs/design/scheduler.md, "Goroutines" and "Sanitizers".
  *
- * All sanitizer fiber calls live here, next to the only two switches:
+ * All sanitizer fiber calls live here, next to the only three switches
+ * (G to g0, g0 to G, and G to G for a park that hands the M straight to
+ * the G it readied):
  *   ASan: __sanitizer_start_switch_fiber before, ..._finish_ after, on the
  *         stack that resumes; a dying G passes NULL so its fake stack goes.
  *   TSan: one fiber per goroutine, created at spawn, destroyed by g0 after
@@ -56,10 +58,29 @@ void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
     __tsan_switch_to_fiber(m->tsan_g0_fiber, 0);
 #endif
     goc__ctx_switch(&g->sp, m->g0_sp);
-    /* Resumed by some M's g0: maybe another thread than the one we left. */
+    /* Resumed by some M's g0, or straight by a parking G: maybe on another
+     * thread than the one we left. */
 #ifdef GOC_HAVE_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
+    goc__after_resume();
+}
+
+void goc__switch_g_to_g(goc__g *from, goc__g *to)
+{
+#ifdef GOC_HAVE_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, to->stack_lo,
+                                   (size_t)(to->stack_hi - to->stack_lo));
+#endif
+#ifdef GOC_HAVE_TSAN
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+    goc__ctx_switch(&from->sp, to->sp);
+#ifdef GOC_HAVE_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    goc__after_resume();
 }
 
 void goc__switch_to_g(goc__m *m, goc__g *g)
@@ -87,6 +108,7 @@ void goc__g_main(void *arg)
 #ifdef GOC_HAVE_ASAN
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+    goc__after_resume();
     g->fn(g->arg);
     goc__mcall(GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
     __builtin_unreachable();

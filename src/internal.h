@@ -49,6 +49,8 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
                  void *arg, uintptr_t pc, bool system, goc__g **out);
 void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying);
 void goc__switch_to_g(goc__m *m, goc__g *g);
+/* G to G on one M, skipping g0 (goc__park's direct path). */
+void goc__switch_g_to_g(goc__g *from, goc__g *to);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, on g0 */
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
@@ -57,6 +59,9 @@ uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
 goc__m *goc__getm(void);             /* noinline: never cached across park */
 goc__g *goc__getg(void);             /* current G or NULL */
 void goc__mcall(int after);          /* switch to g0 with a request */
+/* First thing a goroutine does whenever it resumes: finish the park of a
+ * goroutine that switched straight to it. */
+void goc__after_resume(void);
 /* Park the current goroutine: it becomes WAITING with `reason`; after the
  * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
  * May park: yes.  Only on: a goroutine. */
@@ -76,6 +81,8 @@ int goc__run(void (*main_fn)(void *), void *arg);
 void goc__runq_put(goc__p *p, goc__g *g, bool next);
 void goc__runq_put_slow(goc__p *p, goc__g *g);       /* half to global */
 goc__g *goc__runq_get(goc__p *p, bool *inherit);
+/* runnext alone, if the runnext streak allows it (inherits the slice). */
+goc__g *goc__runq_take_next(goc__p *p);
 bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */

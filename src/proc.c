@@ -638,8 +638,10 @@ static void reset_spinning(goc__m *m)
 
 static void begin_exit(void);
 
-/* Switch to g; returns when g switches back to g0. */
-static void execute(goc__m *m, goc__g *g, bool inherit)
+/* Switch to g; returns when a goroutine switches back to g0: g, or one
+ * that g (or its successors) switched to directly.
+ * Returns: the goroutine that came back. */
+static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
 {
     uint32_t s = goc__casgstatus(g, GOC__GRUNNABLE, GOC__GRUNNING);
     GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
@@ -648,8 +650,10 @@ static void execute(goc__m *m, goc__g *g, bool inherit)
     if (!inherit)
         m->p->schedtick++;
     goc__switch_to_g(m, g);
+    goc__g *back = m->curg;
     m->curg = NULL;
-    g->m = NULL;
+    back->m = NULL;
+    return back;
 }
 
 /* On g0, act on what g asked for when it switched away.  *m_done is set
@@ -720,7 +724,7 @@ static void m_loop(goc__m *m)
             g = NULL;
             continue;
         }
-        execute(m, g, inherit);
+        g = execute(m, g, inherit);
         bool m_done = false;
         g = after_switch(m, g, &m_done);
         inherit = true;
@@ -748,6 +752,28 @@ void goc__mcall(int after)
     mcall_m(goc__getm(), after);
 }
 
+/* The G to switch to straight from a parking G: the P's runnext, when
+ * find_runnable would pick it anyway (within the runnext streak, nothing
+ * locked, no retirement or exit pending).  Returns: it, now RUNNING on m,
+ * or NULL. */
+static goc__g *direct_next(goc__m *m)
+{
+    goc__p *p = m->p;
+    if (m->lockedg != NULL || p->id >= gomaxprocs() || exiting())
+        return NULL;
+    goc__g *h = goc__runq_take_next(p);
+    if (h == NULL)
+        return NULL;
+    if (h->lockedm != NULL) {
+        goc__runq_put(p, h, true); /* runnext was empty: nothing kicked */
+        return NULL;
+    }
+    uint32_t s = goc__casgstatus(h, GOC__GRUNNABLE, GOC__GRUNNING);
+    GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    h->m = m;
+    return h;
+}
+
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
 {
     goc__m *m = goc__getm();
@@ -756,7 +782,37 @@ void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
     g->waitreason = reason;
     m->unlockf = unlockf;
     m->unlock_arg = arg;
+    /* A channel hand-off has just put the peer in runnext: switch to it
+     * straight, skipping g0 and the M loop.  The peer finishes our park
+     * (WAITING, then unlockf) once we are off our stack. */
+    goc__g *next = direct_next(m);
+    if (next != NULL) {
+        m->curg = next;
+        m->parked = g;
+        goc__switch_g_to_g(g, next);
+        return;
+    }
     mcall_m(m, GOC__AFTER_PARK);
+}
+
+void goc__after_resume(void)
+{
+    goc__m *m = goc__getm();
+    goc__g *prev = m->parked;
+    if (goc__likely(prev == NULL))
+        return;
+    m->parked = NULL;
+    goc__unlockf f = m->unlockf;
+    void *arg = m->unlock_arg;
+    m->unlockf = NULL;
+    m->unlock_arg = NULL;
+    prev->m = NULL;
+    /* From here on a ready() may run prev anywhere: it is off its stack. */
+    goc__casgstatus(prev, GOC__GRUNNING, GOC__GWAITING);
+    if (f != NULL && !f(prev, arg)) {
+        goc__casgstatus(prev, GOC__GWAITING, GOC__GRUNNABLE);
+        goc__runq_put(m->p, prev, true);
+    }
 }
 
 void goc__globrunqput(goc__g *g)

@@ -136,6 +136,16 @@ static goc__g *take_head(goc__p *p)
  * G taken does not inherit: schedtick moves, and every 61st tick serves
  * the global queue.  Only on: the M holding p. */
 #define RUNNEXT_STREAK 128
+goc__g *goc__runq_take_next(goc__p *p)
+{
+    if (p->nextstreak >= RUNNEXT_STREAK)
+        return NULL;
+    goc__g *g = take_runnext(p);
+    if (g != NULL)
+        p->nextstreak++;
+    return g;
+}
+
 goc__g *goc__runq_get(goc__p *p, bool *inherit)
 {
     goc__g *g;

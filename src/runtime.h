@@ -193,6 +193,11 @@ struct goc__m {
     goc__m *schedlink;         /* next on sched.midle; sched.lock */
     goc__m *alllink;           /* next on sched.allm; immutable once linked */
     goc__g *lockedg;           /* G wired here (goc_lock_os_thread) */
+    goc__g *parked;            /* a G that parked by switching straight
+                                  to the next G (goc__park's direct
+                                  path); the G that resumes next on this
+                                  M finishes that park (after_resume);
+                                  owner M */
 
     /* The request a G leaves for g0 when it switches away (see AFTER_*). */
     int after;

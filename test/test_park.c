@@ -188,3 +188,37 @@ TEST(park_ready_many)
 {
     run_main(many_main, NULL);
 }
+
+/* ---- a park that hands the M straight to the G it readied, with an
+ * unlockf that refuses: the parker must still come back ---- */
+
+static struct waiter box3;
+static _Atomic int refused_back, peer_ran;
+static void peer(void *arg)
+{
+    (void)arg;
+    wait_for(&box3);
+    atomic_store(&peer_ran, 1);
+}
+static void refuse_direct_main(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(goc_go(peer, NULL));
+    while (atomic_load(&box3.g) == NULL)
+        goc_yield();
+    test_g *g = atomic_load(&box3.g);
+    atomic_store(&box3.g, NULL);
+    goc__ready(g);                /* peer is now in runnext */
+    goc__park(refuse, NULL, "test: refused"); /* direct switch to peer */
+    atomic_store(&refused_back, 1);
+    while (!atomic_load(&peer_ran))
+        goc_yield();
+}
+TEST(park_direct_switch_refused)
+{
+    goc_maxprocs(1);
+    unlock_calls = 0;
+    run_main(refuse_direct_main, NULL);
+    ASSERT_EQ(unlock_calls, 1);
+    ASSERT_EQ(atomic_load(&refused_back), 1);
+}
