@@ -159,6 +159,46 @@ void goc__chan_recv_from(goc_chan *c, goc__waiter *w, void *elem)
     w->success = true;
 }
 
+/* ---- invariants (GOC_DEBUG >= 3) ---- */
+
+#if GOC_DEBUG >= 3
+static bool waitq_is_valid(goc__waitq *q)
+{
+    goc__waiter *prev = NULL;
+    for (goc__waiter *w = q->first; w != NULL; prev = w, w = w->next)
+        if (!w->queued || w->prev != prev)
+            return false;
+    return q->last == prev;
+}
+
+/* The invariants of chan.h, checked on every lock acquisition.
+ * Requires: c->lock. */
+static bool chan_is_valid(goc_chan *c)
+{
+    size_t q = qcount(c);
+    if (q > c->cap || !waitq_is_valid(&c->recvq) ||
+        !waitq_is_valid(&c->sendq))
+        return false;
+    if (c->cap == 0 ? (q != 0 || c->sendx != 0 || c->recvx != 0)
+                    : c->sendx != (c->recvx + q) % c->cap)
+        return false;
+    if (q > 0 && c->recvq.first != NULL)
+        return false;
+    if (q < c->cap && c->sendq.first != NULL)
+        return false;
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed) &&
+        c->sendq.first != NULL)
+        return false;
+    return true;
+}
+#endif
+
+static void chan_lock(goc_chan *c)
+{
+    goc__lock(&c->lock);
+    GOC_ASSERT_EXPENSIVE(chan_is_valid(c));
+}
+
 /* ---- blocking ---- */
 
 void goc__waiter_wake(goc__waiter *w)
@@ -271,7 +311,7 @@ static int chan_send(goc_chan *c, const void *elem, bool block)
     }
     if (elem == NULL && c->elem_size != 0)
         return GOC_EINVAL;
-    goc__lock(&c->lock);
+    chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);
         return GOC_ECLOSED;
@@ -321,7 +361,7 @@ static int chan_recv(goc_chan *c, void *elem, bool block)
             return GOC_EAGAIN;
         goc__block_forever("chan receive (nil chan)");
     }
-    goc__lock(&c->lock);
+    chan_lock(c);
     goc__waiter *s = goc__waitq_dequeue(&c->sendq);
     if (s != NULL) {
         goc__chan_recv_from(c, s, elem);
@@ -367,7 +407,7 @@ int goc_chan_close(goc_chan *c)
 {
     if (c == NULL)
         return GOC_EINVAL;
-    goc__lock(&c->lock);
+    chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);
         return GOC_ECLOSED;
