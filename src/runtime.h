@@ -14,8 +14,12 @@
  *      GOMAXPROCS Ps; each has a local run queue and caches.
  *
  * Lock order (a < b: b may be taken while holding a):
- *   sched.lock < stackpool.lock
- * No other runtime locks exist yet.  Everything else is a single-owner
+ *   chan.lock (several, in address order: select) ... released before
+ *   any of the next two is taken;
+ *   sched.lock < stackpool.lock.
+ * A channel's lock is never held across goc__ready, a spawn or a park:
+ * wakers unlock first, and a parking goroutine's lock is released by the
+ * unlock callback after the switch.  Everything else is a single-owner
  * field or an atomic with its ordering written beside it.
  */
 #ifndef GOC_RUNTIME_H
