@@ -12,10 +12,12 @@
  *     for (;;) {
  *         g = find_runnable()   -- blocks (stopm) when there is no work;
  *                                  NULL once the run is exiting
- *         execute(g)            -- switch g0 -> g; returns when g switches
- *                                  back to g0 asking for m->after
- *         after_switch(g)       -- YIELD: requeue; PARK: WAITING, unlockf;
- *                                  EXIT: free the slot
+ *         g = execute(g)        -- switch g0 -> g; returns the goroutine
+ *                                  that switches back to g0 asking for
+ *                                  m->after (g, or one g handed the M to
+ *                                  straight: see goc__park)
+ *         after_switch(g)       -- YIELD: global queue; PARK: WAITING,
+ *                                  unlockf; EXIT: free the slot
  *     }
  *
  * Spinning (Go's protocol, proc.go's opening comment): an M out of local
