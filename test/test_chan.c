@@ -461,3 +461,39 @@ TEST(chan_try_recv_racing_sends)
     goc_maxprocs(2);
     run_main(race_recv_main, NULL);
 }
+
+/* ---- blocked receivers are served in FIFO order ---- */
+
+static goc_chan *fifo_r;
+static _Atomic int fifo_r_started, fifo_r_got[20];
+static void fifo_receiver(void *arg)
+{
+    int me = (int)(intptr_t)arg, v;
+    atomic_fetch_add(&fifo_r_started, 1);
+    ASSERT_OK(goc_chan_recv(fifo_r, &v));
+    atomic_store(&fifo_r_got[me], v + 1);
+}
+static void fifo_recv_main(void *arg)
+{
+    (void)arg;
+    fifo_r = goc_chan_make(sizeof(int), 0);
+    for (int i = 0; i < 20; i++) {
+        ASSERT_OK(goc_go(fifo_receiver, (void *)(intptr_t)i));
+        while (atomic_load(&fifo_r_started) <= i)
+            goc_yield();
+        for (int k = 0; k < 3; k++)
+            goc_yield(); /* GOMAXPROCS 1: it runs and parks */
+    }
+    for (int i = 0; i < 20; i++)
+        ASSERT_OK(goc_chan_send(fifo_r, &i));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    for (int i = 0; i < 20; i++)
+        ASSERT_EQ(atomic_load(&fifo_r_got[i]), i + 1);
+    goc_chan_release(fifo_r);
+}
+TEST(chan_fifo_receivers)
+{
+    goc_maxprocs(1);
+    run_main(fifo_recv_main, NULL);
+}
