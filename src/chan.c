@@ -230,11 +230,7 @@ void goc__waiter_block(goc__waiter *w, void (*unlock)(void *), void *arg,
         goc__park(park_unlock, &u, reason);
         return;
     }
-    /* A plain thread: it may wake goroutines later, so deadlock
-     * detection must count it from now on. */
-    if (atomic_load_explicit(&goc__sched.running, memory_order_acquire))
-        goc__extern_thread();
-    unlock(arg);
+    unlock(arg); /* a plain thread: goc__chan_enter counted it */
     goc__notesleep(w->note);
 }
 
@@ -263,6 +259,16 @@ static void waiter_init(goc__waiter *w, goc_chan *c, void *elem,
         goc__noteclear(note);
         w->note = note;
     }
+}
+
+/* A plain thread about to touch a channel: count it as a possible waker
+ * before it can dequeue (and so wake) a goroutine, so that checkdead never
+ * sees a goroutine about to be woken as deadlocked. */
+void goc__chan_enter(void)
+{
+    if (goc__unlikely(goc__getm() == NULL) &&
+        atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+        goc__extern_thread();
 }
 
 static void unlock_chan(void *arg)
@@ -311,6 +317,7 @@ static int chan_send(goc_chan *c, const void *elem, bool block)
     }
     if (elem == NULL && c->elem_size != 0)
         return GOC_EINVAL;
+    goc__chan_enter();
     chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);
@@ -361,6 +368,7 @@ static int chan_recv(goc_chan *c, void *elem, bool block)
             return GOC_EAGAIN;
         goc__block_forever("chan receive (nil chan)");
     }
+    goc__chan_enter();
     chan_lock(c);
     goc__waiter *s = goc__waitq_dequeue(&c->sendq);
     if (s != NULL) {
@@ -407,6 +415,7 @@ int goc_chan_close(goc_chan *c)
 {
     if (c == NULL)
         return GOC_EINVAL;
+    goc__chan_enter();
     chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);

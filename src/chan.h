@@ -90,6 +90,9 @@ void goc__waiter_wake(goc__waiter *w);
 void goc__waiter_block(goc__waiter *w, void (*unlock)(void *), void *arg,
                        const char *reason);
 
+/* Every channel and select operation calls this before taking a lock. */
+void goc__chan_enter(void);
+
 /* Block forever (nil channel, empty select). */
 __attribute__((noreturn)) void goc__block_forever(const char *reason);
 

@@ -230,6 +230,7 @@ static int do_select(goc_case *cases, size_t n, bool block)
         qsort_r(lock, np, sizeof *lock, cmp_case_chan, cases);
     }
     struct sel s = {cases, lock, np};
+    goc__chan_enter();
     sellock(&s);
 
     /* 3. Pass 1. */

@@ -250,22 +250,33 @@ TEST(chan_release_after_last_receive)
 
 static goc_chan *to_g, *from_g;
 #define PT_N 20000
+static goc_chan *pt_done; /* the plain threads say they are done */
+static _Atomic int pt_known;
 static void *pt_sender(void *arg)
 {
     (void)arg;
+    /* Any channel call makes the run count this thread as a possible
+     * waker; until then main must not block waiting for it (that would
+     * be reported as a deadlock), so main yields until both are known. */
+    ASSERT_EQ(goc_chan_try_recv(pt_done, NULL), GOC_EAGAIN);
+    atomic_fetch_add(&pt_known, 1);
     for (int i = 0; i < PT_N; i++)
         ASSERT_OK(goc_chan_send(to_g, &i));
     ASSERT_OK(goc_chan_close(to_g));
+    ASSERT_OK(goc_chan_send(pt_done, NULL));
     return NULL;
 }
 static void *pt_receiver(void *arg)
 {
     (void)arg;
+    ASSERT_EQ(goc_chan_try_recv(pt_done, NULL), GOC_EAGAIN);
+    atomic_fetch_add(&pt_known, 1);
     long sum = 0;
     int v;
     while (goc_chan_recv(from_g, &v) == 0)
         sum += v;
     ASSERT_EQ(sum, (long)PT_N * (PT_N - 1) / 2 * 2);
+    ASSERT_OK(goc_chan_send(pt_done, NULL));
     return NULL;
 }
 static _Atomic int relays_left;
@@ -285,14 +296,23 @@ static void plain_main(void *arg)
     (void)arg;
     to_g = goc_chan_make(sizeof(int), 0);
     from_g = goc_chan_make(sizeof(int), 4);
+    pt_done = goc_chan_make(0, 0);
     pthread_t a, b;
     ASSERT_EQ(pthread_create(&a, NULL, pt_sender, NULL), 0);
     ASSERT_EQ(pthread_create(&b, NULL, pt_receiver, NULL), 0);
+    while (atomic_load(&pt_known) < 2)
+        goc_yield();
     atomic_store(&relays_left, 2);
     ASSERT_OK(goc_go(relay, NULL));
     ASSERT_OK(goc_go(relay, NULL));
+    /* Wait on the channel, not in pthread_join: a goroutine blocked in a
+     * system call keeps its P, and with GOMAXPROCS 1 the relays would
+     * never run (goc_blocking_begin is for such calls, later). */
+    ASSERT_OK(goc_chan_recv(pt_done, NULL));
+    ASSERT_OK(goc_chan_recv(pt_done, NULL));
     pthread_join(a, NULL);
     pthread_join(b, NULL);
+    goc_chan_release(pt_done);
     goc_chan_release(to_g);
     goc_chan_release(from_g);
 }

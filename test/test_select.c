@@ -157,10 +157,16 @@ TEST(select_same_channel_twice)
 
 /* ---- select from a plain thread ---- */
 
-static goc_chan *pa, *pb;
+static goc_chan *pa, *pb, *pdone;
+static _Atomic int plain_known;
 static void *plain_selector(void *arg)
 {
     (void)arg;
+    /* Any channel call makes the run count this thread as a possible
+     * waker; until then main must not block waiting for it (it would be
+     * reported as a deadlock), so main yields until this flag is up. */
+    ASSERT_EQ(goc_chan_try_recv(pdone, NULL), GOC_EAGAIN);
+    atomic_store(&plain_known, 1);
     int got = 0, x;
     while (got < 2000) {
         goc_case cs[2] = {GOC_RECV_CASE(pa, &x), GOC_RECV_CASE(pb, &x)};
@@ -169,6 +175,7 @@ static void *plain_selector(void *arg)
         ASSERT_EQ(x, k);
         got++;
     }
+    ASSERT_OK(goc_chan_send(pdone, NULL));
     return NULL;
 }
 static void plain_feeder(void *arg)
@@ -182,11 +189,17 @@ static void plain_sel_main(void *arg)
     (void)arg;
     pa = goc_chan_make(sizeof(int), 0);
     pb = goc_chan_make(sizeof(int), 3);
+    pdone = goc_chan_make(0, 0);
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, plain_selector, NULL), 0);
+    while (!atomic_load(&plain_known))
+        goc_yield();
     ASSERT_OK(goc_go(plain_feeder, (void *)(intptr_t)0));
     ASSERT_OK(goc_go(plain_feeder, (void *)(intptr_t)1));
+    /* Not pthread_join: that would hold the only P at GOMAXPROCS 1. */
+    ASSERT_OK(goc_chan_recv(pdone, NULL));
     pthread_join(t, NULL);
+    goc_chan_release(pdone);
     goc_chan_release(pa);
     goc_chan_release(pb);
 }
