@@ -7,6 +7,7 @@
 #   make test           every configuration below, stopping at the first
 #                       failure, plus the install/consumer check
 #   make test-release   gcc, Release, -Werror            (build/release)
+#   make test-gomaxprocs1  the Release suite again with GOMAXPROCS=1
 #   make test-clang     clang, Release, -Werror          (build/clang)
 #   make test-debug     gcc, Debug, GOC_DEBUG=3, -Werror (build/debug)
 #   make test-asan      clang, Debug, GOC_DEBUG=3, ASan+UBSan (build/asan)
@@ -97,8 +98,8 @@ deps:
 
 # The install check and the C++ header check come before the last
 # configuration, so the final ctest summary closes the output.
-test: deps test-release test-install test-clang test-debug test-asan \
-      test-tsan test-arm64
+test: deps test-release test-gomaxprocs1 test-install test-clang test-debug \
+      test-asan test-tsan test-arm64
 
 # build-NAME: configure (first time or when options change) and build.
 # test-NAME: build-NAME, then run the suite with ctest.
@@ -116,6 +117,13 @@ test-$(1): deps build-$(1)
 	  | $$(CTEST_TAIL)
 endef
 $(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
+
+# The Release suite once more with a single P: schedules that 2 Ps hide
+# (a goroutine blocking its thread, a wake-up that assumes a second P).
+test-gomaxprocs1: deps build-release
+	@echo "==> release with GOMAXPROCS=1: ctest"
+	cd $(BUILD)/release && GOMAXPROCS=1 $(CTEST) --output-on-failure \
+	  -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
 
 test-install: deps build-release
 	@echo "==> install: consumers of an installed goc"
