@@ -79,5 +79,10 @@ run hello_goroutines "goroutines: unordered output of 1,000 goroutines" \
     20 '^hello from goroutine'
 run stress_100k "stress: 100,000 goroutines alive at once, and their memory"
 run gomaxprocs1 "GOMAXPROCS=1: cooperative scheduling, then two Ps"
+run channels "channels: unbuffered, buffered, close and range, v, ok := <-c"
+run select_default "select: default, non-blocking operations, closed cases"
+run worker_pool "a worker pool"
+run pipeline "a pipeline that shuts down by closing"
+run leak "a goroutine leak found with goc_num_goroutine, and its fix"
 
 echo "== the tour ran: $step steps, all passed =="
