@@ -80,9 +80,12 @@ run hello_goroutines "goroutines: unordered output of 1,000 goroutines" \
 run stress_100k "stress: 100,000 goroutines alive at once, and their memory"
 run gomaxprocs1 "GOMAXPROCS=1: cooperative scheduling, then two Ps"
 run channels "channels: unbuffered, buffered, close and range, v, ok := <-c"
+run broadcast "closing a channel is a broadcast"
 run select_default "select: default, non-blocking operations, closed cases"
 run worker_pool "a worker pool"
+run fanout_fanin "fan-out, fan-in"
 run pipeline "a pipeline that shuts down by closing"
+run counter_race "the counter++ race, fixed with an atomic and with a channel"
 run leak "a goroutine leak found with goc_num_goroutine, and its fix"
 
 echo "== the tour ran: $step steps, all passed =="
