@@ -119,11 +119,17 @@ static void pidleput(goc__p *p)
     atomic_fetch_add_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
 }
 
-/* Requires: sched.lock. */
+/* Requires: sched.lock.  The P leaves the idle list already marked
+ * RUNNING: it is promised to an M that will acquirep it after the lock is
+ * dropped, and procresize (under the lock) must not take an IDLE status
+ * for "on the idle list" meanwhile — it once marked such a P DEAD, put it
+ * back on the list when GOMAXPROCS grew, and two Ms ran it. */
 static goc__p *pidleget(void)
 {
     goc__p *p = goc__sched.pidle;
     if (p != NULL) {
+        atomic_store_explicit(&p->status, GOC__PRUNNING,
+                              memory_order_relaxed);
         goc__sched.pidle = p->link;
         p->link = NULL;
         atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);

@@ -138,7 +138,8 @@ struct goc__g {
 
 enum {
     GOC__PIDLE = 0,  /* on sched.pidle, no M */
-    GOC__PRUNNING,   /* held by an M */
+    GOC__PRUNNING,   /* held by an M, or promised to one: taken from
+                        sched.pidle, to be acquired after the lock */
     GOC__PDEAD,      /* id >= GOMAXPROCS: unused until GOMAXPROCS grows */
 };
 
