@@ -45,58 +45,58 @@ uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
 
 /* ---- switches ---- */
 
-void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
+/* The one place that switches stacks: tell ASan (the stack we go to) and
+ * TSan (the fiber we go to), switch, and finish ASan's bookkeeping once
+ * this context runs again.  A dying goroutine passes dying so ASan frees
+ * its fake stack; it never comes back. */
+static inline __attribute__((always_inline)) void
+switch_ctx(void **save, void *to_sp, void *to_lo, size_t to_size,
+           void *to_fiber, bool dying)
 {
 #ifdef GOC_HAVE_ASAN
     void *fake = NULL;
-    __sanitizer_start_switch_fiber(dying ? NULL : &fake, m->g0_stack_lo,
-                                   m->g0_stack_size);
+    __sanitizer_start_switch_fiber(dying ? NULL : &fake, to_lo, to_size);
 #else
+    (void)to_lo;
+    (void)to_size;
     (void)dying;
 #endif
 #ifdef GOC_HAVE_TSAN
-    __tsan_switch_to_fiber(m->tsan_g0_fiber, 0);
+    __tsan_switch_to_fiber(to_fiber, 0);
+#else
+    (void)to_fiber;
 #endif
-    goc__ctx_switch(&g->sp, m->g0_sp);
-    /* Resumed by some M's g0, or straight by a parking G: maybe on another
-     * thread than the one we left. */
+    goc__ctx_switch(save, to_sp);
 #ifdef GOC_HAVE_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
-    goc__after_resume();
 }
 
-void goc__switch_g_to_g(goc__g *from, goc__g *to)
+static size_t stack_size_of(goc__g *g)
 {
-#ifdef GOC_HAVE_ASAN
-    void *fake = NULL;
-    __sanitizer_start_switch_fiber(&fake, to->stack_lo,
-                                   (size_t)(to->stack_hi - to->stack_lo));
-#endif
-#ifdef GOC_HAVE_TSAN
-    __tsan_switch_to_fiber(to->tsan_fiber, 0);
-#endif
-    goc__ctx_switch(&from->sp, to->sp);
-#ifdef GOC_HAVE_ASAN
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
+    return (size_t)(g->stack_hi - g->stack_lo);
+}
+
+void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
+{
+    switch_ctx(&g->sp, m->g0_sp, m->g0_stack_lo, m->g0_stack_size,
+               m->tsan_g0_fiber, dying);
+    /* Resumed by some M's g0, or straight by a parking G: maybe on another
+     * thread than the one we left. */
     goc__after_resume();
 }
 
 void goc__switch_to_g(goc__m *m, goc__g *g)
 {
-#ifdef GOC_HAVE_ASAN
-    void *fake = NULL;
-    __sanitizer_start_switch_fiber(&fake, g->stack_lo,
-                                   (size_t)(g->stack_hi - g->stack_lo));
-#endif
-#ifdef GOC_HAVE_TSAN
-    __tsan_switch_to_fiber(g->tsan_fiber, 0);
-#endif
-    goc__ctx_switch(&m->g0_sp, g->sp);
-#ifdef GOC_HAVE_ASAN
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
+    switch_ctx(&m->g0_sp, g->sp, g->stack_lo, stack_size_of(g),
+               g->tsan_fiber, false);
+}
+
+void goc__switch_g_to_g(goc__g *from, goc__g *to)
+{
+    switch_ctx(&from->sp, to->sp, to->stack_lo, stack_size_of(to),
+               to->tsan_fiber, false);
+    goc__after_resume();
 }
 
 /* First frame of every goroutine (entered from goc__ctx_entry). */
