@@ -306,6 +306,19 @@ void goc_chan_release(goc_chan *c)
         free(c);
 }
 
+/* Lock c for an operation that a closed channel refuses (send, close).
+ * Returns: true with c->lock held, or false (unlocked) if c is closed. */
+static bool lock_open(goc_chan *c)
+{
+    goc__chan_enter();
+    chan_lock(c);
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+        goc__unlock(&c->lock);
+        return false;
+    }
+    return true;
+}
+
 /* ---- send ---- */
 
 static int chan_send(goc_chan *c, const void *elem, bool block)
@@ -317,12 +330,8 @@ static int chan_send(goc_chan *c, const void *elem, bool block)
     }
     if (elem == NULL && c->elem_size != 0)
         return GOC_EINVAL;
-    goc__chan_enter();
-    chan_lock(c);
-    if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-        goc__unlock(&c->lock);
+    if (!lock_open(c))
         return GOC_ECLOSED;
-    }
     goc__waiter *r = goc__waitq_dequeue(&c->recvq);
     if (r != NULL) {
         goc__chan_send_to(c, r, elem);
@@ -415,14 +424,9 @@ int goc_chan_close(goc_chan *c)
 {
     if (c == NULL)
         return GOC_EINVAL;
-    goc__chan_enter();
-    chan_lock(c);
-    if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-        goc__unlock(&c->lock);
+    if (!lock_open(c))
         return GOC_ECLOSED;
-    }
-    /* release: pairs with the acquire loads of the lock-free paths. */
-    atomic_store_explicit(&c->closed, 1, memory_order_release);
+    atomic_store_explicit(&c->closed, 1, memory_order_relaxed); /* lock */
     /* Collect every waiter, then wake them after unlocking: a woken
      * goroutine may release the channel at once. */
     goc__waiter *wake = NULL, **tail = &wake, *w;

@@ -61,9 +61,8 @@ struct goc_chan {
     _Atomic size_t qcount;      /* written under lock; goc_chan_len reads
                                    it without (relaxed: a snapshot) */
     size_t sendx, recvx;
-    _Atomic uint32_t closed;    /* written under lock; read without by the
-                                   try fast paths (acquire; pairs with the
-                                   release store in goc_chan_close) */
+    _Atomic uint32_t closed;    /* under lock; atomic (relaxed) only so a
+                                   future lock-free fast path may peek */
     goc__waitq recvq, sendq;
     _Alignas(16) unsigned char buf[]; /* cap * elem_size bytes */
 };
