@@ -210,15 +210,15 @@ static void print_creator(struct out *o, goc__g *g)
 static void print_parked(struct out *o, goc__g *g, uint32_t s)
 {
     uintptr_t *ctx = g->sp;
-    uintptr_t pc = ctx[GOC__CTX_PC_SLOT];
-    if (pc == (uintptr_t)goc__ctx_entry) {
+    if (ctx == NULL || ctx[GOC__CTX_PC_SLOT] == (uintptr_t)goc__ctx_entry) {
         /* Never ran: show where it will start. */
         struct sym fs = lookup((uintptr_t)g->fn);
         print_header(o, g, s, false);
         print_frame(o, &fs);
     } else {
         print_header(o, g, s, false);
-        walk(o, pc, ctx[GOC__CTX_FP_SLOT], (uintptr_t)g->stack_lo,
+        walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT],
+             (uintptr_t)g->stack_lo,
              (uintptr_t)g->stack_hi);
     }
     print_creator(o, g);
@@ -285,7 +285,7 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
     if (!all)
         return;
     struct dump_state d = {o, self, self != NULL};
-    goc__stack_each(dump_one, &d);
+    goc__g_each(dump_one, &d);
 }
 
 void goc__dump_all(int fd, goc__g *self)
@@ -395,7 +395,7 @@ void goc__checkdead(void)
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
         return; /* a plain thread just queued work; its wakep follows */
     struct census c = {0, 0};
-    goc__stack_each(count_one, &c);
+    goc__g_each(count_one, &c);
     if (c.runnable > 0)
         return;
     if (c.waiting == 0) {

@@ -1,8 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * goroutine.c - the G lifecycle: spawn, the switches between a G and its
- * M's g0 (with every sanitizer told about each one), exit and release.
- * Design: docs/design/scheduler.md, "Goroutines" and "Sanitizers".
+ * goroutine.c - the G lifecycle: headers, spawn, first run, the switches
+ * between a G and its M's g0 (with every sanitizer told about each one),
+ * exit and release.  Design: docs/design/scheduler.md, "Goroutines" and
+ * "Sanitizers".
+ *
+ * Headers (struct goc__g) are carved in chunks of G_CHUNK and never freed
+ * during a run (Go's allgs): a dead header goes to its P's gfree cache,
+ * then to the pool's free list, and is reused by the next spawn.  They
+ * are dense (a few per cache line pair) so that the run queues and status
+ * words the scheduler touches stay in few pages.
+ * Invariants:
+ *   every header of a published chunk is FREE, DEAD, or a live G's;
+ *   a FREE or DEAD header is on exactly one of: a P's gfree, gpool.free;
+ *   chunks[0 .. nchunks) only grow during a run, and each published
+ *   chunk's G_CHUNK headers are initialised (FREE) before it is
+ *   published: goc__g_each walks them without the lock.
+ * Locking: gpool.lock protects the free list and chunk creation; it is a
+ * leaf (taken with nothing else, or under sched.lock by checkdead's walk,
+ * which does not take it).  A P's gfree belongs to the M holding the P.
+ *
+ * A spawned G holds a stack slot from the start, so goc_go can say
+ * GOC_ENOMEM, but touches none of it until its first run: then (g->sp is
+ * NULL until that moment) it trades its slot for the warmest one in the
+ * running P's cache, the slot a goroutine just left, whose pages are still
+ * in the caches (goc__g_start).
  *
  * All sanitizer fiber calls live here, next to the only three switches
  * (G to g0, g0 to G, and G to G for a park that hands the M straight to
@@ -14,6 +36,7 @@
  *         (flags 0: the switch is a synchronisation point).
  *   valgrind: stacks are registered when their slot is carved (stack.c).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch.h"
@@ -41,6 +64,121 @@ uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
             continue; /* spurious failure, or a dump is reading it */
         return old;
     }
+}
+
+/* ---- headers: chunks, the pool, per-P caches ---- */
+
+#define G_CHUNK 256
+#define MAX_CHUNKS (1u << 16) /* 16M goroutines */
+
+static struct {
+    goc__mutex lock;
+    goc__g *free;                     /* via g->freelink; lock */
+    _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
+    _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
+} gpool;
+
+/* Requires: gpool.lock.  Returns: false when out of memory. */
+static bool chunk_new(void)
+{
+    uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_relaxed);
+    if (n == MAX_CHUNKS)
+        return false;
+    goc__g *c = aligned_alloc(GOC__CACHE_LINE, G_CHUNK * sizeof *c);
+    if (c == NULL)
+        return false;
+    memset(c, 0, G_CHUNK * sizeof *c); /* status FREE */
+    for (int i = G_CHUNK - 1; i >= 0; i--) {
+        c[i].freelink = gpool.free;
+        gpool.free = &c[i];
+    }
+    /* release: the zeroed headers are visible to lock-free walkers; pairs
+     * with the acquire loads in goc__g_each. */
+    atomic_store_explicit(&gpool.chunks[n], c, memory_order_release);
+    atomic_store_explicit(&gpool.nchunks, n + 1, memory_order_release);
+    return true;
+}
+
+/* Refill p's cache (or, without a P, take one header).
+ * Returns: a free header, or NULL when out of memory. */
+static goc__g *g_alloc_slow(goc__p *p)
+{
+    goc__lock(&gpool.lock);
+    if (gpool.free == NULL && !chunk_new()) {
+        goc__unlock(&gpool.lock);
+        return NULL;
+    }
+    goc__g *g = gpool.free;
+    gpool.free = g->freelink;
+    while (p != NULL && p->ngfree < GOC__GFREE_REFILL &&
+           (gpool.free != NULL || chunk_new())) {
+        p->gfree[p->ngfree++] = gpool.free;
+        gpool.free = gpool.free->freelink;
+    }
+    goc__unlock(&gpool.lock);
+    return g;
+}
+
+static inline goc__g *g_alloc(goc__p *p)
+{
+    if (goc__likely(p != NULL && p->ngfree > 0))
+        return p->gfree[--p->ngfree];
+    return g_alloc_slow(p);
+}
+
+/* Requires: gpool.lock. */
+static void gpool_push(goc__g *g)
+{
+    g->freelink = gpool.free;
+    gpool.free = g;
+}
+
+static void g_free(goc__p *p, goc__g *g)
+{
+    if (goc__likely(p != NULL)) {
+        if (goc__unlikely(p->ngfree == GOC__GFREE_MAX)) {
+            goc__lock(&gpool.lock);
+            while (p->ngfree > GOC__GFREE_REFILL)
+                gpool_push(p->gfree[--p->ngfree]);
+            goc__unlock(&gpool.lock);
+        }
+        p->gfree[p->ngfree++] = g;
+        return;
+    }
+    goc__lock(&gpool.lock);
+    gpool_push(g);
+    goc__unlock(&gpool.lock);
+}
+
+void goc__g_flush_cache(goc__p *p)
+{
+    if (p->ngfree == 0)
+        return;
+    goc__lock(&gpool.lock);
+    while (p->ngfree > 0)
+        gpool_push(p->gfree[--p->ngfree]);
+    goc__unlock(&gpool.lock);
+}
+
+void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
+{
+    uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_acquire);
+    for (uint32_t i = 0; i < n; i++) {
+        goc__g *c = atomic_load_explicit(&gpool.chunks[i],
+                                         memory_order_acquire);
+        for (int j = 0; j < G_CHUNK; j++)
+            fn(&c[j], arg);
+    }
+}
+
+void goc__g_teardown(void)
+{
+    uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_relaxed);
+    for (uint32_t i = 0; i < n; i++)
+        free(atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed));
+    atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
+    gpool.free = NULL;
+    memset(&gpool.lock, 0, sizeof gpool.lock);
 }
 
 /* ---- switches ---- */
@@ -92,11 +230,11 @@ void goc__switch_to_g(goc__m *m, goc__g *g)
                g->tsan_fiber, false);
 }
 
-void goc__switch_g_to_g(goc__g *from, goc__g *to)
+void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
 {
     switch_ctx(&from->sp, to->sp, to->stack_lo, stack_size_of(to),
-               to->tsan_fiber, false);
-    goc__after_resume();
+               to->tsan_fiber, dying);
+    goc__after_resume(); /* never reached when dying */
 }
 
 /* First frame of every goroutine (entered from goc__ctx_entry). */
@@ -110,8 +248,7 @@ void goc__g_main(void *arg)
 #endif
     goc__after_resume();
     g->fn(g->arg);
-    goc__mcall(GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
-    __builtin_unreachable();
+    goc__goexit();
 }
 
 /* ---- spawn ---- */
@@ -139,13 +276,19 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
 {
     goc__m *m = goc__getm();
     goc__p *p = m != NULL ? m->p : NULL;
-    goc__g *g = goc__stack_alloc(p, slot_size);
+    goc__g *g = g_alloc(p);
     if (g == NULL)
         return GOC_ENOMEM;
+    char *slot = goc__stack_alloc(p, slot_size);
+    if (slot == NULL) {
+        g_free(p, g);
+        return GOC_ENOMEM;
+    }
     goc__g *parent = m != NULL ? m->curg : NULL;
     g->system = system;
     g->is_main = false;
     g->lockcount = 0;
+    g->sp = NULL; /* built at the first run: goc__g_start */
     g->fn = fn;
     g->arg = arg;
     g->goid = next_goid(p);
@@ -156,8 +299,8 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     g->waitsince = 0;
     g->m = NULL;
     g->lockedm = NULL;
-    /* 16-byte aligned: the header is cache-line aligned (stack.c). */
-    g->sp = goc__ctx_make(g->stack_hi, goc__g_main, g);
+    g->stack_slot = slot;
+    g->slot_size = slot_size;
 #ifdef GOC_HAVE_TSAN
     g->tsan_fiber = __tsan_create_fiber(0);
 #else
@@ -173,7 +316,17 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     return 0;
 }
 
-/* The G has switched away for the last time.  Only on: g0 of m. */
+void goc__g_start(goc__p *p, goc__g *g)
+{
+    char *slot = goc__stack_swap_warm(p, g->stack_slot, g->slot_size);
+    g->stack_slot = slot;
+    g->stack_lo = slot + goc__pagesize();
+    g->stack_hi = slot + g->slot_size;
+    g->sp = goc__ctx_make(g->stack_hi, goc__g_main, g);
+}
+
+/* The G has switched away for the last time.  Only on: an M holding a P
+ * (on g0, or on the G that the dying one switched to). */
 void goc__g_release(goc__m *m, goc__g *g)
 {
     uint32_t s = goc__casgstatus(g, GOC__GRUNNING, GOC__GDEAD);
@@ -185,7 +338,9 @@ void goc__g_release(goc__m *m, goc__g *g)
     __tsan_destroy_fiber(g->tsan_fiber);
 #endif
     g->tsan_fiber = NULL;
-    goc__stack_free(m->p, g);
+    goc__stack_free(m->p, g->stack_slot, g->slot_size);
+    g->stack_slot = g->stack_lo = g->stack_hi = NULL;
+    g_free(m->p, g);
 }
 
 /* Teardown: a G that was never finished (abandoned when main returned).

@@ -36,22 +36,32 @@ int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
 /* ---- stack.c ---- */
 size_t goc__stack_default_slot(void);   /* slot bytes for the default size */
 size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
-goc__g *goc__stack_alloc(goc__p *p, size_t slot_size);
-void goc__stack_free(goc__p *p, goc__g *g);
+/* A slot (its base) of slot_size bytes, or NULL; p may be NULL. */
+char *goc__stack_alloc(goc__p *p, size_t slot_size);
+void goc__stack_free(goc__p *p, char *slot, size_t slot_size);
+/* Trade an untouched slot for the warmest one in p's cache (the top),
+ * when the sizes allow.  Returns: the slot to use. */
+char *goc__stack_swap_warm(goc__p *p, char *slot, size_t slot_size);
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
-/* Iterate every slot ever carved: fn(g, arg) for each header. */
-void goc__stack_each(void (*fn)(goc__g *g, void *arg), void *arg);
 void goc__stack_init(void);
 void goc__stack_teardown(void);
 
 /* ---- goroutine.c ---- */
 int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
                  void *arg, uintptr_t pc, bool system, goc__g **out);
+/* First run of g (g->sp == NULL), now RUNNING on the M holding p: pick
+ * its stack and build its first context. */
+void goc__g_start(goc__p *p, goc__g *g);
+void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
+/* Every header ever carved in this run: fn(g, arg) for each; lock-free,
+ * read each g's status (acquire) before trusting its fields. */
+void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg);
+void goc__g_teardown(void);          /* free every header */
 void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying);
 void goc__switch_to_g(goc__m *m, goc__g *g);
 /* G to G on one M, skipping g0 (goc__park's direct path). */
-void goc__switch_g_to_g(goc__g *from, goc__g *to);
-void goc__g_release(goc__m *m, goc__g *g); /* after exit, on g0 */
+void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
+void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
 
@@ -59,6 +69,8 @@ uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
 goc__m *goc__getm(void);             /* noinline: never cached across park */
 goc__g *goc__getg(void);             /* current G or NULL */
 void goc__mcall(int after);          /* switch to g0 with a request */
+/* The current goroutine ends (its fn returned, or goc_exit). */
+__attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a
  * goroutine that switched straight to it. */
 void goc__after_resume(void);

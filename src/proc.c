@@ -499,6 +499,7 @@ static goc__p *retire_p(goc__m *m)
     while ((g = goc__runq_get(p, &inherit)) != NULL)
         goc__globrunqput(g);
     goc__stack_flush_cache(p);
+    goc__g_flush_cache(p);
     releasep(m);
     goc__lock(&goc__sched.lock);
     if (p->id >= gomaxprocs())
@@ -653,6 +654,8 @@ static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
 {
     uint32_t s = goc__casgstatus(g, GOC__GRUNNABLE, GOC__GRUNNING);
     GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    if (g->sp == NULL)
+        goc__g_start(m->p, g);
     g->m = m;
     m->curg = g;
     if (!inherit)
@@ -778,6 +781,8 @@ static goc__g *direct_next(goc__m *m)
     }
     uint32_t s = goc__casgstatus(h, GOC__GRUNNABLE, GOC__GRUNNING);
     GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    if (h->sp == NULL)
+        goc__g_start(p, h);
     h->m = m;
     return h;
 }
@@ -796,20 +801,49 @@ void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
     goc__g *next = direct_next(m);
     if (next != NULL) {
         m->curg = next;
-        m->parked = g;
-        goc__switch_g_to_g(g, next);
+        m->handoff = g;
+        m->after = GOC__AFTER_PARK;
+        goc__switch_g_to_g(g, next, false);
         return;
     }
     mcall_m(m, GOC__AFTER_PARK);
 }
 
+void goc__goexit(void)
+{
+    goc__m *m = goc__getm();
+    goc__g *g = m->curg;
+    /* The main goroutine's exit ends the run, and a locked G takes its
+     * thread along: both need g0.  Any other G that readied a peer (a
+     * send to a waiting receiver, say) hands the M straight to it, and
+     * the peer frees us once we are off our stack. */
+    if (!g->is_main && m->lockedg != g) {
+        goc__g *next = direct_next(m);
+        if (next != NULL) {
+            m->curg = next;
+            m->handoff = g;
+            m->after = GOC__AFTER_EXIT;
+            goc__switch_g_to_g(g, next, true);
+            __builtin_unreachable();
+        }
+    }
+    mcall_m(m, GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
+    __builtin_unreachable();
+}
+
 void goc__after_resume(void)
 {
     goc__m *m = goc__getm();
-    goc__g *prev = m->parked;
+    goc__g *prev = m->handoff;
     if (goc__likely(prev == NULL))
         return;
-    m->parked = NULL;
+    m->handoff = NULL;
+    int after = m->after;
+    m->after = GOC__AFTER_NONE;
+    if (after == GOC__AFTER_EXIT) {
+        goc__g_release(m, prev);
+        return;
+    }
     goc__unlockf f = m->unlockf;
     void *arg = m->unlock_arg;
     m->unlockf = NULL;
@@ -883,8 +917,7 @@ void goc_exit(void)
         goc__sched.main_goexited = true;
         goc__unlock(&goc__sched.lock);
     }
-    goc__mcall(GOC__AFTER_EXIT);
-    __builtin_unreachable();
+    goc__goexit();
 }
 
 /* ------------------------------------------------------------------------
@@ -992,8 +1025,8 @@ static void teardown(goc__m *m0)
             pthread_join(m->thread, NULL);
     }
 #ifdef GOC_HAVE_TSAN
-    /* Only TSan keeps per-goroutine state outside the slabs. */
-    goc__stack_each(goc__g_abandon, NULL);
+    /* Only TSan keeps per-goroutine state outside the headers. */
+    goc__g_each(goc__g_abandon, NULL);
 #endif
     goc__m *m = goc__sched.allm;
     while (m != NULL) {
@@ -1007,6 +1040,7 @@ static void teardown(goc__m *m0)
     for (int32_t i = 0; i < nallp; i++)
         free(allp(i));
     goc__stack_teardown();
+    goc__g_teardown();
     goc__globrunq_free();
     goc__signals_restore();
     goc__altstack_free(m0);

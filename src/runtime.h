@@ -6,7 +6,7 @@
  * later subsystems hook into) is docs/design/scheduler.md.
  *
  * Glossary (Go's vocabulary):
- *   G  a goroutine: a stack slot whose top holds this header (stack.c).
+ *   G  a goroutine: a header (goroutine.c) and a stack slot (stack.c).
  *   M  an OS thread.  Each M has a g0 context: its own thread stack, on which
  *      the scheduler loop runs.  Goroutines switch to g0 to park, yield or
  *      exit, and g0 switches to the next G; a park that just readied a peer
@@ -18,7 +18,7 @@
  * Lock order (a < b: b may be taken while holding a):
  *   chan.lock (several, in address order: select) ... released before
  *   any of the next two is taken;
- *   sched.lock < stackpool.lock.
+ *   sched.lock < stackpool.lock; gpool.lock is a leaf.
  * A channel's lock is never held across goc__ready, a spawn or a park:
  * wakers unlock first, and a parking goroutine's lock is released by the
  * unlock callback after the switch.  Everything else is a single-owner
@@ -83,7 +83,8 @@ enum {
     GOC__GSCAN = 0x100,
 };
 
-/* What a G asks its M's g0 to do after switching away (m->after). */
+/* What a G asks its M's g0 (or, on the direct path, the G it switches
+ * to) to do once it is off its stack (m->after). */
 enum {
     GOC__AFTER_NONE = 0,
     GOC__AFTER_YIELD, /* requeue at the local tail */
@@ -95,11 +96,13 @@ enum {
  * abort the park (the G runs again at once), as Go's gopark unlockf. */
 typedef bool (*goc__unlockf)(goc__g *g, void *arg);
 
-/* The goroutine header lives at the top of its stack slot (stack.c), so a
- * goroutine that has parked costs the one page holding its header and its
- * first frames.  Fields are reset at every spawn.
+/* The goroutine header: one of a dense chunk (goroutine.c), reused after
+ * the goroutine dies.  Fields are reset at every spawn.
  * Invariants:
- *   slot_base + page == stack_lo < stack_hi <= (char *)g
+ *   a live G holds the stack slot stack_slot of slot_size bytes;
+ *   sp == NULL <=> it has never run (its slot is untouched, stack_lo and
+ *   stack_hi are unset); once it has run,
+ *   stack_slot + page == stack_lo < stack_hi == stack_slot + slot_size;
  *   status == RUNNING  <=>  g->m != NULL && g->m->curg == g
  *   goid > 0 for every spawned G; unique within a run
  */
@@ -110,7 +113,8 @@ struct goc__g {
     bool is_main;              /* goroutine 1; immutable after spawn */
     uint32_t lockcount;        /* goc_lock_os_thread depth; owner G only */
     void *sp;                  /* saved context (arch.h); valid when not
-                                  RUNNING; written by the switch */
+                                  RUNNING; written by the switch; NULL
+                                  until the first run */
     void (*fn)(void *);        /* entry; immutable after spawn */
     void *arg;
     int64_t goid;              /* immutable after spawn */
@@ -123,10 +127,13 @@ struct goc__g {
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
                                   that dequeues it */
-    char *stack_lo;            /* usable stack [stack_lo, stack_hi) */
+    char *stack_slot;          /* slot base (its guard page) */
+    char *stack_lo;            /* usable stack [stack_lo, stack_hi), from
+                                  the first run on */
     char *stack_hi;
     size_t slot_size;          /* stack class (stack.c); immutable */
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
+    goc__g *freelink;          /* next free header (goroutine.c) */
 };
 
 /* ------------------------------------------------------------------------
@@ -134,8 +141,10 @@ struct goc__g {
  * ------------------------------------------------------------------------ */
 
 #define GOC__RUNQ_SIZE 256   /* Go's local run queue length */
-#define GOC__GCACHE_MAX 64   /* spill dead Gs to the pool past this (gfput) */
-#define GOC__GCACHE_REFILL 32
+#define GOC__GFREE_MAX 64    /* spill dead Gs to the pool past this (gfput) */
+#define GOC__GFREE_REFILL 32
+#define GOC__SCACHE_MAX 64   /* the same for free stack slots */
+#define GOC__SCACHE_REFILL 32
 #define GOC__GOID_BATCH 16   /* goids taken from sched.goidgen at a time */
 
 enum {
@@ -161,8 +170,12 @@ struct goc__p {
     uint32_t schedtick;               /* executes not inherited; owner M */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
-    uint32_t ngcache;                 /* dead Gs in gcache; owner M */
-    goc__g *gcache[GOC__GCACHE_MAX];  /* dead default-size Gs; owner M */
+    uint32_t ngfree;                  /* dead headers in gfree; owner M */
+    uint32_t nscache;                 /* free slots in scache; owner M */
+    goc__g *gfree[GOC__GFREE_MAX];    /* dead headers, LIFO; owner M */
+    char *scache[GOC__SCACHE_MAX];    /* free default-size stack slots,
+                                         LIFO (the top is the warmest);
+                                         owner M */
     int64_t goidnext, goidend;        /* goid batch [next, end); owner M */
 
     _Alignas(GOC__CACHE_LINE)
@@ -200,11 +213,12 @@ struct goc__m {
     goc__m *schedlink;         /* next on sched.midle; sched.lock */
     goc__m *alllink;           /* next on sched.allm; immutable once linked */
     goc__g *lockedg;           /* G wired here (goc_lock_os_thread) */
-    goc__g *parked;            /* a G that parked by switching straight
-                                  to the next G (goc__park's direct
-                                  path); the G that resumes next on this
-                                  M finishes that park (after_resume);
-                                  owner M */
+    goc__g *handoff;           /* a G that parked or exited by switching
+                                  straight to the next G (the direct
+                                  path of goc__park and goc__goexit);
+                                  the G that resumes next on this M
+                                  finishes that park or exit, as m->after
+                                  says (after_resume); owner M */
 
     /* The request a G leaves for g0 when it switches away (see AFTER_*). */
     int after;

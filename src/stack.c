@@ -4,9 +4,11 @@
  * each, cached per P, pages returned to the OS past a high-water mark.
  * Design: docs/design/scheduler.md, "Stacks".
  *
- * A slot is [guard page][stack ............][G header]; the header sits at
- * the top, so a goroutine that has run and parked costs the page holding
- * its header and first frames.  Slabs are single mappings of many slots
+ * A slot is [guard page][stack ..............]; a slot is named by its base
+ * address (the guard page).  The goroutine header (goc__g) is not in the
+ * slot: headers are small and dense (goroutine.c), so the scheduler's
+ * queues and status words never touch a stack page, and a goroutine that
+ * has not run yet has touched no page of its slot.  Slabs are single mappings of many slots
  * (about 64 MiB), so a million goroutines need a few thousand mappings, far
  * below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
  * (Linux 6.13), which does not split the mapping; on older kernels (and
@@ -15,10 +17,10 @@
  * about once).
  *
  * Invariants:
- *   every carved slot is on exactly one of: a P's gcache, a class's free
- *   array, or in use by a live G;
+ *   every carved slot is on exactly one of: a P's scache, a class's free
+ *   array, or held by a live G (g->stack_slot);
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
- *   during a run (readers walk them without the lock: goc__stack_each);
+ *   during a run;
  *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
  *   keeps push order), so the bottom holds the slots idle longest.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
@@ -28,7 +30,7 @@
  *   otherwise pay madvise, TLB shootdowns and page faults on every swing
  *   (measured: half of spawn_yield's time, before this rule).
  * Locking: pool.lock protects classes[] and slab creation; it is a leaf
- * (sched.lock < pool.lock).  A P's gcache belongs to the M holding the P.
+ * (sched.lock < pool.lock).  A P's scache belongs to the M holding the P.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +57,7 @@
 #define MAX_SLABS (1u << 16)
 #define MAX_CLASSES 16
 #define STACK_WARM_MAX 256         /* free slots always kept resident */
-#define STACK_IDLE_NS 100000000    /* a free slot idle this long may go */
+#define STACK_IDLE_NS 1000000000   /* a free slot idle this long may go */
 #define STACK_CHECK_NS 10000000    /* how often a push looks for them */
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
@@ -67,15 +69,14 @@ struct slab {
     char *base;
     size_t slot_size;
     uint32_t nslots;
-    _Atomic uint32_t ncarved; /* release-store after a slot's guard and
-                                 header exist; acquire in stack_each */
+    uint32_t ncarved;         /* slots carved so far; pool.lock */
     unsigned *vg_ids;         /* valgrind stack ids, when under valgrind */
 };
 
 struct stack_class {
     size_t slot_size;
     struct slab *cur;  /* slab being carved */
-    goc__g **free;     /* LIFO of free slots' headers */
+    char **free;       /* LIFO of free slots (their bases) */
     uint32_t nfree, capfree;
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
     int64_t *since;    /* since[i]: when free[i] was pushed (coarse ns) */
@@ -84,19 +85,14 @@ struct stack_class {
 
 static struct {
     goc__mutex lock;
-    _Atomic(struct slab *) slabs[MAX_SLABS];
-    _Atomic uint32_t nslabs;
+    struct slab *slabs[MAX_SLABS];
+    uint32_t nslabs;
     struct stack_class classes[MAX_CLASSES];
     int nclasses;
     int guard_mode;
     size_t default_slot;
     uint64_t unguarded;
 } pool;
-
-static size_t header_size(void)
-{
-    return (sizeof(goc__g) + GOC__CACHE_LINE - 1) & ~(size_t)(GOC__CACHE_LINE - 1);
-}
 
 static size_t round_page(size_t n)
 {
@@ -112,7 +108,7 @@ size_t goc__stack_slot_for(size_t stack_size)
         return 0;
     if (stack_size < STACK_MIN)
         stack_size = STACK_MIN;
-    return round_page(stack_size + header_size()) + goc__pagesize();
+    return round_page(stack_size) + goc__pagesize();
 }
 
 size_t goc__stack_default_slot(void)
@@ -133,12 +129,6 @@ void goc__stack_init(void)
     const char *gm = getenv("GOC_STACK_GUARD");
     if (gm != NULL && strcmp(gm, "mprotect") == 0)
         pool.guard_mode = GUARD_MPROTECT;
-}
-
-static goc__g *slot_header(struct slab *s, uint32_t i)
-{
-    char *slot = s->base + (size_t)i * s->slot_size;
-    return (goc__g *)(slot + s->slot_size - header_size());
 }
 
 /* Requires: pool.lock.  Returns: the class for slot_size, or NULL when the
@@ -199,13 +189,11 @@ static void guard_page(char *p)
 }
 
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL. */
-static goc__g *carve(struct stack_class *c)
+static char *carve(struct stack_class *c)
 {
     struct slab *s = c->cur;
-    if (s == NULL || atomic_load_explicit(&s->ncarved, memory_order_relaxed) ==
-                         s->nslots) {
-        uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_relaxed);
-        if (n == MAX_SLABS)
+    if (s == NULL || s->ncarved == s->nslots) {
+        if (pool.nslabs == MAX_SLABS)
             return NULL;
         s = calloc(1, sizeof *s);
         if (s == NULL)
@@ -225,32 +213,26 @@ static goc__g *carve(struct stack_class *c)
         if (RUNNING_ON_VALGRIND)
             s->vg_ids = calloc(s->nslots, sizeof *s->vg_ids);
 #endif
-        /* release: the slab's fields are visible to lock-free walkers;
-         * pairs with the acquire load in goc__stack_each. */
-        atomic_store_explicit(&pool.slabs[n], s, memory_order_release);
-        atomic_store_explicit(&pool.nslabs, n + 1, memory_order_release);
+        pool.slabs[pool.nslabs++] = s;
         c->cur = s;
     }
-    uint32_t i = atomic_load_explicit(&s->ncarved, memory_order_relaxed);
+    uint32_t i = s->ncarved++;
     char *slot = s->base + (size_t)i * s->slot_size;
     guard_page(slot);
-    goc__g *g = slot_header(s, i);
 #ifdef GOC_HAVE_VALGRIND
     if (s->vg_ids != NULL)
         s->vg_ids[i] = VALGRIND_STACK_REGISTER(slot + goc__pagesize(),
-                                               (char *)g);
+                                               slot + s->slot_size);
 #endif
-    /* release: pairs with the acquire in goc__stack_each. */
-    atomic_store_explicit(&s->ncarved, i + 1, memory_order_release);
-    return g;
+    return slot;
 }
 
 /* Requires: pool.lock. */
-static goc__g *pool_pop(struct stack_class *c)
+static char *pool_pop(struct stack_class *c)
 {
     if (c->nfree == 0)
         return carve(c);
-    goc__g *g = c->free[--c->nfree];
+    char *g = c->free[--c->nfree];
     if (c->ncold > c->nfree)
         c->ncold = c->nfree;
     return g;
@@ -258,26 +240,26 @@ static goc__g *pool_pop(struct stack_class *c)
 
 static int cmp_addr(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(goc__g *const *)a;
-    uintptr_t y = (uintptr_t)*(goc__g *const *)b;
+    uintptr_t x = (uintptr_t)*(char *const *)a;
+    uintptr_t y = (uintptr_t)*(char *const *)b;
     return x < y ? -1 : x > y;
 }
 
-/* Return the pages of n free slots to the OS; their headers read FREE
- * afterwards (the stack fields are rewritten when a slot is reused).
+/* Return the stack pages of n free slots of slot_size bytes to the OS.
  * Sorted by address, runs of adjacent slots go in one madvise: the guard
  * pages between them survive MADV_DONTNEED (and a PROT_NONE guard has no
  * pages to lose), and each call costs microseconds here.
  * Requires: pool.lock. */
-static void discard(goc__g **v, uint32_t n)
+static void discard(char **v, uint32_t n, size_t slot_size)
 {
     qsort(v, n, sizeof *v, cmp_addr);
+    size_t ps = goc__pagesize();
     for (uint32_t i = 0; i < n;) {
-        char *lo = v[i]->stack_lo;
-        char *hi = (char *)v[i] + header_size();
+        char *lo = v[i] + ps;
+        char *hi = v[i] + slot_size;
         uint32_t j = i + 1;
-        while (j < n && (char *)v[j] + header_size() - v[j]->slot_size == hi)
-            hi = (char *)v[j++] + header_size();
+        while (j < n && v[j] == hi)
+            hi = v[j++] + slot_size;
         madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
         i = j;
     }
@@ -301,16 +283,17 @@ static void pool_scavenge(struct stack_class *c, int64_t now)
     if (k == c->ncold)
         return;
     /* Sorting them in place is fine: the cold part has no order. */
-    discard(c->free + c->ncold, k - c->ncold);
+    discard(c->free + c->ncold, k - c->ncold, c->slot_size);
     c->ncold = k;
 }
 
-/* Requires: pool.lock.  The slot is dead. */
-static void pool_push(struct stack_class *c, goc__g *g)
+/* Requires: pool.lock.  Nobody uses the slot any more; now is
+ * coarse_now(), read once per batch of pushes. */
+static void pool_push(struct stack_class *c, char *slot, int64_t now)
 {
     if (c->nfree == c->capfree) {
         uint32_t cap = c->capfree ? c->capfree * 2 : 256;
-        goc__g **nf = realloc(c->free, cap * sizeof *nf);
+        char **nf = realloc(c->free, cap * sizeof *nf);
         if (nf == NULL)
             return; /* the slot leaks until teardown unmaps its slab */
         c->free = nf;
@@ -320,105 +303,103 @@ static void pool_push(struct stack_class *c, goc__g *g)
         c->since = ns;
         c->capfree = cap;
     }
-    int64_t now = coarse_now();
     c->since[c->nfree] = now;
-    c->free[c->nfree++] = g;
+    c->free[c->nfree++] = slot;
+}
+
+/* Requires: pool.lock.  After a batch of pushes: return the slots that
+ * stayed idle long enough, at most every STACK_CHECK_NS. */
+static void pool_pushed(struct stack_class *c, int64_t now)
+{
     if (c->nfree - c->ncold > STACK_WARM_MAX && now >= c->next_check) {
         c->next_check = now + STACK_CHECK_NS;
         pool_scavenge(c, now);
     }
 }
 
-/* Set the header's stack fields for the slot whose header is g. */
-static void header_init(goc__g *g, size_t slot_size)
+/* Move p's cached slots down to keep of them to the pool.
+ * Requires: pool.lock. */
+static void scache_spill(goc__p *p, uint32_t keep)
 {
-    char *slot = (char *)g + header_size() - slot_size;
-    g->slot_size = slot_size;
-    g->stack_lo = slot + goc__pagesize();
-    g->stack_hi = (char *)g;
+    struct stack_class *c = class_for(pool.default_slot);
+    int64_t now = coarse_now();
+    while (p->nscache > keep)
+        pool_push(c, p->scache[--p->nscache], now);
+    pool_pushed(c, now);
 }
 
-goc__g *goc__stack_alloc(goc__p *p, size_t slot_size)
+char *goc__stack_alloc(goc__p *p, size_t slot_size)
 {
-    goc__g *g = NULL;
+    char *slot = NULL;
     if (p != NULL && slot_size == pool.default_slot) {
-        if (p->ngcache == 0) {
+        if (goc__unlikely(p->nscache == 0)) {
             goc__lock(&pool.lock);
             struct stack_class *c = class_for(slot_size);
-            while (c != NULL && p->ngcache < GOC__GCACHE_REFILL) {
-                goc__g *s = pool_pop(c);
+            while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
+                char *s = pool_pop(c);
                 if (s == NULL)
                     break;
-                p->gcache[p->ngcache++] = s;
+                p->scache[p->nscache++] = s;
             }
             goc__unlock(&pool.lock);
+            if (p->nscache == 0)
+                return NULL;
         }
-        if (p->ngcache > 0)
-            g = p->gcache[--p->ngcache];
-    } else {
-        goc__lock(&pool.lock);
-        struct stack_class *c = class_for(slot_size);
-        if (c != NULL)
-            g = pool_pop(c);
-        goc__unlock(&pool.lock);
+        return p->scache[--p->nscache];
     }
-    if (g != NULL)
-        header_init(g, slot_size);
-    return g;
+    goc__lock(&pool.lock);
+    struct stack_class *c = class_for(slot_size);
+    if (c != NULL)
+        slot = pool_pop(c);
+    goc__unlock(&pool.lock);
+    return slot;
 }
 
-void goc__stack_free(goc__p *p, goc__g *g)
+void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
 {
-    if (p != NULL && g->slot_size == pool.default_slot) {
-        if (p->ngcache == GOC__GCACHE_MAX) {
+    if (p != NULL && slot_size == pool.default_slot) {
+        if (goc__unlikely(p->nscache == GOC__SCACHE_MAX)) {
             goc__lock(&pool.lock);
-            struct stack_class *c = class_for(g->slot_size);
-            while (p->ngcache > GOC__GCACHE_REFILL)
-                pool_push(c, p->gcache[--p->ngcache]);
+            scache_spill(p, GOC__SCACHE_REFILL);
             goc__unlock(&pool.lock);
         }
-        p->gcache[p->ngcache++] = g;
+        p->scache[p->nscache++] = slot;
         return;
     }
     goc__lock(&pool.lock);
-    pool_push(class_for(g->slot_size), g);
+    struct stack_class *c = class_for(slot_size);
+    int64_t now = coarse_now();
+    pool_push(c, slot, now);
+    pool_pushed(c, now);
     goc__unlock(&pool.lock);
+}
+
+char *goc__stack_swap_warm(goc__p *p, char *slot, size_t slot_size)
+{
+    if (slot_size != pool.default_slot || p->nscache == 0)
+        return slot;
+    char *warm = p->scache[p->nscache - 1];
+    p->scache[p->nscache - 1] = slot;
+    return warm;
 }
 
 void goc__stack_flush_cache(goc__p *p)
 {
-    if (p->ngcache == 0)
+    if (p->nscache == 0)
         return;
     goc__lock(&pool.lock);
-    struct stack_class *c = class_for(pool.default_slot);
-    while (p->ngcache > 0)
-        pool_push(c, p->gcache[--p->ngcache]);
+    scache_spill(p, 0);
     goc__unlock(&pool.lock);
-}
-
-void goc__stack_each(void (*fn)(goc__g *g, void *arg), void *arg)
-{
-    uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_acquire);
-    for (uint32_t i = 0; i < n; i++) {
-        struct slab *s =
-            atomic_load_explicit(&pool.slabs[i], memory_order_acquire);
-        uint32_t k = atomic_load_explicit(&s->ncarved, memory_order_acquire);
-        for (uint32_t j = 0; j < k; j++)
-            fn(slot_header(s, j), arg);
-    }
 }
 
 /* Only when no goroutine runs: unmap every slab. */
 void goc__stack_teardown(void)
 {
-    uint32_t n = atomic_load_explicit(&pool.nslabs, memory_order_acquire);
-    for (uint32_t i = 0; i < n; i++) {
-        struct slab *s = atomic_load_explicit(&pool.slabs[i],
-                                              memory_order_relaxed);
+    for (uint32_t i = 0; i < pool.nslabs; i++) {
+        struct slab *s = pool.slabs[i];
 #ifdef GOC_HAVE_VALGRIND
         if (s->vg_ids != NULL) {
-            uint32_t k = atomic_load_explicit(&s->ncarved, memory_order_relaxed);
-            for (uint32_t j = 0; j < k; j++)
+            for (uint32_t j = 0; j < s->ncarved; j++)
                 VALGRIND_STACK_DEREGISTER(s->vg_ids[j]);
             free(s->vg_ids);
         }
