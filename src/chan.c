@@ -23,142 +23,6 @@
 
 #define ELEM_MAX 65535
 
-/* ---- wait queues (c->lock) ---- */
-
-void goc__waitq_enqueue(goc__waitq *q, goc__waiter *w)
-{
-    w->next = NULL;
-    w->prev = q->last;
-    if (q->last != NULL)
-        q->last->next = w;
-    else
-        q->first = w;
-    q->last = w;
-    w->queued = true;
-}
-
-void goc__waitq_remove(goc__waitq *q, goc__waiter *w)
-{
-    if (!w->queued)
-        return;
-    if (w->prev != NULL)
-        w->prev->next = w->next;
-    else
-        q->first = w->next;
-    if (w->next != NULL)
-        w->next->prev = w->prev;
-    else
-        q->last = w->prev;
-    w->next = w->prev = NULL;
-    w->queued = false;
-}
-
-goc__waiter *goc__waitq_dequeue(goc__waitq *q)
-{
-    for (;;) {
-        goc__waiter *w = q->first;
-        if (w == NULL)
-            return NULL;
-        goc__waitq_remove(q, w);
-        if (w->sel == NULL)
-            return w;
-        /* A select waits on several channels; only the first case to
-         * fire may.  acq_rel: pairs with the other cases' CAS, and makes
-         * the winner's writes (fired, success) reach the select, which
-         * reads them after its wake-up (itself a synchronisation). */
-        uint32_t zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&w->sel->done, &zero, 1,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            w->sel->fired = w;
-            return w;
-        }
-        /* Lost: another case fired; the select removes its other waiters
-         * itself once it runs.  This one is already off the queue. */
-    }
-}
-
-/* ---- copying values (c->lock) ---- */
-
-static void *slot(goc_chan *c, size_t i)
-{
-    return c->buf + i * c->elem_size;
-}
-
-static void copy_elem(goc_chan *c, void *dst, const void *src)
-{
-    if (dst == NULL)
-        return;
-    /* Constant sizes become plain loads and stores (the common element
-     * types); the rest goes through memcpy. */
-    switch (c->elem_size) {
-    case 0:
-        return;
-    case 4:
-        memcpy(dst, src, 4);
-        return;
-    case 8:
-        memcpy(dst, src, 8);
-        return;
-    case 16:
-        memcpy(dst, src, 16);
-        return;
-    default:
-        memcpy(dst, src, c->elem_size);
-    }
-}
-
-static void zero_elem(goc_chan *c, void *dst)
-{
-    if (c->elem_size != 0 && dst != NULL)
-        memset(dst, 0, c->elem_size);
-}
-
-static size_t qcount(goc_chan *c)
-{
-    return atomic_load_explicit(&c->qcount, memory_order_relaxed);
-}
-
-void goc__chan_buf_put(goc_chan *c, const void *elem)
-{
-    copy_elem(c, slot(c, c->sendx), elem);
-    if (++c->sendx == c->cap)
-        c->sendx = 0;
-    atomic_store_explicit(&c->qcount, qcount(c) + 1, memory_order_relaxed);
-}
-
-void goc__chan_buf_take(goc_chan *c, void *elem)
-{
-    copy_elem(c, elem, slot(c, c->recvx));
-    zero_elem(c, slot(c, c->recvx));
-    if (++c->recvx == c->cap)
-        c->recvx = 0;
-    atomic_store_explicit(&c->qcount, qcount(c) - 1, memory_order_relaxed);
-}
-
-/* A receiver w is parked: hand it the value directly. */
-void goc__chan_send_to(goc_chan *c, goc__waiter *w, const void *elem)
-{
-    copy_elem(c, w->elem, elem);
-    w->success = true;
-}
-
-/* A sender w is parked (so the buffer, if any, is full): take the oldest
- * value and let w's value join the tail, or, unbuffered, take w's. */
-void goc__chan_recv_from(goc_chan *c, goc__waiter *w, void *elem)
-{
-    if (c->cap == 0) {
-        copy_elem(c, elem, w->elem);
-    } else {
-        copy_elem(c, elem, slot(c, c->recvx));
-        copy_elem(c, slot(c, c->recvx), w->elem);
-        if (++c->recvx == c->cap)
-            c->recvx = 0;
-        c->sendx = c->recvx;
-    }
-    w->success = true;
-}
-
 /* ---- invariants (GOC_DEBUG >= 3) ---- */
 
 #if GOC_DEBUG >= 3
@@ -175,7 +39,7 @@ static bool waitq_is_valid(goc__waitq *q)
  * Requires: c->lock. */
 static bool chan_is_valid(goc_chan *c)
 {
-    size_t q = qcount(c);
+    size_t q = goc__chan_qcount(c);
     if (q > c->cap || !waitq_is_valid(&c->recvq) ||
         !waitq_is_valid(&c->sendq))
         return false;
@@ -201,36 +65,14 @@ static void chan_lock(goc_chan *c)
 
 /* ---- blocking ---- */
 
-void goc__waiter_wake(goc__waiter *w)
-{
-    if (w->g != NULL)
-        goc__ready(w->g);
-    else
-        goc__notewakeup(w->note);
-}
-
-struct unlock_call {
-    void (*unlock)(void *);
-    void *arg;
-};
-
-static bool park_unlock(goc__g *g, void *arg)
-{
-    (void)g;
-    struct unlock_call *u = arg;
-    u->unlock(u->arg);
-    return true;
-}
-
-void goc__waiter_block(goc__waiter *w, void (*unlock)(void *), void *arg,
-                       const char *reason)
+void goc__waiter_block(goc__m *m, goc__waiter *w, goc__unlockf unlockf,
+                       void *arg, const char *reason)
 {
     if (w->g != NULL) {
-        struct unlock_call u = {unlock, arg};
-        goc__park(park_unlock, &u, reason);
+        goc__park_m(m, unlockf, arg, reason);
         return;
     }
-    unlock(arg); /* a plain thread: goc__chan_enter counted it */
+    unlockf(NULL, arg); /* a plain thread: goc__chan_enter counted it */
     goc__notesleep(w->note);
 }
 
@@ -244,8 +86,9 @@ void goc__block_forever(const char *reason)
         pause();
 }
 
-/* Fill in who is waiting: the current goroutine, or this thread's note. */
-static void waiter_init(goc__waiter *w, goc_chan *c, void *elem,
+/* Fill in who is waiting: m's current goroutine, or (m NULL) this
+ * thread's note. */
+static void waiter_init(goc__waiter *w, goc__m *m, goc_chan *c, void *elem,
                         goc__note *note)
 {
     w->c = c;
@@ -253,7 +96,7 @@ static void waiter_init(goc__waiter *w, goc_chan *c, void *elem,
     w->sel = NULL;
     w->case_index = 0;
     w->success = false;
-    w->g = goc__getg();
+    w->g = m != NULL ? m->curg : NULL;
     w->note = NULL;
     if (w->g == NULL) {
         goc__noteclear(note);
@@ -261,19 +104,18 @@ static void waiter_init(goc__waiter *w, goc_chan *c, void *elem,
     }
 }
 
-/* A plain thread about to touch a channel: count it as a possible waker
- * before it can dequeue (and so wake) a goroutine, so that checkdead never
- * sees a goroutine about to be woken as deadlocked. */
-void goc__chan_enter(void)
+void goc__chan_enter_thread(void)
 {
-    if (goc__unlikely(goc__getm() == NULL) &&
-        atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+    if (atomic_load_explicit(&goc__sched.running, memory_order_acquire))
         goc__extern_thread();
 }
 
-static void unlock_chan(void *arg)
+/* The unlock callback of a single-channel wait. */
+static bool unlock_chan(goc__g *g, void *arg)
 {
+    (void)g;
     goc__unlock(&((goc_chan *)arg)->lock);
+    return true;
 }
 
 /* ---- make, retain, release ---- */
@@ -307,10 +149,10 @@ void goc_chan_release(goc_chan *c)
 }
 
 /* Lock c for an operation that a closed channel refuses (send, close).
+ * Requires: goc__chan_enter.
  * Returns: true with c->lock held, or false (unlocked) if c is closed. */
 static bool lock_open(goc_chan *c)
 {
-    goc__chan_enter();
     chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);
@@ -321,25 +163,46 @@ static bool lock_open(goc_chan *c)
 
 /* ---- send ---- */
 
-static int chan_send(goc_chan *c, const void *elem, bool block)
+/* The blocking part of a send, out of line so that the fast paths stay
+ * small (few registers to save).  Named goc__ so dumps hide it.
+ * Requires: c->lock, which it releases.  May park: yes. */
+__attribute__((noinline)) int goc__chan_send_block(goc__m *m, goc_chan *c,
+                                                   const void *elem);
+int goc__chan_send_block(goc__m *m, goc_chan *c, const void *elem)
 {
-    if (c == NULL) {
+    goc__waiter w;
+    goc__note note;
+    waiter_init(&w, m, c, (void *)elem, &note);
+    goc__waitq_enqueue(&c->sendq, &w);
+    goc__waiter_block(m, &w, unlock_chan, c, "chan send");
+    /* Woken by a receiver (success) or by close.  Either way the other
+     * party has finished with w and with c's lock. */
+    return w.success ? 0 : GOC_ECLOSED;
+}
+
+/* Always inlined into the public calls: a frame of its own would show in
+ * goroutine dumps. */
+static inline __attribute__((always_inline)) int
+chan_send(goc_chan *c, const void *elem, bool block)
+{
+    if (goc__unlikely(c == NULL)) {
         if (!block)
             return GOC_EAGAIN;
         goc__block_forever("chan send (nil chan)");
     }
-    if (elem == NULL && c->elem_size != 0)
+    if (goc__unlikely(elem == NULL && c->elem_size != 0))
         return GOC_EINVAL;
+    goc__m *m = goc__chan_enter();
     if (!lock_open(c))
         return GOC_ECLOSED;
     goc__waiter *r = goc__waitq_dequeue(&c->recvq);
     if (r != NULL) {
         goc__chan_send_to(c, r, elem);
         goc__unlock(&c->lock);
-        goc__waiter_wake(r);
+        goc__waiter_wake(m, r);
         return 0;
     }
-    if (qcount(c) < c->cap) {
+    if (goc__chan_qcount(c) < c->cap) {
         goc__chan_buf_put(c, elem);
         goc__unlock(&c->lock);
         return 0;
@@ -348,14 +211,7 @@ static int chan_send(goc_chan *c, const void *elem, bool block)
         goc__unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    goc__waiter w;
-    goc__note note;
-    waiter_init(&w, c, (void *)elem, &note);
-    goc__waitq_enqueue(&c->sendq, &w);
-    goc__waiter_block(&w, unlock_chan, c, "chan send");
-    /* Woken by a receiver (success) or by close.  Either way the other
-     * party has finished with w and with c's lock. */
-    return w.success ? 0 : GOC_ECLOSED;
+    return goc__chan_send_block(m, c, elem);
 }
 
 int goc_chan_send(goc_chan *c, const void *elem)
@@ -370,42 +226,52 @@ int goc_chan_try_send(goc_chan *c, const void *elem)
 
 /* ---- receive ---- */
 
-static int chan_recv(goc_chan *c, void *elem, bool block)
+/* The blocking part of a receive (see goc__chan_send_block).
+ * Requires: c->lock, which it releases.  May park: yes. */
+__attribute__((noinline)) int goc__chan_recv_block(goc__m *m, goc_chan *c,
+                                                   void *elem);
+int goc__chan_recv_block(goc__m *m, goc_chan *c, void *elem)
 {
-    if (c == NULL) {
+    goc__waiter w;
+    goc__note note;
+    waiter_init(&w, m, c, elem, &note);
+    goc__waitq_enqueue(&c->recvq, &w);
+    goc__waiter_block(m, &w, unlock_chan, c, "chan receive");
+    return w.success ? 0 : GOC_ECLOSED; /* close zero-filled elem */
+}
+
+static inline __attribute__((always_inline)) int
+chan_recv(goc_chan *c, void *elem, bool block)
+{
+    if (goc__unlikely(c == NULL)) {
         if (!block)
             return GOC_EAGAIN;
         goc__block_forever("chan receive (nil chan)");
     }
-    goc__chan_enter();
+    goc__m *m = goc__chan_enter();
     chan_lock(c);
     goc__waiter *s = goc__waitq_dequeue(&c->sendq);
     if (s != NULL) {
         goc__chan_recv_from(c, s, elem);
         goc__unlock(&c->lock);
-        goc__waiter_wake(s);
+        goc__waiter_wake(m, s);
         return 0;
     }
-    if (qcount(c) > 0) {
+    if (goc__chan_qcount(c) > 0) {
         goc__chan_buf_take(c, elem);
         goc__unlock(&c->lock);
         return 0;
     }
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__unlock(&c->lock);
-        zero_elem(c, elem);
+        goc__chan_zero(c, elem);
         return GOC_ECLOSED;
     }
     if (!block) {
         goc__unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    goc__waiter w;
-    goc__note note;
-    waiter_init(&w, c, elem, &note);
-    goc__waitq_enqueue(&c->recvq, &w);
-    goc__waiter_block(&w, unlock_chan, c, "chan receive");
-    return w.success ? 0 : GOC_ECLOSED; /* close zero-filled elem */
+    return goc__chan_recv_block(m, c, elem);
 }
 
 int goc_chan_recv(goc_chan *c, void *elem)
@@ -424,6 +290,7 @@ int goc_chan_close(goc_chan *c)
 {
     if (c == NULL)
         return GOC_EINVAL;
+    goc__m *m = goc__chan_enter();
     if (!lock_open(c))
         return GOC_ECLOSED;
     atomic_store_explicit(&c->closed, 1, memory_order_relaxed); /* lock */
@@ -431,7 +298,7 @@ int goc_chan_close(goc_chan *c)
      * goroutine may release the channel at once. */
     goc__waiter *wake = NULL, **tail = &wake, *w;
     while ((w = goc__waitq_dequeue(&c->recvq)) != NULL) {
-        zero_elem(c, w->elem);
+        goc__chan_zero(c, w->elem);
         w->success = false;
         *tail = w;
         tail = &w->next;
@@ -446,7 +313,7 @@ int goc_chan_close(goc_chan *c)
     while (wake != NULL) {
         w = wake;
         wake = w->next; /* read before the wake: w may vanish after it */
-        goc__waiter_wake(w);
+        goc__waiter_wake(m, w);
     }
     return 0;
 }
@@ -455,7 +322,7 @@ int goc_chan_close(goc_chan *c)
 
 size_t goc_chan_len(goc_chan *c)
 {
-    return c != NULL ? qcount(c) : 0;
+    return c != NULL ? goc__chan_qcount(c) : 0;
 }
 
 size_t goc_chan_cap(goc_chan *c)

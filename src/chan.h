@@ -7,6 +7,8 @@
 #ifndef GOC_CHAN_H
 #define GOC_CHAN_H
 
+#include <string.h>
+
 #include "internal.h"
 
 typedef struct goc__waiter goc__waiter;
@@ -67,30 +69,184 @@ struct goc_chan {
     _Alignas(16) unsigned char buf[]; /* cap * elem_size bytes */
 };
 
+/* ---- wait queues (c->lock) ---- */
+
+static inline void goc__waitq_enqueue(goc__waitq *q, goc__waiter *w)
+{
+    w->next = NULL;
+    w->prev = q->last;
+    if (q->last != NULL)
+        q->last->next = w;
+    else
+        q->first = w;
+    q->last = w;
+    w->queued = true;
+}
+
+static inline void goc__waitq_remove(goc__waitq *q, goc__waiter *w)
+{
+    if (!w->queued)
+        return;
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        q->first = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    else
+        q->last = w->prev;
+    w->next = w->prev = NULL;
+    w->queued = false;
+}
+
 /* Dequeue the first waiter that can still fire (skipping the waiters of
  * selects that another case already won).  Requires: c->lock. */
-goc__waiter *goc__waitq_dequeue(goc__waitq *q);
-void goc__waitq_enqueue(goc__waitq *q, goc__waiter *w);
-void goc__waitq_remove(goc__waitq *q, goc__waiter *w);
+static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
+{
+    for (;;) {
+        goc__waiter *w = q->first;
+        if (w == NULL)
+            return NULL;
+        goc__waitq_remove(q, w);
+        if (goc__likely(w->sel == NULL))
+            return w;
+        /* A select waits on several channels; only the first case to
+         * fire may.  acq_rel: pairs with the other cases' CAS, and makes
+         * the winner's writes (fired, success) reach the select, which
+         * reads them after its wake-up (itself a synchronisation). */
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong_explicit(&w->sel->done, &zero, 1,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            w->sel->fired = w;
+            return w;
+        }
+        /* Lost: another case fired; the select removes its other waiters
+         * itself once it runs.  This one is already off the queue. */
+    }
+}
 
-/* The operations once the lock is held and the peer is known.
- * Requires: c->lock; they do not release it. */
-void goc__chan_send_to(goc_chan *c, goc__waiter *w, const void *elem);
-void goc__chan_recv_from(goc_chan *c, goc__waiter *w, void *elem);
-void goc__chan_buf_put(goc_chan *c, const void *elem);
-void goc__chan_buf_take(goc_chan *c, void *elem);
+/* ---- values: the operations once the lock is held and the peer is
+ * known.  Requires: c->lock; they do not release it. ---- */
 
-/* Wake a dequeued waiter's goroutine or thread.  Call after unlocking. */
-void goc__waiter_wake(goc__waiter *w);
+static inline void *goc__chan_slot(goc_chan *c, size_t i)
+{
+    return c->buf + i * c->elem_size;
+}
+
+static inline void goc__chan_copy(goc_chan *c, void *dst, const void *src)
+{
+    if (dst == NULL)
+        return;
+    /* Constant sizes become plain loads and stores (the common element
+     * types); the rest goes through memcpy. */
+    switch (c->elem_size) {
+    case 0:
+        return;
+    case 4:
+        memcpy(dst, src, 4);
+        return;
+    case 8:
+        memcpy(dst, src, 8);
+        return;
+    case 16:
+        memcpy(dst, src, 16);
+        return;
+    default:
+        memcpy(dst, src, c->elem_size);
+    }
+}
+
+static inline void goc__chan_zero(goc_chan *c, void *dst)
+{
+    if (c->elem_size != 0 && dst != NULL)
+        memset(dst, 0, c->elem_size);
+}
+
+static inline size_t goc__chan_qcount(goc_chan *c)
+{
+    return atomic_load_explicit(&c->qcount, memory_order_relaxed);
+}
+
+static inline void goc__chan_buf_put(goc_chan *c, const void *elem)
+{
+    goc__chan_copy(c, goc__chan_slot(c, c->sendx), elem);
+    if (++c->sendx == c->cap)
+        c->sendx = 0;
+    atomic_store_explicit(&c->qcount, goc__chan_qcount(c) + 1,
+                          memory_order_relaxed);
+}
+
+static inline void goc__chan_buf_take(goc_chan *c, void *elem)
+{
+    /* The slot keeps its stale bytes: nothing reads a slot outside
+     * [recvx, recvx + qcount), and C has no collector to keep alive what
+     * they point to (Go clears it for its GC). */
+    goc__chan_copy(c, elem, goc__chan_slot(c, c->recvx));
+    if (++c->recvx == c->cap)
+        c->recvx = 0;
+    atomic_store_explicit(&c->qcount, goc__chan_qcount(c) - 1,
+                          memory_order_relaxed);
+}
+
+/* A receiver w is parked: hand it the value directly. */
+static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
+                                     const void *elem)
+{
+    goc__chan_copy(c, w->elem, elem);
+    w->success = true;
+}
+
+/* A sender w is parked (so the buffer, if any, is full): take the oldest
+ * value and let w's value join the tail, or, unbuffered, take w's. */
+static inline void goc__chan_recv_from(goc_chan *c, goc__waiter *w,
+                                       void *elem)
+{
+    if (c->cap == 0) {
+        goc__chan_copy(c, elem, w->elem);
+    } else {
+        goc__chan_copy(c, elem, goc__chan_slot(c, c->recvx));
+        goc__chan_copy(c, goc__chan_slot(c, c->recvx), w->elem);
+        if (++c->recvx == c->cap)
+            c->recvx = 0;
+        c->sendx = c->recvx;
+    }
+    w->success = true;
+}
+
+/* Wake a dequeued waiter's goroutine or thread.  Call after unlocking.
+ * m: goc__getm() of the caller (NULL on a plain thread). */
+static inline void goc__waiter_wake(goc__m *m, goc__waiter *w)
+{
+    if (w->g != NULL)
+        goc__ready_m(m, w->g);
+    else
+        goc__notewakeup(w->note);
+}
 
 /* Block the caller until *w (and, for a select, its siblings) fires.
- * Releases (by calling unlock(arg) once the caller can no longer miss the
- * wake-up) and may park.  reason: the wait reason for dumps. */
-void goc__waiter_block(goc__waiter *w, void (*unlock)(void *), void *arg,
-                       const char *reason);
+ * unlockf(g, arg) releases the channel lock(s) once the caller can no
+ * longer miss the wake-up (a plain thread calls it with g NULL) and must
+ * return true.  reason: the wait reason for dumps.  m: goc__getm().
+ * May park: yes. */
+void goc__waiter_block(goc__m *m, goc__waiter *w, goc__unlockf unlockf,
+                       void *arg, const char *reason);
 
-/* Every channel and select operation calls this before taking a lock. */
-void goc__chan_enter(void);
+/* A plain thread is about to take a channel lock. */
+void goc__chan_enter_thread(void);
+
+/* Every channel and select operation calls this before taking a lock: a
+ * plain thread counts as a possible waker from then on, before it can
+ * dequeue (and so wake) a goroutine, so that checkdead never sees a
+ * goroutine about to be woken as deadlocked.
+ * Returns: goc__getm(), NULL on a plain thread. */
+static inline goc__m *goc__chan_enter(void)
+{
+    goc__m *m = goc__getm();
+    if (goc__unlikely(m == NULL))
+        goc__chan_enter_thread();
+    return m;
+}
 
 /* Block forever (nil channel, empty select). */
 __attribute__((noreturn)) void goc__block_forever(const char *reason);

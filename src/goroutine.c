@@ -44,6 +44,7 @@
 #include "internal.h"
 
 #ifdef GOC_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef GOC_HAVE_TSAN
@@ -329,8 +330,7 @@ void goc__g_start(goc__p *p, goc__g *g)
  * (on g0, or on the G that the dying one switched to). */
 void goc__g_release(goc__m *m, goc__g *g)
 {
-    uint32_t s = goc__casgstatus(g, GOC__GRUNNING, GOC__GDEAD);
-    GOC__ASSERT_ALWAYS(s == GOC__GRUNNING);
+    goc__gstatus_leave_running(g, GOC__GDEAD);
     if (!g->system)
         atomic_fetch_sub_explicit(&goc__sched.ngoroutine, 1,
                                   memory_order_relaxed);
@@ -338,6 +338,16 @@ void goc__g_release(goc__m *m, goc__g *g)
     __tsan_destroy_fiber(g->tsan_fiber);
 #endif
     g->tsan_fiber = NULL;
+#ifdef GOC_HAVE_ASAN
+    /* The frames that were live when g died never returned, so their
+     * redzones are still poisoned; the next goroutine on this slot would
+     * trip over them.  Everything below the last saved context was
+     * unpoisoned by the epilogues of the frames that did return. */
+    char *lo = (char *)g->sp - 256;
+    if (lo < g->stack_lo)
+        lo = g->stack_lo;
+    __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
+#endif
     goc__stack_free(m->p, g->stack_slot, g->slot_size);
     g->stack_slot = g->stack_lo = g->stack_hi = NULL;
     g_free(m->p, g);
@@ -375,15 +385,7 @@ static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
     int rc = goc__newproc(slot, name, fn, arg, pc, false, &g);
     if (rc != 0)
         return rc;
-    goc__m *m = goc__getm();
-    if (m != NULL && m->p != NULL) {
-        goc__runq_put(m->p, g, true);
-    } else {
-        if (m == NULL)
-            goc__extern_thread();
-        goc__globrunqput(g);
-    }
-    goc__wakep();
+    goc__runq_put_wake(goc__getm(), g);
     return 0;
 }
 

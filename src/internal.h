@@ -14,8 +14,27 @@
 #include "runtime.h"
 
 /* ---- lock_futex.c ---- */
-void goc__lock(goc__mutex *l);
-void goc__unlock(goc__mutex *l);
+void goc__lock_slow(goc__mutex *l);
+void goc__unlock_wake(goc__mutex *l);
+
+/* Take l: one CAS when it is free, else spin briefly, then sleep. */
+static inline void goc__lock(goc__mutex *l)
+{
+    uint32_t c = 0;
+    /* acquire; pairs with the release exchange in goc__unlock */
+    if (goc__likely(atomic_compare_exchange_strong_explicit(
+            &l->key, &c, 1, memory_order_acquire, memory_order_relaxed)))
+        return;
+    goc__lock_slow(l);
+}
+
+static inline void goc__unlock(goc__mutex *l)
+{
+    /* release; pairs with the acquire in goc__lock */
+    if (goc__unlikely(atomic_exchange_explicit(&l->key, 0,
+                                               memory_order_release) == 2))
+        goc__unlock_wake(l);
+}
 void goc__noteclear(goc__note *n);
 void goc__notewakeup(goc__note *n);
 void goc__notesleep(goc__note *n);
@@ -65,6 +84,18 @@ void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
 
+/* RUNNING -> to, by g's own M once g is off its stack.  A plain store is
+ * enough: nobody else writes a running G's status (ready and the dump
+ * only CAS from RUNNABLE or WAITING).  release: pairs with the acquire
+ * CAS of whoever takes g next (ready, execute, the dump). */
+static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
+{
+    GOC_ASSERT_INTERNAL(atomic_load_explicit(&g->status,
+                                             memory_order_relaxed) ==
+                        GOC__GRUNNING);
+    atomic_store_explicit(&g->status, to, memory_order_release);
+}
+
 /* ---- proc.c ---- */
 goc__m *goc__getm(void);             /* noinline: never cached across park */
 goc__g *goc__getg(void);             /* current G or NULL */
@@ -78,10 +109,19 @@ void goc__after_resume(void);
  * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
  * May park: yes.  Only on: a goroutine. */
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
+/* The same, for a caller that has read m = goc__getm() since it last
+ * parked (saves the thread-local read on hot paths). */
+void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
+                 const char *reason);
 /* Make a WAITING G runnable: into the caller's runnext when the caller is a
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
+/* The same, with m = goc__getm() (NULL on a plain thread). */
+void goc__ready_m(goc__m *m, goc__g *g);
+/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
+ * the global queue without a P; then wake an idle P if any. */
+void goc__runq_put_wake(goc__m *m, goc__g *g);
 void goc__globrunqput(goc__g *g); /* takes sched.lock */
 /* A plain (non-M) thread is using the run: count it for checkdead. */
 void goc__extern_thread(void);

@@ -37,20 +37,17 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void goc__lock(goc__mutex *l)
+/* The fast paths are inline (internal.h); these are the rest. */
+void goc__lock_slow(goc__mutex *l)
 {
-    uint32_t c = 0;
-    /* acquire; pairs with the release exchange in goc__unlock */
-    if (atomic_compare_exchange_strong_explicit(&l->key, &c, 1,
-                                                memory_order_acquire,
-                                                memory_order_relaxed))
-        return;
+    uint32_t c;
     /* Spin briefly (Go: 4 x 30 pauses, then one yield): the sections are
      * short, so the holder usually releases before a futex round trip. */
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < 30; k++)
             cpu_relax();
         c = 0;
+        /* acquire; pairs with the release exchange in goc__unlock */
         if (atomic_compare_exchange_weak_explicit(&l->key, &c, 1,
                                                   memory_order_acquire,
                                                   memory_order_relaxed))
@@ -62,11 +59,9 @@ void goc__lock(goc__mutex *l)
         futex_wait(&l->key, 2);
 }
 
-void goc__unlock(goc__mutex *l)
+void goc__unlock_wake(goc__mutex *l)
 {
-    /* release; pairs with the acquire in goc__lock */
-    if (atomic_exchange_explicit(&l->key, 0, memory_order_release) == 2)
-        futex_wake(&l->key, 1);
+    futex_wake(&l->key, 1);
 }
 
 void goc__noteclear(goc__note *n)

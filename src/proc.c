@@ -295,19 +295,24 @@ static bool stopm(goc__m *m)
     return true;
 }
 
-/* wakep for a caller that knows whether it holds a P. */
-static void wakep_held(bool holds_p)
+/* Start a spinning M if a P is idle and nobody spins.  The caller has just
+ * made work visible; that write must come before our loads of npidle and
+ * nmspinning in the seq_cst order, paired with the spin-down path's seq_cst
+ * decrement of nmspinning and its seq_cst rechecks (any_work), so that new
+ * work and the last spinner cannot miss each other.  With visible_sc the
+ * write was itself a seq_cst RMW (the runnext exchange); otherwise (a
+ * release store, a lock release) a seq_cst fence orders it first.
+ * holds_p: the caller holds a P (with GOMAXPROCS 1, nobody to wake). */
+static void wakep_after(bool holds_p, bool visible_sc)
 {
     if (holds_p && gomaxprocs() == 1)
-        return; /* the caller holds the only P: nobody to wake */
-    /* seq_cst fence: orders our queue write before the loads below; pairs
-     * with the seq_cst decrement and recheck in find_runnable's spin-down
-     * (see the file comment). */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) == 0)
+        return;
+    if (!visible_sc)
+        atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
         return;
     int32_t zero = 0;
-    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_relaxed) !=
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
             0 ||
         !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
                                                  &zero, 1,
@@ -320,7 +325,7 @@ static void wakep_held(bool holds_p)
 void goc__wakep(void)
 {
     goc__m *m = goc__getm();
-    wakep_held(m != NULL && m->p != NULL);
+    wakep_after(m != NULL && m->p != NULL, false);
 }
 
 /* m is giving up p (locked G parked, locked thread leaving): find p a new
@@ -515,7 +520,8 @@ static goc__p *retire_p(goc__m *m)
  * after giving up the P, by the spin-down recheck. */
 static bool any_work(void)
 {
-    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+    /* seq_cst loads: see wakep_after. */
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_seq_cst) > 0)
         return true;
     int32_t n = gomaxprocs();
     for (int32_t i = 0; i < n; i++) {
@@ -679,7 +685,7 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         /* To the global queue, as Go's Gosched: a G that yields in a loop
          * while waiting for others must let the local queue drain, or the
          * global queue is served only once per 61 ticks. */
-        goc__casgstatus(g, GOC__GRUNNING, GOC__GRUNNABLE);
+        goc__gstatus_leave_running(g, GOC__GRUNNABLE);
         goc__globrunqput(g);
         return NULL;
     case GOC__AFTER_PARK: {
@@ -688,7 +694,7 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         m->unlockf = NULL;
         m->unlock_arg = NULL;
         /* From here on a ready() may run g anywhere: g is off its stack. */
-        goc__casgstatus(g, GOC__GRUNNING, GOC__GWAITING);
+        goc__gstatus_leave_running(g, GOC__GWAITING);
         if (f != NULL && !f(g, arg)) {
             goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
             return g;
@@ -789,7 +795,12 @@ static goc__g *direct_next(goc__m *m)
 
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
 {
-    goc__m *m = goc__getm();
+    goc__park_m(goc__getm(), unlockf, arg, reason);
+}
+
+void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
+                 const char *reason)
+{
     goc__g *g = m->curg;
     GOC__ASSERT_ALWAYS(g != NULL);
     g->waitreason = reason;
@@ -850,7 +861,7 @@ void goc__after_resume(void)
     m->unlock_arg = NULL;
     prev->m = NULL;
     /* From here on a ready() may run prev anywhere: it is off its stack. */
-    goc__casgstatus(prev, GOC__GRUNNING, GOC__GWAITING);
+    goc__gstatus_leave_running(prev, GOC__GWAITING);
     if (f != NULL && !f(prev, arg)) {
         goc__casgstatus(prev, GOC__GWAITING, GOC__GRUNNABLE);
         goc__runq_put(m->p, prev, true);
@@ -879,22 +890,31 @@ void goc__extern_thread(void)
     goc__unlock(&goc__sched.lock);
 }
 
-void goc__ready(goc__g *g)
+void goc__runq_put_wake(goc__m *m, goc__g *g)
+{
+    if (goc__likely(m != NULL && m->p != NULL)) {
+        goc__runq_put(m->p, g, true); /* a seq_cst exchange of runnext */
+        wakep_after(true, true);
+        return;
+    }
+    if (m == NULL)
+        goc__extern_thread();
+    goc__globrunqput(g);
+    wakep_after(false, false);
+}
+
+void goc__ready_m(goc__m *m, goc__g *g)
 {
     uint32_t s = goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
-    if (s != GOC__GWAITING)
+    if (goc__unlikely(s != GOC__GWAITING))
         goc__fatal("runtime: ready of goroutine %lld in state %u",
                    (long long)g->goid, s);
-    goc__m *m = goc__getm();
-    bool holds_p = m != NULL && m->p != NULL;
-    if (holds_p) {
-        goc__runq_put(m->p, g, true);
-    } else {
-        if (m == NULL)
-            goc__extern_thread();
-        goc__globrunqput(g);
-    }
-    wakep_held(holds_p);
+    goc__runq_put_wake(m, g);
+}
+
+void goc__ready(goc__g *g)
+{
+    goc__ready_m(goc__getm(), g);
 }
 
 void goc_yield(void)

@@ -61,8 +61,10 @@ void goc__runq_put(goc__p *p, goc__g *g, bool next)
 {
     if (next) {
         /* acq_rel: the new G's fields travel to a thief that CASes it
-         * out; the old one's fields come to us. */
-        g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
+         * out; the old one's fields come to us.  seq_cst: also orders the
+         * put before the waker's loads in wakep_after (proc.c), so the
+         * waker needs no fence of its own. */
+        g = atomic_exchange_explicit(&p->runnext, g, memory_order_seq_cst);
         if (g == NULL)
             return;
     }
@@ -163,13 +165,14 @@ goc__g *goc__runq_get(goc__p *p, bool *inherit)
     return take_runnext(p);
 }
 
-/* Any thread: a racy emptiness check (used by spin-down rechecks). */
+/* Any thread: a racy emptiness check (used by spin-down rechecks).
+ * seq_cst loads: the recheck's half of the pairing in wakep_after. */
 bool goc__runq_empty(goc__p *p)
 {
-    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_seq_cst);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_seq_cst);
     return h == t &&
-           atomic_load_explicit(&p->runnext, memory_order_acquire) == NULL;
+           atomic_load_explicit(&p->runnext, memory_order_seq_cst) == NULL;
 }
 
 /* Copy half (rounded up) of victim's ring into p's ring starting at slot

@@ -73,9 +73,16 @@ static void selunlock(void *arg)
     }
 }
 
-/* Pass 1: try case i with every lock held.  Returns: true if it
- * proceeded (locks released, peer woken). */
-static bool try_case(struct sel *s, uint32_t i)
+static bool selunlock_f(goc__g *g, void *arg)
+{
+    (void)g;
+    selunlock(arg);
+    return true;
+}
+
+/* Pass 1: try case i with every lock held.  m: goc__getm().
+ * Returns: true if it proceeded (locks released, peer woken). */
+static bool try_case(goc__m *m, struct sel *s, uint32_t i)
 {
     goc_case *cs = &s->cases[i];
     goc_chan *c = cs->chan;
@@ -108,7 +115,7 @@ static bool try_case(struct sel *s, uint32_t i)
     }
     selunlock(s);
     if (peer != NULL)
-        goc__waiter_wake(peer);
+        goc__waiter_wake(m, peer);
     return true;
 }
 
@@ -127,14 +134,14 @@ static int check_cases(goc_case *cases, size_t n)
 }
 
 /* Block on every case until one fires.  Requires: all locks held.
- * Returns: the fired case's index, or GOC_ENOMEM. */
-static int select_block(struct sel *s, goc__waiter *ws)
+ * m: goc__getm().  Returns: the fired case's index. */
+static int select_block(goc__m *m, struct sel *s, goc__waiter *ws)
 {
     goc__selstate st;
     atomic_init(&st.done, 0);
     st.fired = NULL;
     goc__note note;
-    goc__g *g = goc__getg();
+    goc__g *g = m != NULL ? m->curg : NULL;
     if (g == NULL)
         goc__noteclear(&note);
     for (uint32_t k = 0; k < s->nlock; k++) {
@@ -152,7 +159,7 @@ static int select_block(struct sel *s, goc__waiter *ws)
                                               : &cs->chan->sendq,
                            w);
     }
-    goc__waiter_block(&ws[0], selunlock, s, "select");
+    goc__waiter_block(m, &ws[0], selunlock_f, s, "select");
 
     /* Woken: st.fired completed.  Take every other waiter off its queue
      * (some were already dropped by dequeuers that lost the CAS). */
@@ -230,12 +237,12 @@ static int do_select(goc_case *cases, size_t n, bool block)
         qsort_r(lock, np, sizeof *lock, cmp_case_chan, cases);
     }
     struct sel s = {cases, lock, np};
-    goc__chan_enter();
+    goc__m *m = goc__chan_enter();
     sellock(&s);
 
     /* 3. Pass 1. */
     for (uint32_t k = 0; k < np; k++) {
-        if (try_case(&s, poll[k])) {
+        if (try_case(m, &s, poll[k])) {
             free(heap);
             return (int)poll[k];
         }
@@ -246,7 +253,7 @@ static int do_select(goc_case *cases, size_t n, bool block)
         return GOC_EAGAIN;
     }
     /* 4-5. Wait on all of them. */
-    rc = select_block(&s, ws);
+    rc = select_block(m, &s, ws);
     free(heap);
     return rc;
 }

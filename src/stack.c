@@ -8,7 +8,8 @@
  * address (the guard page).  The goroutine header (goc__g) is not in the
  * slot: headers are small and dense (goroutine.c), so the scheduler's
  * queues and status words never touch a stack page, and a goroutine that
- * has not run yet has touched no page of its slot.  Slabs are single mappings of many slots
+ * has not run yet has touched no page of its slot.  Slabs are single
+ * mappings of many slots
  * (about 64 MiB), so a million goroutines need a few thousand mappings, far
  * below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
  * (Linux 6.13), which does not split the mapping; on older kernels (and
