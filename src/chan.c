@@ -29,7 +29,8 @@
 static bool waitq_is_valid(goc__waitq *q)
 {
     goc__waiter *prev = NULL;
-    for (goc__waiter *w = q->first; w != NULL; prev = w, w = w->next)
+    for (goc__waiter *w = goc__waitq_first(q); w != NULL;
+         prev = w, w = w->next)
         if (!w->queued || w->prev != prev)
             return false;
     return q->last == prev;
@@ -46,12 +47,12 @@ static bool chan_is_valid(goc_chan *c)
     if (c->cap == 0 ? (q != 0 || c->sendx != 0 || c->recvx != 0)
                     : c->sendx != (c->recvx + q) % c->cap)
         return false;
-    if (q > 0 && c->recvq.first != NULL)
+    if (q > 0 && goc__waitq_first(&c->recvq) != NULL)
         return false;
-    if (q < c->cap && c->sendq.first != NULL)
+    if (q < c->cap && goc__waitq_first(&c->sendq) != NULL)
         return false;
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) &&
-        c->sendq.first != NULL)
+        goc__waitq_first(&c->sendq) != NULL)
         return false;
     return true;
 }

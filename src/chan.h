@@ -41,8 +41,12 @@ struct goc__waiter {
     bool success;             /* true: a value moved; false: closed */
 };
 
+/* first is written under the channel's lock but may be read without it
+ * (relaxed), as a hint: select peeks at it to skip locking channels that
+ * cannot proceed (goc__waitq_first). */
 typedef struct goc__waitq {
-    goc__waiter *first, *last;
+    _Atomic(goc__waiter *) first;
+    goc__waiter *last;
 } goc__waitq;
 
 /* Invariants (under lock):
@@ -71,6 +75,17 @@ struct goc_chan {
 
 /* ---- wait queues (c->lock) ---- */
 
+/* The first waiter: under the lock, exact; without it, a hint. */
+static inline goc__waiter *goc__waitq_first(goc__waitq *q)
+{
+    return atomic_load_explicit(&q->first, memory_order_relaxed);
+}
+
+static inline void goc__waitq_set_first(goc__waitq *q, goc__waiter *w)
+{
+    atomic_store_explicit(&q->first, w, memory_order_relaxed);
+}
+
 static inline void goc__waitq_enqueue(goc__waitq *q, goc__waiter *w)
 {
     w->next = NULL;
@@ -78,7 +93,7 @@ static inline void goc__waitq_enqueue(goc__waitq *q, goc__waiter *w)
     if (q->last != NULL)
         q->last->next = w;
     else
-        q->first = w;
+        goc__waitq_set_first(q, w);
     q->last = w;
     w->queued = true;
 }
@@ -90,7 +105,7 @@ static inline void goc__waitq_remove(goc__waitq *q, goc__waiter *w)
     if (w->prev != NULL)
         w->prev->next = w->next;
     else
-        q->first = w->next;
+        goc__waitq_set_first(q, w->next);
     if (w->next != NULL)
         w->next->prev = w->prev;
     else
@@ -104,7 +119,7 @@ static inline void goc__waitq_remove(goc__waitq *q, goc__waiter *w)
 static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
 {
     for (;;) {
-        goc__waiter *w = q->first;
+        goc__waiter *w = goc__waitq_first(q);
         if (w == NULL)
             return NULL;
         goc__waitq_remove(q, w);

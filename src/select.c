@@ -5,6 +5,10 @@
  *
  *   1. Shuffle the enabled cases (poll order): the first ready case in a
  *      uniformly random order is a uniformly random ready case.
+ *      Pass 0: in poll order, peek at each channel without its lock; lock
+ *      only those that look ready, one at a time, and do the first that
+ *      really is.  (Go 1.19 locks every channel first; on busy channels
+ *      most selects end here with one lock taken instead of n.)
  *   2. Lock every distinct channel in address order (lock order), so two
  *      selects over the same channels cannot deadlock.
  *   3. Pass 1: the first case, in poll order, that can proceed does so.
@@ -80,22 +84,20 @@ static bool selunlock_f(goc__g *g, void *arg)
     return true;
 }
 
-/* Pass 1: try case i with every lock held.  m: goc__getm().
- * Returns: true if it proceeded (locks released, peer woken). */
-static bool try_case(goc__m *m, struct sel *s, uint32_t i)
+/* With cs's channel locked: do the case if it can proceed.
+ * Returns: true if it did; *peer is then the waiter to wake once the
+ * lock is released (or NULL). */
+static bool case_proceed(goc_case *cs, goc__waiter **peer)
 {
-    goc_case *cs = &s->cases[i];
     goc_chan *c = cs->chan;
-    goc__waiter *peer;
+    *peer = NULL;
     if (cs->op == GOC_RECV) {
-        if ((peer = goc__waitq_dequeue(&c->sendq)) != NULL) {
-            goc__chan_recv_from(c, peer, cs->elem);
-        } else if (atomic_load_explicit(&c->qcount, memory_order_relaxed) >
-                   0) {
+        if ((*peer = goc__waitq_dequeue(&c->sendq)) != NULL) {
+            goc__chan_recv_from(c, *peer, cs->elem);
+        } else if (goc__chan_qcount(c) > 0) {
             goc__chan_buf_take(c, cs->elem);
         } else if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-            if (c->elem_size != 0 && cs->elem != NULL)
-                memset(cs->elem, 0, c->elem_size);
+            goc__chan_zero(c, cs->elem);
             cs->err = GOC_ECLOSED;
         } else {
             return false;
@@ -103,16 +105,62 @@ static bool try_case(goc__m *m, struct sel *s, uint32_t i)
     } else {
         if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
             cs->err = GOC_ECLOSED;
-            peer = NULL;
-        } else if ((peer = goc__waitq_dequeue(&c->recvq)) != NULL) {
-            goc__chan_send_to(c, peer, cs->elem);
-        } else if (atomic_load_explicit(&c->qcount, memory_order_relaxed) <
-                   c->cap) {
+        } else if ((*peer = goc__waitq_dequeue(&c->recvq)) != NULL) {
+            goc__chan_send_to(c, *peer, cs->elem);
+        } else if (goc__chan_qcount(c) < c->cap) {
             goc__chan_buf_put(c, cs->elem);
         } else {
             return false;
         }
     }
+    return true;
+}
+
+/* Without any lock: could the case proceed?  A hint only (the fields are
+ * read racily); case_proceed decides under the lock. */
+static bool case_may_proceed(const goc_case *cs)
+{
+    goc_chan *c = cs->chan;
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+        return true;
+    if (cs->op == GOC_RECV)
+        return goc__waitq_first(&c->sendq) != NULL ||
+               goc__chan_qcount(c) > 0;
+    return goc__waitq_first(&c->recvq) != NULL ||
+           goc__chan_qcount(c) < c->cap;
+}
+
+/* Pass 0: in poll order, lock just the channel of each case that looks
+ * ready and try it.  Most selects over busy channels end here, taking one
+ * lock instead of all of them.  m: goc__getm().
+ * Returns: the index of the case done, or -1. */
+static int poll_unlocked(goc__m *m, goc_case *cases, const uint32_t *poll,
+                         uint32_t np)
+{
+    for (uint32_t k = 0; k < np; k++) {
+        goc_case *cs = &cases[poll[k]];
+        if (!case_may_proceed(cs))
+            continue;
+        goc__waiter *peer;
+        goc__lock(&cs->chan->lock);
+        bool done = case_proceed(cs, &peer);
+        goc__unlock(&cs->chan->lock);
+        if (done) {
+            if (peer != NULL)
+                goc__waiter_wake(m, peer);
+            return (int)poll[k];
+        }
+    }
+    return -1;
+}
+
+/* Pass 1: try case i with every lock held.  m: goc__getm().
+ * Returns: true if it proceeded (locks released, peer woken). */
+static bool try_case(goc__m *m, struct sel *s, uint32_t i)
+{
+    goc__waiter *peer;
+    if (!case_proceed(&s->cases[i], &peer))
+        return false;
     selunlock(s);
     if (peer != NULL)
         goc__waiter_wake(m, peer);
@@ -221,6 +269,12 @@ static int do_select(goc_case *cases, size_t n, bool block)
             return GOC_EAGAIN;
         goc__block_forever("select (no cases)");
     }
+    goc__m *m = goc__chan_enter();
+    int done = poll_unlocked(m, cases, poll, np);
+    if (done >= 0) {
+        free(heap);
+        return done;
+    }
     /* 2. Lock order: by channel address. */
     memcpy(lock, poll, np * sizeof *lock);
     if (np <= SMALL) {
@@ -237,7 +291,6 @@ static int do_select(goc_case *cases, size_t n, bool block)
         qsort_r(lock, np, sizeof *lock, cmp_case_chan, cases);
     }
     struct sel s = {cases, lock, np};
-    goc__m *m = goc__chan_enter();
     sellock(&s);
 
     /* 3. Pass 1. */
