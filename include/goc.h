@@ -77,9 +77,15 @@ GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
 
 /* `go fn(arg)`: start a goroutine.  It runs soon, maybe on another thread.
  * Callable from goroutines and, during a run, from plain threads.
+ * A goroutine takes its stack when it first runs, so one that has not run
+ * yet costs a small header only.  Should stacks run out between the spawn
+ * and the first run, it waits for a goroutine that has one to exit; a run
+ * in which no goroutine can get a stack for a whole second ends with
+ * "fatal error: out of memory: cannot allocate a goroutine stack".
  * Returns: 0.
  * Errors: GOC_EINVAL  fn is NULL, or a stack size too large to map.
- *         GOC_ENOMEM  no memory for the goroutine's stack.
+ *         GOC_ENOMEM  no stack could be mapped at the time of the call, or
+ *                     no memory for the goroutine's header.
  *         GOC_EPERM   no run is in progress. */
 GOC_EXTERN int goc_go(void (*fn)(void *), void *arg);
 GOC_EXTERN int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *),

@@ -20,11 +20,14 @@
  * leaf (taken with nothing else, or under sched.lock by checkdead's walk,
  * which does not take it).  A P's gfree belongs to the M holding the P.
  *
- * A spawned G holds a stack slot from the start, so goc_go can say
- * GOC_ENOMEM, but touches none of it until its first run: then (g->sp is
- * NULL until that moment) it trades its slot for the warmest one in the
- * running P's cache, the slot a goroutine just left, whose pages are still
- * in the caches (goc__g_start).
+ * A G takes its stack slot only when it first runs (g->sp is NULL until
+ * then): the top of the running P's slot cache, the slot a goroutine just
+ * left, whose pages are still in the CPU caches (goc__g_start).  So a
+ * backlog of goroutines that have not run yet costs headers only, and
+ * never a guard page or a page fault.  Spawn checks that a slot could be
+ * had (goc__stack_available), so goc_go still says GOC_ENOMEM when stacks
+ * cannot be mapped; if the memory runs out between the spawn and the first
+ * run, the G waits for a slot (proc.c, start_or_wait).
  *
  * All sanitizer fiber calls live here, next to the only three switches
  * (G to g0, g0 to G, and G to G for a park that hands the M straight to
@@ -277,14 +280,11 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
 {
     goc__m *m = goc__getm();
     goc__p *p = m != NULL ? m->p : NULL;
+    if (!goc__stack_available(p, slot_size))
+        return GOC_ENOMEM;
     goc__g *g = g_alloc(p);
     if (g == NULL)
         return GOC_ENOMEM;
-    char *slot = goc__stack_alloc(p, slot_size);
-    if (slot == NULL) {
-        g_free(p, g);
-        return GOC_ENOMEM;
-    }
     goc__g *parent = m != NULL ? m->curg : NULL;
     g->system = system;
     g->is_main = false;
@@ -300,7 +300,7 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     g->waitsince = 0;
     g->m = NULL;
     g->lockedm = NULL;
-    g->stack_slot = slot;
+    g->stack_slot = NULL; /* taken at the first run */
     g->slot_size = slot_size;
 #ifdef GOC_HAVE_TSAN
     g->tsan_fiber = __tsan_create_fiber(0);
@@ -317,13 +317,16 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     return 0;
 }
 
-void goc__g_start(goc__p *p, goc__g *g)
+bool goc__g_start(goc__p *p, goc__g *g)
 {
-    char *slot = goc__stack_swap_warm(p, g->stack_slot, g->slot_size);
+    char *slot = goc__stack_alloc(p, g->slot_size);
+    if (goc__unlikely(slot == NULL))
+        return false;
     g->stack_slot = slot;
     g->stack_lo = slot + goc__pagesize();
     g->stack_hi = slot + g->slot_size;
     g->sp = goc__ctx_make(g->stack_hi, goc__g_main, g);
+    return true;
 }
 
 /* The G has switched away for the last time.  Only on: an M holding a P

@@ -58,9 +58,10 @@ size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
 /* A slot (its base) of slot_size bytes, or NULL; p may be NULL. */
 char *goc__stack_alloc(goc__p *p, size_t slot_size);
 void goc__stack_free(goc__p *p, char *slot, size_t slot_size);
-/* Trade an untouched slot for the warmest one in p's cache (the top),
- * when the sizes allow.  Returns: the slot to use. */
-char *goc__stack_swap_warm(goc__p *p, char *slot, size_t slot_size);
+/* Could a slot of slot_size be had now (carving if need be)?  Binds
+ * nothing: spawn asks, so that goc_go can say GOC_ENOMEM while the slot
+ * itself is taken only at the first run. */
+bool goc__stack_available(goc__p *p, size_t slot_size);
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
 void goc__stack_init(void);
 void goc__stack_teardown(void);
@@ -68,9 +69,10 @@ void goc__stack_teardown(void);
 /* ---- goroutine.c ---- */
 int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
                  void *arg, uintptr_t pc, bool system, goc__g **out);
-/* First run of g (g->sp == NULL), now RUNNING on the M holding p: pick
- * its stack and build its first context. */
-void goc__g_start(goc__p *p, goc__g *g);
+/* First run of g (g->sp == NULL), now RUNNING on the M holding p: take
+ * the warmest free slot and build the first context there.
+ * Returns: false if no slot could be had (g is left as it was). */
+bool goc__g_start(goc__p *p, goc__g *g);
 void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
 /* Every header ever carved in this run: fn(g, arg) for each; lock-free,
  * read each g's status (acquire) before trusting its fields. */

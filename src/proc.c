@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -653,15 +654,49 @@ static void reset_spinning(goc__m *m)
 
 static void begin_exit(void);
 
+#define STACK_WAIT_SPINS 64               /* failures before a sleep */
+#define STACK_WAIT_NS (1000 * 1000)        /* the sleep */
+#define STACK_WAIT_MAX_NS (1000000000LL)   /* no progress this long: give up */
+
+/* g, RUNNING on m, is to run for the first time.  Take its stack; when
+ * none can be had (the memory ran out after its spawn, or the kernel
+ * refuses more mappings), back off: g goes back to the global queue as
+ * RUNNABLE and m moves on, so that goroutines that already have stacks
+ * run, exit and free them.  Only when m finds nothing but stackless
+ * goroutines for a while does it sleep between attempts, and a whole
+ * second without running anything else ends the run.
+ * Returns: true if g can run now. */
+static bool start_or_wait(goc__m *m, goc__p *p, goc__g *g)
+{
+    if (goc__likely(goc__g_start(p, g)))
+        return true;
+    goc__gstatus_leave_running(g, GOC__GRUNNABLE);
+    goc__globrunqput(g);
+    int64_t now = goc__nanotime();
+    if (m->stackwait_since == 0)
+        m->stackwait_since = now;
+    else if (now - m->stackwait_since > STACK_WAIT_MAX_NS)
+        goc__fatal("out of memory: cannot allocate a goroutine stack");
+    if (++m->stackwait_fails >= STACK_WAIT_SPINS) {
+        m->stackwait_fails = 0;
+        struct timespec ts = {0, STACK_WAIT_NS};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 /* Switch to g; returns when a goroutine switches back to g0: g, or one
  * that g (or its successors) switched to directly.
- * Returns: the goroutine that came back. */
+ * Returns: the goroutine that came back, or NULL if g could not start
+ * (no stack: start_or_wait requeued it). */
 static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
 {
     uint32_t s = goc__casgstatus(g, GOC__GRUNNABLE, GOC__GRUNNING);
     GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
-    if (g->sp == NULL)
-        goc__g_start(m->p, g);
+    if (g->sp == NULL && !start_or_wait(m, m->p, g))
+        return NULL;
+    if (goc__unlikely(m->stackwait_since != 0))
+        m->stackwait_since = m->stackwait_fails = 0; /* progress */
     g->m = m;
     m->curg = g;
     if (!inherit)
@@ -742,6 +777,8 @@ static void m_loop(goc__m *m)
             continue;
         }
         g = execute(m, g, inherit);
+        if (g == NULL)
+            continue;
         bool m_done = false;
         g = after_switch(m, g, &m_done);
         inherit = true;
@@ -787,8 +824,12 @@ static goc__g *direct_next(goc__m *m)
     }
     uint32_t s = goc__casgstatus(h, GOC__GRUNNABLE, GOC__GRUNNING);
     GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
-    if (h->sp == NULL)
-        goc__g_start(p, h);
+    if (h->sp == NULL && !goc__g_start(p, h)) {
+        /* No stack for it now: g0's loop starts it or backs off. */
+        goc__gstatus_leave_running(h, GOC__GRUNNABLE);
+        goc__runq_put(p, h, true);
+        return NULL;
+    }
     h->m = m;
     return h;
 }

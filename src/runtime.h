@@ -99,9 +99,9 @@ typedef bool (*goc__unlockf)(goc__g *g, void *arg);
 /* The goroutine header: one of a dense chunk (goroutine.c), reused after
  * the goroutine dies.  Fields are reset at every spawn.
  * Invariants:
- *   a live G holds the stack slot stack_slot of slot_size bytes;
- *   sp == NULL <=> it has never run (its slot is untouched, stack_lo and
- *   stack_hi are unset); once it has run,
+ *   sp == NULL <=> it has never run; then it holds no stack slot
+ *   (stack_slot, stack_lo, stack_hi are NULL); once it has run, it holds
+ *   the slot stack_slot of slot_size bytes, and
  *   stack_slot + page == stack_lo < stack_hi == stack_slot + slot_size;
  *   status == RUNNING  <=>  g->m != NULL && g->m->curg == g
  *   goid > 0 for every spawned G; unique within a run
@@ -127,7 +127,8 @@ struct goc__g {
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
                                   that dequeues it */
-    char *stack_slot;          /* slot base (its guard page) */
+    char *stack_slot;          /* slot base (its guard page), from the
+                                  first run on */
     char *stack_lo;            /* usable stack [stack_lo, stack_hi), from
                                   the first run on */
     char *stack_hi;
@@ -226,6 +227,9 @@ struct goc__m {
     void *unlock_arg;
 
     uint64_t rand;             /* xorshift state for steal order; owner M */
+    int64_t stackwait_since;   /* first failed stack allocation of a
+                                  back-off in progress, or 0; owner M */
+    int32_t stackwait_fails;   /* failures since the last sleep; owner M */
 
     /* Sanitizers and signals. */
     void *tsan_g0_fiber;       /* TSan fiber of the thread itself */

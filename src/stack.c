@@ -329,25 +329,30 @@ static void scache_spill(goc__p *p, uint32_t keep)
     pool_pushed(c, now);
 }
 
+/* Refill p's empty cache from the pool (carving when it runs dry).
+ * Returns: false when not one slot could be had. */
+__attribute__((noinline)) static bool scache_refill(goc__p *p)
+{
+    goc__lock(&pool.lock);
+    struct stack_class *c = class_for(pool.default_slot);
+    while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
+        char *s = pool_pop(c);
+        if (s == NULL)
+            break;
+        p->scache[p->nscache++] = s;
+    }
+    goc__unlock(&pool.lock);
+    return p->nscache > 0;
+}
+
 char *goc__stack_alloc(goc__p *p, size_t slot_size)
 {
-    char *slot = NULL;
-    if (p != NULL && slot_size == pool.default_slot) {
-        if (goc__unlikely(p->nscache == 0)) {
-            goc__lock(&pool.lock);
-            struct stack_class *c = class_for(slot_size);
-            while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
-                char *s = pool_pop(c);
-                if (s == NULL)
-                    break;
-                p->scache[p->nscache++] = s;
-            }
-            goc__unlock(&pool.lock);
-            if (p->nscache == 0)
-                return NULL;
-        }
+    if (goc__likely(p != NULL && slot_size == pool.default_slot)) {
+        if (goc__unlikely(p->nscache == 0) && !scache_refill(p))
+            return NULL;
         return p->scache[--p->nscache];
     }
+    char *slot = NULL;
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);
     if (c != NULL)
@@ -356,9 +361,30 @@ char *goc__stack_alloc(goc__p *p, size_t slot_size)
     return slot;
 }
 
+bool goc__stack_available(goc__p *p, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == pool.default_slot))
+        return p->nscache > 0 || scache_refill(p);
+    bool ok = false;
+    goc__lock(&pool.lock);
+    struct stack_class *c = class_for(slot_size);
+    if (c != NULL && c->nfree > 0) {
+        ok = true;
+    } else if (c != NULL) {
+        char *s = carve(c);
+        if (s != NULL) {
+            int64_t now = coarse_now();
+            pool_push(c, s, now);
+            ok = true;
+        }
+    }
+    goc__unlock(&pool.lock);
+    return ok;
+}
+
 void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
 {
-    if (p != NULL && slot_size == pool.default_slot) {
+    if (goc__likely(p != NULL && slot_size == pool.default_slot)) {
         if (goc__unlikely(p->nscache == GOC__SCACHE_MAX)) {
             goc__lock(&pool.lock);
             scache_spill(p, GOC__SCACHE_REFILL);
@@ -373,15 +399,6 @@ void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
     pool_push(c, slot, now);
     pool_pushed(c, now);
     goc__unlock(&pool.lock);
-}
-
-char *goc__stack_swap_warm(goc__p *p, char *slot, size_t slot_size)
-{
-    if (slot_size != pool.default_slot || p->nscache == 0)
-        return slot;
-    char *warm = p->scache[p->nscache - 1];
-    p->scache[p->nscache - 1] = slot;
-    return warm;
 }
 
 void goc__stack_flush_cache(goc__p *p)

@@ -73,6 +73,20 @@
 #ifndef TEST_TSAN
 #define TEST_TSAN 0
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+/* TEST_EMULATED: the tests run under an emulator (set by the build). */
+#ifndef TEST_EMULATED
+#define TEST_EMULATED 0
+#endif
 
 /* Scale a workload: heavy counts shrink under sanitizers and emulators.
  * GOC_TEST_SCALE (environment) divides; the build may set a default. */

@@ -114,3 +114,69 @@ TEST(stack_deep_use)
 {
     run_main(deep_main, NULL);
 }
+
+/* ---- out of stack memory: goroutines that cannot get a stack wait for
+ * one instead of crashing ---- */
+
+#include <sys/resource.h>
+
+#define STARVE_N 2000
+static _Atomic int starve_inflight, starve_max, starve_done;
+static void starve_child(void *arg)
+{
+    (void)arg;
+    int now = atomic_fetch_add(&starve_inflight, 1) + 1;
+    int max = atomic_load(&starve_max);
+    while (now > max && !atomic_compare_exchange_weak(&starve_max, &max, now))
+        ;
+    for (int i = 0; i < 3; i++)
+        goc_yield(); /* hold the stack while every other child starts */
+    atomic_fetch_sub(&starve_inflight, 1);
+    atomic_fetch_add(&starve_done, 1);
+}
+static void starve_main(void *arg)
+{
+    (void)arg;
+    /* Room for about two 64 MiB slabs of stacks, no more. */
+    long vm_kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmSize:", 7) == 0)
+            vm_kb = atol(line + 7);
+    if (f != NULL)
+        fclose(f);
+    ASSERT_GT(vm_kb, 0);
+    struct rlimit rl = {(rlim_t)(vm_kb + 160 * 1024) * 1024,
+                        (rlim_t)(vm_kb + 160 * 1024) * 1024};
+    ASSERT_EQ(setrlimit(RLIMIT_AS, &rl), 0);
+    int enomem = 0;
+    for (int i = 0; i < STARVE_N;) {
+        int rc = goc_go(starve_child, NULL);
+        if (rc == GOC_ENOMEM) { /* no stack right now: let others finish */
+            enomem++;
+            goc_yield();
+            continue;
+        }
+        ASSERT_OK(rc);
+        i++;
+    }
+    while (atomic_load(&starve_done) < STARVE_N)
+        goc_yield();
+    /* With stacks for all, every child would have started before the
+     * first one finished (one P, each yields behind the rest). */
+    ASSERT_LT(atomic_load(&starve_max), STARVE_N);
+    fprintf(stderr, "at most %d children at once; %d spawns said ENOMEM\n",
+            atomic_load(&starve_max), enomem);
+}
+TEST(stack_exhaustion_waits)
+{
+#if TEST_TSAN || TEST_ASAN || TEST_EMULATED
+    /* Sanitizers map terabytes of shadow, and an emulator maps its own
+     * address space: an address-space limit means nothing to them. */
+    fprintf(stderr, "skipped: needs a plain native build\n");
+    return;
+#endif
+    goc_maxprocs(1);
+    run_main(starve_main, NULL);
+}
