@@ -82,6 +82,9 @@ GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
  * and the first run, it waits for a goroutine that has one to exit; a run
  * in which no goroutine can get a stack for a whole second ends with
  * "fatal error: out of memory: cannot allocate a goroutine stack".
+ * A goroutine that has spawned 256 goroutines in a row without blocking or
+ * yielding yields once (goc has no preemption yet; Go would preempt such a
+ * spawn loop): the spawned get to run, and finish, while it goes on.
  * Returns: 0.
  * Errors: GOC_EINVAL  fn is NULL, or a stack size too large to map.
  *         GOC_ENOMEM  no stack could be mapped at the time of the call, or

@@ -289,6 +289,7 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     g->system = system;
     g->is_main = false;
     g->lockcount = 0;
+    g->spawnstreak = 0;
     g->sp = NULL; /* built at the first run: goc__g_start */
     g->fn = fn;
     g->arg = arg;
@@ -373,6 +374,8 @@ void goc__g_abandon(goc__g *g, void *arg)
 
 /* ---- public API ---- */
 
+#define SPAWN_STREAK GOC__RUNQ_SIZE
+
 static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
                      void *arg, uintptr_t pc)
 {
@@ -388,7 +391,17 @@ static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
     int rc = goc__newproc(slot, name, fn, arg, pc, false, &g);
     if (rc != 0)
         return rc;
-    goc__runq_put_wake(goc__getm(), g);
+    goc__m *m = goc__getm();
+    goc__runq_put_wake(m, g);
+    /* A spawn storm yields now and then.  Go would preempt a goroutine
+     * that spawns in a tight loop after 10 ms; goc has no preemption yet,
+     * and without it the spawner's P never runs its children while the
+     * other Ps start them faster than they can finish them (every started
+     * goroutine holds a stack page).  So a goroutine that has spawned
+     * SPAWN_STREAK goroutines without blocking or yielding yields once. */
+    goc__g *self = m != NULL ? m->curg : NULL;
+    if (self != NULL && ++self->spawnstreak >= SPAWN_STREAK)
+        goc_yield();
     return 0;
 }
 

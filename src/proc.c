@@ -845,6 +845,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     goc__g *g = m->curg;
     GOC__ASSERT_ALWAYS(g != NULL);
     g->waitreason = reason;
+    g->spawnstreak = 0;
     m->unlockf = unlockf;
     m->unlock_arg = arg;
     /* A channel hand-off has just put the peer in runnext: switch to it
@@ -965,6 +966,7 @@ void goc_yield(void)
         sched_yield();
         return;
     }
+    m->curg->spawnstreak = 0;
     mcall_m(m, GOC__AFTER_YIELD);
 }
 

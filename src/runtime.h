@@ -112,6 +112,8 @@ struct goc__g {
                                   dumped); immutable after spawn */
     bool is_main;              /* goroutine 1; immutable after spawn */
     uint32_t lockcount;        /* goc_lock_os_thread depth; owner G only */
+    uint32_t spawnstreak;      /* goroutines spawned since it last parked
+                                  or yielded (goroutine.c); owner G */
     void *sp;                  /* saved context (arch.h); valid when not
                                   RUNNING; written by the switch; NULL
                                   until the first run */

@@ -363,3 +363,30 @@ TEST(sched_runnext_pair_does_not_starve)
     goc_maxprocs(1);
     run_main(starve_main, NULL);
 }
+
+/* ---- a spawn storm lets the spawned run: without preemption, a
+ * goroutine spawning in a tight loop yields every so often ---- */
+
+static _Atomic long storm_ran;
+static void storm_child(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&storm_ran, 1);
+}
+static void storm_main(void *arg)
+{
+    (void)arg;
+    long n = 10000, ran_during = 0;
+    for (long i = 0; i < n; i++)
+        ASSERT_OK(goc_go(storm_child, NULL));
+    ran_during = atomic_load(&storm_ran);
+    /* One P: only main's own yields can have run them. */
+    ASSERT_GT(ran_during, n / 2);
+    while (atomic_load(&storm_ran) < n)
+        goc_yield();
+}
+TEST(sched_spawn_storm_yields)
+{
+    goc_maxprocs(1);
+    run_main(storm_main, NULL);
+}
