@@ -180,6 +180,11 @@ struct goc__p {
                                          LIFO (the top is the warmest);
                                          owner M */
     int64_t goidnext, goidend;        /* goid batch [next, end); owner M */
+    _Atomic int64_t ngoroutine;       /* user goroutines spawned minus
+                                         exited on this P (may be < 0);
+                                         only the owner M writes, with
+                                         relaxed stores; goc_num_goroutine
+                                         sums every P's (goroutine.c) */
 
     _Alignas(GOC__CACHE_LINE)
     _Atomic uint32_t runqhead;        /* consumers CAS (release); pairs with
@@ -285,7 +290,8 @@ struct goc__sched {
     _Atomic(goc__p *) allp[1024];/* release-store under lock when created;
                                     acquire loads by stealers */
     _Atomic int64_t goidgen;     /* last goid handed out */
-    _Atomic int32_t ngoroutine;  /* live user goroutines */
+    _Atomic int32_t ngoroutine;  /* user goroutines spawned by plain
+                                    threads; the rest is counted per P */
     _Atomic bool running;        /* a run is in progress */
     _Atomic bool exiting;        /* main returned: Ms leave their loops;
                                     set under lock, read anywhere */
