@@ -52,7 +52,8 @@ static void tour(void *arg)
         query(1); /* the fix: room for the one answer */
     for (int i = 0; i < 10; i++)
         goc_yield();
-    printf("fix: a buffer of 1 lets the sender finish: %d -> %d\n", before,
+    printf("fix: a buffer of 1 lets the sender finish: %d -> %d "
+           "(none left behind)\n", before,
            goc_num_goroutine());
     /* The leaked senders stay parked; goc_run frees them when main returns
      * (the channels they hold leak with them: that is the bug shown). */
