@@ -205,6 +205,140 @@ typedef struct goc_case {
 GOC_EXTERN int goc_select(goc_case *cases, size_t n);
 /* select with a `default:` branch: GOC_EAGAIN when no case is ready. */
 GOC_EXTERN int goc_select_try(goc_case *cases, size_t n);
+/* select with `case <-time.After(...)`: as goc_select, but give up at
+ * deadline (absolute, on goc_now()'s clock) and return GOC_ETIMEDOUT.  A
+ * deadline already past polls the cases once; n == 0 just waits for the
+ * deadline.  Allocates nothing for the timeout.
+ * Errors: as goc_select, plus GOC_ETIMEDOUT. */
+GOC_EXTERN int goc_select_until(goc_case *cases, size_t n, int64_t deadline);
+
+/* ------------------------------------------------------------------------
+ * Time
+ *
+ * Timers live in the scheduler (a heap per P, no timer thread).  Every
+ * duration and time is int64_t nanoseconds; times are on goc_now()'s
+ * monotonic clock.
+ * ------------------------------------------------------------------------ */
+
+#define GOC_NANOSECOND ((int64_t)1)
+#define GOC_MICROSECOND ((int64_t)1000)
+#define GOC_MILLISECOND ((int64_t)1000000)
+#define GOC_SECOND ((int64_t)1000000000)
+
+typedef struct goc_timer goc_timer;
+typedef struct goc_ticker goc_ticker;
+
+/* Monotonic nanoseconds (CLOCK_MONOTONIC): for deadlines and intervals. */
+GOC_EXTERN int64_t goc_now(void);
+
+/* time.Sleep: park the goroutine for at least ns (wait reason "sleep");
+ * ns <= 0 returns at once.  On a plain thread it sleeps the thread (and,
+ * like a channel call, makes the thread count as a possible waker for
+ * deadlock detection). */
+GOC_EXTERN void goc_sleep(int64_t ns);
+
+/* time.After: a channel of int64_t that receives goc_now() once, ns from
+ * now (capacity 1, as Go's before 1.23).  The caller owns the channel and
+ * releases it, also before it fires: the timer holds its own reference.
+ * Returns: NULL outside a run or on ENOMEM. */
+GOC_EXTERN goc_chan *goc_after(int64_t ns);
+
+/* time.NewTimer: goc_now() is sent on goc_timer_chan(t) ns from now.  The
+ * channel belongs to the timer (valid until goc_timer_free; never release
+ * it).  Returns: NULL outside a run or on ENOMEM. */
+GOC_EXTERN goc_timer *goc_timer_new(int64_t ns);
+/* time.AfterFunc: fn(arg) runs in a goroutine of its own ns from now.
+ * goc_timer_chan of such a timer is NULL. */
+GOC_EXTERN goc_timer *goc_after_func(int64_t ns, void (*fn)(void *),
+                                     void *arg);
+GOC_EXTERN goc_chan *goc_timer_chan(goc_timer *t);
+/* Timer.Stop: true if this call stopped t before it fired (as in Go 1.19,
+ * a value sent before the stop stays in the channel).  Once it returns,
+ * t's firing is not in progress: an AfterFunc's goroutine has been
+ * started or never will be. */
+GOC_EXTERN bool goc_timer_stop(goc_timer *t);
+/* Timer.Reset: re-arm t to fire ns from now.  Returns: true if it was
+ * still armed. */
+GOC_EXTERN bool goc_timer_reset(goc_timer *t, int64_t ns);
+/* Stop t and free it with its channel. */
+GOC_EXTERN void goc_timer_free(goc_timer *t);
+
+/* time.NewTicker: goc_now() on goc_ticker_chan(t) every period ns (a tick
+ * the reader has not taken is dropped, as in Go).  NULL if period <= 0,
+ * outside a run, or on ENOMEM. */
+GOC_EXTERN goc_ticker *goc_ticker_new(int64_t period);
+GOC_EXTERN goc_chan *goc_ticker_chan(goc_ticker *t);
+/* Ticker.Reset: the next tick period from now, then every period. */
+GOC_EXTERN void goc_ticker_reset(goc_ticker *t, int64_t period);
+/* Ticker.Stop: no more ticks (the channel stays open, as in Go). */
+GOC_EXTERN void goc_ticker_stop(goc_ticker *t);
+GOC_EXTERN void goc_ticker_free(goc_ticker *t);
+
+/* ------------------------------------------------------------------------
+ * Context (Go's context package)
+ *
+ * Cancellation is a select on goc_ctx_done(ctx), as in Go.  Contexts are
+ * reference counted: a constructor returns one reference, which its
+ * holder drops with goc_ctx_release (Go's `defer cancel()` is
+ * goc_ctx_cancel + goc_ctx_release).  A child keeps its parent alive, so
+ * a parent may be released before its children.
+ * ------------------------------------------------------------------------ */
+
+typedef struct goc_ctx goc_ctx;
+typedef struct goc_ctx_afterfunc goc_ctx_afterfunc;
+
+/* context.Background(): never canceled, no values, no deadline; static
+ * (releasing it does nothing).  A NULL parent means it, too. */
+GOC_EXTERN goc_ctx *goc_ctx_background(void);
+/* context.WithCancel.  A child of a canceled parent is born canceled.
+ * Returns: NULL only when out of memory. */
+GOC_EXTERN goc_ctx *goc_ctx_with_cancel(goc_ctx *parent);
+/* context.WithDeadline (deadline on goc_now()'s clock; the earlier of it
+ * and the parent's wins; a past one is canceled at once with
+ * GOC_ETIMEDOUT) and context.WithTimeout (deadline ns from now). */
+GOC_EXTERN goc_ctx *goc_ctx_with_deadline(goc_ctx *parent, int64_t deadline);
+GOC_EXTERN goc_ctx *goc_ctx_with_timeout(goc_ctx *parent, int64_t ns);
+/* context.WithValue: key is compared by address (use the address of a
+ * static object of yours).  Returns: NULL if key is NULL or on ENOMEM. */
+GOC_EXTERN goc_ctx *goc_ctx_with_value(goc_ctx *parent, const void *key,
+                                       void *value);
+/* cancel(): idempotent; cancels every descendant before it returns.  On a
+ * background or value-only context it does nothing. */
+GOC_EXTERN void goc_ctx_cancel(goc_ctx *c);
+/* context.WithCancelCause's cancel(cause): as goc_ctx_cancel, recording
+ * cause (any int; 0 means GOC_ECANCELED) for goc_ctx_cause. */
+GOC_EXTERN void goc_ctx_cancel_cause(goc_ctx *c, int cause);
+/* Done(): a channel closed on cancellation, owned by the context (valid
+ * until its release; never release it yourself).  NULL (never ready in a
+ * select) when nothing above c can be canceled. */
+GOC_EXTERN goc_chan *goc_ctx_done(goc_ctx *c);
+/* Err(): 0, GOC_ECANCELED, or GOC_ETIMEDOUT (its or an ancestor's
+ * deadline passed). */
+GOC_EXTERN int goc_ctx_err(goc_ctx *c);
+/* context.Cause: the cause of the cancellation (the first one wins; a
+ * child canceled through its parent gets the parent's), the error itself
+ * if none was given, 0 while not canceled. */
+GOC_EXTERN int goc_ctx_cause(goc_ctx *c);
+/* Deadline(): the deadline on goc_now()'s clock, or 0 if none. */
+GOC_EXTERN int64_t goc_ctx_deadline(goc_ctx *c);
+/* Value(key): the value of the nearest context with key, or NULL. */
+GOC_EXTERN void *goc_ctx_value(goc_ctx *c, const void *key);
+/* Take another reference; drop one.  The last release frees the context
+ * (it cancels nothing of others: children live on, held by their own
+ * references). */
+GOC_EXTERN void goc_ctx_retain(goc_ctx *c);
+GOC_EXTERN void goc_ctx_release(goc_ctx *c);
+/* context.AfterFunc: once c is canceled, fn(arg) runs in a goroutine of
+ * its own (at once if c is canceled already; never if c cannot be).
+ * Returns: a registration for goc_ctx_after_func_stop, or NULL on
+ * ENOMEM (or fn NULL). */
+GOC_EXTERN goc_ctx_afterfunc *goc_ctx_after_func(goc_ctx *c,
+                                                 void (*fn)(void *),
+                                                 void *arg);
+/* stop(): true if this call kept fn from being started.  Frees the
+ * registration: call it exactly once for each goc_ctx_after_func, before
+ * or after fn ran. */
+GOC_EXTERN bool goc_ctx_after_func_stop(goc_ctx_afterfunc *f);
 
 /* ------------------------------------------------------------------------
  * Debugging

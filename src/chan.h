@@ -19,7 +19,8 @@ typedef struct goc__waiter goc__waiter;
  * after it wakes. */
 typedef struct goc__selstate {
     _Atomic uint32_t done;
-    goc__waiter *fired;
+    goc__waiter *fired;       /* NULL: the deadline fired (select_until) */
+    goc__g *g;                /* the selecting goroutine (for its timer) */
 } goc__selstate;
 
 /* A goroutine (or plain thread) blocked on one channel: for a plain send

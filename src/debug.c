@@ -394,6 +394,8 @@ void goc__checkdead(void)
                    goc__sched.nmidlelocked);
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
         return; /* a plain thread just queued work; its wakep follows */
+    if (goc__timers_pending())
+        return; /* a timer will wake somebody (Go's checkdead does so) */
     struct census c = {0, 0};
     goc__g_each(count_one, &c);
     if (c.runnable > 0)

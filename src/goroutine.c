@@ -392,6 +392,19 @@ void goc__g_abandon(goc__g *g, void *arg)
 
 #define SPAWN_STREAK GOC__RUNQ_SIZE
 
+int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
+{
+    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
+        atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
+        return GOC_EPERM;
+    goc__g *g;
+    int rc = goc__newproc(goc__stack_default_slot(), NULL, fn, arg, pc, false,
+                          &g);
+    if (rc == 0)
+        goc__runq_put_wake(goc__getm(), g);
+    return rc;
+}
+
 static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
                      void *arg, uintptr_t pc)
 {

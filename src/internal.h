@@ -28,6 +28,25 @@ static inline void goc__lock(goc__mutex *l)
     goc__lock_slow(l);
 }
 
+/* Take l only if it is free.  Returns: true if taken. */
+static inline bool goc__trylock(goc__mutex *l)
+{
+    uint32_t c = 0;
+    /* acquire; pairs with the release exchange in goc__unlock */
+    return atomic_compare_exchange_strong_explicit(
+        &l->key, &c, 1, memory_order_acquire, memory_order_relaxed);
+}
+
+/* A pause in a spin loop. */
+static inline void goc__cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 static inline void goc__unlock(goc__mutex *l)
 {
     /* release; pairs with the acquire in goc__lock */
@@ -38,6 +57,9 @@ static inline void goc__unlock(goc__mutex *l)
 void goc__noteclear(goc__note *n);
 void goc__notewakeup(goc__note *n);
 void goc__notesleep(goc__note *n);
+/* notesleep for at most ns nanoseconds.  Returns: true if woken, false
+ * when the time ran out first. */
+bool goc__notetsleep(goc__note *n, int64_t ns);
 
 /* ---- os_linux.c ---- */
 int goc__ncpu(void);                 /* affinity mask and cgroup quota */
@@ -74,6 +96,10 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
  * Returns: false if no slot could be had (g is left as it was). */
 bool goc__g_start(goc__p *p, goc__g *g);
 void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
+/* goc_go for the runtime's own use (AfterFuncs): never yields, so it may
+ * be called holding runtime locks.  pc: shown as the creator in dumps.
+ * Returns: 0, GOC_ENOMEM, or GOC_EPERM (no run, or the run is ending). */
+int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc);
 /* Every header ever carved in this run: fn(g, arg) for each; lock-free,
  * read each g's status (acquire) before trusting its fields. */
 void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg);
@@ -143,6 +169,28 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
 void goc__globrunq_free(void);                      /* teardown */
+
+/* ---- timer.c ---- */
+/* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then
+ * every period ns if period > 0.  Returns: true if t was armed already. */
+bool goc__timer_arm(goc__timer *t, goc__timerf f, void *arg, int64_t when,
+                    int64_t period);
+/* The same without waking the timer sleeper: *kick is a deadline to pass
+ * to goc__timers_kick once the caller's locks are released (or 0). */
+bool goc__timer_arm_nokick(goc__timer *t, goc__timerf f, void *arg,
+                           int64_t when, int64_t period, int64_t *kick);
+/* Disarm t, waiting for a firing in progress.  Returns: true if t was
+ * armed (this call stopped it).  May block: briefly, on t->mu. */
+bool goc__timer_del(goc__timer *t);
+/* Run p's timers due at now.  Only on: an M holding a P (any P).
+ * Returns: how many fired. */
+int goc__timers_run(goc__p *p, int64_t now);
+/* The earliest deadline over every P's heap, or 0 if none is armed. */
+int64_t goc__timers_next(void);
+bool goc__timers_pending(void);
+/* A timer earlier than before was armed at when: wake the sleeper. */
+void goc__timers_kick(int64_t when);
+void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);

@@ -8,10 +8,12 @@
  * goc__mutex key: 0 unlocked, 1 locked, 2 locked and someone may sleep.
  * goc__note key:  0 clear, 1 woken.
  */
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -23,18 +25,18 @@ static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
     syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
+/* The same with a relative timeout.  Returns: false once it expired. */
+static bool futex_wait_for(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    return !(syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL,
+                     0) != 0 &&
+             errno == ETIMEDOUT);
+}
+
 static void futex_wake(_Atomic uint32_t *addr, int n)
 {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 /* The fast paths are inline (internal.h); these are the rest. */
@@ -45,7 +47,7 @@ void goc__lock_slow(goc__mutex *l)
      * short, so the holder usually releases before a futex round trip. */
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < 30; k++)
-            cpu_relax();
+            goc__cpu_relax();
         c = 0;
         /* acquire; pairs with the release exchange in goc__unlock */
         if (atomic_compare_exchange_weak_explicit(&l->key, &c, 1,
@@ -81,4 +83,18 @@ void goc__notesleep(goc__note *n)
 {
     while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
         futex_wait(&n->key, 0);
+}
+
+bool goc__notetsleep(goc__note *n, int64_t ns)
+{
+    int64_t deadline = goc__nanotime() + ns;
+    while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
+        if (ns <= 0)
+            return false;
+        if (!futex_wait_for(&n->key, 0, ns) &&
+            atomic_load_explicit(&n->key, memory_order_acquire) == 0)
+            return false;
+        ns = deadline - goc__nanotime();
+    }
+    return true;
 }

@@ -453,6 +453,18 @@ void goc_unlock_os_thread(void)
  * Finding work
  * ------------------------------------------------------------------------ */
 
+/* Run p's timers that are due (any P: the caller holds one of its own).
+ * Returns: true if some fired. */
+static bool run_due_timers(goc__p *p)
+{
+    int64_t first = atomic_load_explicit(&p->timers.first,
+                                         memory_order_relaxed);
+    if (goc__likely(first == 0))
+        return false;
+    int64_t now = goc__nanotime();
+    return now >= first && goc__timers_run(p, now) > 0;
+}
+
 /* Steal from other Ps: 4 passes in a random order that visits every P
  * once per pass (start at a random P, step by a random stride coprime to
  * n); runnext only on the last pass. */
@@ -480,11 +492,20 @@ static goc__g *steal_work(goc__m *m, goc__p *p)
         for (int32_t i = 0; i < n; i++) {
             goc__p *v = allp((int32_t)((start + (uint32_t)i * step) %
                                        (uint32_t)n));
-            if (v == p || v == NULL ||
-                atomic_load_explicit(&v->status, memory_order_relaxed) !=
-                    GOC__PRUNNING)
+            if (v == p || v == NULL)
                 continue;
-            goc__g *g = goc__runq_steal(p, v, pass == 3);
+            /* Last pass: the due timers of the others too (Go's
+             * stealWork), so that a P busy with one long goroutine does
+             * not hold its timers back.  What they ready comes to us. */
+            bool inherit;
+            goc__g *g;
+            if (pass == 3 && run_due_timers(v) &&
+                (g = goc__runq_get(p, &inherit)) != NULL)
+                return g;
+            if (atomic_load_explicit(&v->status, memory_order_relaxed) !=
+                GOC__PRUNNING)
+                continue;
+            g = goc__runq_steal(p, v, pass == 3);
             if (g != NULL)
                 return g;
         }
@@ -515,6 +536,35 @@ static goc__p *retire_p(goc__m *m)
     goc__p *np = pidleget();
     goc__unlock(&goc__sched.lock);
     return np;
+}
+
+/* m has no P and found no work.  If some timer is armed and no other M
+ * sleeps on the timers, become the timer sleeper: sleep on timer_note
+ * until the earliest deadline of any P, or until goc__timers_kick says an
+ * earlier timer was armed.  Only the M that won the CAS clears the note
+ * (an M that lost it once cleared the kick meant for the winner), and it
+ * reads the deadlines after the clear: a kick that the clear erased was
+ * sent after its timer was in a heap, so the read sees that timer.  The
+ * seq_cst fence keeps the clear before the reads.
+ * Returns: true if m slept (it should now look for work again). */
+static bool timer_sleep(goc__m *m)
+{
+    if (goc__timers_next() == 0)
+        return false;
+    goc__m *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&goc__sched.timerm, &none, m,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return false; /* another M sleeps on them */
+    goc__noteclear(&goc__sched.timer_note);
+    atomic_thread_fence(memory_order_seq_cst);
+    int64_t next = goc__timers_next();
+    atomic_store_explicit(&goc__sched.timer_until, next, memory_order_seq_cst);
+    if (next != 0 && !exiting())
+        goc__notetsleep(&goc__sched.timer_note, next - goc__nanotime());
+    atomic_store_explicit(&goc__sched.timer_until, 0, memory_order_seq_cst);
+    atomic_store_explicit(&goc__sched.timerm, NULL, memory_order_seq_cst);
+    return true;
 }
 
 /* Has any P in [0, GOMAXPROCS) or the global queue got work?  Racy; used
@@ -559,6 +609,8 @@ top:
         goto top;
     }
 
+    /* 0. Our P's timers that are due: what they ready is queued here. */
+    run_due_timers(p);
     /* 1. Fairness: every 61st tick take one G from the global queue, so
      *    two Gs that keep readying each other cannot starve it. */
     goc__g *g;
@@ -630,7 +682,21 @@ top:
             }
         }
     }
-    /* 7. Sleep until handed a P. */
+    /* 7. Timers pending somewhere: sleep until the earliest, unless
+     *    another M already does.  Then take an idle P and look again: the
+     *    timers are due (or an earlier one was armed). */
+    if (timer_sleep(m)) {
+        goc__lock(&goc__sched.lock);
+        goc__p *np = exiting() ? NULL : pidleget();
+        goc__unlock(&goc__sched.lock);
+        if (exiting())
+            return NULL;
+        if (np != NULL) {
+            acquirep(m, np);
+            goto top;
+        }
+    }
+    /* 8. Sleep until handed a P. */
     if (!stopm(m))
         return NULL;
     goto top;
@@ -1071,6 +1137,7 @@ static void begin_exit(void)
     atomic_store_explicit(&goc__sched.exiting, true, memory_order_release);
     for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
         goc__notewakeup(&m->park);
+    goc__notewakeup(&goc__sched.timer_note);
     goc__unlock(&goc__sched.lock);
 }
 
@@ -1100,8 +1167,10 @@ static void teardown(goc__m *m0)
     }
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
-    for (int32_t i = 0; i < nallp; i++)
+    for (int32_t i = 0; i < nallp; i++) {
+        goc__timers_teardown(allp(i));
         free(allp(i));
+    }
     goc__stack_teardown();
     goc__g_teardown();
     goc__globrunq_free();
@@ -1143,6 +1212,9 @@ int goc__run(void (*main_fn)(void *), void *arg)
     atomic_store(&goc__sched.goidgen, 0);
     atomic_store(&goc__sched.ngoroutine, 0);
     atomic_store(&goc__sched.exiting, false);
+    atomic_store(&goc__sched.timerm, NULL);
+    atomic_store(&goc__sched.timer_until, 0);
+    goc__noteclear(&goc__sched.timer_note);
     goc__stack_init();
 
     goc__m *m0 = calloc(1, sizeof *m0);

@@ -19,6 +19,11 @@
  *   chan.lock (several, in address order: select) ... released before
  *   any of the next two is taken;
  *   sched.lock < stackpool.lock; gpool.lock is a leaf.
+ * Timers (timer.c): a timer's mu < its P's heap lock (a leaf); a timer's
+ * function runs under its mu and may take context, channel and sched
+ * locks, so no one takes a timer's mu while holding those, except the G
+ * timer (goc_sleep, goc_select_until), whose function only readies a
+ * goroutine: select arms it holding its channels' locks.
  * A channel's lock is never held across goc__ready, a spawn or a park:
  * wakers unlock first, and a parking goroutine's lock is released by the
  * unlock callback after the switch.  Everything else is a single-owner
@@ -56,6 +61,53 @@ typedef struct goc__mutex {
 typedef struct goc__note {
     _Atomic uint32_t key;
 } goc__note;
+
+/* ------------------------------------------------------------------------
+ * Timers (timer.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct goc__timer goc__timer;
+
+/* What a timer does when it fires.  Runs on the M that runs the P's due
+ * timers (holding some P), with t->mu held, so goc__timer_del can wait
+ * for it: it may ready goroutines, send without blocking, spawn, take
+ * channel and context locks; never park.
+ * Returns: GOC__TIMER_KEEP, or GOC__TIMER_GONE when f has released t->mu
+ * and freed t itself (a one-shot timer that owns its memory). */
+typedef int (*goc__timerf)(goc__timer *t, void *arg, int64_t now);
+enum { GOC__TIMER_KEEP = 0, GOC__TIMER_GONE = 1 };
+
+/* Invariants: p != NULL <=> the timer is in p's heap at heap[idx];
+ * when, p and idx change only with both mu and that heap's lock held, so
+ * either lock is enough to read them.  Lock order: mu, then the heap. */
+struct goc__timer {
+    goc__mutex mu;
+    int32_t idx;        /* position in p's heap */
+    goc__p *p;          /* the heap holding it, or NULL */
+    int64_t when;       /* goc__nanotime() deadline while in a heap */
+    int64_t period;     /* > 0: re-armed after each firing (tickers) */
+    goc__timerf f;      /* set when armed; mu */
+    void *arg;
+    void (*abandon)(goc__timer *t); /* at teardown, if still armed: free
+                                       what the timer owns (or NULL) */
+};
+
+typedef struct goc__timer_ent {
+    int64_t when;
+    goc__timer *t;
+} goc__timer_ent;
+
+/* A P's timers: a 4-ary min-heap on when (Go's).  Any M may add to it,
+ * delete from it or run its due timers (a P whose goroutine runs for long
+ * still has its timers run by others), so it has its own lock, a leaf
+ * below every timer's mu.  first is heap[0].when or 0 when empty, written
+ * under the lock and read without it (seq_cst: see goc__timers_kick). */
+typedef struct goc__timers {
+    goc__mutex lock;
+    uint32_t len, cap;
+    goc__timer_ent *heap;
+    _Atomic int64_t first;
+} goc__timers;
 
 /* ------------------------------------------------------------------------
  * G: a goroutine
@@ -137,6 +189,9 @@ struct goc__g {
     size_t slot_size;          /* stack class (stack.c); immutable */
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
     goc__g *freelink;          /* next free header (goroutine.c) */
+    goc__timer timer;          /* goc_sleep and goc_select_until: armed
+                                  only while the G waits, disarmed before
+                                  its call returns (timer.c) */
 };
 
 /* ------------------------------------------------------------------------
@@ -185,6 +240,8 @@ struct goc__p {
                                          only the owner M writes, with
                                          relaxed stores; goc_num_goroutine
                                          sums every P's (goroutine.c) */
+
+    goc__timers timers;               /* timer.c; its own lock */
 
     _Alignas(GOC__CACHE_LINE)
     _Atomic uint32_t runqhead;        /* consumers CAS (release); pairs with
@@ -295,6 +352,15 @@ struct goc__sched {
     _Atomic bool running;        /* a run is in progress */
     _Atomic bool exiting;        /* main returned: Ms leave their loops;
                                     set under lock, read anywhere */
+
+    /* The timer sleeper: at most one idle M sleeps on timer_note until
+     * the earliest timer of any P (timer_until); the others sleep without
+     * a timeout.  Whoever adds an earlier timer kicks it (timer.c).  It is
+     * not on midle, so checkdead counts it as running: no deadlock is
+     * reported while a timer is pending. */
+    _Atomic(goc__m *) timerm;    /* seq_cst: see goc__timers_kick */
+    _Atomic int64_t timer_until; /* its deadline; 0 while none sleeps */
+    goc__note timer_note;
 };
 
 extern struct goc__sched goc__sched;

@@ -26,6 +26,8 @@
 #include "chan.h"
 
 #define SELECT_MAX 65536
+
+enum { MODE_BLOCK, MODE_TRY, MODE_UNTIL };
 #define SMALL 16 /* cases handled with stack arrays only */
 
 static uint32_t select_rand(uint32_t bound)
@@ -181,15 +183,82 @@ static int check_cases(goc_case *cases, size_t n)
     return 0;
 }
 
-/* Block on every case until one fires.  Requires: all locks held.
- * m: goc__getm().  Returns: the fired case's index. */
-static int select_block(goc__m *m, struct sel *s, goc__waiter *ws)
+/* The deadline of a select_until fired: if no case has, it wins. */
+static int sel_timeout(goc__timer *t, void *arg, int64_t now)
+{
+    (void)t;
+    (void)now;
+    goc__selstate *st = arg;
+    uint32_t zero = 0;
+    /* acq_rel: as the dequeuers' CAS (goc__waitq_dequeue). */
+    if (atomic_compare_exchange_strong_explicit(&st->done, &zero, 1,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        st->fired = NULL;
+        goc__ready(st->g);
+    }
+    return GOC__TIMER_KEEP;
+}
+
+struct timed_park {
+    struct sel *s;
+    goc__selstate *st;
+    int64_t deadline;
+};
+
+/* The park's unlock callback of a select with a deadline: arm the G's
+ * timer before the channels are unlocked (once they are, a case may fire,
+ * and the G may return and reuse the stack that st lives on; the timer
+ * must be armed by then so the G's goc__timer_del finds it).  The G timer
+ * may be armed holding channel locks: its function only readies. */
+static bool timed_unlock(goc__g *g, void *arg)
+{
+    struct timed_park *tp = arg;
+    int64_t kick;
+    goc__timer_arm_nokick(&g->timer, sel_timeout, tp->st, tp->deadline, 0,
+                          &kick);
+    selunlock(tp->s);
+    if (kick != 0)
+        goc__timers_kick(kick);
+    return true;
+}
+
+/* A plain thread waits on its note, until the deadline if there is one
+ * (deadline 0: none).  Requires: all locks released. */
+static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
+{
+    if (deadline == 0) {
+        goc__notesleep(note);
+        return;
+    }
+    if (goc__notetsleep(note, deadline - goc__nanotime()))
+        return;
+    uint32_t zero = 0;
+    if (atomic_compare_exchange_strong_explicit(&st->done, &zero, 1,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        st->fired = NULL; /* timed out */
+        return;
+    }
+    goc__notesleep(note); /* a case won the race: its waker is coming */
+}
+
+/* Block on every case until one fires, or until deadline (0: none).
+ * Requires: all locks held.  m: goc__getm().
+ * Returns: the fired case's index, or GOC_ETIMEDOUT. */
+/* Not static, and named goc__: it sits on a parked goroutine's stack, and
+ * dumps hide goc__ frames (CONTRIBUTING.md). */
+int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
+                      int64_t deadline);
+int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
+                      int64_t deadline)
 {
     goc__selstate st;
     atomic_init(&st.done, 0);
     st.fired = NULL;
     goc__note note;
     goc__g *g = m != NULL ? m->curg : NULL;
+    st.g = g;
     if (g == NULL)
         goc__noteclear(&note);
     for (uint32_t k = 0; k < s->nlock; k++) {
@@ -207,10 +276,20 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws)
                                               : &cs->chan->sendq,
                            w);
     }
-    goc__waiter_block(m, &ws[0], selunlock_f, s, "select");
+    if (g == NULL) {
+        selunlock(s);
+        thread_wait(&st, &note, deadline);
+    } else if (deadline != 0) {
+        struct timed_park tp = {s, &st, deadline};
+        goc__park_m(m, timed_unlock, &tp, "select");
+        goc__timer_del(&g->timer); /* waits out a firing in progress */
+    } else {
+        goc__park_m(m, selunlock_f, s, "select");
+    }
 
-    /* Woken: st.fired completed.  Take every other waiter off its queue
-     * (some were already dropped by dequeuers that lost the CAS). */
+    /* Woken: st.fired completed, or the deadline passed.  Take every
+     * other waiter off its queue (some were already dropped by dequeuers
+     * that lost the CAS). */
     sellock(s);
     for (uint32_t k = 0; k < s->nlock; k++) {
         goc__waiter *w = &ws[k];
@@ -221,18 +300,37 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws)
     }
     selunlock(s);
     goc__waiter *f = st.fired;
+    if (f == NULL)
+        return GOC_ETIMEDOUT;
     if (!f->success)
         s->cases[f->case_index].err = GOC_ECLOSED; /* elem zeroed by close */
     return f->case_index;
 }
 
-static int do_select(goc_case *cases, size_t n, bool block)
+/* No case can ever proceed: block forever, say "would block", or wait out
+ * the deadline. */
+int goc__select_nothing(int mode, int64_t deadline);
+int goc__select_nothing(int mode, int64_t deadline)
 {
-    if (n == 0) {
-        if (!block)
-            return GOC_EAGAIN;
+    if (mode == MODE_TRY)
+        return GOC_EAGAIN;
+    if (mode == MODE_BLOCK)
         goc__block_forever("select (no cases)");
+    goc_sleep(deadline - goc__nanotime());
+    return GOC_ETIMEDOUT;
+}
+
+/* mode: MODE_BLOCK (goc_select), MODE_TRY (goc_select_try) or
+ * MODE_UNTIL (goc_select_until, with deadline). */
+int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline);
+int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
+{
+    if (mode == MODE_UNTIL && deadline <= goc__nanotime()) {
+        int rc = goc__select(cases, n, MODE_TRY, 0); /* poll once */
+        return rc == GOC_EAGAIN ? GOC_ETIMEDOUT : rc;
     }
+    if (n == 0)
+        return goc__select_nothing(mode, deadline);
     if (cases == NULL || n > SELECT_MAX)
         return GOC_EINVAL;
     int rc = check_cases(cases, n);
@@ -265,9 +363,7 @@ static int do_select(goc_case *cases, size_t n, bool block)
     }
     if (np == 0) {
         free(heap);
-        if (!block)
-            return GOC_EAGAIN;
-        goc__block_forever("select (no cases)");
+        return goc__select_nothing(mode, deadline);
     }
     goc__m *m = goc__chan_enter();
     int done = poll_unlocked(m, cases, poll, np);
@@ -300,23 +396,28 @@ static int do_select(goc_case *cases, size_t n, bool block)
             return (int)poll[k];
         }
     }
-    if (!block) {
+    if (mode == MODE_TRY) {
         selunlock(&s);
         free(heap);
         return GOC_EAGAIN;
     }
     /* 4-5. Wait on all of them. */
-    rc = select_block(m, &s, ws);
+    rc = goc__select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
     free(heap);
     return rc;
 }
 
 int goc_select(goc_case *cases, size_t n)
 {
-    return do_select(cases, n, true);
+    return goc__select(cases, n, MODE_BLOCK, 0);
 }
 
 int goc_select_try(goc_case *cases, size_t n)
 {
-    return do_select(cases, n, false);
+    return goc__select(cases, n, MODE_TRY, 0);
+}
+
+int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
+{
+    return goc__select(cases, n, MODE_UNTIL, deadline);
 }
