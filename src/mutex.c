@@ -25,17 +25,18 @@
  *   WOKEN is set by at most one party at a time (an unlocker that wakes a
  *   waiter, or a spinning newcomer), and cleared by the one it woke.
  * Locking: the state word is atomic; the semaphore has its own lock
- * (sema.h).  Unlock releases the mutex and claims the job of waking a
- * waiter in one CAS, so after the CAS it touches the mutex only when a
- * counted waiter is still to be woken (and so the mutex is still in use).
+ * (sema.h).  After the add that releases the mutex, unlock reads or writes
+ * it again only while a waiter it counted is still to be woken (so the
+ * mutex is still in use and cannot have been freed): one CAS to claim the
+ * wake-up, never a re-read after a failed one (Go's unlockSlow loops).
  */
 #include "sema.h"
 
 enum {
-    LOCKED = 1u,
-    WOKEN = 2u,
-    STARVING = 4u,
-    WAITER_SHIFT = 3,
+    LOCKED = GOC__MUTEX_LOCKED,
+    WOKEN = GOC__MUTEX_WOKEN,
+    STARVING = GOC__MUTEX_STARVING,
+    WAITER_SHIFT = GOC__MUTEX_WAITER_SHIFT,
     WAITER = 1u << WAITER_SHIFT,
 };
 
@@ -168,40 +169,39 @@ bool goc_mutex_trylock(goc_mutex *m)
     return cas(m, &old, old | LOCKED);
 }
 
-/* The unlock of a contended mutex.  old: the state that the fast path's
- * CAS found. */
-static void unlock_slow(goc_mutex *m, uint32_t old)
+/* The unlock of a contended mutex.  new: the state right after the add
+ * that released it. */
+static void unlock_slow(goc_mutex *m, uint32_t new)
 {
-    for (;;) {
-        if (goc__unlikely(!(old & LOCKED)))
-            goc__fatal("sync: unlock of unlocked mutex");
-        uint32_t new = old & ~LOCKED;
-        /* Starvation mode: hand it to the first waiter.  Normal mode:
-         * wake one, unless one is awake already (WOKEN). */
-        bool wake = (old & STARVING) != 0;
-        if (!wake && (old >> WAITER_SHIFT) != 0 && !(old & WOKEN)) {
-            new = (new - WAITER) | WOKEN;
-            wake = true;
-        }
-        /* release: pairs with the acquire CAS (or add) of the next
-         * locker. */
-        if (__atomic_compare_exchange_n(&m->state, &old, new, false,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-            if (wake)
-                goc__semrelease(&m->sema, 1);
-            return;
-        }
+    if (goc__unlikely(!((new + LOCKED) & LOCKED)))
+        goc__fatal("sync: unlock of unlocked mutex");
+    if (new & STARVING) {
+        /* Hand it to the first waiter: nobody else may take it, so the
+         * mutex is in use until that waiter has it. */
+        goc__semrelease(&m->sema, 1);
+        return;
     }
+    /* Normal mode: wake one waiter, unless none is queued or one is
+     * awake already (WOKEN: a woken waiter or a spinner will compete). */
+    if ((new >> WAITER_SHIFT) == 0 || (new & WOKEN))
+        return;
+    /* One try at claiming the wake-up.  If the state changed, the first
+     * change to an unlocked mutex is a lock: its holder's unlock decides
+     * about waking, so we are done (and must not read the state again:
+     * that goroutine may have locked, unlocked and freed the mutex by
+     * now).  relaxed: the add above released; the semaphore orders the
+     * wake-up. */
+    if (__atomic_compare_exchange_n(&m->state, &new, (new - WAITER) | WOKEN,
+                                    false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+        goc__semrelease(&m->sema, 1);
 }
 
 void goc_mutex_unlock(goc_mutex *m)
 {
     goc__sync_enter();
-    uint32_t old = LOCKED;
-    /* release: pairs with the acquire CAS of the next locker. */
-    if (goc__likely(__atomic_compare_exchange_n(&m->state, &old, 0, false,
-                                                __ATOMIC_RELEASE,
-                                                __ATOMIC_RELAXED)))
-        return;
-    unlock_slow(m, old);
+    /* release: pairs with the acquire CAS (or add) of the next locker. */
+    uint32_t new = __atomic_sub_fetch(&m->state, LOCKED, __ATOMIC_RELEASE);
+    if (goc__unlikely(new != 0))
+        unlock_slow(m, new);
 }

@@ -163,10 +163,20 @@ void goc__semrelease(goc__sema *q, uint32_t n)
 
 /* ---- plain threads ---- */
 
-void goc__sync_enter_thread(void)
+__thread uint64_t goc__sync_epoch __attribute__((tls_model("initial-exec")));
+
+void goc__sync_enter_slow(void)
 {
-    /* acquire, as in goc__chan_enter: pairs with the CAS that starts a
-     * run in goc__run.  Outside a run there is nobody to count for. */
-    if (atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+    /* acquire: pairs with the release increment when a run starts. */
+    uint64_t epoch = atomic_load_explicit(&goc__sched_epoch,
+                                          memory_order_acquire);
+    if (goc__getm() == NULL) {
+        /* acquire, as in goc__chan_enter: pairs with the CAS that starts
+         * a run.  Outside a run there is nobody to count for: look again
+         * next time. */
+        if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+            return;
         goc__extern_thread();
+    }
+    goc__sync_epoch = epoch;
 }

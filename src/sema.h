@@ -114,12 +114,23 @@ void goc__semrelease(goc__sema *q, uint32_t n);
 /* A plain thread about to use a sync object: count it as a possible waker
  * for deadlock detection before it can hold a lock that a goroutine waits
  * for, or wake one (as goc__chan_enter).  Every public sync call that can
- * block, hold or wake starts with it. */
-void goc__sync_enter_thread(void);
+ * block, hold or wake starts with it.
+ * The fast path is two loads and no call: sync_epoch is the run in which
+ * this thread last made the check (an M of that run, or a plain thread
+ * already counted), so only a thread's first sync call of each run takes
+ * the slow path.  Call it at the start of the public call only, before
+ * anything that may park: a goroutine may resume on another thread, and
+ * the thread-local read must be the current thread's. */
+extern __thread uint64_t goc__sync_epoch
+    __attribute__((tls_model("initial-exec")));
+void goc__sync_enter_slow(void);
 static inline void goc__sync_enter(void)
 {
-    if (goc__unlikely(goc__getm() == NULL))
-        goc__sync_enter_thread();
+    /* relaxed: a stale epoch only sends us to the slow path. */
+    if (goc__unlikely(goc__sync_epoch !=
+                      atomic_load_explicit(&goc__sched_epoch,
+                                           memory_order_relaxed)))
+        goc__sync_enter_slow();
 }
 
 /* Busy-wait hint for a spin loop: n pause instructions. */
@@ -134,17 +145,31 @@ static inline void goc__sync_pause(int n)
     }
 }
 
+/* goc_mutex's state word (mutex.c): bit 0 locked, bit 1 woken, bit 2
+ * starving, the number of waiters from bit 3 up. */
+enum {
+    GOC__MUTEX_LOCKED = 1u,
+    GOC__MUTEX_WOKEN = 2u,
+    GOC__MUTEX_STARVING = 4u,
+    GOC__MUTEX_WAITER_SHIFT = 3,
+};
+
 /* goc_mutex_lock, with the wait reason of the caller (the rwmutex's
  * writers wait on a mutex too).  May park: yes. */
 void goc__mutex_lock_slow(goc_mutex *m, const char *reason);
 static inline void goc__mutex_lock_as(goc_mutex *m, const char *reason)
 {
-    uint32_t unlocked = 0;
-    /* acquire: pairs with the release CAS of goc_mutex_unlock, so the
-     * critical section before the unlock happens before ours. */
-    if (goc__likely(__atomic_compare_exchange_n(&m->state, &unlocked, 1,
-                                                false, __ATOMIC_ACQUIRE,
-                                                __ATOMIC_RELAXED)))
+    /* Take it if it is free, waiters or not (unless it is being handed
+     * to one: starving).  A load first, then one CAS: with waiters the
+     * word is rarely 0, and a CAS that expects 0 would fail and cost a
+     * second one.  relaxed load: a guess; acquire CAS: pairs with the
+     * release add of goc_mutex_unlock, so the critical section before the
+     * unlock happens before ours. */
+    uint32_t old = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    if (goc__likely(!(old & (GOC__MUTEX_LOCKED | GOC__MUTEX_STARVING))) &&
+        __atomic_compare_exchange_n(&m->state, &old,
+                                    old | GOC__MUTEX_LOCKED, false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
     goc__mutex_lock_slow(m, reason);
 }
