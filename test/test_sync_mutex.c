@@ -171,26 +171,27 @@ TEST(sync_mutex_trylock_contention)
     run_main(trylock_main, NULL);
 }
 
-/* ---- starvation: a goroutine re-locking in a tight loop, holding the
- * mutex nearly all the time, cannot keep a waiter out.  The hog stops only
- * once the waiter got in, so without starvation mode the test would hang
- * (or take as long as luck needs); the bound is a second, against the 1 ms
- * after which a waiter switches the mutex to starvation mode. ---- */
+/* ---- starvation: a goroutine re-locking in a tight loop cannot keep a
+ * waiter out.  The hog holds the mutex across a yield, so whenever the
+ * waiter runs the mutex is held, and the hog re-locks it at once after
+ * each unlock: with one P, in normal mode the waiter would never get in
+ * (the hog stops only once it has, so the test would hang).  Starvation
+ * mode, after the waiter has waited 1 ms, hands it the mutex; the bound is
+ * a generous second.  With two Ps, or a plain thread as the waiter, it
+ * may also catch the mutex between an unlock and the next lock. ---- */
 
 static goc_mutex smu;
 static _Atomic int hog_running, waiter_in;
 static long hog_rounds;
-static volatile long hog_work;
 
 static void hog(void *arg)
 {
     (void)arg;
     while (!atomic_load(&waiter_in)) {
         goc_mutex_lock(&smu);
-        for (int i = 0; i < 200; i++)
-            hog_work++; /* hold it for a while */
         if (++hog_rounds == 100)
             atomic_store(&hog_running, 1);
+        goc_yield(); /* holding it */
         goc_mutex_unlock(&smu);
     }
 }
@@ -211,8 +212,6 @@ static void starved(void *arg)
 static void starvation_main(void *arg)
 {
     bool thread_waiter = arg != NULL;
-    atomic_store(&hog_running, 0);
-    atomic_store(&waiter_in, 0);
     goc_wg wg = {0};
     struct threads ts;
     ASSERT_OK(goc_wg_go(&wg, hog, NULL));
@@ -227,11 +226,15 @@ static void starvation_main(void *arg)
 }
 TEST(sync_mutex_starvation)
 {
-    goc_maxprocs(2); /* the hog never yields: the waiter needs its own P */
+    goc_maxprocs(1);
+    run_main(starvation_main, NULL);
+}
+TEST(sync_mutex_starvation_2p)
+{
+    goc_maxprocs(2);
     run_main(starvation_main, NULL);
 }
 TEST(sync_mutex_starvation_thread)
 {
-    goc_maxprocs(1);
     run_main(starvation_main, (void *)1);
 }
