@@ -4,8 +4,21 @@
  * dump; and deadlocks over mutexes found by the deadlock detector. */
 #include "test_sync.h"
 
-/* Run fn as the main goroutine in a child; it must die with status 2 and
- * `first` as its first line. */
+/* Run body in a child; it must die with status 2 and `first` as its first
+ * line. */
+static struct death *expect_death_of(void (*body)(void), const char *first)
+{
+    static struct death d;
+    death_run(&d, body);
+    ASSERT_STATUS(d, 2);
+    char line[256];
+    if (strcmp(first_line(&d, line, sizeof line), first) != 0)
+        FAIL("first line \"%s\", want \"%s\"; output:\n%s", line, first,
+             d.out);
+    return &d;
+}
+
+/* The same with fn as the main goroutine of a run. */
 static void (*death_main)(void *);
 static void death_body(void)
 {
@@ -13,15 +26,8 @@ static void death_body(void)
 }
 static struct death *expect_death(void (*fn)(void *), const char *first)
 {
-    static struct death d;
     death_main = fn;
-    death_run(&d, death_body);
-    ASSERT_STATUS(d, 2);
-    char line[256];
-    if (strcmp(first_line(&d, line, sizeof line), first) != 0)
-        FAIL("first line \"%s\", want \"%s\"; output:\n%s", line, first,
-             d.out);
-    return &d;
+    return expect_death_of(death_body, first);
 }
 
 /* ---- misuse ---- */
@@ -77,12 +83,9 @@ static void thread_death(void)
 }
 TEST(sync_fatal_mutex_unlock_thread)
 {
-    static struct death d;
-    death_run(&d, thread_death); /* a plain thread, no run */
-    ASSERT_STATUS(d, 2);
-    char line[256];
-    ASSERT(strcmp(first_line(&d, line, sizeof line),
-                  "fatal error: sync: unlock of unlocked mutex") == 0);
+    /* A plain thread, no run. */
+    expect_death_of(thread_death,
+                    "fatal error: sync: unlock of unlocked mutex");
 }
 
 static void runlock_unlocked(void *arg)
@@ -256,26 +259,18 @@ static void abba_main(void *arg)
     ASSERT_OK(goc_wg_go(&finished, lock_ab, &mb));
     goc_wg_wait(&finished);
 }
-static void abba_death(void)
-{
-    goc_maxprocs(2);
-    goc_run(abba_main, NULL);
-}
 TEST(sync_deadlock_abba)
 {
-    static struct death d;
-    death_run(&d, abba_death);
-    ASSERT_STATUS(d, 2);
-    char line[256];
-    ASSERT(strcmp(first_line(&d, line, sizeof line),
-                  "fatal error: all goroutines are asleep - deadlock!") == 0);
-    ASSERT_CONTAINS(d.out, "goroutine 1 [sync.WaitGroup.Wait]:\n");
+    goc_maxprocs(2); /* the child's run starts with it */
+    struct death *d = expect_death(
+        abba_main, "fatal error: all goroutines are asleep - deadlock!");
+    ASSERT_CONTAINS(d->out, "goroutine 1 [sync.WaitGroup.Wait]:\n");
     /* Both goroutines, blocked in lock_ab on the other's mutex (the
      * goc_mutex_lock frame shows unless the compiler made it a tail
      * call). */
     const char *want = "[sync.Mutex.Lock]:\n";
-    char *p = strstr(d.out, want);
+    char *p = strstr(d->out, want);
     if (p == NULL || strstr(p + 1, want) == NULL)
-        FAIL("want two goroutines [sync.Mutex.Lock]; output:\n%s", d.out);
-    ASSERT_CONTAINS(d.out, "lock_ab(...)\n");
+        FAIL("want two goroutines [sync.Mutex.Lock]; output:\n%s", d->out);
+    ASSERT_CONTAINS(d->out, "lock_ab(...)\n");
 }
