@@ -50,8 +50,9 @@ static uint32_t load(goc_mutex *m)
     return __atomic_load_n(&m->state, __ATOMIC_RELAXED);
 }
 
-/* acquire on success: pairs with the release CAS of goc_mutex_unlock, so
- * the critical section before the unlock happens before ours. */
+/* acquire on success: pairs with the release subtract of
+ * goc_mutex_unlock, so the critical section before the unlock happens
+ * before ours. */
 static bool cas(goc_mutex *m, uint32_t *old, uint32_t new)
 {
     return __atomic_compare_exchange_n(&m->state, old, new, false,
@@ -136,8 +137,8 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
         if (old & STARVING) {
             /* 5. Handed to us: take it, leave the queue, and end
              *    starvation mode if we were the last waiter or did not
-             *    really starve.  acquire: pairs with the release CAS of
-             *    the unlock that handed it over. */
+             *    really starve.  acquire: pairs with the release subtract
+             *    of the unlock that handed it over. */
             if ((old & (LOCKED | WOKEN)) || (old >> WAITER_SHIFT) == 0)
                 goc__fatal("sync: inconsistent mutex state");
             uint32_t delta = LOCKED - WAITER;

@@ -67,8 +67,11 @@ void goc_rwmutex_runlock(goc_rwmutex *rw)
         goc__semrelease(&rw->writer_sema, 1);
 }
 
-/* Requires: rw->w held.  Keep readers out and wait for those inside. */
-static void wait_readers(goc_rwmutex *rw)
+/* Requires: rw->w held.  Keep readers out and wait for those inside.
+ * Always inlined: it sits between the public call and the park, where
+ * dumps show only goc__ frames (CONTRIBUTING.md). */
+static inline __attribute__((always_inline)) void
+wait_readers(goc_rwmutex *rw)
 {
     int32_t r = add(&rw->readers, -MAX_READERS) + MAX_READERS;
     if (r != 0 && add(&rw->departing, r) != 0)
