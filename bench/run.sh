@@ -29,6 +29,9 @@ BENCHES=(
   "select|-|bench_select -n 4000000|select -n 4000000|lower"
   "ring|-|bench_ring -n 10000000 -k 503|ring -n 10000000 -k 503|lower"
   "skynet|-|bench_skynet -n 1000000|skynet -n 1000000|lower"
+  "spawn|-|bench_spawn -n 1000000|spawn -n 1000000|lower"
+  "mutex|-|bench_mutex -n 10000000 -g 8|mutex -n 10000000 -g 8 -mode mutex|lower"
+  "atomic|-|bench_atomic -n 10000000 -g 8|mutex -n 10000000 -g 8 -mode atomic|lower"
 )
 
 have_go=0

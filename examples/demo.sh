@@ -77,6 +77,7 @@ run() {
 
 run hello_goroutines "goroutines: unordered output of 1,000 goroutines" \
     20 '^hello from goroutine'
+run waitgroup "sync.WaitGroup: wait for goroutines, then reuse it"
 run stress_100k "stress: 100,000 goroutines alive at once, and their memory"
 run gomaxprocs1 "GOMAXPROCS=1: cooperative scheduling, then two Ps"
 run channels "channels: unbuffered, buffered, close and range, v, ok := <-c"
@@ -85,7 +86,10 @@ run select_default "select: default, non-blocking operations, closed cases"
 run worker_pool "a worker pool"
 run fanout_fanin "fan-out, fan-in"
 run pipeline "a pipeline that shuts down by closing"
-run counter_race "the counter++ race, fixed with an atomic and with a channel"
+run counter_race "the counter++ race, fixed three ways: mutex, atomic, channel"
+run deadlock "a deadlock with two mutexes, and the fix by lock ordering"
+run once "sync.Once: lazy initialisation, exactly once"
+run rwmutex_cache "sync.RWMutex: a read-heavy cache"
 run leak "a goroutine leak found with goc_num_goroutine, and its fix"
 
 echo "== the tour ran: $step steps, all passed =="

@@ -25,9 +25,9 @@
  * way; spin for a second instead and, once preemption exists, the ticker
  * gets the P every ~10 ms even with GOMAXPROCS=1.
  *
- * The goroutines share state through C11 atomics only; there are no
- * channels or WaitGroups in goc yet, so main waits for the others with an
- * atomic counter and goc_yield.
+ * The goroutines share state through C11 atomics only, and main waits for
+ * the others with an atomic counter and goc_yield rather than a WaitGroup,
+ * so that every scheduling point in the program is one you can see.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 

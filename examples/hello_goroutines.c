@@ -27,22 +27,22 @@
  *     P steals half of a busy P's queue, so each thread works through a
  *     different slice of the indices.
  *
- * There is no sync.WaitGroup in goc yet, so main waits with an atomic
- * counter and goc_yield (runtime.Gosched) in a loop.  Once WaitGroup lands
- * this becomes goc_wg_add / goc_wg_done / goc_wg_wait.
+ * main waits with a WaitGroup, as the Go program does: goc_wg_add(&wg, N)
+ * before starting them (wg.Add), goc_wg_done(&wg) at the end of each
+ * (defer wg.Done()), goc_wg_wait(&wg) (wg.Wait) parks main until the
+ * counter is back to zero.
  */
 #define _POSIX_C_SOURCE 200809L /* flockfile */
 
 #include <goc.h>
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define N 1000
 
-static _Atomic int done;     /* goroutines that have printed */
+static goc_wg wg;            /* sync.WaitGroup: the zero value is ready */
 static int printed[N];       /* printed[k]: index of the k-th line */
 static int nprinted;         /* guarded by the stdout lock */
 
@@ -51,14 +51,14 @@ static void hello(void *arg)
     int i = (int)(intptr_t)arg;
     /* Record the line's position and print it under stdout's own lock, so
      * the recorded order is exactly the order of the lines.  (A thread-level
-     * lock is fine here: nothing inside it can switch goroutines.  Once goc
-     * has a Mutex, a goc_mutex is the lock to use around anything longer.) */
+     * lock is fine here: nothing inside it can switch goroutines.  Around
+     * anything that can block, a goc_mutex is the lock to use.) */
     flockfile(stdout);
     printed[nprinted++] = i;
     printf("hello from goroutine %3d (goc_id %lld)\n", i,
            (long long)goc_id());
     funlockfile(stdout);
-    atomic_fetch_add(&done, 1);
+    goc_wg_done(&wg);
 }
 
 static void main_fn(void *arg)
@@ -67,6 +67,7 @@ static void main_fn(void *arg)
     printf("main: starting %d goroutines on GOMAXPROCS=%d threads; "
            "each prints its index\n",
            N, goc_maxprocs(0));
+    goc_wg_add(&wg, N);
     for (int i = 0; i < N; i++) {
         int rc = goc_go(hello, (void *)(intptr_t)i);
         if (rc < 0) {
@@ -75,9 +76,7 @@ static void main_fn(void *arg)
         }
     }
 
-    /* wg.Wait(), the hard way: let the others run until all have printed. */
-    while (atomic_load(&done) < N)
-        goc_yield();
+    goc_wg_wait(&wg); /* wg.Wait() */
 
     /* Every index exactly once?  And how far from the spawn order? */
     static unsigned char seen[N];

@@ -341,6 +341,182 @@ GOC_EXTERN goc_ctx_afterfunc *goc_ctx_after_func(goc_ctx *c,
 GOC_EXTERN bool goc_ctx_after_func_stop(goc_ctx_afterfunc *f);
 
 /* ------------------------------------------------------------------------
+ * Sync (Go's sync package, and x/sync/semaphore)
+ *
+ * Every type is ready to use zero-initialised, like Go's zero values:
+ *     goc_mutex mu = {0};        or   static goc_mutex mu = GOC_MUTEX_INIT;
+ * Locking and waiting block the calling goroutine, never its thread; on a
+ * plain thread (not a goroutine) the same calls block the thread, and from
+ * its first sync call in a run the thread counts as a possible waker for
+ * deadlock detection (as for channels).  The fields are goc's: do not read
+ * or write them, and do not copy an object once it is in use.  Object
+ * pointers must not be NULL.  An object may be freed (or go out of scope)
+ * once no call on it is in progress or can still start; in particular the
+ * last goroutine to lock and unlock a mutex, or the goroutine whose
+ * goc_wg_wait returned, may free it at once (the goroutine that woke it
+ * has finished touching it).
+ * Misuse is fatal, as in Go: "fatal error: sync: ..." with a goroutine
+ * dump, exit status 2.  Design: docs/design/sync.md.
+ * ------------------------------------------------------------------------ */
+
+/* Internal: a wait queue (src/sema.c).  Zero is an empty, unlocked queue. */
+typedef struct goc__sema {
+    uint32_t lock;  /* futex word of the queue's lock */
+    uint32_t count; /* wake-ups given before their waiter queued */
+    void *head;     /* first waiter (a ring of them) */
+} goc__sema;
+
+#ifdef __cplusplus
+#define GOC__ZERO_INIT {}
+#else
+#define GOC__ZERO_INIT {0}
+#endif
+
+/* sync.Mutex.  Not tied to a goroutine: any goroutine (or thread) may
+ * unlock a mutex that another one locked.  Fair in Go's way: a waiter that
+ * has waited more than 1 ms switches the mutex to starvation mode, where
+ * each unlock hands it straight to the longest waiter. */
+typedef struct goc_mutex {
+    uint32_t state; /* locked, woken and starving bits; waiter count */
+    goc__sema sema;
+} goc_mutex;
+#define GOC_MUTEX_INIT GOC__ZERO_INIT
+
+/* Lock m.  Blocks until it is free (a short spin first, when another P is
+ * running its holder).  May block. */
+GOC_EXTERN void goc_mutex_lock(goc_mutex *m);
+/* Unlock m, waking a waiter if there is one.
+ * Fatal: "sync: unlock of unlocked mutex" when m is not locked. */
+GOC_EXTERN void goc_mutex_unlock(goc_mutex *m);
+/* Lock m if that needs no waiting.  Returns: true if it is now locked by
+ * the caller; false if it was locked (or being handed to a waiter). */
+GOC_EXTERN bool goc_mutex_trylock(goc_mutex *m);
+
+/* sync.RWMutex: any number of readers, or one writer.  A writer waiting in
+ * goc_rwmutex_lock keeps new readers out (they wait for it), so a steady
+ * stream of readers cannot starve writers.  As in Go, a goroutine must not
+ * take a read lock it already holds again while a writer may be waiting
+ * (that deadlocks). */
+typedef struct goc_rwmutex {
+    goc_mutex w;           /* held by the writer, or the next one */
+    goc__sema writer_sema; /* the writer waits here for readers to leave */
+    goc__sema reader_sema; /* readers wait here for the writer */
+    int32_t readers;       /* readers in or waiting; -2^30 while a writer
+                              is pending */
+    int32_t departing;     /* readers the pending writer still waits for */
+} goc_rwmutex;
+#define GOC_RWMUTEX_INIT GOC__ZERO_INIT
+
+/* Lock for writing: waits until no reader or writer holds rw.
+ * May block. */
+GOC_EXTERN void goc_rwmutex_lock(goc_rwmutex *rw);
+/* Unlock for writing; waiting readers all get in.
+ * Fatal: "sync: Unlock of unlocked RWMutex". */
+GOC_EXTERN void goc_rwmutex_unlock(goc_rwmutex *rw);
+/* Lock for reading: waits while a writer holds rw or is waiting for it.
+ * May block. */
+GOC_EXTERN void goc_rwmutex_rlock(goc_rwmutex *rw);
+/* Unlock for reading; the last reader out lets a waiting writer in.
+ * Fatal: "sync: RUnlock of unlocked RWMutex". */
+GOC_EXTERN void goc_rwmutex_runlock(goc_rwmutex *rw);
+/* Lock for writing / reading if that needs no waiting.
+ * Returns: true if the lock is now held. */
+GOC_EXTERN bool goc_rwmutex_trylock(goc_rwmutex *rw);
+GOC_EXTERN bool goc_rwmutex_tryrlock(goc_rwmutex *rw);
+
+/* sync.WaitGroup: wait for a collection of goroutines to finish.  Reusable
+ * once goc_wg_wait has returned to every waiter: Adds of the next round
+ * must come after that, as in Go. */
+typedef struct goc_wg {
+    uint64_t state; /* counter (high 32 bits), waiters (low 32) */
+    goc__sema sema;
+} goc_wg;
+#define GOC_WG_INIT GOC__ZERO_INIT
+
+/* Add delta (may be negative) to the counter; at zero every waiter wakes.
+ * Call goc_wg_add with a positive delta before starting what it counts.
+ * The counter is 32 bits, as in Go.
+ * Fatal: "sync: negative WaitGroup counter" (also when it passes 2^31 - 1),
+ * "sync: WaitGroup delta out of range" (|delta| >= 2^31),
+ * "sync: WaitGroup misuse: Add called concurrently with Wait". */
+GOC_EXTERN void goc_wg_add(goc_wg *wg, int64_t delta);
+/* goc_wg_add(wg, -1). */
+GOC_EXTERN void goc_wg_done(goc_wg *wg);
+/* Wait until the counter is zero.  May block.
+ * Fatal: "sync: WaitGroup is reused before previous Wait has returned". */
+GOC_EXTERN void goc_wg_wait(goc_wg *wg);
+/* goc_wg_add(wg, 1), then `go fn(arg)` in a goroutine that calls
+ * goc_wg_done(wg) when fn returns (Go 1.25's WaitGroup.Go).
+ * Returns: 0.
+ * Errors: those of goc_go (GOC_EINVAL, GOC_ENOMEM, GOC_EPERM); then nothing
+ *         was started and the counter is as it was. */
+GOC_EXTERN int goc_wg_go(goc_wg *wg, void (*fn)(void *), void *arg);
+
+/* sync.Once. */
+typedef struct goc_once {
+    uint32_t done; /* fn has returned */
+    goc_mutex m;   /* held while fn runs */
+} goc_once;
+#define GOC_ONCE_INIT GOC__ZERO_INIT
+
+/* Call fn(arg) if no goc_once_do on o has called it yet.  Only one call
+ * runs fn; every other call (concurrent or later) returns only after fn
+ * has returned, and sees what fn wrote.  fn must not call goc_once_do on
+ * the same o (it would wait for itself, as in Go).  A NULL fn counts as a
+ * function that does nothing.  May block. */
+GOC_EXTERN void goc_once_do(goc_once *o, void (*fn)(void *), void *arg);
+
+/* sync.Cond, with the mutex passed to each wait instead of stored. */
+typedef struct goc_cond {
+    goc__sema sema; /* the waiters, in arrival order */
+} goc_cond;
+#define GOC_COND_INIT GOC__ZERO_INIT
+
+/* Atomically unlock m (which the caller holds) and wait for a signal or
+ * broadcast; lock m again before returning.  As in Go, wait in a loop
+ * that re-checks the condition.  May block.
+ * Fatal: "sync: unlock of unlocked mutex" if m is not locked. */
+GOC_EXTERN void goc_cond_wait(goc_cond *c, goc_mutex *m);
+/* Wake the longest-waiting goroutine, if any (FIFO).  Holding the mutex
+ * is allowed, not required. */
+GOC_EXTERN void goc_cond_signal(goc_cond *c);
+/* Wake every goroutine waiting at the time of the call (not the ones that
+ * start waiting afterwards). */
+GOC_EXTERN void goc_cond_broadcast(goc_cond *c);
+
+/* A weighted semaphore (golang.org/x/sync/semaphore.Weighted): size units;
+ * acquiring n waits until n are free.  Waiters are served strictly in
+ * arrival order, so a large request is not starved by small ones (a small
+ * one behind it waits too).  The zero value has size 0: call goc_sem_init
+ * before use. */
+typedef struct goc_sem {
+    int64_t size;   /* units in all; set by goc_sem_init */
+    int64_t cur;    /* units held */
+    goc__sema sema; /* the waiters, in arrival order */
+} goc_sem;
+#define GOC_SEM_INIT GOC__ZERO_INIT
+
+/* Make s a semaphore of size units, none held (size < 0 counts as 0).
+ * Not while s is in use. */
+GOC_EXTERN void goc_sem_init(goc_sem *s, int64_t size);
+/* Acquire n units, waiting until they are free and every earlier waiter
+ * is served.  May block.  n == 0 succeeds at once.  n > size can never be
+ * satisfied: as in Go, the call waits until ctx is done, which for a NULL
+ * ctx is for ever (the goroutine is then "semacquire" in dumps and counts
+ * towards a global deadlock).
+ * Returns: 0.
+ * Errors: GOC_EINVAL     n < 0, or ctx is not NULL: contexts do not exist
+ *                        yet (once they do, a canceled or timed-out ctx
+ *                        gives GOC_ECANCELED / GOC_ETIMEDOUT). */
+GOC_EXTERN int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx);
+/* Acquire n units if they are free and nobody is waiting.
+ * Returns: true on success; false otherwise (also for n < 0). */
+GOC_EXTERN bool goc_sem_try_acquire(goc_sem *s, int64_t n);
+/* Release n units and let the waiters at the front in, as far as they fit.
+ * Fatal: "semaphore: released more than held" (also for n < 0). */
+GOC_EXTERN void goc_sem_release(goc_sem *s, int64_t n);
+
+/* ------------------------------------------------------------------------
  * Debugging
  * ------------------------------------------------------------------------ */
 

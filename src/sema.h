@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sema.h - the wait queue that every sync object is built on (sema.c):
+ * a FIFO of waiters under a small lock, each waiter a goroutine (parked)
+ * or a plain thread (asleep on a futex note).  On top of it, Go's runtime
+ * semaphore (semacquire / semrelease on a count of wake-ups) for mutex,
+ * rwmutex and waitgroup.  Design: docs/design/sync.md.
+ *
+ * Invariants (under q->lock):
+ *   q->head == NULL, or the waiters form a ring through next/prev with
+ *   q->head the oldest (the next to be woken);
+ *   w->queued <=> w is on the ring;
+ *   q->count > 0 => the ring is empty (semacquire takes a count before it
+ *   queues, and semrelease wakes a queued waiter before it counts).
+ * Locking: q->lock is a leaf below sched.lock and is never held across
+ * goc__ready, a park or another sync object's calls: wakers take waiters
+ * off under the lock and wake them after releasing it; a sleeping
+ * goroutine's lock is released by its park callback, once it is off its
+ * stack.
+ */
+#ifndef GOC_SEMA_H
+#define GOC_SEMA_H
+
+#include "internal.h"
+
+typedef struct goc__semw goc__semw;
+
+/* One blocked caller.  It lives on the caller's stack (goroutine stacks
+ * never move) and stays valid until the caller is woken.
+ *   queued   on the ring; written under q->lock
+ *   sleeping the owner has gone to sleep (or is about to, with q->lock
+ *            held until it cannot miss the wake-up): whoever takes it off
+ *            the queue must wake it.  A waiter taken off before it sleeps
+ *            (goc_cond's two steps) notices !queued and does not sleep.
+ * Once a waker has taken it off the queue it owns the record until the
+ * wake-up; nothing else touches it.  So a third party (a context being
+ * canceled, later) may take a waiter off with goc__semq_take and set
+ * `result` before waking it. */
+struct goc__semw {
+    goc__semw *next, *prev; /* the ring; q->lock.  After the take: the
+                               waker's wake list (next only) */
+    goc__g *g;              /* the goroutine, or NULL: a plain thread */
+    goc__note note;         /* the plain thread sleeps here */
+    int64_t n;              /* what it waits for (goc_sem: units) */
+    int result;             /* what the waker tells it (0 so far) */
+    bool queued;
+    bool sleeping;
+};
+
+/* Waiters taken off a queue, to be woken once its lock is released. */
+typedef struct goc__wakelist {
+    goc__semw *first, **tail;
+} goc__wakelist;
+
+/* ---- the queue (q->lock) ---- */
+
+/* The queue lock is the public struct's uint32_t, used as a goc__mutex
+ * (the public header cannot use _Atomic: it also compiles as C++). */
+_Static_assert(sizeof(goc__mutex) == sizeof(uint32_t) &&
+                   _Alignof(goc__mutex) == _Alignof(uint32_t),
+               "goc__sema.lock must hold a goc__mutex");
+static inline goc__mutex *goc__semq_mutex(goc__sema *q)
+{
+    return (goc__mutex *)(void *)&q->lock;
+}
+void goc__semq_lock(goc__sema *q);
+static inline void goc__semq_unlock(goc__sema *q)
+{
+    goc__unlock(goc__semq_mutex(q));
+}
+
+/* Fill in who is waiting: the current goroutine, or this thread's note. */
+void goc__semw_init(goc__semw *w, int64_t n);
+
+static inline goc__semw *goc__semq_first(goc__sema *q)
+{
+    return (goc__semw *)q->head;
+}
+
+/* Queue w at the tail, or (lifo) at the head.  Requires: q->lock. */
+void goc__semq_push(goc__sema *q, goc__semw *w, bool lifo);
+/* Take w off q; if it sleeps, append it to *wl for goc__wake_all.
+ * Requires: q->lock, w queued. */
+void goc__semq_take(goc__sema *q, goc__semw *w, goc__wakelist *wl);
+
+/* Sleep until a waker takes w off q, unless one already has.
+ * Requires: q->lock, w pushed on q (or taken off since).
+ * Releases: q->lock (for a goroutine, after it is off its stack).
+ * May park: yes.  reason: the wait reason shown in dumps. */
+void goc__semq_sleep(goc__sema *q, goc__semw *w, const char *reason);
+
+static inline void goc__wakelist_init(goc__wakelist *wl)
+{
+    wl->first = NULL;
+    wl->tail = &wl->first;
+}
+/* Wake every waiter of wl, in order.  Call after unlocking the queue: a
+ * woken caller may free the object at once. */
+void goc__wake_all(goc__wakelist *wl);
+
+/* ---- Go's runtime semaphore on q->count ---- */
+
+/* Wait for a wake-up: take one counted in q->count, or queue (at the head
+ * with lifo: a mutex waiter that lost its turn) and sleep.
+ * May park: yes. */
+void goc__semacquire(goc__sema *q, bool lifo, const char *reason);
+/* Give n wake-ups: to queued waiters first (oldest first), the rest into
+ * q->count for waiters that have not queued yet.  The caller does not
+ * touch q afterwards except through another call.  May park: no. */
+void goc__semrelease(goc__sema *q, uint32_t n);
+
+/* ---- shared by the sync objects ---- */
+
+/* A plain thread about to use a sync object: count it as a possible waker
+ * for deadlock detection before it can hold a lock that a goroutine waits
+ * for, or wake one (as goc__chan_enter).  Every public sync call that can
+ * block, hold or wake starts with it.
+ * The fast path is two loads and no call: sync_epoch is the run in which
+ * this thread last made the check (an M of that run, or a plain thread
+ * already counted), so only a thread's first sync call of each run takes
+ * the slow path.  Call it at the start of the public call only, before
+ * anything that may park: a goroutine may resume on another thread, and
+ * the thread-local read must be the current thread's. */
+extern __thread uint64_t goc__sync_epoch
+    __attribute__((tls_model("initial-exec")));
+void goc__sync_enter_slow(void);
+static inline void goc__sync_enter(void)
+{
+    /* relaxed: a stale epoch only sends us to the slow path. */
+    if (goc__unlikely(goc__sync_epoch !=
+                      atomic_load_explicit(&goc__sched_epoch,
+                                           memory_order_relaxed)))
+        goc__sync_enter_slow();
+}
+
+/* Busy-wait hint for a spin loop: n pause instructions. */
+static inline void goc__sync_pause(int n)
+{
+    for (int i = 0; i < n; i++) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield" ::: "memory");
+#endif
+    }
+}
+
+/* goc_mutex's state word (mutex.c): bit 0 locked, bit 1 woken, bit 2
+ * starving, the number of waiters from bit 3 up. */
+enum {
+    GOC__MUTEX_LOCKED = 1u,
+    GOC__MUTEX_WOKEN = 2u,
+    GOC__MUTEX_STARVING = 4u,
+    GOC__MUTEX_WAITER_SHIFT = 3,
+};
+
+/* goc_mutex_lock, with the wait reason of the caller (the rwmutex's
+ * writers wait on a mutex too).  May park: yes. */
+void goc__mutex_lock_slow(goc_mutex *m, const char *reason);
+static inline void goc__mutex_lock_as(goc_mutex *m, const char *reason)
+{
+    /* Take it if it is free, waiters or not (unless it is being handed
+     * to one: starving).  A load first, then one CAS: with waiters the
+     * word is rarely 0, and a CAS that expects 0 would fail and cost a
+     * second one.  relaxed load: a guess; acquire CAS: pairs with the
+     * release add of goc_mutex_unlock, so the critical section before the
+     * unlock happens before ours. */
+    uint32_t old = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    if (goc__likely(!(old & (GOC__MUTEX_LOCKED | GOC__MUTEX_STARVING))) &&
+        __atomic_compare_exchange_n(&m->state, &old,
+                                    old | GOC__MUTEX_LOCKED, false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    goc__mutex_lock_slow(m, reason);
+}
+
+#endif /* GOC_SEMA_H */
