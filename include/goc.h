@@ -500,14 +500,18 @@ typedef struct goc_sem {
  * Not while s is in use. */
 GOC_EXTERN void goc_sem_init(goc_sem *s, int64_t size);
 /* Acquire n units, waiting until they are free and every earlier waiter
- * is served.  May block.  n == 0 succeeds at once.  n > size can never be
- * satisfied: as in Go, the call waits until ctx is done, which for a NULL
- * ctx is for ever (the goroutine is then "semacquire" in dumps and counts
- * towards a global deadlock).
+ * is served, or until ctx is done (NULL: never).  May block.  A ctx that
+ * is done already fails the call even if the units are free; units
+ * granted while ctx became done are kept, and the call succeeds (both as
+ * x/sync).  n > size can never be satisfied: the call waits until ctx is
+ * done, which for a NULL ctx is for ever (the goroutine is then
+ * "semacquire" in dumps and counts towards a global deadlock).  Waiting
+ * with a cancelable ctx, the goroutine shows as "select".
  * Returns: 0.
- * Errors: GOC_EINVAL     n < 0, or ctx is not NULL: contexts do not exist
- *                        yet (once they do, a canceled or timed-out ctx
- *                        gives GOC_ECANCELED / GOC_ETIMEDOUT). */
+ * Errors: GOC_EINVAL     n < 0.
+ *         GOC_ECANCELED  ctx was canceled;  GOC_ETIMEDOUT  its deadline
+ *                        passed.
+ *         GOC_ENOMEM     no memory to wait with a ctx. */
 GOC_EXTERN int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx);
 /* Acquire n units if they are free and nobody is waiting.
  * Returns: true on success; false otherwise (also for n < 0). */
@@ -515,6 +519,26 @@ GOC_EXTERN bool goc_sem_try_acquire(goc_sem *s, int64_t n);
 /* Release n units and let the waiters at the front in, as far as they fit.
  * Fatal: "semaphore: released more than held" (also for n < 0). */
 GOC_EXTERN void goc_sem_release(goc_sem *s, int64_t n);
+
+/* errgroup (golang.org/x/sync/errgroup): run functions in goroutines,
+ * wait for them all, keep the first error. */
+typedef struct goc_group goc_group;
+/* errgroup.WithContext(parent) with SetLimit(limit) (limit <= 0: no
+ * limit).  Returns: NULL on ENOMEM. */
+GOC_EXTERN goc_group *goc_group_new(goc_ctx *parent, int limit);
+/* The group's context (owned by the group, valid until goc_group_free):
+ * canceled when a function first returns non-zero, and when
+ * goc_group_wait returns. */
+GOC_EXTERN goc_ctx *goc_group_ctx(goc_group *g);
+/* g.Go(f): run fn(goc_group_ctx(g), arg) in a goroutine; fn's non-zero
+ * result is an error.  At the limit, blocks until a running fn returns.
+ * Returns: 0, or goc_go's error (then fn does not run). */
+GOC_EXTERN int goc_group_go(goc_group *g, int (*fn)(goc_ctx *ctx, void *arg),
+                            void *arg);
+/* g.Wait(): wait for every fn; cancel the context.
+ * Returns: the first non-zero result of an fn, or 0. */
+GOC_EXTERN int goc_group_wait(goc_group *g);
+GOC_EXTERN void goc_group_free(goc_group *g);
 
 /* ------------------------------------------------------------------------
  * Debugging

@@ -49,6 +49,7 @@ void goc__semw_init(goc__semw *w, int64_t n)
     if (w->g == NULL)
         goc__noteclear(&w->note);
     w->n = n;
+    w->signal = NULL;
     w->result = 0;
     w->queued = false;
     w->sleeping = false;
@@ -99,7 +100,10 @@ void goc__wake_all(goc__wakelist *wl)
          * be gone right after it. */
         goc__semw *next = w->next;
         goc__g *g = w->g;
-        if (g != NULL)
+        goc_chan *sig = w->signal;
+        if (sig != NULL)
+            (void)goc_chan_try_send(sig, NULL); /* cap 1, sent once */
+        else if (g != NULL)
             goc__ready(g);
         else
             goc__notewakeup(&w->note);

@@ -42,6 +42,9 @@ struct goc__semw {
     goc__g *g;              /* the goroutine, or NULL: a plain thread */
     goc__note note;         /* the plain thread sleeps here */
     int64_t n;              /* what it waits for (goc_sem: units) */
+    goc_chan *signal;       /* if set, the wake is a send on it (a waiter
+                               that selects on it and a context's done
+                               channel: goc_sem_acquire with a ctx) */
     int result;             /* what the waker tells it (0 so far) */
     bool queued;
     bool sleeping;

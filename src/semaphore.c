@@ -13,9 +13,10 @@
  *   (size - cur < first->n): whoever changes cur lets in whoever fits.
  * Locking: size, cur and the queue are under the queue lock (sema.h).
  *
- * Cancellation (the context issue): a waiter is a goc__semw that a third
- * party can take off the queue under the lock and wake with a result; if
- * it was the first, the ones behind it may fit now and must be let in, as
+ * Cancellation: an acquire with a context waits on a channel of its own
+ * (the waker sends on it instead of readying) and on the context's done
+ * channel.  If done wins, it takes itself off the queue under the lock;
+ * if it was the first, the ones behind it may fit now and are let in, as
  * x/sync does.
  */
 #include "chan.h" /* goc__block_forever */
@@ -34,12 +35,72 @@ static bool fits(goc_sem *s, int64_t n)
     return s->size - s->cur >= n && goc__semq_first(&s->sema) == NULL;
 }
 
+/* Let in the waiters at the front that fit now.  Requires: the lock. */
+static void let_in(goc_sem *s, goc__wakelist *wl)
+{
+    goc__semw *w;
+    while ((w = goc__semq_first(&s->sema)) != NULL &&
+           s->size - s->cur >= w->n) {
+        s->cur += w->n;
+        goc__semq_take(&s->sema, w, wl);
+    }
+}
+
+/* Wait for n units or for ctx, whichever comes first (x/sync's select on
+ * ready and ctx.Done()).  The waiter is woken by a send on a channel of
+ * its own, so that it can select on that and on done.  If ctx wins but
+ * the units were granted meanwhile, keep them and succeed, as x/sync
+ * does.  Requires: the lock, which it releases.  May park: yes. */
+static int acquire_ctx(goc_sem *s, int64_t n, goc_ctx *ctx, goc_chan *done)
+{
+    goc_chan *sig = goc_chan_make(0, 1);
+    if (sig == NULL) {
+        goc__semq_unlock(&s->sema);
+        return GOC_ENOMEM;
+    }
+    goc__semw w;
+    goc__semw_init(&w, n);
+    w.signal = sig;
+    w.sleeping = true; /* whoever takes it off must send */
+    goc__semq_push(&s->sema, &w, false);
+    goc__semq_unlock(&s->sema);
+    goc_case cs[2] = {GOC_RECV_CASE(sig, NULL), GOC_RECV_CASE(done, NULL)};
+    int rc = 0;
+    if (goc_select(cs, 2) == 1) {
+        goc__wakelist wl;
+        goc__wakelist_init(&wl);
+        goc__semq_lock(&s->sema);
+        if (w.queued) {
+            bool front = goc__semq_first(&s->sema) == &w;
+            w.sleeping = false; /* taken off by us: nobody sends */
+            goc__semq_take(&s->sema, &w, &wl);
+            if (front) /* the ones behind may fit now */
+                let_in(s, &wl);
+            rc = goc_ctx_err(ctx);
+        }
+        goc__semq_unlock(&s->sema);
+        goc__wake_all(&wl);
+        if (rc == 0)
+            goc_chan_recv(sig, NULL); /* granted: its send is on the way */
+    }
+    goc_chan_release(sig); /* the sender is done with it (see above) */
+    return rc;
+}
+
 int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
 {
-    if (n < 0 || ctx != NULL)
+    if (n < 0)
         return GOC_EINVAL;
     goc__sync_enter();
+    goc_chan *done = goc_ctx_done(ctx); /* NULL: nothing can cancel ctx */
     goc__semq_lock(&s->sema);
+    int err = goc_ctx_err(ctx);
+    if (err != 0) {
+        /* Done before the call, or while it waited for the lock: fail
+         * even if the units are there (x/sync). */
+        goc__semq_unlock(&s->sema);
+        return err;
+    }
     if (fits(s, n)) {
         s->cur += n;
         goc__semq_unlock(&s->sema);
@@ -49,8 +110,13 @@ int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
         /* Never satisfiable; queueing it would block everyone behind it.
          * x/sync waits for ctx to be done: with no ctx, for ever. */
         goc__semq_unlock(&s->sema);
-        goc__block_forever("semacquire");
+        if (done == NULL)
+            goc__block_forever("semacquire");
+        goc_chan_recv(done, NULL);
+        return goc_ctx_err(ctx);
     }
+    if (done != NULL)
+        return acquire_ctx(s, n, ctx, done);
     goc__semw w;
     goc__semw_init(&w, n);
     goc__semq_push(&s->sema, &w, false);
@@ -82,12 +148,7 @@ void goc_sem_release(goc_sem *s, int64_t n)
         goc__fatal("semaphore: released more than held");
     }
     s->cur -= n;
-    goc__semw *w;
-    while ((w = goc__semq_first(&s->sema)) != NULL &&
-           s->size - s->cur >= w->n) {
-        s->cur += w->n;
-        goc__semq_take(&s->sema, w, &wl);
-    }
+    let_in(s, &wl);
     goc__semq_unlock(&s->sema);
     goc__wake_all(&wl);
 }

@@ -508,8 +508,11 @@ goc_chan *goc_after(int64_t ns)
         free(a);
         return NULL;
     }
-    goc_chan_retain(a->c); /* the timer's reference */
+    goc_chan *c = a->c;
+    goc_chan_retain(c); /* the timer's reference */
     a->t.abandon = after_abandon;
+    /* Once armed, a may fire and free itself on another thread at once:
+     * touch it no more. */
     goc__timer_arm(&a->t, after_fire, a, goc__nanotime() + ns, 0);
-    return a->c;
+    return c;
 }

@@ -88,7 +88,7 @@ TEST(ctx_tree)
 #define NCTX 100
 static goc_ctx *cc[NCTX];
 static int cc_parent[NCTX];
-static goc_chan *cc_done;
+static goc_chan *cc_done, *cc_cancelers_done;
 static _Atomic int cc_wakes[NCTX];
 
 static void cc_waiter(void *arg)
@@ -107,12 +107,13 @@ static void cc_canceler(void *arg)
         if (k % 3 == 0)
             goc_yield();
     }
-    goc_chan_send(cc_done, NULL);
+    goc_chan_send(cc_cancelers_done, NULL);
 }
 static void cc_main(void *arg)
 {
     (void)arg;
     cc_done = goc_chan_make(0, 0);
+    cc_cancelers_done = goc_chan_make(0, 0);
     for (int i = 0; i < NCTX; i++) {
         cc_parent[i] = i == 0 ? -1 : (i * 7) % i; /* some earlier one */
         cc[i] = goc_ctx_with_cancel(i == 0 ? NULL : cc[cc_parent[i]]);
@@ -124,14 +125,14 @@ static void cc_main(void *arg)
     for (int i = 0; i < nc; i++)
         ASSERT_OK(goc_go(cc_canceler, (void *)(intptr_t)i));
     for (int i = 0; i < nc; i++)
-        goc_chan_recv(cc_done, NULL);
+        goc_chan_recv(cc_cancelers_done, NULL);
     /* Whatever the cancelers hit, the tree is consistent. */
     for (int i = 1; i < NCTX; i++)
         if (goc_ctx_err(cc[cc_parent[i]]) != 0)
             ASSERT_ERR(goc_ctx_err(cc[i]), GOC_ECANCELED);
     goc_ctx_cancel(cc[0]); /* now everything */
     for (int i = 0; i < NCTX; i++)
-        goc_chan_recv(cc_done, NULL);
+        goc_chan_recv(cc_done, NULL); /* every waiter, once */
     for (int i = 0; i < NCTX; i++) {
         ASSERT_EQ(atomic_load(&cc_wakes[i]), 1);
         ASSERT_ERR(goc_chan_close(goc_ctx_done(cc[i])), GOC_ECLOSED);
@@ -139,6 +140,7 @@ static void cc_main(void *arg)
     for (int i = NCTX - 1; i >= 0; i--)
         goc_ctx_release(cc[i]);
     goc_chan_release(cc_done);
+    goc_chan_release(cc_cancelers_done);
 }
 TEST(ctx_concurrent_cancel)
 {

@@ -28,8 +28,6 @@ static void basic_main(void *arg)
 
     ASSERT_ERR(goc_sem_acquire(&s, -1, NULL), GOC_EINVAL);
     ASSERT(!goc_sem_try_acquire(&s, -1));
-    int not_a_ctx;
-    ASSERT_ERR(goc_sem_acquire(&s, 1, (goc_ctx *)&not_a_ctx), GOC_EINVAL);
     goc_sem_release(&s, 0);
 }
 TEST(sync_sem_basic)
@@ -176,4 +174,99 @@ static void bounded_main(void *arg)
 TEST(sync_sem_bounded)
 {
     run_main(bounded_main, NULL);
+}
+
+/* ---- contexts: cancel and deadline end a wait; granted units are kept;
+ * a canceled front waiter lets the ones behind it in ---- */
+
+static goc_sem cs_sem;
+static goc_ctx *cs_ctx;
+static goc_chan *cs_done;
+static _Atomic int cs_phase;
+
+static void cs_waiter(void *arg)
+{
+    int want = (int)(intptr_t)arg;
+    int rc = goc_sem_acquire(&cs_sem, want, cs_ctx);
+    goc_chan_send(cs_done, &rc);
+}
+static void cs_small(void *arg)
+{
+    (void)arg;
+    int rc = goc_sem_acquire(&cs_sem, 3, NULL); /* behind the big one */
+    atomic_store(&cs_phase, 1);
+    goc_sem_release(&cs_sem, 3);
+    goc_chan_send(cs_done, &rc);
+}
+static void sem_ctx_main(void *arg)
+{
+    (void)arg;
+    cs_done = goc_chan_make(sizeof(int), 0);
+    goc_sem_init(&cs_sem, 10);
+    int rc;
+    /* Done before the call: fail, even with the units free. */
+    goc_ctx *dead = goc_ctx_with_cancel(NULL);
+    goc_ctx_cancel(dead);
+    ASSERT_ERR(goc_sem_acquire(&cs_sem, 1, dead), GOC_ECANCELED);
+    ASSERT(goc_sem_try_acquire(&cs_sem, 10)); /* nothing was taken */
+    goc_sem_release(&cs_sem, 10);
+    /* Free units with a live ctx: at once. */
+    goc_ctx *live = goc_ctx_with_cancel(NULL);
+    ASSERT_OK(goc_sem_acquire(&cs_sem, 4, live));
+    goc_sem_release(&cs_sem, 4);
+
+    /* A waiter canceled at the front lets the one behind it in. */
+    ASSERT_OK(goc_sem_acquire(&cs_sem, 5, NULL));
+    cs_ctx = live;
+    ASSERT_OK(goc_go(cs_waiter, (void *)(intptr_t)10));
+    while (goc_sem_try_acquire(&cs_sem, 0)) /* until it has queued */
+        goc_yield();
+    ASSERT_OK(goc_go(cs_small, NULL));
+    goc_sleep(10 * GOC_MILLISECOND);
+    ASSERT_EQ(atomic_load(&cs_phase), 0); /* FIFO: 3 waits behind 10 */
+    goc_ctx_cancel(live);
+    goc_chan_recv(cs_done, &rc);
+    goc_chan_recv(cs_done, &rc);
+    ASSERT_EQ(atomic_load(&cs_phase), 1);
+    goc_sem_release(&cs_sem, 5);
+    ASSERT(goc_sem_try_acquire(&cs_sem, 10)); /* all back */
+
+    /* A deadline ends the wait with ETIMEDOUT; so does n > size. */
+    goc_ctx *t = goc_ctx_with_timeout(NULL, 20 * GOC_MILLISECOND);
+    int64_t t0 = goc_now();
+    ASSERT_ERR(goc_sem_acquire(&cs_sem, 1, t), GOC_ETIMEDOUT);
+    ASSERT_GE(goc_now() - t0, 20 * GOC_MILLISECOND);
+    goc_ctx *t2 = goc_ctx_with_timeout(NULL, 10 * GOC_MILLISECOND);
+    ASSERT_ERR(goc_sem_acquire(&cs_sem, 11, t2), GOC_ETIMEDOUT);
+    goc_sem_release(&cs_sem, 10);
+
+    /* Cancel racing with release: either the units or the error, and
+     * never a lost unit. */
+    for (int i = 0; i < scaled(500); i++) {
+        ASSERT_OK(goc_sem_acquire(&cs_sem, 10, NULL));
+        goc_ctx *c = goc_ctx_with_cancel(NULL);
+        cs_ctx = c;
+        ASSERT_OK(goc_go(cs_waiter, (void *)(intptr_t)10));
+        if (i % 2)
+            goc_yield();
+        goc_ctx_cancel(c);
+        goc_sem_release(&cs_sem, 10);
+        goc_chan_recv(cs_done, &rc);
+        if (rc == 0)
+            goc_sem_release(&cs_sem, 10);
+        else
+            ASSERT_ERR(rc, GOC_ECANCELED);
+        ASSERT(goc_sem_try_acquire(&cs_sem, 10));
+        goc_sem_release(&cs_sem, 10);
+        goc_ctx_release(c);
+    }
+    goc_ctx_release(dead);
+    goc_ctx_release(live);
+    goc_ctx_release(t);
+    goc_ctx_release(t2);
+    goc_chan_release(cs_done);
+}
+TEST(sync_sem_ctx)
+{
+    run_main(sem_ctx_main, NULL);
 }
