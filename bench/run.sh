@@ -32,6 +32,9 @@ BENCHES=(
   "spawn|-|bench_spawn -n 1000000|spawn -n 1000000|lower"
   "mutex|-|bench_mutex -n 10000000 -g 8|mutex -n 10000000 -g 8 -mode mutex|lower"
   "atomic|-|bench_atomic -n 10000000 -g 8|mutex -n 10000000 -g 8 -mode atomic|lower"
+  "timers|-|bench_timers -n 100000 -max 100|timers -n 100000 -max 100|lower"
+  "timers_p99|-|bench_timers -n 100000 -max 100 -report p99|timers -n 100000 -max 100 -report p99|lower"
+  "after|-|bench_after -n 1000000|after -n 1000000|lower"
 )
 
 have_go=0

@@ -228,6 +228,8 @@ struct goc__p {
     uint32_t schedtick;               /* executes not inherited; owner M */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
+    uint32_t timercheck;              /* looks for work; every 8th also
+                                         checks other Ps' timers; owner M */
     uint32_t ngfree;                  /* dead headers in gfree; owner M */
     uint32_t nscache;                 /* free slots in scache; owner M */
     goc__g *gfree[GOC__GFREE_MAX];    /* dead headers, LIFO; owner M */
