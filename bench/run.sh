@@ -45,8 +45,8 @@ if command -v go >/dev/null 2>&1; then
   for b in "${BENCHES[@]}"; do
     IFS='|' read -r _ _ _ twin _ <<<"$b"
     pkg=${twin%% *}
-    [ -x "$gobin/$pkg" ] ||
-      (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$gobin/$pkg" "./$pkg")
+    # Always: go build is incremental, and a stale twin would lie.
+    (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$gobin/$pkg" "./$pkg")
   done
 else
   echo "# go not found: running the goc side only (apt-get install golang-go)"

@@ -4,31 +4,14 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"time"
-)
 
-func vm(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.HasPrefix(s.Text(), field+":") {
-			var v int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(s.Text(), field+":")), "%d", &v)
-			return v
-		}
-	}
-	return -1
-}
+	"goc-bench/benchutil"
+)
 
 func main() {
 	n := flag.Int64("n", 1000000, "receives")
@@ -56,5 +39,5 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("RESULT name=after metric=ns_per_op value=%.1f n=%d gomaxprocs=%d peak_rss_kb=%d\n",
-		float64(el.Nanoseconds())/float64(*n), *n, runtime.GOMAXPROCS(0), vm("VmHWM"))
+		float64(el.Nanoseconds())/float64(*n), *n, runtime.GOMAXPROCS(0), benchutil.VM("VmHWM"))
 }

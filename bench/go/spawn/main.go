@@ -3,32 +3,14 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
-)
 
-func vm(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.HasPrefix(s.Text(), field+":") {
-			var v int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(s.Text(), field+":")), "%d", &v)
-			return v
-		}
-	}
-	return -1
-}
+	"goc-bench/benchutil"
+)
 
 func main() {
 	n := flag.Int("n", 1000000, "goroutines")
@@ -42,5 +24,5 @@ func main() {
 	wg.Wait()
 	el := time.Since(start)
 	fmt.Printf("RESULT name=spawn metric=ns_per_goroutine value=%.1f n=%d total_ms=%.2f gomaxprocs=%d peak_rss_kb=%d\n",
-		float64(el.Nanoseconds())/float64(*n), *n, float64(el.Nanoseconds())/1e6, runtime.GOMAXPROCS(0), vm("VmHWM"))
+		float64(el.Nanoseconds())/float64(*n), *n, float64(el.Nanoseconds())/1e6, runtime.GOMAXPROCS(0), benchutil.VM("VmHWM"))
 }

@@ -3,34 +3,16 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"math/rand"
-	"os"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-)
 
-func vm(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.HasPrefix(s.Text(), field+":") {
-			var v int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(s.Text(), field+":")), "%d", &v)
-			return v
-		}
-	}
-	return -1
-}
+	"goc-bench/benchutil"
+)
 
 func main() {
 	n := flag.Int("n", 100000, "goroutines")
@@ -78,5 +60,5 @@ func main() {
 	}
 	fmt.Printf("RESULT name=timers metric=wall_ms value=%.2f overshoot_ms=%.2f late_p50_ms=%.3f late_p99_ms=%.3f late_max_ms=%.3f spawn_loop_ms=%.2f last_start_ms=%.2f n=%d gomaxprocs=%d peak_rss_kb=%d\n",
 		wall, wall-float64(*maxMs), pct(0.5), pct(0.99), pct(1.0),
-		float64(spawnEl.Nanoseconds())/1e6, float64(lastBegan.Nanoseconds())/1e6, *n, runtime.GOMAXPROCS(0), vm("VmHWM"))
+		float64(spawnEl.Nanoseconds())/1e6, float64(lastBegan.Nanoseconds())/1e6, *n, runtime.GOMAXPROCS(0), benchutil.VM("VmHWM"))
 }
