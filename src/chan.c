@@ -60,7 +60,7 @@ static bool chan_is_valid(goc_chan *c)
 
 static void chan_lock(goc_chan *c)
 {
-    goc__lock(&c->lock);
+    goc__spin_lock(&c->lock);
     GOC_ASSERT_EXPENSIVE(chan_is_valid(c));
 }
 
@@ -115,7 +115,7 @@ void goc__chan_enter_thread(void)
 static bool unlock_chan(goc__g *g, void *arg)
 {
     (void)g;
-    goc__unlock(&((goc_chan *)arg)->lock);
+    goc__spin_unlock(&((goc_chan *)arg)->lock);
     return true;
 }
 
@@ -156,7 +156,7 @@ static bool lock_open(goc_chan *c)
 {
     chan_lock(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         return false;
     }
     return true;
@@ -199,17 +199,17 @@ chan_send(goc_chan *c, const void *elem, bool block)
     goc__waiter *r = goc__waitq_dequeue(&c->recvq);
     if (r != NULL) {
         goc__chan_send_to(c, r, elem);
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         goc__waiter_wake(m, r);
         return 0;
     }
     if (goc__chan_qcount(c) < c->cap) {
         goc__chan_buf_put(c, elem);
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         return 0;
     }
     if (!block) {
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
     return goc__chan_send_block(m, c, elem);
@@ -254,22 +254,22 @@ chan_recv(goc_chan *c, void *elem, bool block)
     goc__waiter *s = goc__waitq_dequeue(&c->sendq);
     if (s != NULL) {
         goc__chan_recv_from(c, s, elem);
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         goc__waiter_wake(m, s);
         return 0;
     }
     if (goc__chan_qcount(c) > 0) {
         goc__chan_buf_take(c, elem);
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         return 0;
     }
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         goc__chan_zero(c, elem);
         return GOC_ECLOSED;
     }
     if (!block) {
-        goc__unlock(&c->lock);
+        goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
     return goc__chan_recv_block(m, c, elem);
@@ -310,7 +310,7 @@ int goc_chan_close(goc_chan *c)
         tail = &w->next;
     }
     *tail = NULL;
-    goc__unlock(&c->lock);
+    goc__spin_unlock(&c->lock);
     while (wake != NULL) {
         w = wake;
         wake = w->next; /* read before the wake: w may vanish after it */

@@ -61,7 +61,7 @@ typedef struct goc__waitq {
  * select, several at once in address order.  It sits below sched.lock
  * (goc__ready is called after it is released). */
 struct goc_chan {
-    goc__mutex lock;
+    goc__spinlock lock;         /* a spin lock: the sections are short */
     _Atomic uint32_t refs;      /* references; the last release frees */
     uint32_t elem_size;         /* immutable */
     size_t cap;                 /* immutable */

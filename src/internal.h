@@ -28,6 +28,24 @@ static inline void goc__lock(goc__mutex *l)
     goc__lock_slow(l);
 }
 
+void goc__spin_lock_slow(goc__spinlock *l);
+
+static inline void goc__spin_lock(goc__spinlock *l)
+{
+    uint32_t c = 0;
+    /* acquire; pairs with the release store in goc__spin_unlock */
+    if (goc__likely(atomic_compare_exchange_strong_explicit(
+            &l->key, &c, 1, memory_order_acquire, memory_order_relaxed)))
+        return;
+    goc__spin_lock_slow(l);
+}
+
+static inline void goc__spin_unlock(goc__spinlock *l)
+{
+    /* release; pairs with the acquire CAS in goc__spin_lock */
+    atomic_store_explicit(&l->key, 0, memory_order_release);
+}
+
 /* Take l only if it is free.  Returns: true if taken. */
 static inline bool goc__trylock(goc__mutex *l)
 {

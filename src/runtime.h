@@ -60,6 +60,14 @@ typedef struct goc__mutex {
     _Atomic uint32_t key;
 } goc__mutex;
 
+/* Spin lock for the shortest sections (a channel's): unlock is a plain
+ * release store, where goc__mutex needs an exchange to learn whether to
+ * wake a sleeper.  Waiters spin, then yield the thread, never sleep: only
+ * for sections that never block, call out or take long. */
+typedef struct goc__spinlock {
+    _Atomic uint32_t key; /* 0 free, 1 held */
+} goc__spinlock;
+
 /* One-shot event: notesleep waits until notewakeup.  Clear before reuse.
  * Waking an already-woken note is harmless (the exit path relies on it). */
 typedef struct goc__note {

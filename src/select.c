@@ -61,7 +61,7 @@ static void sellock(struct sel *s)
     for (uint32_t k = 0; k < s->nlock; k++) {
         goc_chan *c = s->cases[s->lockorder[k]].chan;
         if (c != prev)
-            goc__lock(&c->lock);
+            goc__spin_lock(&c->lock);
         prev = c;
     }
 }
@@ -75,7 +75,7 @@ static void selunlock(void *arg)
     for (uint32_t k = s->nlock; k-- > 0;) {
         goc_chan *c = s->cases[s->lockorder[k]].chan;
         if (k == 0 || s->cases[s->lockorder[k - 1]].chan != c)
-            goc__unlock(&c->lock);
+            goc__spin_unlock(&c->lock);
     }
 }
 
@@ -144,9 +144,9 @@ static int poll_unlocked(goc__m *m, goc_case *cases, const uint32_t *poll,
         if (!case_may_proceed(cs))
             continue;
         goc__waiter *peer;
-        goc__lock(&cs->chan->lock);
+        goc__spin_lock(&cs->chan->lock);
         bool done = case_proceed(cs, &peer);
-        goc__unlock(&cs->chan->lock);
+        goc__spin_unlock(&cs->chan->lock);
         if (done) {
             if (peer != NULL)
                 goc__waiter_wake(m, peer);
