@@ -178,6 +178,10 @@ int goc__run(void (*main_fn)(void *), void *arg);
 /* ---- runq.c ---- */
 void goc__runq_put(goc__p *p, goc__g *g, bool next);
 void goc__runq_put_slow(goc__p *p, goc__g *g);       /* half to global */
+/* runq_put(p, g, true) for a caller that will not wake another P (it has
+ * the only one): no seq_cst ordering, so an empty runnext takes a plain
+ * store.  Only on: the M holding p. */
+void goc__runq_put_next_alone(goc__p *p, goc__g *g);
 goc__g *goc__runq_get(goc__p *p, bool *inherit);
 /* runnext alone, if the runnext streak allows it (inherits the slice). */
 goc__g *goc__runq_take_next(goc__p *p);

@@ -1029,6 +1029,10 @@ void goc__extern_thread(void)
 void goc__runq_put_wake(goc__m *m, goc__g *g)
 {
     if (goc__likely(m != NULL && m->p != NULL)) {
+        if (gomaxprocs() == 1) { /* nobody to wake: no ordering needed */
+            goc__runq_put_next_alone(m->p, g);
+            return;
+        }
         goc__runq_put(m->p, g, true); /* a seq_cst exchange of runnext */
         wakep_after(true, true);
         return;

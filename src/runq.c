@@ -72,6 +72,19 @@ void goc__runq_put(goc__p *p, goc__g *g, bool next)
         goc__runq_put_slow(p, g);
 }
 
+void goc__runq_put_next_alone(goc__p *p, goc__g *g)
+{
+    /* An empty runnext is written by nobody but us: thieves only CAS a G
+     * out of it.  So when it is empty a plain store is enough (release:
+     * the G's fields travel to whoever takes it); only a full one needs
+     * the exchange, which also races a thief for the old G. */
+    if (atomic_load_explicit(&p->runnext, memory_order_relaxed) == NULL) {
+        atomic_store_explicit(&p->runnext, g, memory_order_release);
+        return;
+    }
+    goc__runq_put(p, g, true);
+}
+
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
  * emptied part of the ring meanwhile.  Only on: the M holding p. */
