@@ -54,7 +54,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
+uint32_t goc__casgstatus_slow(goc__g *g, uint32_t from, uint32_t to)
 {
     for (;;) {
         uint32_t old = from;

@@ -128,7 +128,20 @@ void goc__switch_to_g(goc__m *m, goc__g *g);
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
-uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to);
+uint32_t goc__casgstatus_slow(goc__g *g, uint32_t from, uint32_t to);
+
+/* from -> to by CAS, waiting while a dump holds SCAN on g.
+ * Returns: from on success, else the status found. */
+static inline uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
+{
+    uint32_t old = from;
+    /* acq_rel: a status change hands the G (and its stack) from one owner
+     * to the next; every transition pairs with the next one. */
+    if (goc__likely(atomic_compare_exchange_strong_explicit(
+            &g->status, &old, to, memory_order_acq_rel, memory_order_acquire)))
+        return from;
+    return goc__casgstatus_slow(g, from, to);
+}
 
 /* RUNNING -> to, by g's own M once g is off its stack.  A plain store is
  * enough: nobody else writes a running G's status (ready and the dump
