@@ -105,12 +105,6 @@ static void waiter_init(goc__waiter *w, goc__m *m, goc_chan *c, void *elem,
     }
 }
 
-void goc__chan_enter_thread(void)
-{
-    if (atomic_load_explicit(&goc__sched.running, memory_order_acquire))
-        goc__extern_thread();
-}
-
 /* The unlock callback of a single-channel wait. */
 static bool unlock_chan(goc__g *g, void *arg)
 {
@@ -164,19 +158,24 @@ static bool lock_open(goc_chan *c)
 
 /* ---- send ---- */
 
-/* The blocking part of a send, out of line so that the fast paths stay
- * small (few registers to save).  Named goc__ so dumps hide it.
- * Requires: c->lock, which it releases.  May park: yes. */
-__attribute__((noinline)) int goc__chan_send_block(goc__m *m, goc_chan *c,
-                                                   const void *elem);
-int goc__chan_send_block(goc__m *m, goc_chan *c, const void *elem)
+/* The blocking part of a send or a receive: queue on q (c's sendq or
+ * recvq) and wait.  Out of line, so that the fast paths stay small (few
+ * registers to save); named goc__ so dumps hide it.
+ * Requires: c->lock, which it releases.  May park: yes.
+ * Returns: 0 once a peer took or gave the value, GOC_ECLOSED once c was
+ * closed (a receiver's elem zero-filled by close). */
+__attribute__((noinline)) int goc__chan_block(goc__m *m, goc_chan *c,
+                                              goc__waitq *q, void *elem,
+                                              const char *reason);
+int goc__chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
+                    const char *reason)
 {
     goc__waiter w;
     goc__note note;
-    waiter_init(&w, m, c, (void *)elem, &note);
-    goc__waitq_enqueue(&c->sendq, &w);
-    goc__waiter_block(m, &w, unlock_chan, c, "chan send");
-    /* Woken by a receiver (success) or by close.  Either way the other
+    waiter_init(&w, m, c, elem, &note);
+    goc__waitq_enqueue(q, &w);
+    goc__waiter_block(m, &w, unlock_chan, c, reason);
+    /* Woken by the peer (success) or by close.  Either way the other
      * party has finished with w and with c's lock. */
     return w.success ? 0 : GOC_ECLOSED;
 }
@@ -212,7 +211,7 @@ chan_send(goc_chan *c, const void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return goc__chan_send_block(m, c, elem);
+    return goc__chan_block(m, c, &c->sendq, (void *)elem, "chan send");
 }
 
 int goc_chan_send(goc_chan *c, const void *elem)
@@ -226,20 +225,6 @@ int goc_chan_try_send(goc_chan *c, const void *elem)
 }
 
 /* ---- receive ---- */
-
-/* The blocking part of a receive (see goc__chan_send_block).
- * Requires: c->lock, which it releases.  May park: yes. */
-__attribute__((noinline)) int goc__chan_recv_block(goc__m *m, goc_chan *c,
-                                                   void *elem);
-int goc__chan_recv_block(goc__m *m, goc_chan *c, void *elem)
-{
-    goc__waiter w;
-    goc__note note;
-    waiter_init(&w, m, c, elem, &note);
-    goc__waitq_enqueue(&c->recvq, &w);
-    goc__waiter_block(m, &w, unlock_chan, c, "chan receive");
-    return w.success ? 0 : GOC_ECLOSED; /* close zero-filled elem */
-}
 
 static inline __attribute__((always_inline)) int
 chan_recv(goc_chan *c, void *elem, bool block)
@@ -272,7 +257,7 @@ chan_recv(goc_chan *c, void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return goc__chan_recv_block(m, c, elem);
+    return goc__chan_block(m, c, &c->recvq, elem, "chan receive");
 }
 
 int goc_chan_recv(goc_chan *c, void *elem)

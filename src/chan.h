@@ -14,9 +14,10 @@
 typedef struct goc__waiter goc__waiter;
 
 /* What a select's waiters share: which of them fired.  The first party to
- * CAS done 0 -> 1 owns the select's outcome; all others skip its waiters.
- * Written under the lock of the fired waiter's channel; read by the select
- * after it wakes. */
+ * claim it (goc__sel_claim: done 0 -> 1) owns the select's outcome; all
+ * others skip its waiters.  fired is written by that party (a dequeuer,
+ * under the fired waiter's channel lock; or the deadline) and read by the
+ * select after it wakes. */
 typedef struct goc__selstate {
     _Atomic uint32_t done;
     goc__waiter *fired;       /* NULL: the deadline fired (select_until) */
@@ -74,6 +75,19 @@ struct goc_chan {
     _Alignas(16) unsigned char buf[]; /* cap * elem_size bytes */
 };
 
+/* Claim a select's outcome: the first party to call this for st (a
+ * dequeuer of one of its waiters, its deadline, a plain thread's timeout)
+ * gets true and owns the outcome; all others get false.  acq_rel: pairs
+ * with the other claimants' CAS, and makes the winner's writes (fired,
+ * success) reach the select, which reads them after its wake-up (itself a
+ * synchronisation). */
+static inline bool goc__sel_claim(goc__selstate *st)
+{
+    uint32_t zero = 0;
+    return atomic_compare_exchange_strong_explicit(
+        &st->done, &zero, 1, memory_order_acq_rel, memory_order_acquire);
+}
+
 /* ---- wait queues (c->lock) ---- */
 
 /* The first waiter: under the lock, exact; without it, a hint. */
@@ -127,13 +141,8 @@ static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
         if (goc__likely(w->sel == NULL))
             return w;
         /* A select waits on several channels; only the first case to
-         * fire may.  acq_rel: pairs with the other cases' CAS, and makes
-         * the winner's writes (fired, success) reach the select, which
-         * reads them after its wake-up (itself a synchronisation). */
-        uint32_t zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&w->sel->done, &zero, 1,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
+         * fire may. */
+        if (goc__sel_claim(w->sel)) {
             w->sel->fired = w;
             return w;
         }
@@ -248,9 +257,6 @@ static inline void goc__waiter_wake(goc__m *m, goc__waiter *w)
 void goc__waiter_block(goc__m *m, goc__waiter *w, goc__unlockf unlockf,
                        void *arg, const char *reason);
 
-/* A plain thread is about to take a channel lock. */
-void goc__chan_enter_thread(void);
-
 /* Every channel and select operation calls this before taking a lock: a
  * plain thread counts as a possible waker from then on, before it can
  * dequeue (and so wake) a goroutine, so that checkdead never sees a
@@ -260,7 +266,7 @@ static inline goc__m *goc__chan_enter(void)
 {
     goc__m *m = goc__getm();
     if (goc__unlikely(m == NULL))
-        goc__chan_enter_thread();
+        goc__extern_thread();
     return m;
 }
 

@@ -361,11 +361,10 @@ void goc__g_release(goc__m *m, goc__g *g)
 #ifdef GOC_HAVE_ASAN
     /* The frames that were live when g died never returned, so their
      * redzones are still poisoned; the next goroutine on this slot would
-     * trip over them.  Everything below the last saved context was
-     * unpoisoned by the epilogues of the frames that did return. */
-    char *lo = (char *)g->sp - 256;
-    if (lo < g->stack_lo)
-        lo = g->stack_lo;
+     * trip over them.  They all lie above the last saved context (g->sp);
+     * below it, the epilogues of the frames that did return unpoisoned
+     * theirs. */
+    char *lo = g->sp;
     __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
 #endif
     goc__stack_free(m->p, g->stack_slot, g->slot_size);
@@ -392,24 +391,12 @@ void goc__g_abandon(goc__g *g, void *arg)
 
 #define SPAWN_STREAK GOC__RUNQ_SIZE
 
-int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
+/* Create a goroutine and queue it where the caller runs.  stack_size 0:
+ * the default.  Returns: 0, GOC_EPERM (no run, or it is ending),
+ * GOC_EINVAL (a stack too large), GOC_ENOMEM.  Never yields. */
+static int spawn(size_t stack_size, const char *name, void (*fn)(void *),
+                 void *arg, uintptr_t pc)
 {
-    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
-        atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
-        return GOC_EPERM;
-    goc__g *g;
-    int rc = goc__newproc(goc__stack_default_slot(), NULL, fn, arg, pc, false,
-                          &g);
-    if (rc == 0)
-        goc__runq_put_wake(goc__getm(), g);
-    return rc;
-}
-
-static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
-                     void *arg, uintptr_t pc)
-{
-    if (fn == NULL)
-        return GOC_EINVAL;
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
         atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
         return GOC_EPERM;
@@ -418,17 +405,31 @@ static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
         return GOC_EINVAL;
     goc__g *g;
     int rc = goc__newproc(slot, name, fn, arg, pc, false, &g);
+    if (rc == 0)
+        goc__runq_put_wake(goc__getm(), g);
+    return rc;
+}
+
+int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
+{
+    return spawn(0, NULL, fn, arg, pc);
+}
+
+static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
+                     void *arg, uintptr_t pc)
+{
+    if (fn == NULL)
+        return GOC_EINVAL;
+    int rc = spawn(stack_size, name, fn, arg, pc);
     if (rc != 0)
         return rc;
-    goc__m *m = goc__getm();
-    goc__runq_put_wake(m, g);
     /* A spawn storm yields now and then.  Go would preempt a goroutine
      * that spawns in a tight loop after 10 ms; goc has no preemption yet,
      * and without it the spawner's P never runs its children while the
      * other Ps start them faster than they can finish them (every started
      * goroutine holds a stack page).  So a goroutine that has spawned
      * SPAWN_STREAK goroutines without blocking or yielding yields once. */
-    goc__g *self = m != NULL ? m->curg : NULL;
+    goc__g *self = goc__getg();
     if (self != NULL && ++self->spawnstreak >= SPAWN_STREAK)
         goc_yield();
     return 0;

@@ -182,7 +182,8 @@ void goc__ready_m(goc__m *m, goc__g *g);
  * the global queue without a P; then wake an idle P if any. */
 void goc__runq_put_wake(goc__m *m, goc__g *g);
 void goc__globrunqput(goc__g *g); /* takes sched.lock */
-/* A plain (non-M) thread is using the run: count it for checkdead. */
+/* A plain (non-M) thread calls into goc: during a run, count it for
+ * checkdead from now on (once per run).  Only on: a plain thread. */
 void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);

@@ -10,14 +10,17 @@
  * The shape of an M's life (m_loop):
  *
  *     for (;;) {
- *         g = find_runnable()   -- blocks (stopm) when there is no work;
- *                                  NULL once the run is exiting
- *         g = execute(g)        -- switch g0 -> g; returns the goroutine
- *                                  that switches back to g0 asking for
- *                                  m->after (g, or one g handed the M to
- *                                  straight: see goc__park)
+ *         g = find_runnable()   -- runs due timers; blocks (the timer
+ *                                  sleeper, or stopm) when there is no
+ *                                  work; NULL once the run is exiting
+ *         g = execute(g)        -- switch g0 -> g (taking its stack at its
+ *                                  first run); returns the goroutine that
+ *                                  switches back to g0 asking for m->after
+ *                                  (g, or one g handed the M to straight:
+ *                                  see goc__park and goc__goexit), or NULL
+ *                                  if g found no stack (start_or_wait)
  *         after_switch(g)       -- YIELD: global queue; PARK: WAITING,
- *                                  unlockf; EXIT: free the slot
+ *                                  unlockf; EXIT: free header and slot
  *     }
  *
  * Spinning (Go's protocol, proc.go's opening comment): an M out of local
@@ -26,8 +29,9 @@
  * which starts one spinning M when there is an idle P and no spinner.  A
  * spinner that finds work calls wakep() for the next one.  A spinner that
  * gives up decrements nmspinning, then (seq_cst) rechecks every run queue:
- * together with the full fence in wakep this closes the window in which
- * new work and the last spinner miss each other.
+ * together with wakep's seq_cst order (the runnext exchange, or a fence:
+ * wakep_after) this closes the window in which new work and the last
+ * spinner miss each other.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -692,7 +696,7 @@ top:
     goc__unlock(&goc__sched.lock);
 
     /* 6. Spin down: decrement nmspinning first, then recheck everything;
-     *    the seq_cst pairs with the fence in wakep. */
+     *    the seq_cst pairs with wakep_after's. */
     if (m->spinning) {
         m->spinning = false;
         atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
@@ -1011,10 +1015,16 @@ void goc__globrunqput(goc__g *g)
     goc__unlock(&goc__sched.lock);
 }
 
-/* A plain thread is calling into the run: from now on it counts as a
- * possible waker for deadlock detection (it may call again at any time). */
+/* A plain thread is calling into goc: if a run is in progress, from now on
+ * the thread counts as a possible waker for deadlock detection (it may
+ * call again at any time).  Outside a run there is nobody to count for.
+ * Every plain-thread entry (channels, sync, goc_sleep, spawn, ready) comes
+ * here, before it can hold or wake anything. */
 void goc__extern_thread(void)
 {
+    /* acquire: pairs with the CAS that starts a run. */
+    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
+        return;
     static __thread uint64_t seen_epoch;
     uint64_t epoch = atomic_load_explicit(&goc__sched_epoch,
                                           memory_order_acquire);

@@ -189,11 +189,7 @@ static int sel_timeout(goc__timer *t, void *arg, int64_t now)
     (void)t;
     (void)now;
     goc__selstate *st = arg;
-    uint32_t zero = 0;
-    /* acq_rel: as the dequeuers' CAS (goc__waitq_dequeue). */
-    if (atomic_compare_exchange_strong_explicit(&st->done, &zero, 1,
-                                                memory_order_acq_rel,
-                                                memory_order_acquire)) {
+    if (goc__sel_claim(st)) {
         st->fired = NULL;
         goc__ready(st->g);
     }
@@ -233,10 +229,7 @@ static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
     }
     if (goc__notetsleep(note, deadline - goc__nanotime()))
         return;
-    uint32_t zero = 0;
-    if (atomic_compare_exchange_strong_explicit(&st->done, &zero, 1,
-                                                memory_order_acq_rel,
-                                                memory_order_acquire)) {
+    if (goc__sel_claim(st)) {
         st->fired = NULL; /* timed out */
         return;
     }

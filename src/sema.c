@@ -175,9 +175,8 @@ void goc__sync_enter_slow(void)
     uint64_t epoch = atomic_load_explicit(&goc__sched_epoch,
                                           memory_order_acquire);
     if (goc__getm() == NULL) {
-        /* acquire, as in goc__chan_enter: pairs with the CAS that starts
-         * a run.  Outside a run there is nobody to count for: look again
-         * next time. */
+        /* Outside a run there is nobody to count for: look again next
+         * time (goc__extern_thread does the counting). */
         if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
             return;
         goc__extern_thread();

@@ -8,10 +8,9 @@
  * address (the guard page).  The goroutine header (goc__g) is not in the
  * slot: headers are small and dense (goroutine.c), so the scheduler's
  * queues and status words never touch a stack page, and a goroutine that
- * has not run yet has touched no page of its slot.  Slabs are single
- * mappings of many slots
- * (about 64 MiB), so a million goroutines need a few thousand mappings, far
- * below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
+ * has not run yet has no slot at all (it takes one at its first run).
+ * Slabs are single mappings of many slots (about 64 MiB), so a million
+ * goroutines need a few thousand mappings, far below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
  * (Linux 6.13), which does not split the mapping; on older kernels (and
  * under qemu-user) mprotect(PROT_NONE) does, and once the kernel refuses
  * more mappings the remaining slots go without a guard (counted, warned
@@ -233,10 +232,10 @@ static char *pool_pop(struct stack_class *c)
 {
     if (c->nfree == 0)
         return carve(c);
-    char *g = c->free[--c->nfree];
+    char *slot = c->free[--c->nfree];
     if (c->ncold > c->nfree)
         c->ncold = c->nfree;
-    return g;
+    return slot;
 }
 
 static int cmp_addr(const void *a, const void *b)

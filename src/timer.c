@@ -35,7 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "chan.h"
 #include "internal.h"
 
 /* ---- the heap (ts->lock) ---- */
@@ -315,7 +314,7 @@ void goc_sleep(int64_t ns)
         /* A plain thread that sleeps in goc will come back: from now on
          * it counts as a possible waker for deadlock detection. */
         if (m == NULL)
-            goc__chan_enter_thread();
+            goc__extern_thread();
         struct timespec ts = {(time_t)(ns / GOC_SECOND),
                               (long)(ns % GOC_SECOND)};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
