@@ -12,12 +12,26 @@
  * frame also shows its module and offset for addr2line.  goc's own frames
  * at the top of a stack (the park and switch path) are left out.
  *
- * A stack is read only while its goroutine cannot run: the dump CASes the
- * SCAN bit into a WAITING or RUNNABLE status, and execute/ready wait for it
- * to clear (goc__casgstatus).
+ * A stack is read only while its goroutine cannot run, without costing
+ * the scheduler's hot paths a read-modify-write (Go's SCAN bit is a CAS in
+ * every execute and ready).  The protocol, between the dump and the M that
+ * makes g RUNNING (goc__gstatus_run; the only transition that lets a
+ * stack change - ready leaves g off its stack):
+ *   dump:    dumping = 1; membarrier;           (once per dump)
+ *            scanning = g; fence; read status;  (per goroutine)
+ *            walk the stack only if RUNNABLE or WAITING; scanning = NULL
+ *   execute: status = RUNNING; compiler barrier; if dumping:
+ *            fence; wait while scanning == g
+ * membarrier makes every other CPU pass a full fence, so an execute that
+ * saw dumping == 0 has its RUNNING store visible before the dump reads any
+ * status; one that saw dumping == 1 orders itself against scanning with a
+ * fence of its own (Dekker's: either the dump reads RUNNING and skips the
+ * stack, or execute reads scanning == g and waits).  Dumps take dumplock,
+ * so there is one scanning slot.
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +187,7 @@ static const char *state_name(goc__g *g, uint32_t s, bool self)
 {
     if (self)
         return "running";
-    switch (s & ~(uint32_t)GOC__GSCAN) {
+    switch (s) {
     case GOC__GRUNNABLE:
         return "runnable";
     case GOC__GRUNNING:
@@ -206,7 +220,7 @@ static void print_creator(struct out *o, goc__g *g)
     out_printf(o, "\n\t%s +0x%lx\n", s.module, (unsigned long)s.offset);
 }
 
-/* Print a G that is not running: its stack is frozen by SCAN. */
+/* Print a G that is not running: its stack is frozen (scan_begin). */
 static void print_parked(struct out *o, goc__g *g, uint32_t s)
 {
     uintptr_t *ctx = g->sp;
@@ -236,6 +250,64 @@ static void print_self(struct out *o, goc__g *g, uintptr_t fp)
     print_creator(o, g);
 }
 
+/* ---- the scan protocol (see the top of the file) ---- */
+
+_Atomic bool goc__dumping;
+static _Atomic(goc__g *) scanning;
+static goc__mutex dumplock;
+static _Atomic int dumplock_tid; /* holder's thread id, or 0 */
+
+/* Begin a dump of every goroutine.  Returns: false if this thread holds
+ * the dump already (a fatal error inside a dump prints on). */
+static bool scan_begin(void)
+{
+    int tid = goc__gettid();
+    if (atomic_load_explicit(&dumplock_tid, memory_order_relaxed) == tid)
+        return false;
+    goc__lock(&dumplock);
+    atomic_store_explicit(&dumplock_tid, tid, memory_order_relaxed);
+    atomic_store_explicit(&goc__dumping, true, memory_order_seq_cst);
+    goc__fence_heavy();
+    return true;
+}
+
+static void scan_end(bool owner)
+{
+    if (!owner)
+        return;
+    atomic_store_explicit(&scanning, NULL, memory_order_release);
+    atomic_store_explicit(&goc__dumping, false, memory_order_release);
+    atomic_store_explicit(&dumplock_tid, 0, memory_order_relaxed);
+    goc__unlock(&dumplock);
+}
+
+/* Freeze g's stack if it is off it.  Returns: g's status; if RUNNABLE or
+ * WAITING, g cannot run until scan_release. */
+static uint32_t scan_hold(goc__g *g)
+{
+    /* release: the walk of the previous G came first; an execute of it
+     * that reads this store may run it (goc__dump_wait). */
+    atomic_store_explicit(&scanning, g, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with dump_wait's */
+    /* acquire: pairs with the release stores of the status, so g's saved
+     * context, wait reason and spawn-time fields are visible. */
+    return atomic_load_explicit(&g->status, memory_order_acquire);
+}
+
+static void scan_release(void)
+{
+    /* release: our reads of g's stack come before its next run; pairs
+     * with the acquire load in goc__dump_wait. */
+    atomic_store_explicit(&scanning, NULL, memory_order_release);
+}
+
+void goc__dump_wait(goc__g *g)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with scan_hold's */
+    while (atomic_load_explicit(&scanning, memory_order_acquire) == g)
+        sched_yield();
+}
+
 struct dump_state {
     struct out *o;
     goc__g *self;
@@ -254,28 +326,29 @@ static void dump_one(goc__g *g, void *arg)
     struct dump_state *d = arg;
     if (g == d->self)
         return;
-    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
-    if ((s != GOC__GRUNNABLE && s != GOC__GWAITING && s != GOC__GRUNNING) ||
-        g->system)
-        return;
-    if (s == GOC__GRUNNING) {
+    if (atomic_load_explicit(&g->status, memory_order_relaxed) == GOC__GFREE)
+        return; /* the common case in a large pool: skip the fence */
+    uint32_t s = scan_hold(g);
+    if ((s == GOC__GRUNNABLE || s == GOC__GWAITING ||
+         s == GOC__GRUNNING) && !g->system) {
         separate(d);
-        print_header(d->o, g, s, false);
-        out_printf(d->o,
-                   "\tgoroutine running on other thread; stack unavailable\n");
-        print_creator(d->o, g);
-        return;
+        if (s == GOC__GRUNNING) {
+            print_header(d->o, g, s, false);
+            out_printf(d->o, "\tgoroutine running on other thread; "
+                             "stack unavailable\n");
+            print_creator(d->o, g);
+        } else {
+#if GOC_DEBUG >= 2
+            uint32_t runs = atomic_load(&g->nexec);
+            print_parked(d->o, g, s);
+            uint32_t ran_since = atomic_load(&g->nexec) - runs;
+            GOC_ASSERT_INTERNAL(ran_since == 0);
+#else
+            print_parked(d->o, g, s);
+#endif
+        }
     }
-    /* acquire: the stack contents written before the park are visible. */
-    if (!atomic_compare_exchange_strong_explicit(&g->status, &s,
-                                                 s | GOC__GSCAN,
-                                                 memory_order_acquire,
-                                                 memory_order_relaxed))
-        return; /* changed under us: it is running again, skip it */
-    separate(d);
-    print_parked(d->o, g, s);
-    /* release: pairs with the acquire CAS in goc__casgstatus. */
-    atomic_store_explicit(&g->status, s, memory_order_release);
+    scan_release();
 }
 
 static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
@@ -285,7 +358,9 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
     if (!all)
         return;
     struct dump_state d = {o, self, self != NULL};
+    bool owner = scan_begin();
     goc__g_each(dump_one, &d);
+    scan_end(owner);
 }
 
 void goc__dump_all(int fd, goc__g *self)
@@ -365,8 +440,7 @@ struct census {
 static void count_one(goc__g *g, void *arg)
 {
     struct census *c = arg;
-    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire) &
-                 ~(uint32_t)GOC__GSCAN;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
     if (g->system)
         return;
     if (s == GOC__GWAITING)

@@ -54,20 +54,12 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-uint32_t goc__casgstatus_slow(goc__g *g, uint32_t from, uint32_t to)
+void goc__gstatus_bad(goc__g *g, uint32_t want)
 {
-    for (;;) {
-        uint32_t old = from;
-        /* acq_rel: a status change hands the G (and its stack) from one
-         * owner to the next; every transition pairs with the next one. */
-        if (atomic_compare_exchange_weak_explicit(&g->status, &old, to,
-                                                  memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return from;
-        if (old == from || old == (from | GOC__GSCAN))
-            continue; /* spurious failure, or a dump is reading it */
-        return old;
-    }
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_relaxed);
+    goc__fatal("runtime: %s of goroutine %lld in state %u",
+               want == GOC__GWAITING ? "ready" : "execute", (long long)g->goid,
+               s);
 }
 
 /* ---- headers: chunks, the pool, per-P caches ---- */

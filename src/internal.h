@@ -91,6 +91,23 @@ void goc__signals_restore(void);
 int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
 void goc__altstack_free(goc__m *m);
 int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
+/* Asymmetric fences (membarrier): a hot path that must order a store
+ * before a later load against a rare path pays only a compiler barrier
+ * (goc__fence_light), and the rare path pays an IPI to every CPU running
+ * one of our threads (goc__fence_heavy), after which each of them has
+ * passed a full fence.  Either the light side's load sees what the heavy
+ * side stored before its fence, or the heavy side sees the light side's
+ * store.  Without membarrier, both sides are seq_cst fences. */
+extern bool goc__membarrier_ok;      /* set once by goc__membarrier_init */
+void goc__membarrier_init(void);     /* at the start of every run */
+void goc__fence_heavy(void);
+static inline void goc__fence_light(void)
+{
+    if (goc__likely(goc__membarrier_ok))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
 
 /* ---- stack.c ---- */
 size_t goc__stack_default_slot(void);   /* slot bytes for the default size */
@@ -128,25 +145,52 @@ void goc__switch_to_g(goc__m *m, goc__g *g);
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
-uint32_t goc__casgstatus_slow(goc__g *g, uint32_t from, uint32_t to);
+void goc__gstatus_bad(goc__g *g, uint32_t want); /* fatal */
+/* A dump is reading some goroutine's stack (debug.c). */
+extern _Atomic bool goc__dumping;
+void goc__dump_wait(goc__g *g);      /* until the dump is done with g */
 
-/* from -> to by CAS, waiting while a dump holds SCAN on g.
- * Returns: from on success, else the status found. */
-static inline uint32_t goc__casgstatus(goc__g *g, uint32_t from, uint32_t to)
+/* RUNNABLE -> RUNNING, by the M that took g from a queue (g is in one
+ * queue at most, so that M is the only writer).  A plain store, then the
+ * check against a dump reading g's stack: the store comes before the load
+ * of goc__dumping (an asymmetric fence: the dump pays for it with a
+ * membarrier), so either the dump sees RUNNING and leaves the stack alone,
+ * or we see the dump and wait until it is done with g (debug.c).
+ * release: publishes what the spawner wrote (goid, fn...) to a dump that
+ * reads RUNNING, as the CAS did before; plain on x86. */
+static inline void goc__gstatus_run(goc__g *g)
 {
-    uint32_t old = from;
-    /* acq_rel: a status change hands the G (and its stack) from one owner
-     * to the next; every transition pairs with the next one. */
-    if (goc__likely(atomic_compare_exchange_strong_explicit(
-            &g->status, &old, to, memory_order_acq_rel, memory_order_acquire)))
-        return from;
-    return goc__casgstatus_slow(g, from, to);
+    if (goc__unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+                      GOC__GRUNNABLE))
+        goc__gstatus_bad(g, GOC__GRUNNABLE);
+    atomic_store_explicit(&g->status, GOC__GRUNNING, memory_order_release);
+    goc__fence_light();
+    /* acquire: a dump that has ended (or moved on, see goc__dump_wait)
+     * read g's stack before we run on it; pairs with its release stores. */
+    if (goc__unlikely(atomic_load_explicit(&goc__dumping,
+                                           memory_order_acquire)))
+        goc__dump_wait(g);
+#if GOC_DEBUG >= 2
+    atomic_fetch_add_explicit(&g->nexec, 1, memory_order_seq_cst);
+#endif
 }
 
-/* RUNNING -> to, by g's own M once g is off its stack.  A plain store is
- * enough: nobody else writes a running G's status (ready and the dump
- * only CAS from RUNNABLE or WAITING).  release: pairs with the acquire
- * CAS of whoever takes g next (ready, execute, the dump). */
+/* WAITING -> RUNNABLE, by the one goroutine or thread entitled to wake g
+ * (the one that took it off a wait queue, or won its select's claim).  g
+ * stays off its stack, so the dump does not care: a checked plain store.
+ * release: pairs with the dump's acquire load. */
+static inline void goc__gstatus_ready(goc__g *g)
+{
+    if (goc__unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+                      GOC__GWAITING))
+        goc__gstatus_bad(g, GOC__GWAITING);
+    atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
+}
+
+/* RUNNING -> to, by g's own M once g is off its stack.  Nobody else
+ * writes a running G's status.  release: g's saved context and wait
+ * reason travel to the dump's acquire load (and to whoever takes g next,
+ * though queues and wait-queue locks carry their own ordering). */
 static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
 {
     GOC_ASSERT_INTERNAL(atomic_load_explicit(&g->status,

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/membarrier.h>
+
 #include "internal.h"
 
 /* ---- CPUs ---- */
@@ -96,6 +98,34 @@ int64_t goc__nanotime(void)
 int goc__gettid(void)
 {
     return (int)syscall(SYS_gettid);
+}
+
+/* ---- asymmetric fences ---- */
+
+bool goc__membarrier_ok;
+
+void goc__membarrier_init(void)
+{
+    /* Once per process; registering again is harmless.  Old kernels
+     * (< 4.14), seccomp filters and some emulators refuse: then the fast
+     * side of every asymmetric fence is a real fence (goc__fence_light). */
+    if (!goc__membarrier_ok &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+                0) == 0)
+        goc__membarrier_ok = true;
+}
+
+void goc__fence_heavy(void)
+{
+    if (goc__membarrier_ok &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+        return;
+    /* Unregistered, or refused after all: there is no way to tell the
+     * light sides that they must fence now, so this cannot happen once
+     * goc__membarrier_ok is set and a light side relied on it. */
+    if (goc__membarrier_ok)
+        goc__fatal("runtime: membarrier failed after registration");
+    atomic_thread_fence(memory_order_seq_cst);
 }
 
 size_t goc__pagesize(void)

@@ -789,8 +789,7 @@ static bool start_or_wait(goc__m *m, goc__p *p, goc__g *g)
  * (no stack: start_or_wait requeued it). */
 static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
 {
-    uint32_t s = goc__casgstatus(g, GOC__GRUNNABLE, GOC__GRUNNING);
-    GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    goc__gstatus_run(g);
     if (g->sp == NULL && !start_or_wait(m, m->p, g))
         return NULL;
     if (goc__unlikely(m->stackwait_since != 0))
@@ -829,7 +828,7 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         /* From here on a ready() may run g anywhere: g is off its stack. */
         goc__gstatus_leave_running(g, GOC__GWAITING);
         if (f != NULL && !f(g, arg)) {
-            goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
+            goc__gstatus_ready(g);
             return g;
         }
         return NULL;
@@ -920,8 +919,7 @@ static goc__g *direct_next(goc__m *m)
         goc__runq_put(p, h, true); /* runnext was empty: nothing kicked */
         return NULL;
     }
-    uint32_t s = goc__casgstatus(h, GOC__GRUNNABLE, GOC__GRUNNING);
-    GOC__ASSERT_ALWAYS(s == GOC__GRUNNABLE);
+    goc__gstatus_run(h);
     if (h->sp == NULL && !goc__g_start(p, h)) {
         /* No stack for it now: g0's loop starts it or backs off. */
         goc__gstatus_leave_running(h, GOC__GRUNNABLE);
@@ -1003,7 +1001,7 @@ void goc__after_resume(void)
     /* From here on a ready() may run prev anywhere: it is off its stack. */
     goc__gstatus_leave_running(prev, GOC__GWAITING);
     if (f != NULL && !f(prev, arg)) {
-        goc__casgstatus(prev, GOC__GWAITING, GOC__GRUNNABLE);
+        goc__gstatus_ready(prev);
         goc__runq_put(m->p, prev, true);
     }
 }
@@ -1055,10 +1053,7 @@ void goc__runq_put_wake(goc__m *m, goc__g *g)
 
 void goc__ready_m(goc__m *m, goc__g *g)
 {
-    uint32_t s = goc__casgstatus(g, GOC__GWAITING, GOC__GRUNNABLE);
-    if (goc__unlikely(s != GOC__GWAITING))
-        goc__fatal("runtime: ready of goroutine %lld in state %u",
-                   (long long)g->goid, s);
+    goc__gstatus_ready(g);
     goc__runq_put_wake(m, g);
 }
 
@@ -1258,6 +1253,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
     atomic_store(&goc__sched.timer_until, 0);
     goc__noteclear(&goc__sched.timer_note);
     goc__stack_init();
+    goc__membarrier_init();
 
     goc__m *m0 = calloc(1, sizeof *m0);
     if (m0 == NULL)

@@ -125,16 +125,19 @@ typedef struct goc__timers {
  * G: a goroutine
  * ------------------------------------------------------------------------ */
 
-/* G states.  Transitions (all by CAS or by the single owner):
+/* G states.  Transitions:
  *   FREE/DEAD -> RUNNABLE        spawn (goroutine.c), owner: the spawner
  *   RUNNABLE  -> RUNNING         execute, by the M that dequeued it
  *   RUNNING   -> RUNNABLE        yield (after the switch to g0)
  *   RUNNING   -> WAITING         park (after the switch to g0)
- *   WAITING   -> RUNNABLE        ready, by anyone (CAS)
+ *   WAITING   -> RUNNABLE        ready, by its one waker
  *   RUNNING   -> DEAD            exit (after the switch to g0)
- * SCAN is or-ed into RUNNABLE or WAITING by the dump while it reads the
- * stack; execute and ready spin while it is set, so a stack is never walked
- * while it runs.  A slot whose pages were returned to the OS reads FREE.
+ * Every transition has a single writer (whoever holds the G, by the
+ * ownership rule below), so all are plain release stores, checked against
+ * the state they leave.  The dump reads statuses and walks the stacks of
+ * Gs that are not RUNNING; RUNNABLE -> RUNNING waits while the dump holds
+ * that G (goc__gstatus_run, debug.c), so a stack is never walked while it
+ * runs.
  * Who owns the stack: RUNNING - the M in g->m; RUNNABLE - whoever holds the
  * G in a queue; WAITING - whoever will ready it; DEAD/FREE - the stack pool.
  */
@@ -144,7 +147,6 @@ enum {
     GOC__GRUNNING = 2,
     GOC__GWAITING = 3,
     GOC__GDEAD = 4,
-    GOC__GSCAN = 0x100,
 };
 
 /* What a G asks its M's g0 (or, on the direct path, the G it switches
@@ -187,8 +189,8 @@ struct goc__g {
     int64_t parent_goid;       /* creator's id, 0 if a plain thread */
     uintptr_t gopc;            /* return address of the goc_go call */
     const char *name;          /* goc_spawn_opts.name or NULL */
-    const char *waitreason;    /* set by park before WAITING; read by dump
-                                  under SCAN */
+    const char *waitreason;    /* set by park before WAITING; read by the
+                                  dump while it holds g (debug.c) */
     int64_t waitsince;         /* goc__nanotime() at park; same */
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
@@ -201,6 +203,10 @@ struct goc__g {
     size_t slot_size;          /* stack class (stack.c); immutable */
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
     goc__g *freelink;          /* next free header (goroutine.c) */
+#if GOC_DEBUG >= 2
+    _Atomic uint32_t nexec;    /* times made RUNNING: the dump checks that
+                                  it does not move while it walks g */
+#endif
     goc__timer timer;          /* goc_sleep and goc_select_until: armed
                                   only while the G waits, disarmed before
                                   its call returns (timer.c) */

@@ -172,6 +172,130 @@ TEST(dump_all)
     run_main(dump_all_main, NULL);
 }
 
+/* ---- dumps racing with hand-offs ---- */
+
+/* Pairs of goroutines ping-pong over unbuffered channels (every round
+ * parks one and runs the other, often on the other P) while the main
+ * goroutine and a plain thread dump everything again and again.  A dump
+ * must never walk a stack while its goroutine runs (at GOC_DEBUG >= 2
+ * the dump checks that itself) and must always see every worker in one
+ * of the states a worker can be in.  (Neither dumper may loop until the
+ * other has dumped: the dump lock is not fair.) */
+#define RACE_PAIRS 4
+static goc_chan *race_start;
+static _Atomic bool race_stop;
+static _Atomic long race_rounds;
+
+struct race_pair {
+    goc_chan *c;
+    bool pinger;
+};
+
+/* The pinger sends until race_stop, then -1; the ponger echoes. */
+static void race_worker(void *arg)
+{
+    struct race_pair *rp = arg;
+    ASSERT_ERR(goc_chan_recv(race_start, NULL), GOC_ECLOSED);
+    for (int v = 0;; v++) {
+        if (rp->pinger) {
+            int out = atomic_load(&race_stop) ? -1 : v;
+            ASSERT_OK(goc_chan_send(rp->c, &out));
+            if (out < 0)
+                return;
+            int in;
+            ASSERT_OK(goc_chan_recv(rp->c, &in));
+            ASSERT_EQ(in, v);
+            atomic_fetch_add(&race_rounds, 1);
+        } else {
+            int in;
+            ASSERT_OK(goc_chan_recv(rp->c, &in));
+            if (in < 0)
+                return;
+            ASSERT_OK(goc_chan_send(rp->c, &in));
+        }
+    }
+}
+
+/* Every worker's header in dump text buf names a state a worker can be
+ * in (the first header, the dumper itself or a worker, is not looked at).
+ * Returns: how many it saw. */
+static int race_check(const char *buf, bool started)
+{
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, "\ngoroutine ")) != NULL; p++) {
+        const char *st = strchr(p, '[');
+        ASSERT(st != NULL);
+        bool ok = strncmp(st, "[chan receive]", 14) == 0;
+        if (started)
+            ok = ok || strncmp(st, "[chan send]", 11) == 0 ||
+                 strncmp(st, "[runnable]", 10) == 0 ||
+                 strncmp(st, "[running]", 9) == 0;
+        if (!ok)
+            FAIL("unexpected state in:\n%.200s", p + 1);
+        n++;
+    }
+    return n;
+}
+
+static void *race_thread(void *arg)
+{
+    (void)arg;
+    static char buf[64 * 1024];
+    for (long i = 0; i < scaled(100); i++) {
+        goc_stack(buf, sizeof buf, true); /* not a goroutine: every one */
+        ASSERT_LE(race_check(buf, true), 2 * RACE_PAIRS);
+    }
+    return NULL;
+}
+
+static void race_main(void *arg)
+{
+    (void)arg;
+    race_start = goc_chan_make(0, 0);
+    static struct race_pair rp[RACE_PAIRS][2];
+    goc_wg wg = {0};
+    for (int i = 0; i < RACE_PAIRS; i++) {
+        goc_chan *c = goc_chan_make(sizeof(int), 0);
+        for (int j = 0; j < 2; j++) {
+            rp[i][j] = (struct race_pair){c, j == 0};
+            ASSERT_OK(goc_wg_go(&wg, race_worker, &rp[i][j]));
+        }
+    }
+    static char buf[64 * 1024];
+    /* Before the start every worker waits on race_start. */
+    for (;;) {
+        goc_stack(buf, sizeof buf, true);
+        int waiting = 0;
+        for (const char *p = buf; (p = strstr(p, "[chan receive]")) != NULL;
+             p++)
+            waiting++;
+        if (waiting == 2 * RACE_PAIRS)
+            break;
+        goc_yield();
+    }
+    ASSERT_EQ(race_check(buf, false), 2 * RACE_PAIRS);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, race_thread, NULL), 0);
+    ASSERT_OK(goc_chan_close(race_start));
+    for (long i = 0; i < scaled(300); i++) {
+        goc_stack(buf, sizeof buf, true);
+        ASSERT_LE(race_check(buf, true), 2 * RACE_PAIRS);
+        goc_yield();
+    }
+    ASSERT_EQ(pthread_join(t, NULL), 0); /* the workers run on meanwhile */
+    atomic_store(&race_stop, true);
+    goc_wg_wait(&wg);
+    ASSERT_GT(atomic_load(&race_rounds), 0);
+    for (int i = 0; i < RACE_PAIRS; i++)
+        goc_chan_release(rp[i][0].c);
+    goc_chan_release(race_start);
+}
+TEST(dump_races_handoffs)
+{
+    goc_maxprocs(2);
+    run_main(race_main, NULL);
+}
+
 /* ---- a locked thread's goroutine parked forever is a deadlock too ---- */
 
 static void locked_main(void *arg)
