@@ -241,8 +241,37 @@ void goc__runq_put_slow(goc__p *p, goc__g *g);       /* half to global */
  * store.  Only on: the M holding p. */
 void goc__runq_put_next_alone(goc__p *p, goc__g *g);
 goc__g *goc__runq_get(goc__p *p, bool *inherit);
-/* runnext alone, if the runnext streak allows it (inherits the slice). */
-goc__g *goc__runq_take_next(goc__p *p);
+
+/* p's runnext, if any.  Only on: the M holding p (thieves CAS too). */
+static inline goc__g *goc__runq_take_runnext(goc__p *p)
+{
+    goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+    /* acquire: pairs with the acq_rel exchange that put it there. */
+    if (next != NULL &&
+        atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return next;
+    return NULL;
+}
+
+/* runnext alone, if the runnext streak allows it (inherits the slice).
+ *
+ * Two goroutines that ready each other through runnext would keep the
+ * ring and the global queue waiting for ever: Go breaks such a pair with
+ * its 10 ms preemption, which goc does not have yet.  So after
+ * GOC__RUNNEXT_STREAK inherited runs in a row the ring head goes first
+ * (goc__runq_get), and the G taken does not inherit: schedtick moves, and
+ * every 61st tick serves the global queue.  Only on: the M holding p. */
+static inline goc__g *goc__runq_take_next(goc__p *p)
+{
+    if (p->nextstreak >= GOC__RUNNEXT_STREAK)
+        return NULL;
+    goc__g *g = goc__runq_take_runnext(p);
+    if (g != NULL)
+        p->nextstreak++;
+    return g;
+}
 bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */

@@ -907,7 +907,7 @@ void goc__mcall(int after)
  * find_runnable would pick it anyway (within the runnext streak, nothing
  * locked, no retirement or exit pending).  Returns: it, now RUNNING on m,
  * or NULL. */
-static goc__g *direct_next(goc__m *m)
+static inline __attribute__((always_inline)) goc__g *direct_next(goc__m *m)
 {
     goc__p *p = m->p;
     if (m->lockedg != NULL || p->id >= gomaxprocs() || exiting())
@@ -1034,7 +1034,9 @@ void goc__extern_thread(void)
     goc__unlock(&goc__sched.lock);
 }
 
-void goc__runq_put_wake(goc__m *m, goc__g *g)
+/* goc__runq_put_wake, inlined into ready (its hot caller). */
+static inline __attribute__((always_inline)) void put_wake(goc__m *m,
+                                                           goc__g *g)
 {
     if (goc__likely(m != NULL && m->p != NULL)) {
         if (gomaxprocs() == 1) { /* nobody to wake: no ordering needed */
@@ -1051,10 +1053,15 @@ void goc__runq_put_wake(goc__m *m, goc__g *g)
     wakep_after(false, false);
 }
 
+void goc__runq_put_wake(goc__m *m, goc__g *g)
+{
+    put_wake(m, g);
+}
+
 void goc__ready_m(goc__m *m, goc__g *g)
 {
     goc__gstatus_ready(g);
-    goc__runq_put_wake(m, g);
+    put_wake(m, g);
 }
 
 void goc__ready(goc__g *g)

@@ -113,18 +113,6 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
     }
 }
 
-static goc__g *take_runnext(goc__p *p)
-{
-    goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-    /* acquire: pairs with the acq_rel exchange that put it there. */
-    if (next != NULL &&
-        atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
-                                                memory_order_acquire,
-                                                memory_order_relaxed))
-        return next;
-    return NULL;
-}
-
 static goc__g *take_head(goc__p *p)
 {
     for (;;) {
@@ -142,30 +130,13 @@ static goc__g *take_head(goc__p *p)
 }
 
 /* Take the next G: runnext first (*inherit = true: it shares the time
- * slice of the G that readied it), then the ring head.
- *
- * Two goroutines that ready each other through runnext would keep the
- * ring and the global queue waiting for ever: Go breaks such a pair with
- * its 10 ms preemption, which goc does not have yet.  So after
- * RUNNEXT_STREAK inherited runs in a row the ring head goes first, and the
- * G taken does not inherit: schedtick moves, and every 61st tick serves
- * the global queue.  Only on: the M holding p. */
-#define RUNNEXT_STREAK 128
-goc__g *goc__runq_take_next(goc__p *p)
-{
-    if (p->nextstreak >= RUNNEXT_STREAK)
-        return NULL;
-    goc__g *g = take_runnext(p);
-    if (g != NULL)
-        p->nextstreak++;
-    return g;
-}
-
+ * slice of the G that readied it; the streak rule is goc__runq_take_next's,
+ * internal.h), then the ring head.  Only on: the M holding p. */
 goc__g *goc__runq_get(goc__p *p, bool *inherit)
 {
     goc__g *g;
-    if (goc__likely(p->nextstreak < RUNNEXT_STREAK)) {
-        if ((g = take_runnext(p)) != NULL) {
+    if (goc__likely(p->nextstreak < GOC__RUNNEXT_STREAK)) {
+        if ((g = goc__runq_take_runnext(p)) != NULL) {
             p->nextstreak++;
             *inherit = true;
             return g;
@@ -175,7 +146,7 @@ goc__g *goc__runq_get(goc__p *p, bool *inherit)
     *inherit = false;
     if ((g = take_head(p)) != NULL)
         return g;
-    return take_runnext(p);
+    return goc__runq_take_runnext(p);
 }
 
 /* Any thread: a racy emptiness check (used by spin-down rechecks).

@@ -217,6 +217,7 @@ struct goc__g {
  * ------------------------------------------------------------------------ */
 
 #define GOC__RUNQ_SIZE 256   /* Go's local run queue length */
+#define GOC__RUNNEXT_STREAK 128 /* runnext runs in a row (internal.h) */
 #define GOC__GFREE_MAX 64    /* spill dead Gs to the pool past this (gfput) */
 #define GOC__GFREE_REFILL 32
 #define GOC__SCACHE_MAX 64   /* the same for free stack slots */

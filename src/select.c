@@ -17,8 +17,8 @@
  *      channel once the goroutine is off its stack.
  *   5. Whoever dequeues one of our waiters first wins the selstate CAS and
  *      completes that case; every later dequeuer skips our waiters.  After
- *      the wake-up, lock everything again and take the other waiters off
- *      their queues, so no stale waiter survives the call.
+ *      the wake-up, take the other waiters off their queues (locking each
+ *      channel in turn), so no stale waiter survives the call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +161,9 @@ static int poll_unlocked(goc__m *m, goc_case *cases, const uint32_t *poll,
 static bool try_case(goc__m *m, struct sel *s, uint32_t i)
 {
     goc__waiter *peer;
-    if (!case_proceed(&s->cases[i], &peer))
+    /* Under the lock the hint is exact: most cases of a select that is
+     * about to block fail here, without the call. */
+    if (!case_may_proceed(&s->cases[i]) || !case_proceed(&s->cases[i], &peer))
         return false;
     selunlock(s);
     if (peer != NULL)
@@ -282,17 +284,22 @@ int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
 
     /* Woken: st.fired completed, or the deadline passed.  Take every
      * other waiter off its queue (some were already dropped by dequeuers
-     * that lost the CAS). */
-    sellock(s);
+     * that lost the CAS), one channel at a time: the select is decided,
+     * so nothing needs them locked together.  The fired waiter is off its
+     * queue already (its dequeuer took it off), so its channel is not
+     * locked at all. */
+    goc__waiter *f = st.fired;
     for (uint32_t k = 0; k < s->nlock; k++) {
         goc__waiter *w = &ws[k];
+        if (w == f)
+            continue;
         goc_case *cs = &s->cases[w->case_index];
+        goc__spin_lock(&cs->chan->lock);
         goc__waitq_remove(cs->op == GOC_RECV ? &cs->chan->recvq
                                              : &cs->chan->sendq,
                           w);
+        goc__spin_unlock(&cs->chan->lock);
     }
-    selunlock(s);
-    goc__waiter *f = st.fired;
     if (f == NULL)
         return GOC_ETIMEDOUT;
     if (!f->success)
@@ -361,7 +368,8 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
     goc__m *m = goc__chan_enter();
     int done = poll_unlocked(m, cases, poll, np);
     if (done >= 0) {
-        free(heap);
+        if (heap != NULL)
+            free(heap);
         return done;
     }
     /* 2. Lock order: by channel address. */
@@ -385,7 +393,8 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
     /* 3. Pass 1. */
     for (uint32_t k = 0; k < np; k++) {
         if (try_case(m, &s, poll[k])) {
-            free(heap);
+            if (heap != NULL)
+                free(heap);
             return (int)poll[k];
         }
     }
@@ -396,7 +405,8 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
     }
     /* 4-5. Wait on all of them. */
     rc = goc__select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
-    free(heap);
+    if (heap != NULL)
+        free(heap);
     return rc;
 }
 
