@@ -8,7 +8,8 @@
 #                       failure, plus the install/consumer check
 #   make test-release   gcc, Release, -Werror            (build/release)
 #   make test-gomaxprocs1  the Release suite again with GOMAXPROCS=1
-#   make test-clang     clang, Release, -Werror          (build/clang)
+#   make test-clang     clang, Release, -Werror, with GOC_SWITCH_FPENV
+#                       (per-goroutine floating-point state)  (build/clang)
 #   make test-debug     gcc, Debug, GOC_DEBUG=3, -Werror (build/debug)
 #   make test-asan      clang, Debug, GOC_DEBUG=3, ASan+UBSan (build/asan)
 #   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
@@ -49,7 +50,7 @@ PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev \
 CONF_release := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
                 -DGOC_WERROR=ON
 CONF_clang   := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
-                -DGOC_WERROR=ON
+                -DGOC_WERROR=ON -DGOC_SWITCH_FPENV=ON
 CONF_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
                 -DGOC_WERROR=ON -DGOC_DEBUG=3 \
                 '-DGOC_SANITIZE=address;undefined'

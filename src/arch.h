@@ -9,8 +9,10 @@
  * that stack (or into goc__ctx_entry for a fresh context).  Caller-saved
  * registers need no saving: goc__ctx_switch is an ordinary call to the C
  * compiler.  The floating-point control words (x86-64 MXCSR and x87 control
- * word, arm64 FPCR) are callee-saved in both ABIs, so they travel with the
- * goroutine.
+ * word, arm64 FPCR) belong to the thread, as errno and thread-locals do:
+ * saving them costs ~10% of a switch here (stmxcsr and fnstcw are slow),
+ * and Go does not switch them either.  Built with GOC_SWITCH_FPENV they
+ * travel with the goroutine (their slots are in the frame either way).
  *
  * Saved frame, from the saved stack pointer upwards (word = 8 bytes):
  *

@@ -32,14 +32,18 @@ goc__ctx_switch:
     .cfi_rel_offset %r15, 0
     subq    $8, %rsp
     .cfi_adjust_cfa_offset 8
+#ifdef GOC_SWITCH_FPENV
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+#endif
     movq    %rsp, (%rdi)
     /* From here on the stack is the other context's; its saved frame has
      * the same shape, so the CFI above describes it as well. */
     movq    %rsi, %rsp
+#ifdef GOC_SWITCH_FPENV
     ldmxcsr (%rsp)
     fldcw   4(%rsp)
+#endif
     addq    $8, %rsp
     .cfi_adjust_cfa_offset -8
     popq    %r15

@@ -36,15 +36,19 @@ goc__ctx_switch:
     stp     d10, d11, [sp, #112]
     stp     d12, d13, [sp, #128]
     stp     d14, d15, [sp, #144]
+#ifdef GOC_SWITCH_FPENV
     mrs     x9, fpcr
     str     x9, [sp, #160]
+#endif
     mov     x9, sp
     str     x9, [x0]
     /* From here on the stack is the other context's; its saved frame has
      * the same shape, so the CFI above describes it as well. */
     mov     sp, x1
+#ifdef GOC_SWITCH_FPENV
     ldr     x9, [sp, #160]
     msr     fpcr, x9
+#endif
     ldp     d8, d9, [sp, #96]
     ldp     d10, d11, [sp, #112]
     ldp     d12, d13, [sp, #128]

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sched.c - GOMAXPROCS, parallelism, work stealing, locked threads. */
+#include <fenv.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -183,6 +184,53 @@ TEST(sched_lock_os_thread)
 {
     goc_maxprocs(1); /* the locked thread must hand its P around */
     run_main(lock_main, NULL);
+}
+
+/* ---- the floating-point environment ----
+ * The rounding mode and exception masks are the thread's, like errno
+ * (src/arch.h), unless goc is built with GOC_SWITCH_FPENV; a goroutine
+ * locked to its thread keeps them either way. */
+
+static goc_chan *fe_c;
+static int fe_seen;
+
+static void fe_other(void *arg)
+{
+    (void)arg;
+    fe_seen = fegetround();
+    ASSERT_EQ(fesetround(FE_DOWNWARD), 0);
+    ASSERT_OK(goc_chan_send(fe_c, NULL));
+}
+
+static void fe_main(void *arg)
+{
+    bool locked = arg != NULL;
+    if (locked)
+        goc_lock_os_thread();
+    fe_c = goc_chan_make(0, 0);
+    ASSERT_EQ(fesetround(FE_UPWARD), 0);
+    ASSERT_OK(goc_go(fe_other, NULL));
+    ASSERT_OK(goc_chan_recv(fe_c, NULL)); /* fe_other runs meanwhile */
+#ifdef GOC_SWITCH_FPENV
+    ASSERT_EQ(fe_seen, FE_TONEAREST); /* a new goroutine's default */
+#else
+    if (!locked)
+        ASSERT_EQ(fe_seen, FE_UPWARD); /* the one P's thread's mode */
+#endif
+#if defined(GOC_SWITCH_FPENV)
+    ASSERT_EQ(fegetround(), FE_UPWARD);
+#else
+    ASSERT_EQ(fegetround(), locked ? FE_UPWARD : FE_DOWNWARD);
+#endif
+    ASSERT_EQ(fesetround(FE_TONEAREST), 0);
+    goc_chan_release(fe_c);
+}
+TEST(sched_fpenv)
+{
+    goc_maxprocs(1); /* both run on the thread that holds the one P */
+    run_main(fe_main, NULL);
+    run_main(fe_main, (void *)1); /* locked: main keeps its thread's mode */
+    ASSERT_EQ(fegetround(), FE_TONEAREST);
 }
 
 /* A goroutine that exits while locked takes its thread with it. */
