@@ -115,17 +115,27 @@ void goc__membarrier_init(void)
         goc__membarrier_ok = true;
 }
 
+static long membarrier_expedited(void)
+{
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
 void goc__fence_heavy(void)
 {
-    if (goc__membarrier_ok &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    if (!goc__membarrier_ok) {
+        atomic_thread_fence(memory_order_seq_cst); /* light sides fence */
         return;
-    /* Unregistered, or refused after all: there is no way to tell the
-     * light sides that they must fence now, so this cannot happen once
-     * goc__membarrier_ok is set and a light side relied on it. */
-    if (goc__membarrier_ok)
+    }
+    if (membarrier_expedited() == 0)
+        return;
+    /* EPERM: not registered in this process (a child forked from one
+     * that was, should the kernel not carry the registration over).  The
+     * light sides rely on the barrier, so register and retry; nothing
+     * else is safe. */
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+                0) != 0 ||
+        membarrier_expedited() != 0)
         goc__fatal("runtime: membarrier failed after registration");
-    atomic_thread_fence(memory_order_seq_cst);
 }
 
 size_t goc__pagesize(void)
