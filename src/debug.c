@@ -275,7 +275,7 @@ static void scan_end(bool owner)
 {
     if (!owner)
         return;
-    atomic_store_explicit(&scanning, NULL, memory_order_release);
+    /* scanning is NULL: every scan_hold had its scan_release. */
     atomic_store_explicit(&goc__dumping, false, memory_order_release);
     atomic_store_explicit(&dumplock_tid, 0, memory_order_relaxed);
     goc__unlock(&dumplock);
@@ -326,8 +326,10 @@ static void dump_one(goc__g *g, void *arg)
     struct dump_state *d = arg;
     if (g == d->self)
         return;
-    if (atomic_load_explicit(&g->status, memory_order_relaxed) == GOC__GFREE)
-        return; /* the common case in a large pool: skip the fence */
+    uint32_t hint = atomic_load_explicit(&g->status, memory_order_relaxed);
+    if (hint == GOC__GFREE || hint == GOC__GDEAD)
+        return; /* most headers of a large pool: skip the fence (a G
+                   spawned meanwhile was not there when the dump began) */
     uint32_t s = scan_hold(g);
     if ((s == GOC__GRUNNABLE || s == GOC__GWAITING ||
          s == GOC__GRUNNING) && !g->system) {

@@ -98,12 +98,15 @@ int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
  * passed a full fence.  Either the light side's load sees what the heavy
  * side stored before its fence, or the heavy side sees the light side's
  * store.  Without membarrier, both sides are seq_cst fences. */
-extern bool goc__membarrier_ok;      /* set once by goc__membarrier_init */
+/* Set once by goc__membarrier_init, never cleared; relaxed: a plain
+ * thread may dump while the first run starts. */
+extern _Atomic bool goc__membarrier_ok;
 void goc__membarrier_init(void);     /* at the start of every run */
 void goc__fence_heavy(void);
 static inline void goc__fence_light(void)
 {
-    if (goc__likely(goc__membarrier_ok))
+    if (goc__likely(atomic_load_explicit(&goc__membarrier_ok,
+                                         memory_order_relaxed)))
         atomic_signal_fence(memory_order_seq_cst);
     else
         atomic_thread_fence(memory_order_seq_cst);

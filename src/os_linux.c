@@ -102,17 +102,28 @@ int goc__gettid(void)
 
 /* ---- asymmetric fences ---- */
 
-bool goc__membarrier_ok;
+_Atomic bool goc__membarrier_ok;
+
+static bool membarrier_ok(void)
+{
+    return atomic_load_explicit(&goc__membarrier_ok, memory_order_relaxed);
+}
+
+static long membarrier_register(void)
+{
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                   0, 0);
+}
 
 void goc__membarrier_init(void)
 {
-    /* Once per process; registering again is harmless.  Old kernels
-     * (< 4.14), seccomp filters and some emulators refuse: then the fast
-     * side of every asymmetric fence is a real fence (goc__fence_light). */
-    if (!goc__membarrier_ok &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
-                0) == 0)
-        goc__membarrier_ok = true;
+    /* Once per process (before any M of the run exists, so no light side
+     * is running).  Old kernels (< 4.14), seccomp filters and some
+     * emulators refuse: then the light side of every asymmetric fence is
+     * a real fence (goc__fence_light). */
+    if (!membarrier_ok() && membarrier_register() == 0)
+        atomic_store_explicit(&goc__membarrier_ok, true,
+                              memory_order_relaxed);
 }
 
 static long membarrier_expedited(void)
@@ -122,7 +133,7 @@ static long membarrier_expedited(void)
 
 void goc__fence_heavy(void)
 {
-    if (!goc__membarrier_ok) {
+    if (!membarrier_ok()) {
         atomic_thread_fence(memory_order_seq_cst); /* light sides fence */
         return;
     }
@@ -132,9 +143,7 @@ void goc__fence_heavy(void)
      * that was, should the kernel not carry the registration over).  The
      * light sides rely on the barrier, so register and retry; nothing
      * else is safe. */
-    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
-                0) != 0 ||
-        membarrier_expedited() != 0)
+    if (membarrier_register() != 0 || membarrier_expedited() != 0)
         goc__fatal("runtime: membarrier failed after registration");
 }
 

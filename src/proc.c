@@ -930,6 +930,17 @@ static inline __attribute__((always_inline)) goc__g *direct_next(goc__m *m)
     return h;
 }
 
+/* Hand m straight from g to next (RUNNING on m, from direct_next); next
+ * finishes g's park or exit (after) once g is off its stack. */
+static inline __attribute__((always_inline)) void
+switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
+{
+    m->curg = next;
+    m->handoff = g;
+    m->after = after;
+    goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
+}
+
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
 {
     goc__park_m(goc__getm(), unlockf, arg, reason);
@@ -949,10 +960,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
      * (WAITING, then unlockf) once we are off our stack. */
     goc__g *next = direct_next(m);
     if (next != NULL) {
-        m->curg = next;
-        m->handoff = g;
-        m->after = GOC__AFTER_PARK;
-        goc__switch_g_to_g(g, next, false);
+        switch_direct(m, g, next, GOC__AFTER_PARK);
         return;
     }
     mcall_m(m, GOC__AFTER_PARK);
@@ -969,10 +977,7 @@ void goc__goexit(void)
     if (!g->is_main && m->lockedg != g) {
         goc__g *next = direct_next(m);
         if (next != NULL) {
-            m->curg = next;
-            m->handoff = g;
-            m->after = GOC__AFTER_EXIT;
-            goc__switch_g_to_g(g, next, true);
+            switch_direct(m, g, next, GOC__AFTER_EXIT);
             __builtin_unreachable();
         }
     }

@@ -213,13 +213,10 @@ static void fe_main(void *arg)
     ASSERT_OK(goc_chan_recv(fe_c, NULL)); /* fe_other runs meanwhile */
 #ifdef GOC_SWITCH_FPENV
     ASSERT_EQ(fe_seen, FE_TONEAREST); /* a new goroutine's default */
+    ASSERT_EQ(fegetround(), FE_UPWARD);
 #else
     if (!locked)
         ASSERT_EQ(fe_seen, FE_UPWARD); /* the one P's thread's mode */
-#endif
-#if defined(GOC_SWITCH_FPENV)
-    ASSERT_EQ(fegetround(), FE_UPWARD);
-#else
     ASSERT_EQ(fegetround(), locked ? FE_UPWARD : FE_DOWNWARD);
 #endif
     ASSERT_EQ(fesetround(FE_TONEAREST), 0);
