@@ -67,9 +67,16 @@ void goc__gstatus_bad(goc__g *g, uint32_t want)
 #define G_CHUNK 256
 #define MAX_CHUNKS (1u << 16) /* 16M goroutines */
 
+/* The pool's free headers are an array of pointers, not a list threaded
+ * through the headers: a P refilling or spilling its cache copies
+ * GOC__GFREE_REFILL pointers under the lock instead of chasing as many
+ * header lines, which the spawner's P and the P that ran (and freed) the
+ * goroutines pass back and forth (spawn at 2 Ps spent 5% waiting for
+ * this lock while its holder took cache misses). */
 static struct {
     goc__mutex lock;
-    goc__g *free;                     /* via g->freelink; lock */
+    goc__g **free;                    /* LIFO; lock */
+    uint32_t nfree, capfree;          /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
 } gpool;
@@ -80,14 +87,23 @@ static bool chunk_new(void)
     uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_relaxed);
     if (n == MAX_CHUNKS)
         return false;
+    /* Room for every header there is: a free header always fits.  It
+     * grows by doubling, so that a run makes few allocations. */
+    uint32_t nhdr = (n + 1) * G_CHUNK;
+    if (nhdr > gpool.capfree) {
+        uint32_t cap = gpool.capfree * 2 > nhdr ? gpool.capfree * 2 : nhdr;
+        goc__g **v = realloc(gpool.free, (size_t)cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        gpool.free = v;
+        gpool.capfree = cap;
+    }
     goc__g *c = aligned_alloc(GOC__CACHE_LINE, G_CHUNK * sizeof *c);
     if (c == NULL)
         return false;
     memset(c, 0, G_CHUNK * sizeof *c); /* status FREE */
-    for (int i = G_CHUNK - 1; i >= 0; i--) {
-        c[i].freelink = gpool.free;
-        gpool.free = &c[i];
-    }
+    for (int i = G_CHUNK - 1; i >= 0; i--)
+        gpool.free[gpool.nfree++] = &c[i];
     /* release: the zeroed headers are visible to lock-free walkers; pairs
      * with the acquire loads in goc__g_each. */
     atomic_store_explicit(&gpool.chunks[n], c, memory_order_release);
@@ -100,16 +116,21 @@ static bool chunk_new(void)
 static goc__g *g_alloc_slow(goc__p *p)
 {
     goc__lock(&gpool.lock);
-    if (gpool.free == NULL && !chunk_new()) {
+    if (gpool.nfree == 0 && !chunk_new()) {
         goc__unlock(&gpool.lock);
         return NULL;
     }
-    goc__g *g = gpool.free;
-    gpool.free = g->freelink;
-    while (p != NULL && p->ngfree < GOC__GFREE_REFILL &&
-           (gpool.free != NULL || chunk_new())) {
-        p->gfree[p->ngfree++] = gpool.free;
-        gpool.free = gpool.free->freelink;
+    goc__g *g = gpool.free[--gpool.nfree];
+    if (p != NULL) {
+        uint32_t k = GOC__GFREE_REFILL - p->ngfree;
+        if (k > gpool.nfree)
+            (void)chunk_new(); /* short of memory: a smaller refill */
+        if (k > gpool.nfree)
+            k = gpool.nfree;
+        gpool.nfree -= k;
+        memcpy(&p->gfree[p->ngfree], &gpool.free[gpool.nfree],
+               k * sizeof *p->gfree);
+        p->ngfree += k;
     }
     goc__unlock(&gpool.lock);
     return g;
@@ -122,38 +143,34 @@ static inline goc__g *g_alloc(goc__p *p)
     return g_alloc_slow(p);
 }
 
-/* Requires: gpool.lock. */
-static void gpool_push(goc__g *g)
+/* Move p's cached headers above keep to the pool. */
+static void gfree_spill(goc__p *p, uint32_t keep)
 {
-    g->freelink = gpool.free;
-    gpool.free = g;
+    goc__lock(&gpool.lock);
+    uint32_t k = p->ngfree - keep;
+    memcpy(&gpool.free[gpool.nfree], &p->gfree[keep], k * sizeof *p->gfree);
+    gpool.nfree += k;
+    p->ngfree = keep;
+    goc__unlock(&gpool.lock);
 }
 
 static void g_free(goc__p *p, goc__g *g)
 {
     if (goc__likely(p != NULL)) {
-        if (goc__unlikely(p->ngfree == GOC__GFREE_MAX)) {
-            goc__lock(&gpool.lock);
-            while (p->ngfree > GOC__GFREE_REFILL)
-                gpool_push(p->gfree[--p->ngfree]);
-            goc__unlock(&gpool.lock);
-        }
+        if (goc__unlikely(p->ngfree == GOC__GFREE_MAX))
+            gfree_spill(p, GOC__GFREE_REFILL);
         p->gfree[p->ngfree++] = g;
         return;
     }
     goc__lock(&gpool.lock);
-    gpool_push(g);
+    gpool.free[gpool.nfree++] = g;
     goc__unlock(&gpool.lock);
 }
 
 void goc__g_flush_cache(goc__p *p)
 {
-    if (p->ngfree == 0)
-        return;
-    goc__lock(&gpool.lock);
-    while (p->ngfree > 0)
-        gpool_push(p->gfree[--p->ngfree]);
-    goc__unlock(&gpool.lock);
+    if (p->ngfree > 0)
+        gfree_spill(p, 0);
 }
 
 void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
@@ -173,7 +190,9 @@ void goc__g_teardown(void)
     for (uint32_t i = 0; i < n; i++)
         free(atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed));
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
+    free(gpool.free);
     gpool.free = NULL;
+    gpool.nfree = gpool.capfree = 0;
     memset(&gpool.lock, 0, sizeof gpool.lock);
 }
 
@@ -284,11 +303,12 @@ static int64_t next_goid(goc__p *p)
 
 /* Create a RUNNABLE goroutine running fn(arg); *out receives it.  The
  * caller queues it.  Returns: 0 or GOC_ENOMEM / GOC_EINVAL.
- * Only on: a goroutine, g0, or (p == NULL) a plain thread during a run. */
-int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
-                 void *arg, uintptr_t pc, bool system, goc__g **out)
+ * Only on: a goroutine, g0, or (p == NULL) a plain thread during a run;
+ * m is the caller's (goc__getm()). */
+static inline __attribute__((always_inline)) int
+newproc(goc__m *m, size_t slot_size, const char *name, void (*fn)(void *),
+        void *arg, uintptr_t pc, bool system, goc__g **out)
 {
-    goc__m *m = goc__getm();
     goc__p *p = m != NULL ? m->p : NULL;
     if (!goc__stack_available(p, slot_size))
         return GOC_ENOMEM;
@@ -325,6 +345,12 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
     atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
     *out = g;
     return 0;
+}
+
+int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
+                 void *arg, uintptr_t pc, bool system, goc__g **out)
+{
+    return newproc(goc__getm(), slot_size, name, fn, arg, pc, system, out);
 }
 
 bool goc__g_start(goc__p *p, goc__g *g)
@@ -383,36 +409,40 @@ void goc__g_abandon(goc__g *g, void *arg)
 
 #define SPAWN_STREAK GOC__RUNQ_SIZE
 
-/* Create a goroutine and queue it where the caller runs.  stack_size 0:
- * the default.  Returns: 0, GOC_EPERM (no run, or it is ending),
- * GOC_EINVAL (a stack too large), GOC_ENOMEM.  Never yields. */
-static int spawn(size_t stack_size, const char *name, void (*fn)(void *),
-                 void *arg, uintptr_t pc)
+/* Create a goroutine and queue it where the caller (on m) runs.
+ * stack_size 0: the default.  Returns: 0, GOC_EPERM (no run, or it is
+ * ending), GOC_EINVAL (a stack too large), GOC_ENOMEM.  Never yields. */
+static inline __attribute__((always_inline)) int
+spawn(goc__m *m, size_t stack_size, const char *name, void (*fn)(void *),
+      void *arg, uintptr_t pc)
 {
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
         atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
         return GOC_EPERM;
-    size_t slot = goc__stack_slot_for(stack_size);
+    size_t slot = stack_size == 0 ? goc__stack_slot_default
+                                  : goc__stack_slot_for(stack_size);
     if (slot == 0)
         return GOC_EINVAL;
     goc__g *g;
-    int rc = goc__newproc(slot, name, fn, arg, pc, false, &g);
+    int rc = newproc(m, slot, name, fn, arg, pc, false, &g);
     if (rc == 0)
-        goc__runq_put_wake(goc__getm(), g);
+        goc__runq_put_wake(m, g);
     return rc;
 }
 
 int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
 {
-    return spawn(0, NULL, fn, arg, pc);
+    return spawn(goc__getm(), 0, NULL, fn, arg, pc);
 }
 
-static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
-                     void *arg, uintptr_t pc)
+static inline __attribute__((always_inline)) int
+go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
+          uintptr_t pc)
 {
     if (fn == NULL)
         return GOC_EINVAL;
-    int rc = spawn(stack_size, name, fn, arg, pc);
+    goc__m *m = goc__getm();
+    int rc = spawn(m, stack_size, name, fn, arg, pc);
     if (rc != 0)
         return rc;
     /* A spawn storm yields now and then.  Go would preempt a goroutine
@@ -420,10 +450,15 @@ static int go_common(size_t stack_size, const char *name, void (*fn)(void *),
      * and without it the spawner's P never runs its children while the
      * other Ps start them faster than they can finish them (every started
      * goroutine holds a stack page).  So a goroutine that has spawned
-     * SPAWN_STREAK goroutines without blocking or yielding yields once. */
-    goc__g *self = goc__getg();
+     * SPAWN_STREAK goroutines without blocking or yielding yields once,
+     * behind its children in the local queue (the global queue would
+     * have them wait there, and the spawner's return would bring a
+     * batch of them back, to spill again: at 1 P, most children went
+     * through the global queue that way).  m is still ours: spawn does
+     * not yield. */
+    goc__g *self = m != NULL ? m->curg : NULL;
     if (self != NULL && ++self->spawnstreak >= SPAWN_STREAK)
-        goc_yield();
+        goc__yield_local();
     return 0;
 }
 

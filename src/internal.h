@@ -83,7 +83,14 @@ bool goc__notetsleep(goc__note *n, int64_t ns);
 int goc__ncpu(void);                 /* affinity mask and cgroup quota */
 int64_t goc__nanotime(void);         /* CLOCK_MONOTONIC */
 int goc__gettid(void);
-size_t goc__pagesize(void);
+/* The page size, read once (relaxed: every thread computes the same). */
+extern _Atomic size_t goc__page_size;
+size_t goc__pagesize_init(void);
+static inline size_t goc__pagesize(void)
+{
+    size_t ps = atomic_load_explicit(&goc__page_size, memory_order_relaxed);
+    return goc__likely(ps != 0) ? ps : goc__pagesize_init();
+}
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow handler */
@@ -113,15 +120,43 @@ static inline void goc__fence_light(void)
 }
 
 /* ---- stack.c ---- */
-size_t goc__stack_default_slot(void);   /* slot bytes for the default size */
+/* Slot bytes for the default stack size; set by goc__stack_init, before
+ * any goroutine exists, and constant during a run. */
+extern size_t goc__stack_slot_default;
 size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
-/* A slot (its base) of slot_size bytes, or NULL; p may be NULL. */
-char *goc__stack_alloc(goc__p *p, size_t slot_size);
-void goc__stack_free(goc__p *p, char *slot, size_t slot_size);
+/* Slow paths of the three below: a class other than the default, no P,
+ * or p's cache empty (alloc, available) or full (free). */
+char *goc__stack_alloc_slow(goc__p *p, size_t slot_size);
+void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size);
+bool goc__stack_available_slow(goc__p *p, size_t slot_size);
+/* A slot (its base) of slot_size bytes, or NULL; p may be NULL.  The
+ * default class comes from p's cache (its top: the warmest). */
+static inline char *goc__stack_alloc(goc__p *p, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache > 0))
+        return p->scache[--p->nscache];
+    return goc__stack_alloc_slow(p, slot_size);
+}
+static inline void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache < GOC__SCACHE_MAX)) {
+        p->scache[p->nscache++] = slot;
+        return;
+    }
+    goc__stack_free_slow(p, slot, slot_size);
+}
 /* Could a slot of slot_size be had now (carving if need be)?  Binds
  * nothing: spawn asks, so that goc_go can say GOC_ENOMEM while the slot
  * itself is taken only at the first run. */
-bool goc__stack_available(goc__p *p, size_t slot_size);
+static inline bool goc__stack_available(goc__p *p, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache > 0))
+        return true;
+    return goc__stack_available_slow(p, slot_size);
+}
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
 void goc__stack_init(void);
 void goc__stack_teardown(void);
@@ -234,6 +269,9 @@ void goc__globrunqput(goc__g *g); /* takes sched.lock */
 void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
+/* Yield to the tail of the local queue (goc_yield goes to the global
+ * one).  Only on: a goroutine. */
+void goc__yield_local(void);
 int goc__run(void (*main_fn)(void *), void *arg);
 
 /* ---- runq.c ---- */

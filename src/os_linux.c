@@ -147,11 +147,12 @@ void goc__fence_heavy(void)
         goc__fatal("runtime: membarrier failed after registration");
 }
 
-size_t goc__pagesize(void)
+_Atomic size_t goc__page_size;
+
+size_t goc__pagesize_init(void)
 {
-    static size_t ps;
-    if (ps == 0)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&goc__page_size, ps, memory_order_relaxed);
     return ps;
 }
 

@@ -820,6 +820,10 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         goc__gstatus_leave_running(g, GOC__GRUNNABLE);
         goc__globrunqput(g);
         return NULL;
+    case GOC__AFTER_YIELD_LOCAL:
+        goc__gstatus_leave_running(g, GOC__GRUNNABLE);
+        goc__runq_put(m->p, g, false);
+        return NULL;
     case GOC__AFTER_PARK: {
         goc__unlockf f = m->unlockf;
         void *arg = m->unlock_arg;
@@ -903,20 +907,60 @@ void goc__mcall(int after)
     mcall_m(goc__getm(), after);
 }
 
-/* The G to switch to straight from a parking G: the P's runnext, when
- * find_runnable would pick it anyway (within the runnext streak, nothing
- * locked, no retirement or exit pending).  Returns: it, now RUNNING on m,
- * or NULL. */
+/* Has a P other than p an armed timer?  (run_overdue_timers' loads.) */
+static bool timers_elsewhere(goc__p *p)
+{
+    int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
+    for (int32_t i = 0; i < n; i++) {
+        goc__p *v = allp(i);
+        if (v != p && atomic_load_explicit(&v->timers.first,
+                                           memory_order_relaxed) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* Would find_runnable, called now, go straight to p's local queue?  Not
+ * when p has an armed timer (it may be due: that needs the clock), on the
+ * 61st tick with work in the global queue, or when this is the 8th look
+ * (which checks the other Ps' timers) and some P has one.  A yes counts
+ * as that look. */
+static inline bool local_queue_first(goc__p *p)
+{
+    if (atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
+        return false;
+    if (p->schedtick % 61 == 0 &&
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return false;
+    if (((p->timercheck + 1) & 7) == 0 && timers_elsewhere(p))
+        return false;
+    p->timercheck++;
+    return true;
+}
+
+/* The G to switch to straight from a parking or exiting G: the one
+ * find_runnable would pick, when it would pick from the local queue
+ * (nothing locked, no retirement or exit pending, no timer or global
+ * queue to look at first): runnext within the runnext streak (a channel
+ * hand-off), else the ring head (a spawn storm's children).
+ * Returns: it, now RUNNING on m, or NULL. */
 static inline __attribute__((always_inline)) goc__g *direct_next(goc__m *m)
 {
     goc__p *p = m->p;
     if (m->lockedg != NULL || p->id >= gomaxprocs() || exiting())
         return NULL;
     goc__g *h = goc__runq_take_next(p);
-    if (h == NULL)
-        return NULL;
+    if (h == NULL) {
+        bool inherit;
+        if (!local_queue_first(p) || (h = goc__runq_get(p, &inherit)) == NULL)
+            return NULL;
+        if (!inherit)
+            p->schedtick++;
+    }
     if (h->lockedm != NULL) {
-        goc__runq_put(p, h, true); /* runnext was empty: nothing kicked */
+        /* Only its own M runs it: g0's loop hands it over.  Back to
+         * runnext, which is empty or kicked to the tail. */
+        goc__runq_put(p, h, true);
         return NULL;
     }
     goc__gstatus_run(h);
@@ -1083,6 +1127,13 @@ void goc_yield(void)
     }
     m->curg->spawnstreak = 0;
     mcall_m(m, GOC__AFTER_YIELD);
+}
+
+void goc__yield_local(void)
+{
+    goc__m *m = goc__getm();
+    m->curg->spawnstreak = 0;
+    mcall_m(m, GOC__AFTER_YIELD_LOCAL);
 }
 
 void goc_exit(void)
@@ -1284,7 +1335,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
         goto fail_p; /* sigaction cannot fail with these arguments */
 
     goc__g *g;
-    if (goc__newproc(goc__stack_default_slot(), NULL, main_fn, arg,
+    if (goc__newproc(goc__stack_slot_default, NULL, main_fn, arg,
                      (uintptr_t)__builtin_return_address(0), false,
                      &g) != 0) {
         teardown(m0);

@@ -153,7 +153,8 @@ enum {
  * to) to do once it is off its stack (m->after). */
 enum {
     GOC__AFTER_NONE = 0,
-    GOC__AFTER_YIELD, /* requeue at the local tail */
+    GOC__AFTER_YIELD, /* requeue on the global queue (goc_yield) */
+    GOC__AFTER_YIELD_LOCAL, /* requeue at the local tail (spawn storm) */
     GOC__AFTER_PARK,  /* -> WAITING, then run m->unlockf */
     GOC__AFTER_EXIT,  /* -> DEAD, free the slot */
 };
@@ -202,7 +203,6 @@ struct goc__g {
     char *stack_hi;
     size_t slot_size;          /* stack class (stack.c); immutable */
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
-    goc__g *freelink;          /* next free header (goroutine.c) */
 #if GOC_DEBUG >= 2
     _Atomic uint32_t nexec;    /* times made RUNNING: the dump checks that
                                   it does not move while it walks g */

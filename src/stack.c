@@ -90,7 +90,6 @@ static struct {
     struct stack_class classes[MAX_CLASSES];
     int nclasses;
     int guard_mode;
-    size_t default_slot;
     uint64_t unguarded;
 } pool;
 
@@ -100,20 +99,17 @@ static size_t round_page(size_t n)
     return (n + ps - 1) & ~(ps - 1);
 }
 
+size_t goc__stack_slot_default;
+
 size_t goc__stack_slot_for(size_t stack_size)
 {
     if (stack_size == 0)
-        return pool.default_slot;
+        return goc__stack_slot_default;
     if (stack_size > STACK_MAX)
         return 0;
     if (stack_size < STACK_MIN)
         stack_size = STACK_MIN;
     return round_page(stack_size) + goc__pagesize();
-}
-
-size_t goc__stack_default_slot(void)
-{
-    return pool.default_slot;
 }
 
 void goc__stack_init(void)
@@ -124,8 +120,8 @@ void goc__stack_init(void)
     if (goc__env_int("GOC_STACK_SIZE", &v) == 0 && v > 0 &&
         (uint64_t)v <= STACK_MAX)
         def = (size_t)v;
-    pool.default_slot = 0;
-    pool.default_slot = goc__stack_slot_for(def);
+    goc__stack_slot_default = 0;
+    goc__stack_slot_default = goc__stack_slot_for(def);
     const char *gm = getenv("GOC_STACK_GUARD");
     if (gm != NULL && strcmp(gm, "mprotect") == 0)
         pool.guard_mode = GUARD_MPROTECT;
@@ -321,7 +317,7 @@ static void pool_pushed(struct stack_class *c, int64_t now)
  * Requires: pool.lock. */
 static void scache_spill(goc__p *p, uint32_t keep)
 {
-    struct stack_class *c = class_for(pool.default_slot);
+    struct stack_class *c = class_for(goc__stack_slot_default);
     int64_t now = coarse_now();
     while (p->nscache > keep)
         pool_push(c, p->scache[--p->nscache], now);
@@ -333,7 +329,7 @@ static void scache_spill(goc__p *p, uint32_t keep)
 __attribute__((noinline)) static bool scache_refill(goc__p *p)
 {
     goc__lock(&pool.lock);
-    struct stack_class *c = class_for(pool.default_slot);
+    struct stack_class *c = class_for(goc__stack_slot_default);
     while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
         char *s = pool_pop(c);
         if (s == NULL)
@@ -344,13 +340,10 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
     return p->nscache > 0;
 }
 
-char *goc__stack_alloc(goc__p *p, size_t slot_size)
+char *goc__stack_alloc_slow(goc__p *p, size_t slot_size)
 {
-    if (goc__likely(p != NULL && slot_size == pool.default_slot)) {
-        if (goc__unlikely(p->nscache == 0) && !scache_refill(p))
-            return NULL;
-        return p->scache[--p->nscache];
-    }
+    if (p != NULL && slot_size == goc__stack_slot_default)
+        return scache_refill(p) ? p->scache[--p->nscache] : NULL;
     char *slot = NULL;
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);
@@ -360,10 +353,10 @@ char *goc__stack_alloc(goc__p *p, size_t slot_size)
     return slot;
 }
 
-bool goc__stack_available(goc__p *p, size_t slot_size)
+bool goc__stack_available_slow(goc__p *p, size_t slot_size)
 {
-    if (goc__likely(p != NULL && slot_size == pool.default_slot))
-        return p->nscache > 0 || scache_refill(p);
+    if (p != NULL && slot_size == goc__stack_slot_default)
+        return scache_refill(p);
     bool ok = false;
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);
@@ -381,14 +374,12 @@ bool goc__stack_available(goc__p *p, size_t slot_size)
     return ok;
 }
 
-void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
+void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
 {
-    if (goc__likely(p != NULL && slot_size == pool.default_slot)) {
-        if (goc__unlikely(p->nscache == GOC__SCACHE_MAX)) {
-            goc__lock(&pool.lock);
-            scache_spill(p, GOC__SCACHE_REFILL);
-            goc__unlock(&pool.lock);
-        }
+    if (p != NULL && slot_size == goc__stack_slot_default) {
+        goc__lock(&pool.lock);
+        scache_spill(p, GOC__SCACHE_REFILL);
+        goc__unlock(&pool.lock);
         p->scache[p->nscache++] = slot;
         return;
     }

@@ -435,3 +435,56 @@ TEST(sched_spawn_storm_yields)
     goc_maxprocs(1);
     run_main(storm_main, NULL);
 }
+
+/* ---- a goroutine that exits hands its M straight to the next one in
+ * the local queue; a chain of such exits (each goroutine spawns its
+ * successor, then exits) must still let timers fire and the global
+ * queue be served (GOMAXPROCS 1, no preemption yet) ---- */
+
+static _Atomic int chain_stop;
+static _Atomic long chain_len;
+static goc_chan *chain_done;
+static void chain_link(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&chain_len, 1);
+    if (atomic_load(&chain_stop)) {
+        goc_chan_close(chain_done);
+        return;
+    }
+    ASSERT_OK(goc_go(chain_link, NULL));
+}
+static void chain_sleeper(void *arg)
+{
+    (void)arg;
+    goc_sleep(GOC_MILLISECOND); /* a timer on our only P */
+    atomic_store(&chain_stop, 1);
+}
+static void chain_yielder(void *arg)
+{
+    (void)arg;
+    goc_yield(); /* to the global queue */
+    atomic_store(&chain_stop, 1);
+}
+static void chain_run(void (*stopper)(void *))
+{
+    atomic_store(&chain_stop, 0);
+    atomic_store(&chain_len, 0);
+    chain_done = goc_chan_make(0, 0);
+    ASSERT_OK(goc_go(stopper, NULL));
+    ASSERT_OK(goc_go(chain_link, NULL));
+    ASSERT_EQ(goc_chan_recv(chain_done, NULL), GOC_ECLOSED);
+    ASSERT_GT(atomic_load(&chain_len), 1);
+    goc_chan_release(chain_done);
+}
+static void chain_main(void *arg)
+{
+    (void)arg;
+    chain_run(chain_sleeper);
+    chain_run(chain_yielder);
+}
+TEST(sched_exit_chain_does_not_starve)
+{
+    goc_maxprocs(1);
+    run_main(chain_main, NULL);
+}
