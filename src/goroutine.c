@@ -316,27 +316,20 @@ newproc(goc__m *m, size_t slot_size, const char *name, void (*fn)(void *),
     if (g == NULL)
         return GOC_ENOMEM;
     goc__g *parent = m != NULL ? m->curg : NULL;
+    /* The first line only: the rest is as the last release left it (sp
+     * NULL: the stack is taken and the context built at the first run,
+     * goc__g_start). */
     g->system = system;
     g->is_main = false;
-    g->lockcount = 0;
-    g->spawnstreak = 0;
-    g->sp = NULL; /* built at the first run: goc__g_start */
     g->fn = fn;
     g->arg = arg;
     g->goid = next_goid(p);
     g->parent_goid = parent != NULL ? parent->goid : 0;
     g->gopc = pc;
     g->name = name;
-    g->waitreason = NULL;
-    g->waitsince = 0;
-    g->m = NULL;
-    g->lockedm = NULL;
-    g->stack_slot = NULL; /* taken at the first run */
     g->slot_size = slot_size;
 #ifdef GOC_HAVE_TSAN
     g->tsan_fiber = __tsan_create_fiber(0);
-#else
-    g->tsan_fiber = NULL;
 #endif
     if (!system)
         count_goroutine(p, 1);
@@ -386,6 +379,11 @@ void goc__g_release(goc__m *m, goc__g *g)
     __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
 #endif
     goc__stack_free(m->p, g->stack_slot, g->slot_size);
+    /* Back to what spawn expects (goc__g's invariants). */
+    g->lockcount = g->spawnstreak = 0;
+    g->sp = NULL;
+    g->waitreason = NULL;
+    g->m = g->lockedm = NULL;
     g->stack_slot = g->stack_lo = g->stack_hi = NULL;
     g_free(m->p, g);
 }

@@ -164,7 +164,11 @@ enum {
 typedef bool (*goc__unlockf)(goc__g *g, void *arg);
 
 /* The goroutine header: one of a dense chunk (goroutine.c), reused after
- * the goroutine dies.  Fields are reset at every spawn.
+ * the goroutine dies.  Spawn writes its first cache line only: the
+ * header's other fields are left at their spawn values by the release
+ * that freed it (and were zero in a new chunk).  In a spawn storm at 2 Ps
+ * a header goes from the P that runs and frees it to the P that spawns
+ * with it, and back: one line travels each way, not four.
  * Invariants:
  *   sp == NULL <=> it has never run; then it holds no stack slot
  *   (stack_slot, stack_lo, stack_hi are NULL); once it has run, it holds
@@ -172,27 +176,33 @@ typedef bool (*goc__unlockf)(goc__g *g, void *arg);
  *   stack_slot + page == stack_lo < stack_hi == stack_slot + slot_size;
  *   status == RUNNING  <=>  g->m != NULL && g->m->curg == g
  *   goid > 0 for every spawned G; unique within a run
+ *   FREE or DEAD => every field after the first line is zero (NULL),
+ *   except timer (disarmed) and, under GOC_DEBUG >= 2, nexec
  */
 struct goc__g {
+    /* ---- the first line: set by spawn, immutable after it but status */
+    _Alignas(GOC__CACHE_LINE)
     _Atomic uint32_t status;   /* GOC__G*; see transitions above */
     bool system;               /* goc's own goroutine (not counted, not
-                                  dumped); immutable after spawn */
-    bool is_main;              /* goroutine 1; immutable after spawn */
+                                  dumped) */
+    bool is_main;              /* goroutine 1 */
+    void (*fn)(void *);        /* entry */
+    void *arg;
+    int64_t goid;
+    int64_t parent_goid;       /* creator's id, 0 if a plain thread */
+    uintptr_t gopc;            /* return address of the goc_go call */
+    const char *name;          /* goc_spawn_opts.name or NULL */
+    size_t slot_size;          /* stack class (stack.c) */
+
+    /* ---- zero at spawn; reset by the release (goroutine.c) */
     uint32_t lockcount;        /* goc_lock_os_thread depth; owner G only */
     uint32_t spawnstreak;      /* goroutines spawned since it last parked
                                   or yielded (goroutine.c); owner G */
     void *sp;                  /* saved context (arch.h); valid when not
                                   RUNNING; written by the switch; NULL
                                   until the first run */
-    void (*fn)(void *);        /* entry; immutable after spawn */
-    void *arg;
-    int64_t goid;              /* immutable after spawn */
-    int64_t parent_goid;       /* creator's id, 0 if a plain thread */
-    uintptr_t gopc;            /* return address of the goc_go call */
-    const char *name;          /* goc_spawn_opts.name or NULL */
     const char *waitreason;    /* set by park before WAITING; read by the
                                   dump while it holds g (debug.c) */
-    int64_t waitsince;         /* goc__nanotime() at park; same */
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
                                   that dequeues it */
@@ -201,7 +211,6 @@ struct goc__g {
     char *stack_lo;            /* usable stack [stack_lo, stack_hi), from
                                   the first run on */
     char *stack_hi;
-    size_t slot_size;          /* stack class (stack.c); immutable */
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
 #if GOC_DEBUG >= 2
     _Atomic uint32_t nexec;    /* times made RUNNING: the dump checks that
@@ -211,6 +220,8 @@ struct goc__g {
                                   only while the G waits, disarmed before
                                   its call returns (timer.c) */
 };
+_Static_assert(offsetof(struct goc__g, lockcount) == GOC__CACHE_LINE,
+               "spawn writes one line of a header");
 
 /* ------------------------------------------------------------------------
  * P: a processor
