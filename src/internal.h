@@ -275,12 +275,61 @@ void goc__yield_local(void);
 int goc__run(void (*main_fn)(void *), void *arg);
 
 /* ---- runq.c ---- */
-void goc__runq_put(goc__p *p, goc__g *g, bool next);
-void goc__runq_put_slow(goc__p *p, goc__g *g);       /* half to global */
+/* Move half the ring plus g to the global queue (the ring is full). */
+void goc__runq_put_slow(goc__p *p, goc__g *g);
+
+/* Append g to p's ring if it has room.  Only on: the M holding p. */
+static inline bool goc__runq_ring_put(goc__p *p, goc__g *g)
+{
+    /* acquire: pairs with the release CAS of consumers, so the slot we are
+     * about to reuse has been read by whoever claimed it. */
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+    if (t - h >= GOC__RUNQ_SIZE)
+        return false;
+    /* A relaxed atomic slot: a losing thief may be reading it. */
+    atomic_store_explicit(&p->runq[t % GOC__RUNQ_SIZE], g,
+                          memory_order_relaxed);
+    /* release: publishes the slot; pairs with the acquire loads of
+     * runqtail in runq_grab. */
+    atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+    return true;
+}
+
+/* Put g on p's queue; into runnext when next is set, kicking the old
+ * runnext to the tail.  A full ring spills half of itself to the global
+ * queue (taking sched.lock), so the caller must not hold sched.lock.
+ * Only on: the M holding p. */
+static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
+{
+    if (next) {
+        /* acq_rel: the new G's fields travel to a thief that CASes it
+         * out; the old one's fields come to us.  seq_cst: also orders the
+         * put before the waker's loads in wakep_after (proc.c), so the
+         * waker needs no fence of its own. */
+        g = atomic_exchange_explicit(&p->runnext, g, memory_order_seq_cst);
+        if (g == NULL)
+            return;
+    }
+    if (!goc__runq_ring_put(p, g))
+        goc__runq_put_slow(p, g);
+}
+
 /* runq_put(p, g, true) for a caller that will not wake another P (it has
  * the only one): no seq_cst ordering, so an empty runnext takes a plain
  * store.  Only on: the M holding p. */
-void goc__runq_put_next_alone(goc__p *p, goc__g *g);
+static inline void goc__runq_put_next_alone(goc__p *p, goc__g *g)
+{
+    /* An empty runnext is written by nobody but us: thieves only CAS a G
+     * out of it.  So when it is empty a plain store is enough (release:
+     * the G's fields travel to whoever takes it); only a full one needs
+     * the exchange, which also races a thief for the old G. */
+    if (atomic_load_explicit(&p->runnext, memory_order_relaxed) == NULL) {
+        atomic_store_explicit(&p->runnext, g, memory_order_release);
+        return;
+    }
+    goc__runq_put(p, g, true);
+}
 goc__g *goc__runq_get(goc__p *p, bool *inherit);
 
 /* p's runnext, if any.  Only on: the M holding p (thieves CAS too). */

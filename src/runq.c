@@ -37,53 +37,8 @@ static inline void slot_store(goc__p *p, uint32_t i, goc__g *g)
     atomic_store_explicit(&p->runq[i & RUNQ_MASK], g, memory_order_relaxed);
 }
 
-/* Append g to the ring if it has room.  Only on: the M holding p. */
-static bool ring_put(goc__p *p, goc__g *g)
-{
-    /* acquire: pairs with the release CAS of consumers, so the slot we are
-     * about to reuse has been read by whoever claimed it. */
-    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-    if (t - h >= GOC__RUNQ_SIZE)
-        return false;
-    slot_store(p, t, g);
-    /* release: publishes the slot; pairs with the acquire loads of
-     * runqtail in runq_grab. */
-    atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
-    return true;
-}
-
-/* Put g on p's queue; into runnext when next is set, kicking the old
- * runnext to the tail.  A full ring spills half of itself to the global
- * queue (taking sched.lock), so the caller must not hold sched.lock.
- * Only on: the M holding p. */
-void goc__runq_put(goc__p *p, goc__g *g, bool next)
-{
-    if (next) {
-        /* acq_rel: the new G's fields travel to a thief that CASes it
-         * out; the old one's fields come to us.  seq_cst: also orders the
-         * put before the waker's loads in wakep_after (proc.c), so the
-         * waker needs no fence of its own. */
-        g = atomic_exchange_explicit(&p->runnext, g, memory_order_seq_cst);
-        if (g == NULL)
-            return;
-    }
-    if (!ring_put(p, g))
-        goc__runq_put_slow(p, g);
-}
-
-void goc__runq_put_next_alone(goc__p *p, goc__g *g)
-{
-    /* An empty runnext is written by nobody but us: thieves only CAS a G
-     * out of it.  So when it is empty a plain store is enough (release:
-     * the G's fields travel to whoever takes it); only a full one needs
-     * the exchange, which also races a thief for the old G. */
-    if (atomic_load_explicit(&p->runnext, memory_order_relaxed) == NULL) {
-        atomic_store_explicit(&p->runnext, g, memory_order_release);
-        return;
-    }
-    goc__runq_put(p, g, true);
-}
+/* The owner's puts (goc__runq_ring_put, goc__runq_put and
+ * goc__runq_put_next_alone) are inline, in internal.h. */
 
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
@@ -96,7 +51,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
         uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
         uint32_t n = (t - h) / 2;
         if (t - h < GOC__RUNQ_SIZE) {
-            if (ring_put(p, g))
+            if (goc__runq_ring_put(p, g))
                 return;
             continue;
         }
@@ -325,7 +280,7 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max)
         /* The ring has room: n <= half of it, and callers take more than
          * one G only when they found their local queue empty.  (The slow
          * spill would deadlock here: it takes sched.lock.) */
-        if (!ring_put(p, g2))
+        if (!goc__runq_ring_put(p, g2))
             goc__globrunq_put_locked(g2);
     }
     return g;
