@@ -238,7 +238,48 @@ static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
 }
 
 /* ---- proc.c ---- */
-goc__m *goc__getm(void);             /* noinline: never cached across park */
+/* The calling thread's M, or NULL on a plain thread.
+ *
+ * A goroutine may resume on another thread after any park, so neither the
+ * value nor the address of a thread-local may be kept across one; C
+ * compilers assume a function runs on one thread, and do keep the thread
+ * pointer in a register across calls (ClickHouse/silk#66).  So the load
+ * is an asm statement that reads the thread pointer itself: volatile (never
+ * merged with another, never dropped) with a memory clobber (never moved
+ * across a call or a memory access).  Initial-exec TLS: the static TLS
+ * block, reached through the GOT entry the linker fills in (or relaxes to
+ * a constant in an executable); libgoc.so is not meant for a late
+ * dlopen.  Other architectures call a noinline function doing the same. */
+extern __thread goc__m *goc__tls_m
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+#if defined(__x86_64__) && !defined(GOC_GETM_CALL)
+static inline goc__m *goc__getm(void)
+{
+    goc__m *m;
+    __asm__ __volatile__("movq goc__tls_m@gottpoff(%%rip), %0\n\t"
+                         "movq %%fs:(%0), %0"
+                         : "=r"(m)
+                         :
+                         : "memory");
+    return m;
+}
+#elif defined(__aarch64__) && !defined(GOC_GETM_CALL)
+static inline goc__m *goc__getm(void)
+{
+    goc__m *m;
+    uintptr_t tp;
+    __asm__ __volatile__("adrp %0, :gottprel:goc__tls_m\n\t"
+                         "ldr %0, [%0, #:gottprel_lo12:goc__tls_m]\n\t"
+                         "mrs %1, tpidr_el0\n\t"
+                         "ldr %0, [%1, %0]"
+                         : "=&r"(m), "=&r"(tp)
+                         :
+                         : "memory");
+    return m;
+}
+#else
+goc__m *goc__getm(void); /* noinline */
+#endif
 goc__g *goc__getg(void);             /* current G or NULL */
 void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */

@@ -51,17 +51,18 @@ struct goc__sched goc__sched;
  * remembered epoch from an earlier run never matches a later one. */
 _Atomic uint64_t goc__sched_epoch;
 
-static __thread goc__m *tls_m;
+__thread goc__m *goc__tls_m;
 
-/* The TLS address must not be cached across a park: the goroutine may
- * resume on another thread.  noinline plus the empty asm keep the compiler
- * from hoisting or merging the load (ClickHouse/silk#66). */
+#if !(defined(__x86_64__) || defined(__aarch64__)) || defined(GOC_GETM_CALL)
+/* goc__getm (internal.h) where it is not inline: noinline plus the empty
+ * asm keep the compiler from hoisting or merging the load. */
 __attribute__((noinline)) goc__m *goc__getm(void)
 {
-    goc__m *m = tls_m;
+    goc__m *m = goc__tls_m;
     __asm__ __volatile__("" : "+r"(m)::"memory");
     return m;
 }
+#endif
 
 goc__g *goc__getg(void)
 {
@@ -182,7 +183,7 @@ static void m_loop(goc__m *m);
  * bounds for ASan, the thread's own TSan fiber. */
 static void m_init_thread(goc__m *m)
 {
-    tls_m = m;
+    goc__tls_m = m;
     m->tid = goc__gettid();
     m->rand = ((uint64_t)m->id * 0x9E3779B97F4A7C15ULL ^
                (uint64_t)goc__nanotime()) | 1;
@@ -203,7 +204,7 @@ static void *mstart(void *arg)
     }
     m_loop(m);
     goc__altstack_free(m);
-    tls_m = NULL;
+    goc__tls_m = NULL;
     goc__lock(&goc__sched.lock);
     m->exited = true;
     goc__sched.mcount--;
@@ -1276,7 +1277,7 @@ static void teardown(goc__m *m0)
     goc__globrunq_free();
     goc__signals_restore();
     goc__altstack_free(m0);
-    tls_m = NULL;
+    goc__tls_m = NULL;
     free(m0);
 }
 
