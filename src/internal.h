@@ -280,6 +280,18 @@ static inline goc__m *goc__getm(void)
 #else
 goc__m *goc__getm(void); /* noinline */
 #endif
+
+/* 32 random bits from m's generator (xorshift64*): cheap, good enough for
+ * a steal order or a select's poll order.  Only on: m's thread. */
+static inline uint32_t goc__fastrand(goc__m *m)
+{
+    uint64_t x = m->rand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->rand = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
 goc__g *goc__getg(void);             /* current G or NULL */
 void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */

@@ -72,17 +72,6 @@ goc__g *goc__getg(void)
 
 static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
 
-static uint32_t fastrand(goc__m *m)
-{
-    /* xorshift64*: cheap, per-M, good enough for victim order. */
-    uint64_t x = m->rand;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    m->rand = x;
-    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
 static int32_t gomaxprocs(void)
 {
     return atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed);
@@ -503,7 +492,7 @@ static goc__g *steal_work(goc__m *m, goc__p *p)
 {
     int32_t n = gomaxprocs();
     for (int pass = 0; pass < 4; pass++) {
-        uint32_t r = fastrand(m);
+        uint32_t r = goc__fastrand(m);
         uint32_t start = r % (uint32_t)n;
         uint32_t step = 1;
         if (n > 2) {

@@ -322,7 +322,8 @@ struct goc__m {
     goc__unlockf unlockf;
     void *unlock_arg;
 
-    uint64_t rand;             /* xorshift state for steal order; owner M */
+    uint64_t rand;             /* goc__fastrand state (steal order, select
+                                  poll order); owner M */
     int64_t stackwait_since;   /* first failed stack allocation of a
                                   back-off in progress, or 0; owner M */
     int32_t stackwait_fails;   /* failures since the last sleep; owner M */

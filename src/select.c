@@ -30,15 +30,23 @@
 enum { MODE_BLOCK, MODE_TRY, MODE_UNTIL };
 #define SMALL 16 /* cases handled with stack arrays only */
 
-static uint32_t select_rand(uint32_t bound)
+/* A uniform draw from [0, bound): the M's generator, or on a plain thread
+ * (m NULL) a thread-local one. */
+static uint32_t select_rand(goc__m *m, uint32_t bound)
 {
-    static __thread uint64_t x;
-    if (x == 0)
-        x = ((uint64_t)goc__nanotime() << 1) ^ (uint64_t)goc__gettid() ^ 1;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return (uint32_t)(((x >> 32) * (uint64_t)bound) >> 32);
+    uint32_t r;
+    if (goc__likely(m != NULL)) {
+        r = goc__fastrand(m);
+    } else {
+        static __thread uint64_t x;
+        if (x == 0)
+            x = ((uint64_t)goc__nanotime() << 1) ^ (uint64_t)goc__gettid() ^ 1;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r = (uint32_t)(x >> 32);
+    }
+    return (uint32_t)(((uint64_t)r * bound) >> 32);
 }
 
 struct sel {
@@ -120,7 +128,8 @@ static bool case_proceed(goc_case *cs, goc__waiter **peer)
 
 /* Without any lock: could the case proceed?  A hint only (the fields are
  * read racily); case_proceed decides under the lock. */
-static bool case_may_proceed(const goc_case *cs)
+static inline __attribute__((always_inline)) bool
+case_may_proceed(const goc_case *cs)
 {
     goc_chan *c = cs->chan;
     if (atomic_load_explicit(&c->closed, memory_order_relaxed))
@@ -352,11 +361,12 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
     }
 
     /* 1. Poll order: the enabled cases, shuffled (Fisher-Yates). */
+    goc__m *m = goc__chan_enter();
     uint32_t np = 0;
     for (uint32_t i = 0; i < (uint32_t)n; i++) {
         if (cases[i].chan == NULL)
             continue;
-        uint32_t j = select_rand(np + 1);
+        uint32_t j = select_rand(m, np + 1);
         poll[np] = poll[j];
         poll[j] = i;
         np++;
@@ -365,7 +375,6 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
         free(heap);
         return goc__select_nothing(mode, deadline);
     }
-    goc__m *m = goc__chan_enter();
     int done = poll_unlocked(m, cases, poll, np);
     if (done >= 0) {
         if (heap != NULL)
