@@ -368,10 +368,11 @@ static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
         goc__runq_put_slow(p, g);
 }
 
-/* runq_put(p, g, true) for a caller that will not wake another P (it has
- * the only one): no seq_cst ordering, so an empty runnext takes a plain
- * store.  Only on: the M holding p. */
-static inline void goc__runq_put_next_alone(goc__p *p, goc__g *g)
+/* runq_put(p, g, true) without the seq_cst order: for a caller that will
+ * not wake another P (it has the only one), or that orders the put before
+ * its wakep loads with an asymmetric fence (proc.c, wakep_after).  An
+ * empty runnext takes a plain store.  Only on: the M holding p. */
+static inline void goc__runq_put_next_light(goc__p *p, goc__g *g)
 {
     /* An empty runnext is written by nobody but us: thieves only CAS a G
      * out of it.  So when it is empty a plain store is enough (release:

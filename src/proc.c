@@ -28,10 +28,13 @@
  * sched.nmspinning.  Whoever makes work (spawn, ready) calls wakep(),
  * which starts one spinning M when there is an idle P and no spinner.  A
  * spinner that finds work calls wakep() for the next one.  A spinner that
- * gives up decrements nmspinning, then (seq_cst) rechecks every run queue:
- * together with wakep's seq_cst order (the runnext exchange, or a fence:
- * wakep_after) this closes the window in which new work and the last
- * spinner miss each other.
+ * gives up decrements nmspinning, then rechecks every run queue.  That is
+ * a store-then-load on each side (work, then nmspinning; nmspinning, then
+ * the queues), closed by an asymmetric fence: the spinner giving up pays a
+ * membarrier (goc__fence_heavy), whoever makes work a compiler barrier
+ * (goc__fence_light, wakep_after), so that new work and the last spinner
+ * cannot miss each other.  Work is made at every channel hand-off;
+ * spinners give up once per idle period.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -292,18 +295,15 @@ static bool stopm(goc__m *m)
 
 /* Start a spinning M if a P is idle and nobody spins.  The caller has just
  * made work visible; that write must come before our loads of npidle and
- * nmspinning in the seq_cst order, paired with the spin-down path's seq_cst
- * decrement of nmspinning and its seq_cst rechecks (any_work), so that new
- * work and the last spinner cannot miss each other.  With visible_sc the
- * write was itself a seq_cst RMW (the runnext exchange); otherwise (a
- * release store, a lock release) a seq_cst fence orders it first.
- * holds_p: the caller holds a P (with GOMAXPROCS 1, nobody to wake). */
-static void wakep_after(bool holds_p, bool visible_sc)
+ * nmspinning, against the spin-down path's decrement of nmspinning and its
+ * rechecks (any_work): the light side of an asymmetric fence, whose heavy
+ * side the spinner pays as it gives up.  holds_p: the caller holds a P
+ * (with GOMAXPROCS 1, nobody to wake). */
+static inline __attribute__((always_inline)) void wakep_after(bool holds_p)
 {
     if (holds_p && gomaxprocs() == 1)
         return;
-    if (!visible_sc)
-        atomic_thread_fence(memory_order_seq_cst);
+    goc__fence_light();
     if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
         return;
     int32_t zero = 0;
@@ -320,7 +320,7 @@ static void wakep_after(bool holds_p, bool visible_sc)
 void goc__wakep(void)
 {
     goc__m *m = goc__getm();
-    wakep_after(m != NULL && m->p != NULL, false);
+    wakep_after(m != NULL && m->p != NULL);
 }
 
 /* m is giving up p (locked G parked, locked thread leaving): find p a new
@@ -686,11 +686,12 @@ top:
     goc__unlock(&goc__sched.lock);
 
     /* 6. Spin down: decrement nmspinning first, then recheck everything;
-     *    the seq_cst pairs with wakep_after's. */
+     *    the heavy fence pairs with wakep_after's light one. */
     if (m->spinning) {
         m->spinning = false;
         atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
                                   memory_order_seq_cst);
+        goc__fence_heavy();
         if (any_work()) {
             goc__lock(&goc__sched.lock);
             goc__p *np = pidleget();
@@ -1078,18 +1079,14 @@ static inline __attribute__((always_inline)) void put_wake(goc__m *m,
                                                            goc__g *g)
 {
     if (goc__likely(m != NULL && m->p != NULL)) {
-        if (gomaxprocs() == 1) { /* nobody to wake: no ordering needed */
-            goc__runq_put_next_alone(m->p, g);
-            return;
-        }
-        goc__runq_put(m->p, g, true); /* a seq_cst exchange of runnext */
-        wakep_after(true, true);
+        goc__runq_put_next_light(m->p, g);
+        wakep_after(true);
         return;
     }
     if (m == NULL)
         goc__extern_thread();
     goc__globrunqput(g);
-    wakep_after(false, false);
+    wakep_after(false);
 }
 
 void goc__runq_put_wake(goc__m *m, goc__g *g)

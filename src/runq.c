@@ -38,7 +38,7 @@ static inline void slot_store(goc__p *p, uint32_t i, goc__g *g)
 }
 
 /* The owner's puts (goc__runq_ring_put, goc__runq_put and
- * goc__runq_put_next_alone) are inline, in internal.h. */
+ * goc__runq_put_next_light) are inline, in internal.h. */
 
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
