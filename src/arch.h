@@ -62,6 +62,14 @@ void goc__ctx_switch(void **from, void *to);
 /* First frame of every fresh context (assembly; never called from C). */
 void goc__ctx_entry(void);
 
+/* Abandon the current context and run fn(arg) in a fresh one at `top`
+ * (16-byte aligned), as goc__ctx_switch to goc__ctx_make(top, fn, arg)
+ * would, saving nothing.  `top` may be the top of the stack in use: a
+ * goroutine that exits hands its stack to a goroutine that has never run
+ * (goroutine.c, goc__g_exit_into). */
+__attribute__((noreturn)) void goc__ctx_restart(void *top,
+                                                void (*fn)(void *), void *arg);
+
 /* Build a fresh context on the stack ending at `top` (16-byte aligned) that
  * runs fn(arg) when first switched to.  Returns the context (a stack
  * pointer) to pass to goc__ctx_switch. */

@@ -252,9 +252,40 @@ void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
     goc__after_resume(); /* never reached when dying */
 }
 
-/* First frame of every goroutine (entered from goc__ctx_entry). */
-/* Not static: the dump stops its walk at this name. */
+/* First frame of every goroutine (below).  Not static: the dump stops its
+ * walk at this name. */
 void goc__g_main(void *arg);
+
+/* g is exiting on m and next (RUNNING on m, never run, of g's stack class)
+ * is to run: next takes g's stack and starts at its top, over g's dead
+ * frames.  No context is saved and no slot changes hands through the
+ * cache; in a spawn storm every child starts on the stack the previous
+ * one just left, whose lines are still hot.  next releases g
+ * (goc__after_resume), which then has no slot to free. */
+void goc__g_exit_into(goc__m *m, goc__g *g, goc__g *next)
+{
+    next->stack_slot = g->stack_slot;
+    next->stack_lo = g->stack_lo;
+    next->stack_hi = g->stack_hi;
+    g->stack_slot = g->stack_lo = g->stack_hi = NULL;
+    m->curg = next;
+    m->handoff = g;
+    m->after = GOC__AFTER_EXIT;
+#ifdef GOC_HAVE_ASAN
+    /* g's live frames never return: clear their redzones (all of them lie
+     * above this one), and let ASan drop g's fake stack. */
+    char *lo = __builtin_frame_address(0);
+    __asan_unpoison_memory_region(lo, (size_t)(next->stack_hi - lo));
+    __sanitizer_start_switch_fiber(NULL, next->stack_lo,
+                                   stack_size_of(next));
+#endif
+#ifdef GOC_HAVE_TSAN
+    __tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+    goc__ctx_restart(next->stack_hi, goc__g_main, next);
+}
+
+/* First frame of every goroutine (entered from goc__ctx_entry). */
 void goc__g_main(void *arg)
 {
     goc__g *g = arg;
@@ -369,16 +400,18 @@ void goc__g_release(goc__m *m, goc__g *g)
     __tsan_destroy_fiber(g->tsan_fiber);
 #endif
     g->tsan_fiber = NULL;
+    if (g->stack_slot != NULL) { /* else its successor took it */
 #ifdef GOC_HAVE_ASAN
-    /* The frames that were live when g died never returned, so their
-     * redzones are still poisoned; the next goroutine on this slot would
-     * trip over them.  They all lie above the last saved context (g->sp);
-     * below it, the epilogues of the frames that did return unpoisoned
-     * theirs. */
-    char *lo = g->sp;
-    __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
+        /* The frames that were live when g died never returned, so their
+         * redzones are still poisoned; the next goroutine on this slot
+         * would trip over them.  They all lie above the last saved context
+         * (g->sp); below it, the epilogues of the frames that did return
+         * unpoisoned theirs. */
+        char *lo = g->sp;
+        __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
 #endif
-    goc__stack_free(m->p, g->stack_slot, g->slot_size);
+        goc__stack_free(m->p, g->stack_slot, g->slot_size);
+    }
     /* Back to what spawn expects (goc__g's invariants). */
     g->lockcount = g->spawnstreak = 0;
     g->sp = NULL;

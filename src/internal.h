@@ -182,6 +182,9 @@ void goc__switch_to_g(goc__m *m, goc__g *g);
 /* G to G on one M, skipping g0 (goc__park's direct path). */
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
+/* Exit g into next, which takes g's stack (goroutine.c). */
+__attribute__((noreturn)) void goc__g_exit_into(goc__m *m, goc__g *g,
+                                               goc__g *next);
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 void goc__gstatus_bad(goc__g *g, uint32_t want); /* fatal */
 /* A dump is reading some goroutine's stack (debug.c). */

@@ -933,9 +933,12 @@ static inline bool local_queue_first(goc__p *p)
  * find_runnable would pick, when it would pick from the local queue
  * (nothing locked, no retirement or exit pending, no timer or global
  * queue to look at first): runnext within the runnext streak (a channel
- * hand-off), else the ring head (a spawn storm's children).
+ * hand-off), else the ring head (a spawn storm's children).  With
+ * `adopt`, a G that has never run and whose stack class is adopt's comes
+ * back unstarted, to take over adopt's stack.
  * Returns: it, now RUNNING on m, or NULL. */
-static inline __attribute__((always_inline)) goc__g *direct_next(goc__m *m)
+static inline __attribute__((always_inline)) goc__g *
+direct_next(goc__m *m, const goc__g *adopt)
 {
     goc__p *p = m->p;
     if (m->lockedg != NULL || p->id >= gomaxprocs() || exiting())
@@ -955,7 +958,9 @@ static inline __attribute__((always_inline)) goc__g *direct_next(goc__m *m)
         return NULL;
     }
     goc__gstatus_run(h);
-    if (h->sp == NULL && !goc__g_start(p, h)) {
+    if (h->sp == NULL &&
+        !(adopt != NULL && h->slot_size == adopt->slot_size) &&
+        !goc__g_start(p, h)) {
         /* No stack for it now: g0's loop starts it or backs off. */
         goc__gstatus_leave_running(h, GOC__GRUNNABLE);
         goc__runq_put(p, h, true);
@@ -993,7 +998,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     /* A channel hand-off has just put the peer in runnext: switch to it
      * straight, skipping g0 and the M loop.  The peer finishes our park
      * (WAITING, then unlockf) once we are off our stack. */
-    goc__g *next = direct_next(m);
+    goc__g *next = direct_next(m, NULL);
     if (next != NULL) {
         switch_direct(m, g, next, GOC__AFTER_PARK);
         return;
@@ -1010,8 +1015,10 @@ void goc__goexit(void)
      * send to a waiting receiver, say) hands the M straight to it, and
      * the peer frees us once we are off our stack. */
     if (!g->is_main && m->lockedg != g) {
-        goc__g *next = direct_next(m);
+        goc__g *next = direct_next(m, g);
         if (next != NULL) {
+            if (next->sp == NULL)
+                goc__g_exit_into(m, g, next); /* it has never run */
             switch_direct(m, g, next, GOC__AFTER_EXIT);
             __builtin_unreachable();
         }

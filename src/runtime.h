@@ -170,7 +170,7 @@ typedef bool (*goc__unlockf)(goc__g *g, void *arg);
  * a header goes from the P that runs and frees it to the P that spawns
  * with it, and back: one line travels each way, not four.
  * Invariants:
- *   sp == NULL <=> it has never run; then it holds no stack slot
+ *   not RUNNING: sp == NULL <=> it has never run; then it holds no slot
  *   (stack_slot, stack_lo, stack_hi are NULL); once it has run, it holds
  *   the slot stack_slot of slot_size bytes, and
  *   stack_slot + page == stack_lo < stack_hi == stack_slot + slot_size;
@@ -200,7 +200,9 @@ struct goc__g {
                                   or yielded (goroutine.c); owner G */
     void *sp;                  /* saved context (arch.h); valid when not
                                   RUNNING; written by the switch; NULL
-                                  until the first run */
+                                  until the first run (and while running
+                                  on a predecessor's stack, until the
+                                  first switch away: goc__g_exit_into) */
     const char *waitreason;    /* set by park before WAITING; read by the
                                   dump while it holds g (debug.c) */
     goc__m *m;                 /* M running it; owner M only */

@@ -84,4 +84,30 @@ goc__ctx_entry:
     .cfi_endproc
     .size   goc__ctx_entry, .-goc__ctx_entry
 
+/* void goc__ctx_restart(void *top, void (*fn)(void *), void *arg)
+ * rdi = top, rsi = fn, rdx = arg.  Abandon the current context and start
+ * a fresh one at `top` (16-byte aligned) running fn(arg), as a switch to
+ * goc__ctx_make(top, fn, arg) would, without saving anything: the caller's
+ * frames may lie right below top, and are dead. */
+    .globl  goc__ctx_restart
+    .hidden goc__ctx_restart
+    .type   goc__ctx_restart, @function
+    .p2align 4
+goc__ctx_restart:
+    .cfi_startproc
+    movq    %rdi, %rsp
+    movq    %rsi, %r12
+    movq    %rdx, %r13
+#ifdef GOC_SWITCH_FPENV
+    subq    $8, %rsp
+    movl    $0x1f80, (%rsp)
+    movw    $0x037f, 4(%rsp)
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+#endif
+    jmp     goc__ctx_entry
+    .cfi_endproc
+    .size   goc__ctx_restart, .-goc__ctx_restart
+
     .section .note.GNU-stack,"",@progbits

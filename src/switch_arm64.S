@@ -81,4 +81,24 @@ goc__ctx_entry:
     .cfi_endproc
     .size   goc__ctx_entry, .-goc__ctx_entry
 
+/* void goc__ctx_restart(void *top, void (*fn)(void *), void *arg)
+ * x0 = top, x1 = fn, x2 = arg.  Abandon the current context and start a
+ * fresh one at `top` (16-byte aligned) running fn(arg), as a switch to
+ * goc__ctx_make(top, fn, arg) would, without saving anything. */
+    .globl  goc__ctx_restart
+    .hidden goc__ctx_restart
+    .type   goc__ctx_restart, %function
+    .p2align 4
+goc__ctx_restart:
+    .cfi_startproc
+    mov     sp, x0
+    mov     x19, x1
+    mov     x20, x2
+#ifdef GOC_SWITCH_FPENV
+    msr     fpcr, xzr
+#endif
+    b       goc__ctx_entry
+    .cfi_endproc
+    .size   goc__ctx_restart, .-goc__ctx_restart
+
     .section .note.GNU-stack,"",%progbits

@@ -142,6 +142,78 @@ TEST(go_yield_alternates)
     ASSERT(strcmp(trace, "babababa") == 0);
 }
 
+/* ---- a goroutine that exits hands its stack to the next one, if that
+ * one has never run: each link of this chain fills a deep frame stack
+ * with its own pattern, spawns its successor, checks its pattern and
+ * dies from the bottom of the recursion (goc_exit); the successor starts
+ * over the dead frames, and must find its own frames intact ---- */
+
+#define RELAY_LINKS 2000
+static _Atomic long relay_done;
+static goc_chan *relay_end;
+
+static long relay_fill(long id, int depth)
+{
+    volatile unsigned char buf[512];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(id * 31 + depth + (long)i);
+    long sum = 0;
+    if (depth > 0)
+        sum = relay_fill(id, depth - 1);
+    for (size_t i = 0; i < sizeof buf; i++)
+        if (buf[i] != (unsigned char)(id * 31 + depth + (long)i))
+            FAIL("link %ld: frame %d overwritten", id, depth);
+    return sum + buf[7];
+}
+
+static void relay_link(void *arg);
+static void relay_die(long id, int depth)
+{
+    if (depth < 0)
+        return; /* never: keeps the compiler from calling this endless */
+    if (depth > 0) {
+        volatile char pad[256];
+        pad[0] = (char)depth;
+        relay_die(id, depth - 1);
+        (void)pad[0];
+        return;
+    }
+    atomic_fetch_add(&relay_done, 1);
+    if (id + 1 == RELAY_LINKS) {
+        goc_chan_close(relay_end);
+    } else {
+        ASSERT_OK(goc_go(relay_link, (void *)(intptr_t)(id + 1)));
+    }
+    goc_exit(); /* from the bottom of the recursion */
+}
+
+static void relay_link(void *arg)
+{
+    long id = (long)(intptr_t)arg;
+    ASSERT_EQ(atomic_load(&relay_done), id); /* in order: one at a time */
+    (void)relay_fill(id, (int)(id % 17) + 8);
+    relay_die(id, (int)(id % 29) + 1);
+    FAIL("goc_exit returned");
+}
+
+static void relay_main(void *arg)
+{
+    (void)arg;
+    relay_end = goc_chan_make(0, 0);
+    ASSERT_OK(goc_go(relay_link, (void *)0));
+    ASSERT_EQ(goc_chan_recv(relay_end, NULL), GOC_ECLOSED);
+    ASSERT_EQ(atomic_load(&relay_done), RELAY_LINKS);
+    goc_chan_release(relay_end);
+}
+TEST(go_exit_hands_stack_to_next)
+{
+    goc_maxprocs(1);
+    run_main(relay_main, NULL);
+    atomic_store(&relay_done, 0);
+    goc_maxprocs(2); /* links may also be stolen */
+    run_main(relay_main, NULL);
+}
+
 /* ---- goc_exit ends only the calling goroutine ---- */
 
 static _Atomic int exit_reached, exit_after;

@@ -202,6 +202,22 @@ static void fe_other(void *arg)
     ASSERT_OK(goc_chan_send(fe_c, NULL));
 }
 
+/* Sets a mode, then exits into a goroutine that has never run: that one
+ * starts on this one's stack (goc__g_exit_into), not through a switch. */
+static int fe_seen_after_exit;
+static void fe_fresh(void *arg)
+{
+    (void)arg;
+    fe_seen_after_exit = fegetround();
+    ASSERT_OK(goc_chan_send(fe_c, NULL));
+}
+static void fe_exiter(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(fesetround(FE_DOWNWARD), 0);
+    ASSERT_OK(goc_go(fe_fresh, NULL));
+}
+
 static void fe_main(void *arg)
 {
     bool locked = arg != NULL;
@@ -219,6 +235,15 @@ static void fe_main(void *arg)
         ASSERT_EQ(fe_seen, FE_UPWARD); /* the one P's thread's mode */
     ASSERT_EQ(fegetround(), locked ? FE_UPWARD : FE_DOWNWARD);
 #endif
+    if (!locked) {
+        ASSERT_OK(goc_go(fe_exiter, NULL));
+        ASSERT_OK(goc_chan_recv(fe_c, NULL));
+#ifdef GOC_SWITCH_FPENV
+        ASSERT_EQ(fe_seen_after_exit, FE_TONEAREST);
+#else
+        ASSERT_EQ(fe_seen_after_exit, FE_DOWNWARD);
+#endif
+    }
     ASSERT_EQ(fesetround(FE_TONEAREST), 0);
     goc_chan_release(fe_c);
 }
