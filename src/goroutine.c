@@ -482,14 +482,14 @@ go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
      * other Ps start them faster than they can finish them (every started
      * goroutine holds a stack page).  So a goroutine that has spawned
      * SPAWN_STREAK goroutines without blocking or yielding yields once,
-     * behind its children in the local queue (the global queue would
-     * have them wait there, and the spawner's return would bring a
-     * batch of them back, to spill again: at 1 P, most children went
-     * through the global queue that way).  m is still ours: spawn does
-     * not yield. */
+     * to the global queue as goc_yield does: behind the children that
+     * started and yielded themselves (spawn_yield), which must finish
+     * before it spawns more.  (At the local ring's tail it came back
+     * before them, and now and then the started ones piled up to 600 MB
+     * of stacks.)  m is still ours: spawn does not yield. */
     goc__g *self = m != NULL ? m->curg : NULL;
     if (self != NULL && ++self->spawnstreak >= SPAWN_STREAK)
-        goc__yield_local();
+        goc_yield();
     return 0;
 }
 

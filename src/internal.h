@@ -325,9 +325,6 @@ void goc__globrunqput(goc__g *g); /* takes sched.lock */
 void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
-/* Yield to the tail of the local queue (goc_yield goes to the global
- * one).  Only on: a goroutine. */
-void goc__yield_local(void);
 int goc__run(void (*main_fn)(void *), void *arg);
 
 /* ---- runq.c ---- */

@@ -811,10 +811,6 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         goc__gstatus_leave_running(g, GOC__GRUNNABLE);
         goc__globrunqput(g);
         return NULL;
-    case GOC__AFTER_YIELD_LOCAL:
-        goc__gstatus_leave_running(g, GOC__GRUNNABLE);
-        goc__runq_put(m->p, g, false);
-        return NULL;
     case GOC__AFTER_PARK: {
         goc__unlockf f = m->unlockf;
         void *arg = m->unlock_arg;
@@ -1121,13 +1117,6 @@ void goc_yield(void)
     }
     m->curg->spawnstreak = 0;
     mcall_m(m, GOC__AFTER_YIELD);
-}
-
-void goc__yield_local(void)
-{
-    goc__m *m = goc__getm();
-    m->curg->spawnstreak = 0;
-    mcall_m(m, GOC__AFTER_YIELD_LOCAL);
 }
 
 void goc_exit(void)

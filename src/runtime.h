@@ -154,7 +154,6 @@ enum {
 enum {
     GOC__AFTER_NONE = 0,
     GOC__AFTER_YIELD, /* requeue on the global queue (goc_yield) */
-    GOC__AFTER_YIELD_LOCAL, /* requeue at the local tail (spawn storm) */
     GOC__AFTER_PARK,  /* -> WAITING, then run m->unlockf */
     GOC__AFTER_EXIT,  /* -> DEAD, free the slot */
 };

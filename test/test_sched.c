@@ -461,6 +461,39 @@ TEST(sched_spawn_storm_yields)
     run_main(storm_main, NULL);
 }
 
+/* ---- a spawn storm whose children yield once: started children wait in
+ * the global queue holding their stacks, and the spawner's own yields
+ * must let them finish before it starts many more ---- */
+
+static _Atomic long sy_live, sy_peak;
+static void sy_child(void *arg)
+{
+    (void)arg;
+    long live = atomic_fetch_add(&sy_live, 1) + 1;
+    long peak = atomic_load(&sy_peak);
+    while (live > peak && !atomic_compare_exchange_weak(&sy_peak, &peak, live))
+        ;
+    goc_yield();
+    atomic_fetch_sub(&sy_live, 1);
+}
+static void sy_main(void *arg)
+{
+    (void)arg;
+    long n = scaled(300000);
+    for (long i = 0; i < n; i++)
+        ASSERT_OK(goc_go(sy_child, NULL));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    /* Seen: ~1,000 at most; a spawner that came back ahead of them
+     * piled up 150,000 (600 MB of stacks). */
+    ASSERT_LT(atomic_load(&sy_peak), 20000);
+}
+TEST(sched_spawn_yield_bounded)
+{
+    goc_maxprocs(2);
+    run_main(sy_main, NULL);
+}
+
 /* ---- a goroutine that exits hands its M straight to the next one in
  * the local queue; a chain of such exits (each goroutine spawns its
  * successor, then exits) must still let timers fire and the global
