@@ -417,7 +417,12 @@ static inline goc__g *goc__runq_take_next(goc__p *p)
     return g;
 }
 bool goc__runq_empty(goc__p *p);
-goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext);
+/* Steal half of victim's ring into p and return one G; with stealnext and
+ * an empty ring, victim's runnext (after a back-off).  *churn is set when
+ * that runnext was run by the victim during the back-off, and another
+ * readied in its place.  Only on: the M holding p. */
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext,
+                        bool *churn);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */

@@ -487,8 +487,8 @@ static void run_overdue_timers(goc__p *p)
 
 /* Steal from other Ps: 4 passes in a random order that visits every P
  * once per pass (start at a random P, step by a random stride coprime to
- * n); runnext only on the last pass. */
-static goc__g *steal_work(goc__m *m, goc__p *p)
+ * n); runnext only on the last pass.  *churn: see goc__runq_steal. */
+static goc__g *steal_work(goc__m *m, goc__p *p, bool *churn)
 {
     int32_t n = gomaxprocs();
     for (int pass = 0; pass < 4; pass++) {
@@ -525,7 +525,7 @@ static goc__g *steal_work(goc__m *m, goc__p *p)
             if (atomic_load_explicit(&v->status, memory_order_relaxed) !=
                 GOC__PRUNNING)
                 continue;
-            g = goc__runq_steal(p, v, pass == 3);
+            g = goc__runq_steal(p, v, pass == 3, churn);
             if (g != NULL)
                 return g;
         }
@@ -603,6 +603,33 @@ static bool any_work(void)
     return false;
 }
 
+#define SPIN_LINGER_NS (1000 * 1000) /* a spinner keeps looking this long */
+#define SPIN_NAP_NS (20 * 1000)         /* between two looks */
+
+/* A spinner that found nothing to steal, because the one G it might have
+ * taken was a P's runnext that its owner ran meanwhile and replaced (a
+ * chain of channel hand-offs: ring, a pipeline with one item in flight),
+ * stays a spinner for SPIN_LINGER_NS, napping between looks.  Were it to
+ * sleep, the next hand-off would find an idle P and nobody spinning and
+ * wake it again (wakep), to fail the same way: at 2 Ps ring paid ~15%
+ * for that churn, one cycle every ~6,000 hops, each a futex wake on the
+ * busy thread (whose CPU the wakee often lands on) and the give-up's
+ * membarrier IPI.  While it lingers, nmspinning stays 1 and a wakep costs
+ * the busy P two loads.  Returns: true to look again. */
+static bool spin_linger(goc__m *m)
+{
+    int64_t now = goc__nanotime();
+    if (m->spin_since != 0 && now - m->spin_since >= SPIN_LINGER_NS) {
+        m->spin_since = 0;
+        return false;
+    }
+    if (m->spin_since == 0)
+        m->spin_since = now;
+    struct timespec nap = {0, SPIN_NAP_NS};
+    nanosleep(&nap, NULL);
+    return true;
+}
+
 /* Find a G to run; blocks until there is one.  On return m holds a P, and
  * *inherit says whether the G shares the previous time slice.
  * Returns: NULL once the run is exiting (m may or may not hold a P). */
@@ -667,8 +694,11 @@ top:
             atomic_fetch_add_explicit(&goc__sched.nmspinning, 1,
                                       memory_order_seq_cst);
         }
-        if ((g = steal_work(m, p)) != NULL)
+        bool churn = false;
+        if ((g = steal_work(m, p, &churn)) != NULL)
             return g;
+        if (churn && spin_linger(m))
+            goto top;
     }
     /* 5. Nothing: a last look at the global queue under the lock, then
      *    give up the P. */
@@ -730,6 +760,7 @@ top:
 static void reset_spinning(goc__m *m)
 {
     m->spinning = false;
+    m->spin_since = 0;
     int32_t left = atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
                                              memory_order_seq_cst) - 1;
     GOC_ASSERT_INTERNAL(left >= 0);

@@ -119,7 +119,7 @@ bool goc__runq_empty(goc__p *p)
  * With stealnext and an empty ring, take victim's runnext instead.
  * Returns: how many Gs were copied. */
 static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
-                          bool stealnext)
+                          bool stealnext, bool *churn)
 {
     for (;;) {
         uint32_t h =
@@ -145,8 +145,10 @@ static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
                 usleep(3);
             if (!atomic_compare_exchange_strong_explicit(
                     &victim->runnext, &next, NULL, memory_order_acquire,
-                    memory_order_relaxed))
+                    memory_order_relaxed)) {
+                *churn = true; /* it ran that one and readied another */
                 continue;
+            }
             slot_store(p, at, next);
             return 1;
         }
@@ -162,12 +164,12 @@ static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
     }
 }
 
-/* Steal half of victim's Gs into p; return one to run.
- * Only on: the M holding p. */
-goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext)
+/* internal.h */
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext,
+                        bool *churn)
 {
     uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-    uint32_t n = runq_grab(victim, p, t, stealnext);
+    uint32_t n = runq_grab(victim, p, t, stealnext, churn);
     if (n == 0)
         return NULL;
     n--;

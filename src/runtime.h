@@ -304,6 +304,8 @@ struct goc__m {
                                   notewakeup(park), read after notesleep */
     goc__note park;            /* idle/locked Ms sleep here */
     bool spinning;             /* counted in sched.nmspinning; owner M */
+    int64_t spin_since;        /* when this spinner began to linger, or 0
+                                  (proc.c, spin_linger); owner M */
     bool exited;               /* thread has left its loop; sched.lock */
     bool detached;             /* it left mid-run (its locked G exited)
                                   and detached itself: teardown must not

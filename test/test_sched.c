@@ -359,28 +359,61 @@ static void *idle_waker(void *arg)
     goc__ready(atomic_load(&idle_main_g));
     return NULL;
 }
-static double cpu_seconds(void)
+static double cpu_seconds(long *switches)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    *switches = ru.ru_nvcsw;
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+/* A token around a ring of goroutines: a chain of hand-offs, which the
+ * other P's spinner cannot take from, and lingers on (proc.c). */
+#define IDLE_RING 8
+static goc_chan *idle_ring[IDLE_RING];
+static void idle_ring_node(void *arg)
+{
+    intptr_t i = (intptr_t)arg;
+    long hops;
+    while (goc_chan_recv(idle_ring[i], &hops) == 0) {
+        if (hops == 0) {
+            for (int k = 0; k < IDLE_RING; k++)
+                goc_chan_close(idle_ring[k]);
+            return;
+        }
+        hops--;
+        goc_chan_send(idle_ring[(i + 1) % IDLE_RING], &hops);
+    }
 }
 static void idle_main(void *arg)
 {
     (void)arg;
+    for (int k = 0; k < IDLE_RING; k++)
+        idle_ring[k] = goc_chan_make(sizeof(long), 0);
+    for (intptr_t k = 0; k < IDLE_RING; k++)
+        ASSERT_OK(goc_go(idle_ring_node, (void *)k));
+    long hops = scaled(200000);
+    ASSERT_OK(goc_chan_send(idle_ring[0], &hops));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    for (int k = 0; k < IDLE_RING; k++)
+        goc_chan_release(idle_ring[k]);
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, idle_waker, NULL), 0);
     while (!atomic_load(&idle_thread_known))
         goc_yield();
-    double c0 = cpu_seconds();
+    long s0, s1;
+    double c0 = cpu_seconds(&s0);
     /* Every M goes idle while main waits 300 ms for the plain thread. */
     goc__park(idle_publish, NULL, "test: idle");
-    double used = cpu_seconds() - c0;
+    double used = cpu_seconds(&s1) - c0;
     pthread_join(t, NULL);
-    /* Spinning Ms give up after a few steal passes; the rest is futex
-     * sleep.  A busy-waiting scheduler would burn ~0.6 s here. */
+    /* Spinning Ms give up after a few steal passes, or a millisecond of
+     * naps after a chain of hand-offs; the rest is futex sleep.  A
+     * busy-waiting scheduler would burn ~0.6 s here, one that never
+     * stopped napping would switch thousands of times. */
     ASSERT_LT(used * 1000, 60);
+    ASSERT_LT(s1 - s0, 200);
 }
 TEST(sched_idle_uses_no_cpu)
 {
