@@ -371,6 +371,7 @@ static double cpu_seconds(long *switches)
  * other P's spinner cannot take from, and lingers on (proc.c). */
 #define IDLE_RING 8
 static goc_chan *idle_ring[IDLE_RING];
+static goc_wg idle_ring_wg;
 static void idle_ring_node(void *arg)
 {
     intptr_t i = (intptr_t)arg;
@@ -379,23 +380,24 @@ static void idle_ring_node(void *arg)
         if (hops == 0) {
             for (int k = 0; k < IDLE_RING; k++)
                 goc_chan_close(idle_ring[k]);
-            return;
+            break;
         }
         hops--;
         goc_chan_send(idle_ring[(i + 1) % IDLE_RING], &hops);
     }
+    goc_wg_done(&idle_ring_wg);
 }
 static void idle_main(void *arg)
 {
     (void)arg;
     for (int k = 0; k < IDLE_RING; k++)
         idle_ring[k] = goc_chan_make(sizeof(long), 0);
+    goc_wg_add(&idle_ring_wg, IDLE_RING);
     for (intptr_t k = 0; k < IDLE_RING; k++)
         ASSERT_OK(goc_go(idle_ring_node, (void *)k));
     long hops = scaled(200000);
     ASSERT_OK(goc_chan_send(idle_ring[0], &hops));
-    while (goc_num_goroutine() > 1)
-        goc_yield();
+    goc_wg_wait(&idle_ring_wg);
     for (int k = 0; k < IDLE_RING; k++)
         goc_chan_release(idle_ring[k]);
     pthread_t t;
