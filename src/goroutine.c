@@ -317,7 +317,7 @@ static inline void count_goroutine(goc__p *p, int64_t d)
                                   memory_order_relaxed);
 }
 
-static int64_t next_goid(goc__p *p)
+static inline int64_t next_goid(goc__p *p)
 {
     if (p == NULL)
         return atomic_fetch_add_explicit(&goc__sched.goidgen, 1,

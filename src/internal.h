@@ -384,7 +384,6 @@ static inline void goc__runq_put_next_light(goc__p *p, goc__g *g)
     }
     goc__runq_put(p, g, true);
 }
-goc__g *goc__runq_get(goc__p *p, bool *inherit);
 
 /* p's runnext, if any.  Only on: the M holding p (thieves CAS too). */
 static inline goc__g *goc__runq_take_runnext(goc__p *p)
@@ -415,6 +414,43 @@ static inline goc__g *goc__runq_take_next(goc__p *p)
     if (g != NULL)
         p->nextstreak++;
     return g;
+}
+/* The ring head, if any.  Only on: the M holding p (thieves CAS too). */
+static inline goc__g *goc__runq_take_head(goc__p *p)
+{
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        goc__g *g = atomic_load_explicit(&p->runq[h % GOC__RUNQ_SIZE],
+                                         memory_order_relaxed);
+        /* release: pairs with the acquire load of runqhead in put. */
+        if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return g;
+    }
+}
+
+/* Take the next G: runnext first (*inherit = true: it shares the time
+ * slice of the G that readied it; the streak rule is goc__runq_take_next's),
+ * then the ring head.  Only on: the M holding p. */
+static inline goc__g *goc__runq_get(goc__p *p, bool *inherit)
+{
+    goc__g *g;
+    if (goc__likely(p->nextstreak < GOC__RUNNEXT_STREAK)) {
+        if ((g = goc__runq_take_runnext(p)) != NULL) {
+            p->nextstreak++;
+            *inherit = true;
+            return g;
+        }
+    }
+    p->nextstreak = 0;
+    *inherit = false;
+    if ((g = goc__runq_take_head(p)) != NULL)
+        return g;
+    return goc__runq_take_runnext(p);
 }
 bool goc__runq_empty(goc__p *p);
 /* Steal half of victim's ring into p and return one G; with stealnext and

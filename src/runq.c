@@ -68,41 +68,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
     }
 }
 
-static goc__g *take_head(goc__p *p)
-{
-    for (;;) {
-        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-        if (t == h)
-            return NULL;
-        goc__g *g = slot_load(p, h);
-        /* release: pairs with the acquire load of runqhead in put. */
-        if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
-                                                  memory_order_release,
-                                                  memory_order_relaxed))
-            return g;
-    }
-}
-
-/* Take the next G: runnext first (*inherit = true: it shares the time
- * slice of the G that readied it; the streak rule is goc__runq_take_next's,
- * internal.h), then the ring head.  Only on: the M holding p. */
-goc__g *goc__runq_get(goc__p *p, bool *inherit)
-{
-    goc__g *g;
-    if (goc__likely(p->nextstreak < GOC__RUNNEXT_STREAK)) {
-        if ((g = goc__runq_take_runnext(p)) != NULL) {
-            p->nextstreak++;
-            *inherit = true;
-            return g;
-        }
-    }
-    p->nextstreak = 0;
-    *inherit = false;
-    if ((g = take_head(p)) != NULL)
-        return g;
-    return goc__runq_take_runnext(p);
-}
+/* goc__runq_get and its ring half are inline, in internal.h. */
 
 /* Any thread: a racy emptiness check (used by spin-down rechecks).
  * seq_cst loads: the recheck's half of the pairing in wakep_after. */
