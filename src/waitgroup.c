@@ -35,16 +35,9 @@ static void misuse(void)
     goc__fatal("sync: WaitGroup misuse: Add called concurrently with Wait");
 }
 
-void goc_wg_add(goc_wg *wg, int64_t delta)
+/* The rest of an Add of delta that left the word at s. */
+static void added(goc_wg *wg, int64_t delta, uint64_t s)
 {
-    goc__sync_enter();
-    if (delta > INT32_MAX || delta < -(int64_t)INT32_MAX)
-        goc__fatal("sync: WaitGroup delta out of range");
-    /* acq_rel: each Done publishes its goroutine's work (release), and the
-     * one that reaches zero sees all the others' (acquire) before it
-     * wakes the waiters. */
-    uint64_t s = __atomic_add_fetch(&wg->state, (uint64_t)delta << 32,
-                                    __ATOMIC_ACQ_REL);
     int32_t v = (int32_t)(s >> 32);
     uint32_t w = (uint32_t)s;
     if (v < 0)
@@ -61,9 +54,29 @@ void goc_wg_add(goc_wg *wg, int64_t delta)
     goc__semrelease(&wg->sema, w);
 }
 
+void goc_wg_add(goc_wg *wg, int64_t delta)
+{
+    goc__sync_enter();
+    if (delta > INT32_MAX || delta < -(int64_t)INT32_MAX)
+        goc__fatal("sync: WaitGroup delta out of range");
+    /* acq_rel: each Done publishes its goroutine's work (release), and the
+     * one that reaches zero sees all the others' (acquire) before it
+     * wakes the waiters. */
+    uint64_t s = __atomic_add_fetch(&wg->state, (uint64_t)delta << 32,
+                                    __ATOMIC_ACQ_REL);
+    added(wg, delta, s);
+}
+
 void goc_wg_done(goc_wg *wg)
 {
-    goc_wg_add(wg, -1);
+    goc__sync_enter();
+    /* As goc_wg_add(wg, -1); a Done that leaves the counter above zero
+     * has nothing else to do. */
+    uint64_t s = __atomic_sub_fetch(&wg->state, (uint64_t)1 << 32,
+                                    __ATOMIC_ACQ_REL);
+    if (goc__likely((int32_t)(s >> 32) > 0))
+        return;
+    added(wg, -1, s);
 }
 
 void goc_wg_wait(goc_wg *wg)
