@@ -35,6 +35,7 @@ BENCHES=(
   "timers|-|bench_timers -n 100000 -max 100|timers -n 100000 -max 100|lower"
   "timers_p99|-|bench_timers -n 100000 -max 100 -report p99|timers -n 100000 -max 100 -report p99|lower"
   "after|-|bench_after -n 1000000|after -n 1000000|lower"
+  "park|-|bench_park -n 100000|park -n 100000|lower"
 )
 
 have_go=0

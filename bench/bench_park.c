@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* park: n goroutines block receiving from one shared channel; the RSS it
+ * took, per parked goroutine; then the channel is closed and all join.
+ * Twin: bench/go/park. */
+#include <stdatomic.h>
+
+#include <goc.h>
+
+#include "bench.h"
+
+static goc_chan *ch;
+static goc_wg wg;
+static _Atomic long ready;
+
+static void parked(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add_explicit(&ready, 1, memory_order_relaxed);
+    goc_chan_recv(ch, NULL); /* until the close */
+    goc_wg_done(&wg);
+}
+
+static void bench_main(void *arg)
+{
+    long n = *(long *)arg;
+    ch = goc_chan_make(0, 0);
+    int base = goc_num_goroutine();
+    long rss0 = bench_vm("VmRSS");
+    double t0 = bench_now();
+    goc_wg_add(&wg, n);
+    for (long i = 0; i < n; i++)
+        if (goc_go(parked, NULL) != 0)
+            exit(1);
+    while (atomic_load_explicit(&ready, memory_order_relaxed) != n)
+        goc_sleep(GOC_MILLISECOND);
+    double spawn_el = bench_now() - t0;
+    goc_sleep(50 * GOC_MILLISECOND); /* the last ones reach their receive */
+    int parked_n = goc_num_goroutine() - base;
+    long rss1 = bench_vm("VmRSS");
+    if (parked_n != n) {
+        fprintf(stderr, "goc_num_goroutine delta %d != %ld\n", parked_n, n);
+        exit(1);
+    }
+    double t1 = bench_now();
+    goc_chan_close(ch);
+    goc_wg_wait(&wg);
+    double join_el = bench_now() - t1;
+    goc_chan_release(ch);
+    printf("RESULT name=park metric=rss_bytes_per_goroutine value=%.0f n=%ld "
+           "parked=%d rss0_kb=%ld rss1_kb=%ld spawn_park_ms=%.1f "
+           "join_ms=%.1f gomaxprocs=%d peak_rss_kb=%ld\n",
+           (double)(rss1 - rss0) * 1024 / (double)n, n, parked_n, rss0, rss1,
+           spawn_el * 1e3, join_el * 1e3, goc_maxprocs(0), bench_vm("VmHWM"));
+}
+
+int main(int argc, char **argv)
+{
+    long n = bench_flag(argc, argv, "n", 100000);
+    return goc_run(bench_main, &n) == 0 ? 0 : 1;
+}
