@@ -609,7 +609,9 @@ static bool any_work(void)
 /* A spinner that found nothing to steal, because the one G it might have
  * taken was a P's runnext that its owner ran meanwhile and replaced (a
  * chain of channel hand-offs: ring, a pipeline with one item in flight),
- * stays a spinner for SPIN_LINGER_NS, napping between looks.  Were it to
+ * stays a spinner for SPIN_LINGER_NS, napping between looks, as long as
+ * another P runs goroutines (most looks at such a P find its runnext
+ * empty, between a take and the next put: they go on lingering).  Were it to
  * sleep, the next hand-off would find an idle P and nobody spinning and
  * wake it again (wakep), to fail the same way: at 2 Ps ring paid ~15%
  * for that churn, one cycle every ~6,000 hops, each a futex wake on the
@@ -619,7 +621,11 @@ static bool any_work(void)
 static bool spin_linger(goc__m *m)
 {
     int64_t now = goc__nanotime();
-    if (m->spin_since != 0 && now - m->spin_since >= SPIN_LINGER_NS) {
+    int32_t others = gomaxprocs() - 1 -
+                     atomic_load_explicit(&goc__sched.npidle,
+                                          memory_order_relaxed);
+    if (others <= 0 ||
+        (m->spin_since != 0 && now - m->spin_since >= SPIN_LINGER_NS)) {
         m->spin_since = 0;
         return false;
     }
@@ -697,7 +703,7 @@ top:
         bool churn = false;
         if ((g = steal_work(m, p, &churn)) != NULL)
             return g;
-        if (churn && spin_linger(m))
+        if ((churn || m->spin_since != 0) && spin_linger(m))
             goto top;
     }
     /* 5. Nothing: a last look at the global queue under the lock, then
