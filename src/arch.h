@@ -67,8 +67,8 @@ void goc__ctx_entry(void);
  * would, saving nothing.  `top` may be the top of the stack in use: a
  * goroutine that exits hands its stack to a goroutine that has never run
  * (goroutine.c, goc__g_exit_into). */
-__attribute__((noreturn)) void goc__ctx_restart(void *top,
-                                                void (*fn)(void *), void *arg);
+__attribute__((noreturn)) void goc__ctx_restart(void *top, void (*fn)(void *),
+                                                void *arg);
 
 /* Build a fresh context on the stack ending at `top` (16-byte aligned) that
  * runs fn(arg) when first switched to.  Returns the context (a stack

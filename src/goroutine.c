@@ -29,9 +29,10 @@
  * cannot be mapped; if the memory runs out between the spawn and the first
  * run, the G waits for a slot (proc.c, start_or_wait).
  *
- * All sanitizer fiber calls live here, next to the only three switches
- * (G to g0, g0 to G, and G to G for a park that hands the M straight to
- * the G it readied):
+ * All sanitizer fiber calls live here, next to the only four switches
+ * (G to g0, g0 to G, G to G for a park or exit that hands the M straight
+ * to the next G, and an exiting G's stack restarted for a G that has
+ * never run, goc__g_exit_into):
  *   ASan: __sanitizer_start_switch_fiber before, ..._finish_ after, on the
  *         stack that resumes; a dying G passes NULL so its fake stack goes.
  *   TSan: one fiber per goroutine, created at spawn, destroyed by g0 after
@@ -75,8 +76,8 @@ void goc__gstatus_bad(goc__g *g, uint32_t want)
  * this lock while its holder took cache misses). */
 static struct {
     goc__mutex lock;
-    goc__g **free;                    /* LIFO; lock */
-    uint32_t nfree, capfree;          /* capfree >= headers carved; lock */
+    goc__g **free;                        /* LIFO; lock */
+    uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
 } gpool;
@@ -276,8 +277,7 @@ void goc__g_exit_into(goc__m *m, goc__g *g, goc__g *next)
      * above this one), and let ASan drop g's fake stack. */
     char *lo = __builtin_frame_address(0);
     __asan_unpoison_memory_region(lo, (size_t)(next->stack_hi - lo));
-    __sanitizer_start_switch_fiber(NULL, next->stack_lo,
-                                   stack_size_of(next));
+    __sanitizer_start_switch_fiber(NULL, next->stack_lo, stack_size_of(next));
 #endif
 #ifdef GOC_HAVE_TSAN
     __tsan_switch_to_fiber(next->tsan_fiber, 0);

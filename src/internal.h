@@ -184,7 +184,7 @@ void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 /* Exit g into next, which takes g's stack (goroutine.c). */
 __attribute__((noreturn)) void goc__g_exit_into(goc__m *m, goc__g *g,
-                                               goc__g *next);
+                                                goc__g *next);
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 void goc__gstatus_bad(goc__g *g, uint32_t want); /* fatal */
 /* A dump is reading some goroutine's stack (debug.c). */
@@ -357,10 +357,9 @@ static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
 {
     if (next) {
         /* acq_rel: the new G's fields travel to a thief that CASes it
-         * out; the old one's fields come to us.  seq_cst: also orders the
-         * put before the waker's loads in wakep_after (proc.c), so the
-         * waker needs no fence of its own. */
-        g = atomic_exchange_explicit(&p->runnext, g, memory_order_seq_cst);
+         * out; the old one's fields come to us.  (The order against an M
+         * going idle is wakep_after's fence, proc.c.) */
+        g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
         if (g == NULL)
             return;
     }
@@ -368,10 +367,8 @@ static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
         goc__runq_put_slow(p, g);
 }
 
-/* runq_put(p, g, true) without the seq_cst order: for a caller that will
- * not wake another P (it has the only one), or that orders the put before
- * its wakep loads with an asymmetric fence (proc.c, wakep_after).  An
- * empty runnext takes a plain store.  Only on: the M holding p. */
+/* runq_put(p, g, true), with a plain store into an empty runnext (ready
+ * and spawn).  Only on: the M holding p. */
 static inline void goc__runq_put_next_light(goc__p *p, goc__g *g)
 {
     /* An empty runnext is written by nobody but us: thieves only CAS a G
@@ -457,8 +454,7 @@ bool goc__runq_empty(goc__p *p);
  * an empty ring, victim's runnext (after a back-off).  *churn is set when
  * that runnext was run by the victim during the back-off, and another
  * readied in its place.  Only on: the M holding p. */
-goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext,
-                        bool *churn);
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */

@@ -604,7 +604,7 @@ static bool any_work(void)
 }
 
 #define SPIN_LINGER_NS (1000 * 1000) /* a spinner keeps looking this long */
-#define SPIN_NAP_NS (20 * 1000)         /* between two looks */
+#define SPIN_NAP_NS (20 * 1000)      /* between two looks */
 
 /* A spinner that found nothing to steal, because the one G it might have
  * taken was a P's runnext that its owner ran meanwhile and replaced (a
@@ -621,9 +621,9 @@ static bool any_work(void)
 static bool spin_linger(goc__m *m)
 {
     int64_t now = goc__nanotime();
-    int32_t others = gomaxprocs() - 1 -
-                     atomic_load_explicit(&goc__sched.npidle,
-                                          memory_order_relaxed);
+    int32_t others =
+        gomaxprocs() - 1 -
+        atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed);
     if (others <= 0 ||
         (m->spin_since != 0 && now - m->spin_since >= SPIN_LINGER_NS)) {
         m->spin_since = 0;
@@ -652,6 +652,7 @@ top:
         goc__p *np = retire_p(m);
         if (m->spinning) { /* it may sleep below: stop counting it */
             m->spinning = false;
+            m->spin_since = 0;
             atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
                                       memory_order_seq_cst);
         }
@@ -937,8 +938,8 @@ static bool timers_elsewhere(goc__p *p)
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
         goc__p *v = allp(i);
-        if (v != p && atomic_load_explicit(&v->timers.first,
-                                           memory_order_relaxed) != 0)
+        if (v != p &&
+            atomic_load_explicit(&v->timers.first, memory_order_relaxed) != 0)
             return true;
     }
     return false;
@@ -991,8 +992,7 @@ direct_next(goc__m *m, const goc__g *adopt)
         return NULL;
     }
     goc__gstatus_run(h);
-    if (h->sp == NULL &&
-        !(adopt != NULL && h->slot_size == adopt->slot_size) &&
+    if (h->sp == NULL && !(adopt != NULL && h->slot_size == adopt->slot_size) &&
         !goc__g_start(p, h)) {
         /* No stack for it now: g0's loop starts it or backs off. */
         goc__gstatus_leave_running(h, GOC__GRUNNABLE);
@@ -1356,8 +1356,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
 
     goc__g *g;
     if (goc__newproc(goc__stack_slot_default, NULL, main_fn, arg,
-                     (uintptr_t)__builtin_return_address(0), false,
-                     &g) != 0) {
+                     (uintptr_t)__builtin_return_address(0), false, &g) != 0) {
         teardown(m0);
         atomic_store_explicit(&goc__sched.running, false,
                               memory_order_release);

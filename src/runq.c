@@ -131,8 +131,7 @@ static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
 }
 
 /* internal.h */
-goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext,
-                        bool *churn)
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn)
 {
     uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
     uint32_t n = runq_grab(victim, p, t, stealnext, churn);

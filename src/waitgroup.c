@@ -36,7 +36,7 @@ static void misuse(void)
 }
 
 /* The rest of an Add of delta that left the word at s. */
-static void added(goc_wg *wg, int64_t delta, uint64_t s)
+static void after_add(goc_wg *wg, int64_t delta, uint64_t s)
 {
     int32_t v = (int32_t)(s >> 32);
     uint32_t w = (uint32_t)s;
@@ -62,9 +62,9 @@ void goc_wg_add(goc_wg *wg, int64_t delta)
     /* acq_rel: each Done publishes its goroutine's work (release), and the
      * one that reaches zero sees all the others' (acquire) before it
      * wakes the waiters. */
-    uint64_t s = __atomic_add_fetch(&wg->state, (uint64_t)delta << 32,
-                                    __ATOMIC_ACQ_REL);
-    added(wg, delta, s);
+    uint64_t s =
+        __atomic_add_fetch(&wg->state, (uint64_t)delta << 32, __ATOMIC_ACQ_REL);
+    after_add(wg, delta, s);
 }
 
 void goc_wg_done(goc_wg *wg)
@@ -72,11 +72,11 @@ void goc_wg_done(goc_wg *wg)
     goc__sync_enter();
     /* As goc_wg_add(wg, -1); a Done that leaves the counter above zero
      * has nothing else to do. */
-    uint64_t s = __atomic_sub_fetch(&wg->state, (uint64_t)1 << 32,
-                                    __ATOMIC_ACQ_REL);
+    uint64_t s =
+        __atomic_sub_fetch(&wg->state, (uint64_t)1 << 32, __ATOMIC_ACQ_REL);
     if (goc__likely((int32_t)(s >> 32) > 0))
         return;
-    added(wg, -1, s);
+    after_add(wg, -1, s);
 }
 
 void goc_wg_wait(goc_wg *wg)
