@@ -314,12 +314,11 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
-/* The same, with m = goc__getm() (NULL on a plain thread). */
-void goc__ready_m(goc__m *m, goc__g *g);
-/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
- * the global queue without a P; then wake an idle P if any. */
-void goc__runq_put_wake(goc__m *m, goc__g *g);
+/* goc__ready_m and goc__runq_put_wake: inline, after the run queues. */
 void goc__globrunqput(goc__g *g); /* takes sched.lock */
+/* wakep's slow half: count a spinner (the caller won nmspinning 0 -> 1)
+ * and start an M for it on an idle P. */
+void goc__startm_spinning(void);
 /* A plain (non-M) thread calls into goc: during a run, count it for
  * checkdead from now on (once per run).  Only on: a plain thread. */
 void goc__extern_thread(void);
@@ -358,7 +357,7 @@ static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
     if (next) {
         /* acq_rel: the new G's fields travel to a thief that CASes it
          * out; the old one's fields come to us.  (The order against an M
-         * going idle is wakep_after's fence, proc.c.) */
+         * going idle is goc__wakep_after's fence.) */
         g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
         if (g == NULL)
             return;
@@ -459,6 +458,60 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
 void goc__globrunq_free(void);                      /* teardown */
+
+/* ---- making work: ready, spawn (proc.c's wake-up protocol) ---- */
+
+/* Start a spinning M if a P is idle and nobody spins.  The caller has just
+ * made work visible; that write must come before our loads of npidle and
+ * nmspinning, against the spin-down path's decrement of nmspinning and its
+ * rechecks (proc.c, any_work): the light side of an asymmetric fence,
+ * whose heavy side the spinner pays as it gives up.  holds_p: the caller
+ * holds a P (with GOMAXPROCS 1, nobody to wake). */
+static inline __attribute__((always_inline)) void
+goc__wakep_after(bool holds_p)
+{
+    if (holds_p &&
+        atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed) ==
+            1)
+        return;
+    goc__fence_light();
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
+        return;
+    int32_t zero = 0;
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
+            0 ||
+        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
+                                                 &zero, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    goc__startm_spinning();
+}
+
+/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
+ * the global queue without a P; then wake an idle P if any.  m is the
+ * caller's (goc__getm()). */
+static inline __attribute__((always_inline)) void
+goc__runq_put_wake(goc__m *m, goc__g *g)
+{
+    if (goc__likely(m != NULL && m->p != NULL)) {
+        goc__runq_put_next_light(m->p, g);
+        goc__wakep_after(true);
+        return;
+    }
+    if (m == NULL)
+        goc__extern_thread();
+    goc__globrunqput(g);
+    goc__wakep_after(false);
+}
+
+/* goc__ready with m = goc__getm() (NULL on a plain thread). */
+static inline __attribute__((always_inline)) void goc__ready_m(goc__m *m,
+                                                               goc__g *g)
+{
+    goc__gstatus_ready(g);
+    goc__runq_put_wake(m, g);
+}
 
 /* ---- timer.c ---- */
 /* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then

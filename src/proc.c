@@ -32,8 +32,8 @@
  * a store-then-load on each side (work, then nmspinning; nmspinning, then
  * the queues), closed by an asymmetric fence: the spinner giving up pays a
  * membarrier (goc__fence_heavy), whoever makes work a compiler barrier
- * (goc__fence_light, wakep_after), so that new work and the last spinner
- * cannot miss each other.  Work is made at every channel hand-off;
+ * (goc__fence_light in goc__wakep_after, internal.h), so that new work and
+ * the last spinner cannot miss each other.  Work is made at every channel hand-off;
  * spinners give up once per idle period.
  */
 #include <pthread.h>
@@ -293,34 +293,15 @@ static bool stopm(goc__m *m)
     return true;
 }
 
-/* Start a spinning M if a P is idle and nobody spins.  The caller has just
- * made work visible; that write must come before our loads of npidle and
- * nmspinning, against the spin-down path's decrement of nmspinning and its
- * rechecks (any_work): the light side of an asymmetric fence, whose heavy
- * side the spinner pays as it gives up.  holds_p: the caller holds a P
- * (with GOMAXPROCS 1, nobody to wake). */
-static inline __attribute__((always_inline)) void wakep_after(bool holds_p)
+void goc__startm_spinning(void)
 {
-    if (holds_p && gomaxprocs() == 1)
-        return;
-    goc__fence_light();
-    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
-        return;
-    int32_t zero = 0;
-    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
-            0 ||
-        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
-                                                 &zero, 1,
-                                                 memory_order_seq_cst,
-                                                 memory_order_relaxed))
-        return;
     startm(NULL, true);
 }
 
 void goc__wakep(void)
 {
     goc__m *m = goc__getm();
-    wakep_after(m != NULL && m->p != NULL);
+    goc__wakep_after(m != NULL && m->p != NULL);
 }
 
 /* m is giving up p (locked G parked, locked thread leaving): find p a new
@@ -591,7 +572,7 @@ static bool timer_sleep(goc__m *m)
  * after giving up the P, by the spin-down recheck. */
 static bool any_work(void)
 {
-    /* seq_cst loads: see wakep_after. */
+    /* seq_cst loads: see goc__wakep_after (internal.h). */
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_seq_cst) > 0)
         return true;
     int32_t n = gomaxprocs();
@@ -723,7 +704,7 @@ top:
     goc__unlock(&goc__sched.lock);
 
     /* 6. Spin down: decrement nmspinning first, then recheck everything;
-     *    the heavy fence pairs with wakep_after's light one. */
+     *    the heavy fence pairs with goc__wakep_after's light one. */
     if (m->spinning) {
         m->spinning = false;
         atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
@@ -1112,32 +1093,6 @@ void goc__extern_thread(void)
     goc__lock(&goc__sched.lock);
     goc__sched.nextern++;
     goc__unlock(&goc__sched.lock);
-}
-
-/* goc__runq_put_wake, inlined into ready (its hot caller). */
-static inline __attribute__((always_inline)) void put_wake(goc__m *m,
-                                                           goc__g *g)
-{
-    if (goc__likely(m != NULL && m->p != NULL)) {
-        goc__runq_put_next_light(m->p, g);
-        wakep_after(true);
-        return;
-    }
-    if (m == NULL)
-        goc__extern_thread();
-    goc__globrunqput(g);
-    wakep_after(false);
-}
-
-void goc__runq_put_wake(goc__m *m, goc__g *g)
-{
-    put_wake(m, g);
-}
-
-void goc__ready_m(goc__m *m, goc__g *g)
-{
-    goc__gstatus_ready(g);
-    put_wake(m, g);
 }
 
 void goc__ready(goc__g *g)

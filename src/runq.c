@@ -71,7 +71,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
 /* goc__runq_get and its ring half are inline, in internal.h. */
 
 /* Any thread: a racy emptiness check (used by spin-down rechecks).
- * seq_cst loads: the recheck's half of the pairing in wakep_after. */
+ * seq_cst loads: the recheck's half of the pairing in goc__wakep_after. */
 bool goc__runq_empty(goc__p *p)
 {
     uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_seq_cst);
