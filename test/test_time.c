@@ -220,8 +220,8 @@ static void ticker_main(void *arg)
     ASSERT_LE(goc_chan_len(goc_ticker_chan(tk)), 1);
     /* Reset: a longer period from now. */
     goc_chan_try_recv(goc_ticker_chan(tk), NULL);
+    int64_t r = goc_now(); /* before: the reset reads the clock later */
     goc_ticker_reset(tk, 40 * MS);
-    int64_t r = goc_now();
     goc_chan_try_recv(goc_ticker_chan(tk), NULL); /* a tick of the old
                                                       period may be there */
     ASSERT_OK(goc_chan_recv(goc_ticker_chan(tk), &v));
