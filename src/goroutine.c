@@ -67,6 +67,7 @@ void goc__gstatus_bad(goc__g *g, uint32_t want)
 
 #define G_CHUNK 256
 #define MAX_CHUNKS (1u << 16) /* 16M goroutines */
+#define GFREE_ARRAY_MIN (64u * 1024) /* pool's first free array: 512 KiB */
 
 /* The pool's free headers are an array of pointers, not a list threaded
  * through the headers: a P refilling or spilling its cache copies
@@ -89,10 +90,13 @@ static bool chunk_new(void)
     if (n == MAX_CHUNKS)
         return false;
     /* Room for every header there is: a free header always fits.  It
-     * grows by doubling, so that a run makes few allocations. */
+     * starts with room for GFREE_ARRAY_MIN (untouched pages cost no
+     * memory) and grows by doubling, so that few runs reallocate it. */
     uint32_t nhdr = (n + 1) * G_CHUNK;
     if (nhdr > gpool.capfree) {
         uint32_t cap = gpool.capfree * 2 > nhdr ? gpool.capfree * 2 : nhdr;
+        if (cap < GFREE_ARRAY_MIN)
+            cap = GFREE_ARRAY_MIN;
         goc__g **v = realloc(gpool.free, (size_t)cap * sizeof *v);
         if (v == NULL)
             return false;
@@ -191,9 +195,11 @@ void goc__g_teardown(void)
     for (uint32_t i = 0; i < n; i++)
         free(atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed));
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
-    free(gpool.free);
-    gpool.free = NULL;
-    gpool.nfree = gpool.capfree = 0;
+    /* The free array stays for the next run (emptied): a process that
+     * runs goc again needs it again, and reallocating it every run
+     * mapped fresh memory under ASan's quarantine (sched_teardown counts
+     * mappings). */
+    gpool.nfree = 0;
     memset(&gpool.lock, 0, sizeof gpool.lock);
 }
 
