@@ -232,8 +232,8 @@ static void sem_ctx_main(void *arg)
     ASSERT(goc_sem_try_acquire(&cs_sem, 10)); /* all back */
 
     /* A deadline ends the wait with ETIMEDOUT; so does n > size. */
+    int64_t t0 = goc_now(); /* before: the deadline counts from its make */
     goc_ctx *t = goc_ctx_with_timeout(NULL, 20 * GOC_MILLISECOND);
-    int64_t t0 = goc_now();
     ASSERT_ERR(goc_sem_acquire(&cs_sem, 1, t), GOC_ETIMEDOUT);
     ASSERT_GE(goc_now() - t0, 20 * GOC_MILLISECOND);
     goc_ctx *t2 = goc_ctx_with_timeout(NULL, 10 * GOC_MILLISECOND);
