@@ -74,6 +74,9 @@ goc__g *goc__getg(void)
 }
 
 static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
+/* A goc_run is between its start and its return (goc__sched.running is
+ * set only once the run is fully set up, and cleared before this). */
+static _Atomic bool run_claimed;
 
 static int32_t gomaxprocs(void)
 {
@@ -1262,13 +1265,16 @@ int goc__run(void (*main_fn)(void *), void *arg)
     if (goc__getm() != NULL)
         return GOC_EBUSY; /* called from inside a run */
     bool idle = false;
-    if (!atomic_compare_exchange_strong_explicit(&goc__sched.running, &idle,
-                                                 true, memory_order_acq_rel,
+    if (!atomic_compare_exchange_strong_explicit(&run_claimed, &idle, true,
+                                                 memory_order_acq_rel,
                                                  memory_order_relaxed))
         return GOC_EBUSY;
     int32_t nprocs = default_maxprocs();
 
-    /* Reset everything but `running`. */
+    /* Reset everything; `running` stays false until the main goroutine is
+     * queued, so that a plain thread calling in meanwhile finds no run
+     * (rather than one half set up: a spawn would take goroutine id 1, or
+     * carve from a stack pool being reset). */
     memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
     goc__globrunq_free();
     goc__sched.pidle = NULL;
@@ -1313,23 +1319,23 @@ int goc__run(void (*main_fn)(void *), void *arg)
     if (goc__newproc(goc__stack_slot_default, NULL, main_fn, arg,
                      (uintptr_t)__builtin_return_address(0), false, &g) != 0) {
         teardown(m0);
-        atomic_store_explicit(&goc__sched.running, false,
-                              memory_order_release);
-        return GOC_ENOMEM;
+        goto fail_m0;
     }
     g->is_main = true;
     goc__runq_put(p0, g, true);
+    /* release: what the run set up is visible to whoever sees it running
+     * (goc__extern_thread, spawn, ... load it acquire). */
+    atomic_store_explicit(&goc__sched.running, true, memory_order_release);
     m_loop(m0);
     teardown(m0);
     atomic_store_explicit(&goc__sched.running, false, memory_order_release);
+    atomic_store_explicit(&run_claimed, false, memory_order_release);
     return 0;
 
 fail_p:
     teardown(m0);
-    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
-    return GOC_ENOMEM;
 fail_m0:
-    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
+    atomic_store_explicit(&run_claimed, false, memory_order_release);
     return GOC_ENOMEM;
 }
 

@@ -385,7 +385,8 @@ struct goc__sched {
     _Atomic int64_t goidgen;     /* last goid handed out */
     _Atomic int32_t ngoroutine;  /* user goroutines spawned by plain
                                     threads; the rest is counted per P */
-    _Atomic bool running;        /* a run is in progress */
+    _Atomic bool running;        /* a run is in progress and set up (set
+                                    once the main goroutine is queued) */
     _Atomic bool exiting;        /* main returned: Ms leave their loops;
                                     set under lock, read anywhere */
 
