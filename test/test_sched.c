@@ -570,8 +570,10 @@ static void chain_run(void (*stopper)(void *))
     atomic_store(&chain_stop, 0);
     atomic_store(&chain_len, 0);
     chain_done = goc_chan_make(0, 0);
-    ASSERT_OK(goc_go(stopper, NULL));
+    /* The chain first: it holds runnext, so its first links run before
+     * the stopper can stop it. */
     ASSERT_OK(goc_go(chain_link, NULL));
+    ASSERT_OK(goc_go(stopper, NULL));
     ASSERT_EQ(goc_chan_recv(chain_done, NULL), GOC_ECLOSED);
     ASSERT_GT(atomic_load(&chain_len), 1);
     goc_chan_release(chain_done);
