@@ -456,9 +456,11 @@ static void starve_main(void *arg)
     (void)arg;
     pp_a = goc_chan_make(sizeof(int), 0);
     pp_b = goc_chan_make(sizeof(int), 0);
-    ASSERT_OK(goc_go(starved, NULL));       /* queued first */
+    /* The pair first: the first of a storm of spawns holds runnext, the
+     * others queue behind it, starved last. */
     ASSERT_OK(goc_go(pp_side, NULL));
     ASSERT_OK(goc_go(pp_side, (void *)1));
+    ASSERT_OK(goc_go(starved, NULL));
     while (!atomic_load(&starved_ran))
         goc_yield();                          /* to the global queue */
     atomic_store(&pp_stop, 1);
