@@ -20,6 +20,10 @@
 #                       and compile goc.h as C++
 #   make demo           Release build, then examples/demo.sh
 #   make bench          Release build, then bench/run.sh
+#   make stress         not part of make test: the Release suite
+#                       STRESS_RUNS times (default 20) at GOMAXPROCS 2 and
+#                       1, then the TSan suite STRESS_TSAN_RUNS times (5);
+#                       ctest stops at the first failure of each
 #   make install        install the Release build into PREFIX (/usr/local);
 #                       DESTDIR is honoured
 #   make clean          remove build/
@@ -79,7 +83,7 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 CONFIGS := release clang debug asan tsan arm64
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
-        test-install demo bench install clean
+        test-install demo bench stress install clean
 
 all: build-release
 
@@ -125,6 +129,22 @@ test-gomaxprocs1: deps build-release
 	@echo "==> release with GOMAXPROCS=1: ctest"
 	cd $(BUILD)/release && GOMAXPROCS=1 $(CTEST) --output-on-failure \
 	  -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
+
+# Long runs for flaky concurrency: each suite over and over, in the same
+# configurations as make test.
+STRESS_RUNS ?= 20
+STRESS_TSAN_RUNS ?= 5
+stress: deps build-release build-tsan
+	@echo "==> stress: release, $(STRESS_RUNS) runs"
+	cd $(BUILD)/release && $(CTEST) --output-on-failure -j$(JOBS) \
+	  --repeat until-fail:$(STRESS_RUNS) $(CTEST_ARGS) | $(CTEST_TAIL)
+	@echo "==> stress: release with GOMAXPROCS=1, $(STRESS_RUNS) runs"
+	cd $(BUILD)/release && GOMAXPROCS=1 $(CTEST) --output-on-failure \
+	  -j$(JOBS) --repeat until-fail:$(STRESS_RUNS) $(CTEST_ARGS) \
+	  | $(CTEST_TAIL)
+	@echo "==> stress: tsan, $(STRESS_TSAN_RUNS) runs"
+	cd $(BUILD)/tsan && $(CTEST) --output-on-failure -j$(JOBS) \
+	  --repeat until-fail:$(STRESS_TSAN_RUNS) $(CTEST_ARGS) | $(CTEST_TAIL)
 
 test-install: deps build-release
 	@echo "==> install: consumers of an installed goc"
