@@ -309,6 +309,18 @@ static void teardown_main(void *arg)
     while (goc_num_goroutine() > 1001)
         goc_yield();
 }
+static long vm_size_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmSize:", 7) == 0)
+            kb = atol(line + 7);
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
 static int count_maps(void)
 {
     FILE *f = fopen("/proc/self/maps", "r");
@@ -329,14 +341,21 @@ TEST(sched_teardown)
         run_main(teardown_main, NULL);
     int threads = test_threads();
     int maps = count_maps();
-    for (int i = 0; i < 5; i++)
+    long vm = vm_size_kb();
+    for (int i = 0; i < 10; i++)
         run_main(teardown_main, NULL);
     ASSERT_EQ(test_threads(), threads);
-    /* Slabs and thread stacks are unmapped; glibc may still add a malloc
-     * arena (one mapping), or cache one more thread stack, for a run that
-     * used one more thread than any before, so allow a few. */
-    if (!TEST_TSAN) /* TSan maps shadow memory for each new address */
-        ASSERT_LE(count_maps(), maps + 4);
+    /* Slabs and thread stacks are unmapped.  The address space says it
+     * best: a run's slabs are 64 MiB each, and the kernel merges adjacent
+     * anonymous mappings, so leaked slabs need not add mappings.  glibc
+     * may still reserve a 64 MiB malloc arena (one or two mappings) or
+     * cache one more 8 MiB thread stack (two) for a run that used one more
+     * thread than any before, so allow a little of both.  TSan maps shadow
+     * memory for each new address: no such count holds under it. */
+    if (!TEST_TSAN) {
+        ASSERT_LT(vm_size_kb() - vm, 200 * 1024);
+        ASSERT_LE(count_maps(), maps + 6);
+    }
     ASSERT_EQ(goc_num_goroutine(), 0);
 }
 
