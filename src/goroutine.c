@@ -263,21 +263,19 @@ void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
  * walk at this name. */
 void goc__g_main(void *arg);
 
-/* g is exiting on m and next (RUNNING on m, never run, of g's stack class)
- * is to run: next takes g's stack and starts at its top, over g's dead
- * frames.  No context is saved and no slot changes hands through the
- * cache; in a spawn storm every child starts on the stack the previous
- * one just left, whose lines are still hot.  next releases g
- * (goc__after_resume), which then has no slot to free. */
-void goc__g_exit_into(goc__m *m, goc__g *g, goc__g *next)
+/* g is exiting and next (RUNNING on g's M, never run, of g's stack class,
+ * the M already handed over to it: proc.c) is to run: next takes g's stack
+ * and starts at its top, over g's dead frames.  No context is saved and no
+ * slot changes hands through the cache; in a spawn storm every child
+ * starts on the stack the previous one just left, whose lines are still
+ * hot.  next releases g (goc__after_resume), which then has no slot to
+ * free. */
+void goc__g_exit_into(goc__g *g, goc__g *next)
 {
     next->stack_slot = g->stack_slot;
     next->stack_lo = g->stack_lo;
     next->stack_hi = g->stack_hi;
     g->stack_slot = g->stack_lo = g->stack_hi = NULL;
-    m->curg = next;
-    m->handoff = g;
-    m->after = GOC__AFTER_EXIT;
 #ifdef GOC_HAVE_ASAN
     /* g's live frames never return: clear their redzones (all of them lie
      * above this one), and let ASan drop g's fake stack. */
@@ -458,8 +456,7 @@ spawn_queue(goc__m *m, goc__g *g, bool storm)
     goc__p *p = m != NULL ? m->p : NULL;
     if (storm && p != NULL &&
         atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL) {
-        if (!goc__runq_ring_put(p, g))
-            goc__runq_put_slow(p, g);
+        goc__runq_put(p, g, false);
         goc__wakep_after(true);
         return;
     }

@@ -183,8 +183,7 @@ void goc__switch_to_g(goc__m *m, goc__g *g);
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
 void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
 /* Exit g into next, which takes g's stack (goroutine.c). */
-__attribute__((noreturn)) void goc__g_exit_into(goc__m *m, goc__g *g,
-                                                goc__g *next);
+__attribute__((noreturn)) void goc__g_exit_into(goc__g *g, goc__g *next);
 void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
 void goc__gstatus_bad(goc__g *g, uint32_t want); /* fatal */
 /* A dump is reading some goroutine's stack (debug.c). */
@@ -385,7 +384,8 @@ static inline void goc__runq_put_next_light(goc__p *p, goc__g *g)
 static inline goc__g *goc__runq_take_runnext(goc__p *p)
 {
     goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-    /* acquire: pairs with the acq_rel exchange that put it there. */
+    /* acquire: pairs with the release store or the acq_rel exchange that
+     * put it there. */
     if (next != NULL &&
         atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
                                                 memory_order_acquire,
@@ -435,12 +435,9 @@ static inline goc__g *goc__runq_take_head(goc__p *p)
 static inline goc__g *goc__runq_get(goc__p *p, bool *inherit)
 {
     goc__g *g;
-    if (goc__likely(p->nextstreak < GOC__RUNNEXT_STREAK)) {
-        if ((g = goc__runq_take_runnext(p)) != NULL) {
-            p->nextstreak++;
-            *inherit = true;
-            return g;
-        }
+    if ((g = goc__runq_take_next(p)) != NULL) {
+        *inherit = true;
+        return g;
     }
     p->nextstreak = 0;
     *inherit = false;

@@ -33,8 +33,8 @@
  * the queues), closed by an asymmetric fence: the spinner giving up pays a
  * membarrier (goc__fence_heavy), whoever makes work a compiler barrier
  * (goc__fence_light in goc__wakep_after, internal.h), so that new work and
- * the last spinner cannot miss each other.  Work is made at every channel hand-off;
- * spinners give up once per idle period.
+ * the last spinner cannot miss each other.  Work is made at every channel
+ * hand-off; spinners give up once per idle period.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -595,8 +595,8 @@ static bool any_work(void)
  * chain of channel hand-offs: ring, a pipeline with one item in flight),
  * stays a spinner for SPIN_LINGER_NS, napping between looks, as long as
  * another P runs goroutines (most looks at such a P find its runnext
- * empty, between a take and the next put: they go on lingering).  Were it to
- * sleep, the next hand-off would find an idle P and nobody spinning and
+ * empty, between a take and the next put: they go on lingering).  Were it
+ * to sleep, the next hand-off would find an idle P and nobody spinning and
  * wake it again (wakep), to fail the same way: at 2 Ps ring paid ~15%
  * for that churn, one cycle every ~6,000 hops, each a futex wake on the
  * busy thread (whose CPU the wakee often lands on) and the give-up's
@@ -987,14 +987,21 @@ direct_next(goc__m *m, const goc__g *adopt)
     return h;
 }
 
-/* Hand m straight from g to next (RUNNING on m, from direct_next); next
- * finishes g's park or exit (after) once g is off its stack. */
+/* Hand m from g to next (RUNNING on m, from direct_next): next finishes
+ * g's park or exit (after) once g is off its stack (goc__after_resume). */
 static inline __attribute__((always_inline)) void
-switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
+hand_over(goc__m *m, goc__g *g, goc__g *next, int after)
 {
     m->curg = next;
     m->handoff = g;
     m->after = after;
+}
+
+/* hand_over, then switch straight from g to next. */
+static inline __attribute__((always_inline)) void
+switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
+{
+    hand_over(m, g, next, after);
     goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
 }
 
@@ -1034,8 +1041,10 @@ void goc__goexit(void)
     if (!g->is_main && m->lockedg != g) {
         goc__g *next = direct_next(m, g);
         if (next != NULL) {
-            if (next->sp == NULL)
-                goc__g_exit_into(m, g, next); /* it has never run */
+            if (next->sp == NULL) { /* it has never run: give it our stack */
+                hand_over(m, g, next, GOC__AFTER_EXIT);
+                goc__g_exit_into(g, next);
+            }
             switch_direct(m, g, next, GOC__AFTER_EXIT);
             __builtin_unreachable();
         }
@@ -1084,7 +1093,8 @@ void goc__globrunqput(goc__g *g)
  * here, before it can hold or wake anything. */
 void goc__extern_thread(void)
 {
-    /* acquire: pairs with the CAS that starts a run. */
+    /* acquire: pairs with the release store in goc__run that marks the
+     * run set up. */
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
         return;
     static __thread uint64_t seen_epoch;

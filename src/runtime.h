@@ -62,8 +62,9 @@ typedef struct goc__mutex {
 
 /* Spin lock for the shortest sections (a channel's): unlock is a plain
  * release store, where goc__mutex needs an exchange to learn whether to
- * wake a sleeper.  Waiters spin, then yield the thread, never sleep: only
- * for sections that never block, call out or take long. */
+ * wake a sleeper.  Waiters spin, then nap on a futex with a timeout that
+ * nobody ends early (lock_futex.c): only for sections that never block,
+ * call out or take long. */
 typedef struct goc__spinlock {
     _Atomic uint32_t key; /* 0 free, 1 held */
 } goc__spinlock;

@@ -139,13 +139,8 @@ static inline void goc__sync_enter(void)
 /* Busy-wait hint for a spin loop: n pause instructions. */
 static inline void goc__sync_pause(int n)
 {
-    for (int i = 0; i < n; i++) {
-#if defined(__x86_64__)
-        __builtin_ia32_pause();
-#elif defined(__aarch64__)
-        __asm__ __volatile__("yield" ::: "memory");
-#endif
-    }
+    for (int i = 0; i < n; i++)
+        goc__cpu_relax();
 }
 
 /* goc_mutex's state word (mutex.c): bit 0 locked, bit 1 woken, bit 2

@@ -10,11 +10,11 @@
  * queues and status words never touch a stack page, and a goroutine that
  * has not run yet has no slot at all (it takes one at its first run).
  * Slabs are single mappings of many slots (about 64 MiB), so a million
- * goroutines need a few thousand mappings, far below vm.max_map_count.  The guard page is made with MADV_GUARD_INSTALL
- * (Linux 6.13), which does not split the mapping; on older kernels (and
- * under qemu-user) mprotect(PROT_NONE) does, and once the kernel refuses
- * more mappings the remaining slots go without a guard (counted, warned
- * about once).
+ * goroutines need a few thousand mappings, far below vm.max_map_count.
+ * The guard page is made with MADV_GUARD_INSTALL (Linux 6.13), which does
+ * not split the mapping; on older kernels (and under qemu-user)
+ * mprotect(PROT_NONE) does, and once the kernel refuses more mappings the
+ * remaining slots go without a guard (counted, warned about once).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
@@ -120,8 +120,7 @@ void goc__stack_init(void)
     if (goc__env_int("GOC_STACK_SIZE", &v) == 0 && v > 0 &&
         (uint64_t)v <= STACK_MAX)
         def = (size_t)v;
-    goc__stack_slot_default = 0;
-    goc__stack_slot_default = goc__stack_slot_for(def);
+    goc__stack_slot_default = goc__stack_slot_for(def); /* def > 0 */
     const char *gm = getenv("GOC_STACK_GUARD");
     if (gm != NULL && strcmp(gm, "mprotect") == 0)
         pool.guard_mode = GUARD_MPROTECT;
