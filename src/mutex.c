@@ -30,7 +30,7 @@
  * mutex is still in use and cannot have been freed): one CAS to claim the
  * wake-up, never a re-read after a failed one (Go's unlockSlow loops).
  */
-#include "sema.h"
+#include "mutex.h"
 
 enum {
     LOCKED = GOC__MUTEX_LOCKED,
@@ -42,9 +42,9 @@ enum {
 
 #define STARVATION_NS 1000000 /* 1 ms, as Go */
 #define SPIN_ROUNDS 4         /* spins before queueing, as Go */
-#define SPIN_PAUSES 30        /* pause instructions per spin */
+#define MUTEX_SPIN_PAUSES 30 /* pause instructions per spin */
 
-static uint32_t load(goc_mutex *m)
+static uint32_t state_load(goc_mutex *m)
 {
     /* relaxed: only a guess for the CAS that follows, which orders. */
     return __atomic_load_n(&m->state, __ATOMIC_RELAXED);
@@ -91,7 +91,7 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
     bool starving = false;  /* we have waited more than 1 ms */
     bool awoke = false;     /* we own the WOKEN bit */
     int round = 0;
-    uint32_t old = load(m);
+    uint32_t old = state_load(m);
     for (;;) {
         /* 1. Locked in normal mode: spin a little, first setting WOKEN so
          *    that the unlock does not wake a sleeper to compete with us. */
@@ -101,9 +101,9 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
                                             false, __ATOMIC_RELAXED,
                                             __ATOMIC_RELAXED))
                 awoke = true;
-            goc__sync_pause(SPIN_PAUSES);
+            goc__sync_pause(MUTEX_SPIN_PAUSES);
             round++;
-            old = load(m);
+            old = state_load(m);
             continue;
         }
         /* 2. The new state: take the lock in normal mode; queue if it is
@@ -133,7 +133,7 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
             wait_start = goc__nanotime();
         goc__semacquire(&m->sema, lifo, reason);
         starving = starving || goc__nanotime() - wait_start > STARVATION_NS;
-        old = load(m);
+        old = state_load(m);
         if (old & STARVING) {
             /* 5. Handed to us: take it, leave the queue, and end
              *    starvation mode if we were the last waiter or did not
@@ -162,7 +162,7 @@ void goc_mutex_lock(goc_mutex *m)
 bool goc_mutex_trylock(goc_mutex *m)
 {
     goc__sync_enter();
-    uint32_t old = load(m);
+    uint32_t old = state_load(m);
     /* A woken waiter may be about to compete: we may still beat it, as in
      * Go; a handed-over (STARVING) mutex is the first waiter's. */
     if (old & (LOCKED | STARVING))

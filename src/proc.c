@@ -588,7 +588,7 @@ static bool any_work(void)
 }
 
 #define SPIN_LINGER_NS (1000 * 1000) /* a spinner keeps looking this long */
-#define SPIN_NAP_NS (20 * 1000)      /* between two looks */
+#define SPINNER_NAP_NS (20 * 1000)   /* between two looks */
 
 /* A spinner that found nothing to steal, because the one G it might have
  * taken was a P's runnext that its owner ran meanwhile and replaced (a
@@ -615,7 +615,7 @@ static bool spin_linger(goc__m *m)
     }
     if (m->spin_since == 0)
         m->spin_since = now;
-    struct timespec nap = {0, SPIN_NAP_NS};
+    struct timespec nap = {0, SPINNER_NAP_NS};
     nanosleep(&nap, NULL);
     return true;
 }
@@ -1077,13 +1077,6 @@ void goc__after_resume(void)
         goc__gstatus_ready(prev);
         goc__runq_put(m->p, prev, true);
     }
-}
-
-void goc__globrunqput(goc__g *g)
-{
-    goc__lock(&goc__sched.lock);
-    goc__globrunq_put_locked(g);
-    goc__unlock(&goc__sched.lock);
 }
 
 /* A plain thread is calling into goc: if a run is in progress, from now on

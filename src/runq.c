@@ -204,6 +204,14 @@ void goc__globrunq_put_locked(goc__g *g)
     grunq_push(g);
 }
 
+/* One G into the global queue, taking sched.lock. */
+void goc__globrunqput(goc__g *g)
+{
+    goc__lock(&goc__sched.lock);
+    goc__globrunq_put_locked(g);
+    goc__unlock(&goc__sched.lock);
+}
+
 /* Append n Gs.  Takes sched.lock. */
 void goc__globrunq_put_batch(goc__g **v, int32_t n)
 {

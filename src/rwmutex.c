@@ -21,7 +21,7 @@
  * so each hand-over between a reader and a writer is ordered); the two
  * semaphores have their own locks (sema.h); writers serialise on w.
  */
-#include "sema.h"
+#include "mutex.h"
 
 #define MAX_READERS (1 << 30)
 

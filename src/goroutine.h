@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * goroutine.h - goroutine headers, their first run, exit and the context
+ * switches (goroutine.c), and the G status transitions done on hot paths.
+ */
+#ifndef GOC_GOROUTINE_H
+#define GOC_GOROUTINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lock.h"
+#include "runtime.h"
+
+int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
+                 void *arg, uintptr_t pc, bool system, goc__g **out);
+/* First run of g (g->sp == NULL), now RUNNING on the M holding p: take
+ * the warmest free slot and build the first context there.
+ * Returns: false if no slot could be had (g is left as it was). */
+bool goc__g_start(goc__p *p, goc__g *g);
+void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
+/* goc_go for the runtime's own use (AfterFuncs): never yields, so it may
+ * be called holding runtime locks.  pc: shown as the creator in dumps.
+ * Returns: 0, GOC_ENOMEM, or GOC_EPERM (no run, or the run is ending). */
+int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc);
+/* Every header ever carved in this run: fn(g, arg) for each; lock-free,
+ * read each g's status (acquire) before trusting its fields. */
+void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg);
+void goc__g_teardown(void);          /* free every header */
+void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying);
+void goc__switch_to_g(goc__m *m, goc__g *g);
+/* G to G on one M, skipping g0 (goc__park's direct path). */
+void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying);
+void goc__g_release(goc__m *m, goc__g *g); /* after exit, off its stack */
+/* Exit g into next, which takes g's stack (goroutine.c). */
+__attribute__((noreturn)) void goc__g_exit_into(goc__g *g, goc__g *next);
+void goc__g_abandon(goc__g *g, void *arg); /* teardown of a live G */
+void goc__gstatus_bad(goc__g *g, uint32_t want); /* fatal */
+/* A dump is reading some goroutine's stack (debug.c). */
+extern _Atomic bool goc__dumping;
+void goc__dump_wait(goc__g *g);      /* until the dump is done with g */
+
+/* RUNNABLE -> RUNNING, by the M that took g from a queue (g is in one
+ * queue at most, so that M is the only writer).  A plain store, then the
+ * check against a dump reading g's stack: the store comes before the load
+ * of goc__dumping (an asymmetric fence: the dump pays for it with a
+ * membarrier), so either the dump sees RUNNING and leaves the stack alone,
+ * or we see the dump and wait until it is done with g (debug.c).
+ * release: publishes what the spawner wrote (goid, fn...) to a dump that
+ * reads RUNNING, as the CAS did before; plain on x86. */
+static inline void goc__gstatus_run(goc__g *g)
+{
+    if (goc__unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+                      GOC__GRUNNABLE))
+        goc__gstatus_bad(g, GOC__GRUNNABLE);
+    atomic_store_explicit(&g->status, GOC__GRUNNING, memory_order_release);
+    goc__fence_light();
+    /* acquire: a dump that has ended (or moved on, see goc__dump_wait)
+     * read g's stack before we run on it; pairs with its release stores. */
+    if (goc__unlikely(atomic_load_explicit(&goc__dumping,
+                                           memory_order_acquire)))
+        goc__dump_wait(g);
+#if GOC_DEBUG >= 2
+    atomic_fetch_add_explicit(&g->nexec, 1, memory_order_seq_cst);
+#endif
+}
+
+/* WAITING -> RUNNABLE, by the one goroutine or thread entitled to wake g
+ * (the one that took it off a wait queue, or won its select's claim).  g
+ * stays off its stack, so the dump does not care: a checked plain store.
+ * release: pairs with the dump's acquire load. */
+static inline void goc__gstatus_ready(goc__g *g)
+{
+    if (goc__unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+                      GOC__GWAITING))
+        goc__gstatus_bad(g, GOC__GWAITING);
+    atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
+}
+
+/* RUNNING -> to, by g's own M once g is off its stack.  Nobody else
+ * writes a running G's status.  release: g's saved context and wait
+ * reason travel to the dump's acquire load (and to whoever takes g next,
+ * though queues and wait-queue locks carry their own ordering). */
+static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
+{
+    GOC_ASSERT_INTERNAL(atomic_load_explicit(&g->status,
+                                             memory_order_relaxed) ==
+                        GOC__GRUNNING);
+    atomic_store_explicit(&g->status, to, memory_order_release);
+}
+
+#endif /* GOC_GOROUTINE_H */

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.h - the scheduler core (proc.c): the current M, its random
+ * numbers, parking and readying, starting Ms, the run.
+ */
+#ifndef GOC_PROC_H
+#define GOC_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+/* The calling thread's M, or NULL on a plain thread.
+ *
+ * A goroutine may resume on another thread after any park, so neither the
+ * value nor the address of a thread-local may be kept across one; C
+ * compilers assume a function runs on one thread, and do keep the thread
+ * pointer in a register across calls (ClickHouse/silk#66).  So the load
+ * is an asm statement that reads the thread pointer itself: volatile (never
+ * merged with another, never dropped) with a memory clobber (never moved
+ * across a call or a memory access).  Initial-exec TLS: the static TLS
+ * block, reached through the GOT entry the linker fills in (or relaxes to
+ * a constant in an executable); libgoc.so is not meant for a late
+ * dlopen.  Other architectures call a noinline function doing the same. */
+extern __thread goc__m *goc__tls_m
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+#if defined(__x86_64__) && !defined(GOC_GETM_CALL)
+static inline goc__m *goc__getm(void)
+{
+    goc__m *m;
+    __asm__ __volatile__("movq goc__tls_m@gottpoff(%%rip), %0\n\t"
+                         "movq %%fs:(%0), %0"
+                         : "=r"(m)
+                         :
+                         : "memory");
+    return m;
+}
+#elif defined(__aarch64__) && !defined(GOC_GETM_CALL)
+static inline goc__m *goc__getm(void)
+{
+    goc__m *m;
+    uintptr_t tp;
+    __asm__ __volatile__("adrp %0, :gottprel:goc__tls_m\n\t"
+                         "ldr %0, [%0, #:gottprel_lo12:goc__tls_m]\n\t"
+                         "mrs %1, tpidr_el0\n\t"
+                         "ldr %0, [%1, %0]"
+                         : "=&r"(m), "=&r"(tp)
+                         :
+                         : "memory");
+    return m;
+}
+#else
+goc__m *goc__getm(void); /* noinline */
+#endif
+
+/* 32 random bits from m's generator (xorshift64*): cheap, good enough for
+ * a steal order or a select's poll order.  Only on: m's thread. */
+static inline uint32_t goc__fastrand(goc__m *m)
+{
+    uint64_t x = m->rand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->rand = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+goc__g *goc__getg(void);             /* current G or NULL */
+void goc__mcall(int after);          /* switch to g0 with a request */
+/* The current goroutine ends (its fn returned, or goc_exit). */
+__attribute__((noreturn)) void goc__goexit(void);
+/* First thing a goroutine does whenever it resumes: finish the park of a
+ * goroutine that switched straight to it. */
+void goc__after_resume(void);
+/* Park the current goroutine: it becomes WAITING with `reason`; after the
+ * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
+ * May park: yes.  Only on: a goroutine. */
+void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
+/* The same, for a caller that has read m = goc__getm() since it last
+ * parked (saves the thread-local read on hot paths). */
+void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
+                 const char *reason);
+/* Make a WAITING G runnable: into the caller's runnext when the caller is a
+ * goroutine, else into the global queue; wakes an idle P if any.
+ * Only on: any thread.  May park: no. */
+void goc__ready(goc__g *g);
+/* goc__ready_m and goc__runq_put_wake: inline, in runq.h. */
+/* wakep's slow half: count a spinner (the caller won nmspinning 0 -> 1)
+ * and start an M for it on an idle P. */
+void goc__startm_spinning(void);
+/* A plain (non-M) thread calls into goc: during a run, count it for
+ * checkdead from now on (once per run).  Only on: a plain thread. */
+void goc__extern_thread(void);
+extern _Atomic uint64_t goc__sched_epoch;
+void goc__wakep(void);
+int goc__run(void (*main_fn)(void *), void *arg);
+
+#endif /* GOC_PROC_H */

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runq.h - run queues (runq.c): a P's ring and runnext, the global queue,
+ * and "make a G runnable" (queue it, then wake an idle P).  The inline
+ * fast paths beside their slow halves.
+ */
+#ifndef GOC_RUNQ_H
+#define GOC_RUNQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "goroutine.h"
+#include "lock.h"
+#include "proc.h"
+#include "runtime.h"
+
+/* Move half the ring plus g to the global queue (the ring is full). */
+void goc__runq_put_slow(goc__p *p, goc__g *g);
+
+/* Append g to p's ring if it has room.  Only on: the M holding p. */
+static inline bool goc__runq_ring_put(goc__p *p, goc__g *g)
+{
+    /* acquire: pairs with the release CAS of consumers, so the slot we are
+     * about to reuse has been read by whoever claimed it. */
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+    if (t - h >= GOC__RUNQ_SIZE)
+        return false;
+    /* A relaxed atomic slot: a losing thief may be reading it. */
+    atomic_store_explicit(&p->runq[t % GOC__RUNQ_SIZE], g,
+                          memory_order_relaxed);
+    /* release: publishes the slot; pairs with the acquire loads of
+     * runqtail in runq_grab. */
+    atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+    return true;
+}
+
+/* Put g on p's queue; into runnext when next is set, kicking the old
+ * runnext to the tail.  A full ring spills half of itself to the global
+ * queue (taking sched.lock), so the caller must not hold sched.lock.
+ * Only on: the M holding p. */
+static inline void goc__runq_put(goc__p *p, goc__g *g, bool next)
+{
+    if (next) {
+        /* acq_rel: the new G's fields travel to a thief that CASes it
+         * out; the old one's fields come to us.  (The order against an M
+         * going idle is goc__wakep_after's fence.) */
+        g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
+        if (g == NULL)
+            return;
+    }
+    if (!goc__runq_ring_put(p, g))
+        goc__runq_put_slow(p, g);
+}
+
+/* runq_put(p, g, true), with a plain store into an empty runnext (ready
+ * and spawn).  Only on: the M holding p. */
+static inline void goc__runq_put_next_light(goc__p *p, goc__g *g)
+{
+    /* An empty runnext is written by nobody but us: thieves only CAS a G
+     * out of it.  So when it is empty a plain store is enough (release:
+     * the G's fields travel to whoever takes it); only a full one needs
+     * the exchange, which also races a thief for the old G. */
+    if (atomic_load_explicit(&p->runnext, memory_order_relaxed) == NULL) {
+        atomic_store_explicit(&p->runnext, g, memory_order_release);
+        return;
+    }
+    goc__runq_put(p, g, true);
+}
+
+/* p's runnext, if any.  Only on: the M holding p (thieves CAS too). */
+static inline goc__g *goc__runq_take_runnext(goc__p *p)
+{
+    goc__g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+    /* acquire: pairs with the release store or the acq_rel exchange that
+     * put it there. */
+    if (next != NULL &&
+        atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return next;
+    return NULL;
+}
+
+/* runnext alone, if the runnext streak allows it (inherits the slice).
+ *
+ * Two goroutines that ready each other through runnext would keep the
+ * ring and the global queue waiting for ever: Go breaks such a pair with
+ * its 10 ms preemption, which goc does not have yet.  So after
+ * GOC__RUNNEXT_STREAK inherited runs in a row the ring head goes first
+ * (goc__runq_get), and the G taken does not inherit: schedtick moves, and
+ * every 61st tick serves the global queue.  Only on: the M holding p. */
+static inline goc__g *goc__runq_take_next(goc__p *p)
+{
+    if (p->nextstreak >= GOC__RUNNEXT_STREAK)
+        return NULL;
+    goc__g *g = goc__runq_take_runnext(p);
+    if (g != NULL)
+        p->nextstreak++;
+    return g;
+}
+/* The ring head, if any.  Only on: the M holding p (thieves CAS too). */
+static inline goc__g *goc__runq_take_head(goc__p *p)
+{
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        goc__g *g = atomic_load_explicit(&p->runq[h % GOC__RUNQ_SIZE],
+                                         memory_order_relaxed);
+        /* release: pairs with the acquire load of runqhead in put. */
+        if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return g;
+    }
+}
+
+/* Take the next G: runnext first (*inherit = true: it shares the time
+ * slice of the G that readied it; the streak rule is goc__runq_take_next's),
+ * then the ring head.  Only on: the M holding p. */
+static inline goc__g *goc__runq_get(goc__p *p, bool *inherit)
+{
+    goc__g *g;
+    if ((g = goc__runq_take_next(p)) != NULL) {
+        *inherit = true;
+        return g;
+    }
+    p->nextstreak = 0;
+    *inherit = false;
+    if ((g = goc__runq_take_head(p)) != NULL)
+        return g;
+    return goc__runq_take_runnext(p);
+}
+bool goc__runq_empty(goc__p *p);
+/* Steal half of victim's ring into p and return one G; with stealnext and
+ * an empty ring, victim's runnext (after a back-off).  *churn is set when
+ * that runnext was run by the victim during the back-off, and another
+ * readied in its place.  Only on: the M holding p. */
+goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn);
+goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
+void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
+void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
+void goc__globrunqput(goc__g *g);                   /* takes lock */
+void goc__globrunq_free(void);                      /* teardown */
+
+/* ---- making work: ready, spawn (proc.c's wake-up protocol) ---- */
+
+/* Start a spinning M if a P is idle and nobody spins.  The caller has just
+ * made work visible; that write must come before our loads of npidle and
+ * nmspinning, against the spin-down path's decrement of nmspinning and its
+ * rechecks (proc.c, any_work): the light side of an asymmetric fence,
+ * whose heavy side the spinner pays as it gives up.  holds_p: the caller
+ * holds a P (with GOMAXPROCS 1, nobody to wake). */
+static inline __attribute__((always_inline)) void
+goc__wakep_after(bool holds_p)
+{
+    if (holds_p &&
+        atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed) ==
+            1)
+        return;
+    goc__fence_light();
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
+        return;
+    int32_t zero = 0;
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
+            0 ||
+        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
+                                                 &zero, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    goc__startm_spinning();
+}
+
+/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
+ * the global queue without a P; then wake an idle P if any.  m is the
+ * caller's (goc__getm()). */
+static inline __attribute__((always_inline)) void
+goc__runq_put_wake(goc__m *m, goc__g *g)
+{
+    if (goc__likely(m != NULL && m->p != NULL)) {
+        goc__runq_put_next_light(m->p, g);
+        goc__wakep_after(true);
+        return;
+    }
+    if (m == NULL)
+        goc__extern_thread();
+    goc__globrunqput(g);
+    goc__wakep_after(false);
+}
+
+/* goc__ready with m = goc__getm() (NULL on a plain thread). */
+static inline __attribute__((always_inline)) void goc__ready_m(goc__m *m,
+                                                               goc__g *g)
+{
+    goc__gstatus_ready(g);
+    goc__runq_put_wake(m, g);
+}
+
+#endif /* GOC_RUNQ_H */

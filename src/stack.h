@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stack.h - goroutine stacks (stack.c): the per-P cache's inline fast
+ * paths beside their slow halves.
+ */
+#ifndef GOC_STACK_H
+#define GOC_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime.h"
+
+/* Slot bytes for the default stack size; set by goc__stack_init, before
+ * any goroutine exists, and constant during a run. */
+extern size_t goc__stack_slot_default;
+size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
+/* Slow paths of the three below: a class other than the default, no P,
+ * or p's cache empty (alloc, available) or full (free). */
+char *goc__stack_alloc_slow(goc__p *p, size_t slot_size);
+void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size);
+bool goc__stack_available_slow(goc__p *p, size_t slot_size);
+/* A slot (its base) of slot_size bytes, or NULL; p may be NULL.  The
+ * default class comes from p's cache (its top: the warmest). */
+static inline char *goc__stack_alloc(goc__p *p, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache > 0))
+        return p->scache[--p->nscache];
+    return goc__stack_alloc_slow(p, slot_size);
+}
+static inline void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache < GOC__SCACHE_MAX)) {
+        p->scache[p->nscache++] = slot;
+        return;
+    }
+    goc__stack_free_slow(p, slot, slot_size);
+}
+/* Could a slot of slot_size be had now (carving if need be)?  Binds
+ * nothing: spawn asks, so that goc_go can say GOC_ENOMEM while the slot
+ * itself is taken only at the first run. */
+static inline bool goc__stack_available(goc__p *p, size_t slot_size)
+{
+    if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
+                    p->nscache > 0))
+        return true;
+    return goc__stack_available_slow(p, slot_size);
+}
+void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
+void goc__stack_init(void);
+void goc__stack_teardown(void);
+
+#endif /* GOC_STACK_H */
