@@ -9,7 +9,10 @@
 #   make test-release   gcc, Release, -Werror            (build/release)
 #   make test-gomaxprocs1  the Release suite again with GOMAXPROCS=1
 #   make test-clang     clang, Release, -Werror, with GOC_SWITCH_FPENV
-#                       (per-goroutine floating-point state)  (build/clang)
+#                       (per-goroutine floating-point state), as a unity
+#                       build: every C file of the library in one
+#                       translation unit, which proves that no two files
+#                       define the same static name  (build/clang)
 #   make test-debug     gcc, Debug, GOC_DEBUG=3, -Werror (build/debug)
 #   make test-asan      clang, Debug, GOC_DEBUG=3, ASan+UBSan (build/asan)
 #   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
@@ -54,7 +57,8 @@ PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev \
 CONF_release := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
                 -DGOC_WERROR=ON
 CONF_clang   := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
-                -DGOC_WERROR=ON -DGOC_SWITCH_FPENV=ON
+                -DGOC_WERROR=ON -DGOC_SWITCH_FPENV=ON \
+                -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=0
 CONF_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
                 -DGOC_WERROR=ON -DGOC_DEBUG=3 \
                 '-DGOC_SANITIZE=address;undefined'

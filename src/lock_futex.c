@@ -67,7 +67,7 @@ void goc__unlock_wake(goc__mutex *l)
 }
 
 /* A held spin lock: spin a little (the sections are tens of
- * nanoseconds), then back off in futex naps of SPIN_NAP_NS: the unlock is
+ * nanoseconds), then back off in futex naps of LOCK_NAP_NS: the unlock is
  * a plain store and wakes nobody, so each nap ends by its timeout.  Naps
  * happen only when another thread takes the lock again and again, as two
  * Ps hammering one channel do; one of them then mostly sleeps, its
@@ -78,8 +78,8 @@ void goc__unlock_wake(goc__mutex *l)
  * unlocker must end with a futex wake).  The spin length and nap were
  * chosen on that benchmark: 16 pauses and 20 us beat 32-128 pauses, with or
  * without sched_yield, and 50 us naps. */
-#define SPIN_PAUSES 16
-#define SPIN_NAP_NS 20000
+#define LOCK_SPIN_PAUSES 16
+#define LOCK_NAP_NS 20000
 
 static bool spin_try(goc__spinlock *l)
 {
@@ -93,13 +93,13 @@ static bool spin_try(goc__spinlock *l)
 
 void goc__spin_lock_slow(goc__spinlock *l)
 {
-    for (int i = 0; i < SPIN_PAUSES; i++) {
+    for (int i = 0; i < LOCK_SPIN_PAUSES; i++) {
         goc__cpu_relax();
         if (spin_try(l))
             return;
     }
     while (!spin_try(l))
-        (void)futex_wait_for(&l->key, 1, SPIN_NAP_NS);
+        (void)futex_wait_for(&l->key, 1, LOCK_NAP_NS);
 }
 
 void goc__noteclear(goc__note *n)

@@ -445,6 +445,22 @@ static bool run_due_timers(goc__p *p)
 
 #define TIMER_OVERDUE_NS 100000 /* another P's timers this late: run them */
 
+/* find_runnable's step order, in one place (local_queue_first predicts
+ * it): is it the global queue's turn at p's current tick?  The length is
+ * a racy hint, as the global queue's lock is taken only on a yes. */
+static inline bool global_turn(goc__p *p)
+{
+    return p->schedtick % GOC__GLOBAL_EVERY == 0 &&
+           atomic_load_explicit(&goc__sched.runqsize,
+                                memory_order_relaxed) > 0;
+}
+
+/* Is look number `look` for work one that checks the other Ps' timers? */
+static inline bool timer_look_due(uint32_t look)
+{
+    return (look & (GOC__TIMER_LOOK_EVERY - 1)) == 0;
+}
+
 /* Run the timers of other Ps that are overdue by TIMER_OVERDUE_NS: their
  * owner is busy, or its thread was preempted by the kernel while holding
  * the P (on 2 cores, one timeslice is ~3 ms: that was the p99 lateness of
@@ -452,7 +468,7 @@ static bool run_due_timers(goc__p *p)
  * work on p, so a busy P pays one load per other P now and then. */
 static void run_overdue_timers(goc__p *p)
 {
-    if ((++p->timercheck & 7) != 0)
+    if (!timer_look_due(++p->timercheck))
         return;
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     int64_t now = 0;
@@ -654,8 +670,7 @@ top:
     /* 1. Fairness: every 61st tick take one G from the global queue, so
      *    two Gs that keep readying each other cannot starve it. */
     goc__g *g;
-    if (p->schedtick % 61 == 0 &&
-        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0) {
+    if (global_turn(p)) {
         goc__lock(&goc__sched.lock);
         g = goc__globrunq_get(p, 1);
         goc__unlock(&goc__sched.lock);
@@ -938,10 +953,9 @@ static inline bool local_queue_first(goc__p *p)
 {
     if (atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
         return false;
-    if (p->schedtick % 61 == 0 &&
-        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+    if (global_turn(p))
         return false;
-    if (((p->timercheck + 1) & 7) == 0 && timers_elsewhere(p))
+    if (timer_look_due(p->timercheck + 1) && timers_elsewhere(p))
         return false;
     p->timercheck++;
     return true;

@@ -156,13 +156,17 @@ static int32_t grunq_len(void)
     return atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
 }
 
+/* The global queue's first capacity, in Gs; it doubles as it fills. */
+#define GRUNQ_INITIAL_CAP 1024
+
 /* Make room for n more.  Requires: sched.lock. */
 __attribute__((noinline)) static void grunq_reserve(int32_t n)
 {
     uint32_t len = (uint32_t)grunq_len();
     if (len + (uint32_t)n <= goc__sched.grunqcap)
         return;
-    uint32_t cap = goc__sched.grunqcap ? goc__sched.grunqcap : 1024;
+    uint32_t cap = goc__sched.grunqcap ? goc__sched.grunqcap
+                                       : GRUNQ_INITIAL_CAP;
     while (cap < len + (uint32_t)n)
         cap *= 2;
     goc__g **v = malloc(cap * sizeof *v);

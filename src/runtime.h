@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "goc.h"
 
 typedef struct goc__g goc__g;
 typedef struct goc__m goc__m;
@@ -230,7 +231,22 @@ _Static_assert(offsetof(struct goc__g, lockcount) == GOC__CACHE_LINE,
  * ------------------------------------------------------------------------ */
 
 #define GOC__RUNQ_SIZE 256   /* Go's local run queue length */
-#define GOC__RUNNEXT_STREAK 128 /* runnext runs in a row (internal.h) */
+#define GOC__RUNNEXT_STREAK 128 /* runnext runs in a row (runq.h) */
+/* Every GOC__GLOBAL_EVERY-th scheduling tick a P takes its next G from the
+ * global queue first, so that Gs readying each other through the local
+ * queue cannot starve it (Go's 61: prime, so it does not fall into step
+ * with a program's own periods). */
+#define GOC__GLOBAL_EVERY 61
+/* One slot of sched.allp per possible P. */
+#define GOC__ALLP_MAX 1024
+_Static_assert(GOC__ALLP_MAX == GOC_MAXPROCS_MAX,
+               "sched.allp holds GOC_MAXPROCS_MAX Ps");
+/* Every GOC__TIMER_LOOK_EVERY-th look for work a P also looks at the other
+ * Ps' timers (one load per P: cheap, but not on every look).  A power of
+ * two: the test is a mask. */
+#define GOC__TIMER_LOOK_EVERY 8
+_Static_assert((GOC__TIMER_LOOK_EVERY & (GOC__TIMER_LOOK_EVERY - 1)) == 0,
+               "GOC__TIMER_LOOK_EVERY must be a power of two");
 #define GOC__GFREE_MAX 64    /* spill dead Gs to the pool past this (gfput) */
 #define GOC__GFREE_REFILL 32
 #define GOC__SCACHE_MAX 64   /* the same for free stack slots */
@@ -381,8 +397,8 @@ struct goc__sched {
     _Atomic int32_t gomaxprocs;  /* current number of Ps; writes under lock */
     _Atomic int32_t nallp;       /* Ps allocated (allp grows, never shrinks
                                     within a run); writes under lock */
-    _Atomic(goc__p *) allp[1024];/* release-store under lock when created;
-                                    acquire loads by stealers */
+    /* Release-store under lock when created; acquire loads by stealers. */
+    _Atomic(goc__p *) allp[GOC__ALLP_MAX];
     _Atomic int64_t goidgen;     /* last goid handed out */
     _Atomic int32_t ngoroutine;  /* user goroutines spawned by plain
                                     threads; the rest is counted per P */

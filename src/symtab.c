@@ -36,13 +36,14 @@ struct module {
 
 static struct module modules[MAX_MODULES];
 
-static void load(struct module *m, const char *path)
+static void module_load(struct module *m, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && strcmp(path, "/proc/self/exe") != 0)
         fd = -1;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
+    if (fd < 0 || fstat(fd, &st) != 0 ||
+        st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
         if (fd >= 0)
             close(fd);
         return;
@@ -88,7 +89,7 @@ static struct module *module_for(const char *path)
                 continue;
             }
             strncpy(m->path, path, sizeof m->path - 1);
-            load(m, path);
+            module_load(m, path);
             /* release: pairs with the acquire load above. */
             atomic_store_explicit(&m->state, m->syms != NULL ? 2 : 3,
                                   memory_order_release);

@@ -23,7 +23,7 @@
 
 #include "sema.h"
 
-static uint64_t load(goc_wg *wg)
+static uint64_t wg_load(goc_wg *wg)
 {
     /* acquire: pairs with the acq_rel add that took the counter to zero,
      * so a Wait that returns at once sees what every Done published. */
@@ -82,12 +82,12 @@ void goc_wg_done(goc_wg *wg)
 void goc_wg_wait(goc_wg *wg)
 {
     goc__sync_enter();
-    uint64_t s = load(wg);
+    uint64_t s = wg_load(wg);
     for (;;) {
         if ((s >> 32) == 0)
             return;
         /* Success only counts us (the wake-up orders, through the
-         * semaphore's lock); a failure reloads s, acquire as in load(). */
+         * semaphore's lock); a failure reloads s, acquire as in wg_load(). */
         if (__atomic_compare_exchange_n(&wg->state, &s, s + 1, false,
                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             break;
@@ -95,7 +95,7 @@ void goc_wg_wait(goc_wg *wg)
     goc__semacquire(&wg->sema, false, "sync.WaitGroup.Wait");
     /* The Add that woke us reset the word; a new round may start only
      * after every waiter of this one has returned. */
-    if (load(wg) != 0)
+    if (wg_load(wg) != 0)
         goc__fatal("sync: WaitGroup is reused before previous Wait has "
                    "returned");
 }
