@@ -237,6 +237,21 @@ static void newm(goc__p *p, bool spinning)
         goc__fatal("runtime: cannot create a thread: %s", goc_strerror(rc));
 }
 
+/* m stops counting as a spinner (NULL: a spinner counted for an M that
+ * will not start, startm).  seq_cst: the spin-down path orders this
+ * decrement before its rechecks (see "Spinning" above). */
+static void stop_spinning(goc__m *m)
+{
+    if (m != NULL) {
+        m->spinning = false;
+        m->spin_since = 0;
+    }
+    int32_t left = atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
+                                             memory_order_seq_cst) - 1;
+    GOC_ASSERT_INTERNAL(left >= 0);
+    (void)left;
+}
+
 /* Run some M on p (an idle P if p is NULL); with spinning, the M starts
  * spinning (the caller already counted it in nmspinning). */
 static void startm(goc__p *p, bool spinning)
@@ -247,8 +262,7 @@ static void startm(goc__p *p, bool spinning)
             pidleput(p);
         goc__unlock(&goc__sched.lock);
         if (spinning)
-            atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
-                                      memory_order_seq_cst);
+            stop_spinning(NULL);
         return;
     }
     if (p == NULL) {
@@ -256,8 +270,7 @@ static void startm(goc__p *p, bool spinning)
         if (p == NULL) {
             goc__unlock(&goc__sched.lock);
             if (spinning)
-                atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
-                                          memory_order_seq_cst);
+                stop_spinning(NULL);
             return;
         }
     }
@@ -650,12 +663,8 @@ top:
     goc__p *p = m->p;
     if (goc__unlikely(p->id >= gomaxprocs())) {
         goc__p *np = retire_p(m);
-        if (m->spinning) { /* it may sleep below: stop counting it */
-            m->spinning = false;
-            m->spin_since = 0;
-            atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
-                                      memory_order_seq_cst);
-        }
+        if (m->spinning) /* it may sleep below: stop counting it */
+            stop_spinning(m);
         if (np != NULL)
             acquirep(m, np);
         else if (!stopm(m))
@@ -724,9 +733,7 @@ top:
     /* 6. Spin down: decrement nmspinning first, then recheck everything;
      *    the heavy fence pairs with goc__wakep_after's light one. */
     if (m->spinning) {
-        m->spinning = false;
-        atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
-                                  memory_order_seq_cst);
+        stop_spinning(m); /* spin_since is 0 here: step 4 cleared it */
         goc__fence_heavy();
         if (any_work()) {
             goc__lock(&goc__sched.lock);
@@ -765,12 +772,7 @@ top:
  * the remaining work also finds a thread (Go's resetspinning). */
 static void reset_spinning(goc__m *m)
 {
-    m->spinning = false;
-    m->spin_since = 0;
-    int32_t left = atomic_fetch_sub_explicit(&goc__sched.nmspinning, 1,
-                                             memory_order_seq_cst) - 1;
-    GOC_ASSERT_INTERNAL(left >= 0);
-    (void)left;
+    stop_spinning(m);
     goc__wakep();
 }
 
@@ -848,19 +850,8 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         goc__gstatus_leave_running(g, GOC__GRUNNABLE);
         goc__globrunqput(g);
         return NULL;
-    case GOC__AFTER_PARK: {
-        goc__unlockf f = m->unlockf;
-        void *arg = m->unlock_arg;
-        m->unlockf = NULL;
-        m->unlock_arg = NULL;
-        /* From here on a ready() may run g anywhere: g is off its stack. */
-        goc__gstatus_leave_running(g, GOC__GWAITING);
-        if (f != NULL && !f(g, arg)) {
-            goc__gstatus_ready(g);
-            return g;
-        }
-        return NULL;
-    }
+    case GOC__AFTER_PARK:
+        return goc__finish_park(m, g) ? g : NULL;
     case GOC__AFTER_EXIT: {
         bool is_main = g->is_main;
         bool locked = m->lockedg == g;
@@ -1080,17 +1071,9 @@ void goc__after_resume(void)
         goc__g_release(m, prev);
         return;
     }
-    goc__unlockf f = m->unlockf;
-    void *arg = m->unlock_arg;
-    m->unlockf = NULL;
-    m->unlock_arg = NULL;
     prev->m = NULL;
-    /* From here on a ready() may run prev anywhere: it is off its stack. */
-    goc__gstatus_leave_running(prev, GOC__GWAITING);
-    if (f != NULL && !f(prev, arg)) {
-        goc__gstatus_ready(prev);
+    if (goc__finish_park(m, prev))
         goc__runq_put(m->p, prev, true);
-    }
 }
 
 /* A plain thread is calling into goc: if a run is in progress, from now on
@@ -1275,23 +1258,11 @@ static void teardown(goc__m *m0)
     free(m0);
 }
 
-int goc__run(void (*main_fn)(void *), void *arg)
+/* goc__sched as a new run finds it: no Ms but m0, no Ps, empty queues,
+ * nothing spinning or exiting; a new epoch for goc__extern_thread.
+ * Only on: the thread starting a run, before `running` is set. */
+static void sched_reset(void)
 {
-    if (main_fn == NULL)
-        return GOC_EINVAL;
-    if (goc__getm() != NULL)
-        return GOC_EBUSY; /* called from inside a run */
-    bool idle = false;
-    if (!atomic_compare_exchange_strong_explicit(&run_claimed, &idle, true,
-                                                 memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return GOC_EBUSY;
-    int32_t nprocs = default_maxprocs();
-
-    /* Reset everything; `running` stays false until the main goroutine is
-     * queued, so that a plain thread calling in meanwhile finds no run
-     * (rather than one half set up: a spawn would take goroutine id 1, or
-     * carve from a stack pool being reset). */
     memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
     goc__globrunq_free();
     goc__sched.pidle = NULL;
@@ -1313,6 +1284,26 @@ int goc__run(void (*main_fn)(void *), void *arg)
     atomic_store(&goc__sched.timerm, NULL);
     atomic_store(&goc__sched.timer_until, 0);
     goc__noteclear(&goc__sched.timer_note);
+}
+
+int goc__run(void (*main_fn)(void *), void *arg)
+{
+    if (main_fn == NULL)
+        return GOC_EINVAL;
+    if (goc__getm() != NULL)
+        return GOC_EBUSY; /* called from inside a run */
+    bool idle = false;
+    if (!atomic_compare_exchange_strong_explicit(&run_claimed, &idle, true,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return GOC_EBUSY;
+    int32_t nprocs = default_maxprocs();
+
+    /* Reset everything; `running` stays false until the main goroutine is
+     * queued, so that a plain thread calling in meanwhile finds no run
+     * (rather than one half set up: a spawn would take goroutine id 1, or
+     * carve from a stack pool being reset). */
+    sched_reset();
     goc__stack_init();
     goc__membarrier_init();
 

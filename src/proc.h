@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "goroutine.h"
 #include "runtime.h"
 
 /* The calling thread's M, or NULL on a plain thread.
@@ -72,6 +73,26 @@ __attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a
  * goroutine that switched straight to it. */
 void goc__after_resume(void);
+/* The second half of a park of g, now off its stack, by the M that ran it
+ * (on g0, or on the goroutine g switched straight to): g becomes WAITING,
+ * then m's unlockf(g, arg) runs.  Returns: true if unlockf said no, and g
+ * is RUNNABLE again (the caller runs or queues it).  Only on: m's
+ * thread. */
+static inline __attribute__((always_inline)) bool
+goc__finish_park(goc__m *m, goc__g *g)
+{
+    goc__unlockf f = m->unlockf;
+    void *arg = m->unlock_arg;
+    m->unlockf = NULL;
+    m->unlock_arg = NULL;
+    /* From here on a ready() may run g anywhere: g is off its stack. */
+    goc__gstatus_leave_running(g, GOC__GWAITING);
+    if (f != NULL && !f(g, arg)) {
+        goc__gstatus_ready(g);
+        return true;
+    }
+    return false;
+}
 /* Park the current goroutine: it becomes WAITING with `reason`; after the
  * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
  * May park: yes.  Only on: a goroutine. */
