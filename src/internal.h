@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - cross-file functions of the runtime (goc__*), grouped by the
- * file that defines them.  Types are in runtime.h.
+ * internal.h - every floor of the runtime at once, for the files that use
+ * many: each floor's header (its slow halves' prototypes and its inline
+ * fast paths, beside its .c file), lowest first, then the prototypes of
+ * the files that have no header of their own (timer.c, symtab.c,
+ * debug.c), grouped by file.  Types are in runtime.h; the floors and the
+ * rule that every arrow points down are docs/design/layering.md.
  */
 #ifndef GOC_INTERNAL_H
 #define GOC_INTERNAL_H
@@ -20,6 +24,7 @@
 #include "goroutine.h"
 #include "proc.h"
 #include "runq.h"
+#include "park.h"
 
 /* ---- timer.c ---- */
 /* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then

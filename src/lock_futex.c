@@ -39,7 +39,7 @@ static void futex_wake(_Atomic uint32_t *addr, int n)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* The fast paths are inline (internal.h); these are the rest. */
+/* The fast paths are inline (lock.h); these are the rest. */
 void goc__lock_slow(goc__mutex *l)
 {
     uint32_t c;

@@ -2,8 +2,9 @@
 /*
  * proc.c - the scheduler core: each M's loop on g0, finding work (local
  * queue, global queue with fairness, stealing), spinning Ms, parking and
- * waking Ms on futex notes, park/ready for goroutines, locked threads,
- * GOMAXPROCS changes at run time, and goc_run's start and teardown.
+ * waking Ms on futex notes, locked threads, GOMAXPROCS changes at run
+ * time, and goc_run's start and teardown.  Parking and readying
+ * goroutines, with the direct hand-off, are park.c, the floor above.
  * Go's proc.go is the model.  Design, invariants and the lock order:
  * docs/design/scheduler.md.
  *
@@ -17,7 +18,7 @@
  *                                  first run); returns the goroutine that
  *                                  switches back to g0 asking for m->after
  *                                  (g, or one g handed the M to straight:
- *                                  see goc__park and goc__goexit), or NULL
+ *                                  goc__park, goc__goexit: park.c), or NULL
  *                                  if g found no stack (start_or_wait)
  *         after_switch(g)       -- YIELD: global queue; PARK: WAITING,
  *                                  unlockf; EXIT: free header and slot
@@ -32,7 +33,7 @@
  * a store-then-load on each side (work, then nmspinning; nmspinning, then
  * the queues), closed by an asymmetric fence: the spinner giving up pays a
  * membarrier (goc__fence_heavy), whoever makes work a compiler barrier
- * (goc__fence_light in goc__wakep_after, internal.h), so that new work and
+ * (goc__fence_light in goc__wakep_after, runq.h), so that new work and
  * the last spinner cannot miss each other.  Work is made at every channel
  * hand-off; spinners give up once per idle period.
  */
@@ -57,7 +58,7 @@ _Atomic uint64_t goc__sched_epoch;
 __thread goc__m *goc__tls_m;
 
 #if !(defined(__x86_64__) || defined(__aarch64__)) || defined(GOC_GETM_CALL)
-/* goc__getm (internal.h) where it is not inline: noinline plus the empty
+/* goc__getm (proc.h) where it is not inline: noinline plus the empty
  * asm keep the compiler from hoisting or merging the load. */
 __attribute__((noinline)) goc__m *goc__getm(void)
 {
@@ -77,11 +78,6 @@ static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
 /* A goc_run is between its start and its return (goc__sched.running is
  * set only once the run is fully set up, and cleared before this). */
 static _Atomic bool run_claimed;
-
-static int32_t gomaxprocs(void)
-{
-    return atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed);
-}
 
 static goc__p *allp(int32_t i)
 {
@@ -163,11 +159,6 @@ static goc__m *mget(void)
     return m;
 }
 
-static bool exiting(void)
-{
-    return atomic_load_explicit(&goc__sched.exiting, memory_order_acquire);
-}
-
 /* ------------------------------------------------------------------------
  * Starting and stopping Ms
  * ------------------------------------------------------------------------ */
@@ -206,7 +197,7 @@ static void *mstart(void *arg)
     /* Leaving before the run ends (its locked goroutine exited): nobody
      * will join this thread, so it detaches itself.  Decided under the
      * lock, which teardown takes to read the same flag. */
-    bool detach = !exiting();
+    bool detach = !goc__exiting();
     m->detached = detach;
     /* This thread leaving may leave every remaining M idle: check, as
      * Go's mexit does. */
@@ -257,7 +248,7 @@ static void stop_spinning(goc__m *m)
 static void startm(goc__p *p, bool spinning)
 {
     goc__lock(&goc__sched.lock);
-    if (exiting()) {
+    if (goc__exiting()) {
         if (p != NULL)
             pidleput(p);
         goc__unlock(&goc__sched.lock);
@@ -291,7 +282,7 @@ static bool stopm(goc__m *m)
 {
     GOC_ASSERT_INTERNAL(m->p == NULL && !m->spinning);
     goc__lock(&goc__sched.lock);
-    if (exiting()) {
+    if (goc__exiting()) {
         goc__unlock(&goc__sched.lock);
         return false;
     }
@@ -302,7 +293,7 @@ static bool stopm(goc__m *m)
     goc__unlock(&goc__sched.lock);
     goc__notesleep(&m->park);
     goc__noteclear(&m->park);
-    if (exiting())
+    if (goc__exiting())
         return false;
     acquirep(m, m->nextp);
     m->nextp = NULL;
@@ -342,7 +333,7 @@ static void handoffp(goc__p *p)
     }
     goc__lock(&goc__sched.lock);
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0 &&
-        !exiting()) {
+        !goc__exiting()) {
         goc__unlock(&goc__sched.lock);
         startm(p, false);
         return;
@@ -363,7 +354,7 @@ static bool stoplockedm(goc__m *m)
     if (m->p != NULL)
         handoffp(releasep(m));
     goc__lock(&goc__sched.lock);
-    if (exiting()) {
+    if (goc__exiting()) {
         goc__unlock(&goc__sched.lock);
         return false;
     }
@@ -375,7 +366,7 @@ static bool stoplockedm(goc__m *m)
     goc__lock(&goc__sched.lock);
     goc__sched.nmidlelocked--;
     goc__unlock(&goc__sched.lock);
-    if (exiting())
+    if (goc__exiting())
         return false;
     acquirep(m, m->nextp);
     m->nextp = NULL;
@@ -402,11 +393,11 @@ static void locked_m_retire(goc__m *m)
     if (!m->is_m0)
         return; /* m_loop returns; mstart ends the thread */
     goc__lock(&goc__sched.lock);
-    if (!exiting()) {
+    if (!goc__exiting()) {
         goc__sched.nmidlelocked++;
         goc__checkdead();
         goc__unlock(&goc__sched.lock);
-        while (!exiting()) {
+        while (!goc__exiting()) {
             goc__notesleep(&m->park);
             goc__noteclear(&m->park);
         }
@@ -458,22 +449,6 @@ static bool run_due_timers(goc__p *p)
 
 #define TIMER_OVERDUE_NS 100000 /* another P's timers this late: run them */
 
-/* find_runnable's step order, in one place (local_queue_first predicts
- * it): is it the global queue's turn at p's current tick?  The length is
- * a racy hint, as the global queue's lock is taken only on a yes. */
-static inline bool global_turn(goc__p *p)
-{
-    return p->schedtick % GOC__GLOBAL_EVERY == 0 &&
-           atomic_load_explicit(&goc__sched.runqsize,
-                                memory_order_relaxed) > 0;
-}
-
-/* Is look number `look` for work one that checks the other Ps' timers? */
-static inline bool timer_look_due(uint32_t look)
-{
-    return (look & (GOC__TIMER_LOOK_EVERY - 1)) == 0;
-}
-
 /* Run the timers of other Ps that are overdue by TIMER_OVERDUE_NS: their
  * owner is busy, or its thread was preempted by the kernel while holding
  * the P (on 2 cores, one timeslice is ~3 ms: that was the p99 lateness of
@@ -481,7 +456,7 @@ static inline bool timer_look_due(uint32_t look)
  * work on p, so a busy P pays one load per other P now and then. */
 static void run_overdue_timers(goc__p *p)
 {
-    if (!timer_look_due(++p->timercheck))
+    if (!goc__timer_look_due(++p->timercheck))
         return;
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     int64_t now = 0;
@@ -503,7 +478,7 @@ static void run_overdue_timers(goc__p *p)
  * n); runnext only on the last pass.  *churn: see goc__runq_steal. */
 static goc__g *steal_work(goc__m *m, goc__p *p, bool *churn)
 {
-    int32_t n = gomaxprocs();
+    int32_t n = goc__gomaxprocs();
     for (int pass = 0; pass < 4; pass++) {
         uint32_t r = goc__fastrand(m);
         uint32_t start = r % (uint32_t)n;
@@ -562,7 +537,7 @@ static goc__p *retire_p(goc__m *m)
     goc__g_flush_cache(p);
     releasep(m);
     goc__lock(&goc__sched.lock);
-    if (p->id >= gomaxprocs())
+    if (p->id >= goc__gomaxprocs())
         atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
     else
         pidleput(p);
@@ -593,7 +568,7 @@ static bool timer_sleep(goc__m *m)
     atomic_thread_fence(memory_order_seq_cst);
     int64_t next = goc__timers_next();
     atomic_store_explicit(&goc__sched.timer_until, next, memory_order_seq_cst);
-    if (next != 0 && !exiting())
+    if (next != 0 && !goc__exiting())
         goc__notetsleep(&goc__sched.timer_note, next - goc__nanotime());
     atomic_store_explicit(&goc__sched.timer_until, 0, memory_order_seq_cst);
     atomic_store_explicit(&goc__sched.timerm, NULL, memory_order_seq_cst);
@@ -604,10 +579,10 @@ static bool timer_sleep(goc__m *m)
  * after giving up the P, by the spin-down recheck. */
 static bool any_work(void)
 {
-    /* seq_cst loads: see goc__wakep_after (internal.h). */
+    /* seq_cst loads: see goc__wakep_after (runq.h). */
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_seq_cst) > 0)
         return true;
-    int32_t n = gomaxprocs();
+    int32_t n = goc__gomaxprocs();
     for (int32_t i = 0; i < n; i++) {
         goc__p *p = allp(i);
         if (p != NULL && !goc__runq_empty(p))
@@ -635,7 +610,7 @@ static bool spin_linger(goc__m *m)
 {
     int64_t now = goc__nanotime();
     int32_t others =
-        gomaxprocs() - 1 -
+        goc__gomaxprocs() - 1 -
         atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed);
     if (others <= 0 ||
         (m->spin_since != 0 && now - m->spin_since >= SPIN_LINGER_NS)) {
@@ -656,12 +631,12 @@ static goc__g *find_runnable(goc__m *m, bool *inherit)
 {
 top:
     *inherit = false;
-    if (exiting())
+    if (goc__exiting())
         return NULL;
     if (m->lockedg != NULL)
         return stoplockedm(m) ? m->lockedg : NULL;
     goc__p *p = m->p;
-    if (goc__unlikely(p->id >= gomaxprocs())) {
+    if (goc__unlikely(p->id >= goc__gomaxprocs())) {
         goc__p *np = retire_p(m);
         if (m->spinning) /* it may sleep below: stop counting it */
             stop_spinning(m);
@@ -679,7 +654,7 @@ top:
     /* 1. Fairness: every 61st tick take one G from the global queue, so
      *    two Gs that keep readying each other cannot starve it. */
     goc__g *g;
-    if (global_turn(p)) {
+    if (goc__global_turn(p)) {
         goc__lock(&goc__sched.lock);
         g = goc__globrunq_get(p, 1);
         goc__unlock(&goc__sched.lock);
@@ -698,7 +673,7 @@ top:
             return g;
     }
     /* 4. Steal, spinning; at most half the busy Ps spin at once. */
-    int32_t procs = gomaxprocs();
+    int32_t procs = goc__gomaxprocs();
     if (m->spinning ||
         2 * atomic_load_explicit(&goc__sched.nmspinning,
                                  memory_order_relaxed) <
@@ -718,7 +693,7 @@ top:
     /* 5. Nothing: a last look at the global queue under the lock, then
      *    give up the P. */
     goc__lock(&goc__sched.lock);
-    if (exiting()) {
+    if (goc__exiting()) {
         goc__unlock(&goc__sched.lock);
         return NULL;
     }
@@ -753,9 +728,9 @@ top:
      *    timers are due (or an earlier one was armed). */
     if (timer_sleep(m)) {
         goc__lock(&goc__sched.lock);
-        goc__p *np = exiting() ? NULL : pidleget();
+        goc__p *np = goc__exiting() ? NULL : pidleget();
         goc__unlock(&goc__sched.lock);
-        if (exiting())
+        if (goc__exiting())
             return NULL;
         if (np != NULL) {
             acquirep(m, np);
@@ -904,26 +879,11 @@ static void m_loop(goc__m *m)
 }
 
 /* ------------------------------------------------------------------------
- * park / ready / yield
+ * Work elsewhere, plain threads
  * ------------------------------------------------------------------------ */
 
-/* Switch from m's current goroutine to g0 with a request (m->after).
- * Always inlined: a frame of its own would show in goroutine dumps, which
- * hide goc's frames by their goc__ names. */
-static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
-                                                          int after)
-{
-    m->after = after;
-    goc__switch_to_g0(m, m->curg, after == GOC__AFTER_EXIT);
-}
-
-void goc__mcall(int after)
-{
-    mcall_m(goc__getm(), after);
-}
-
 /* Has a P other than p an armed timer?  (run_overdue_timers' loads.) */
-static bool timers_elsewhere(goc__p *p)
+bool goc__timers_elsewhere(goc__p *p)
 {
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
@@ -933,147 +893,6 @@ static bool timers_elsewhere(goc__p *p)
             return true;
     }
     return false;
-}
-
-/* Would find_runnable, called now, go straight to p's local queue?  Not
- * when p has an armed timer (it may be due: that needs the clock), on the
- * 61st tick with work in the global queue, or when this is the 8th look
- * (which checks the other Ps' timers) and some P has one.  A yes counts
- * as that look. */
-static inline bool local_queue_first(goc__p *p)
-{
-    if (atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
-        return false;
-    if (global_turn(p))
-        return false;
-    if (timer_look_due(p->timercheck + 1) && timers_elsewhere(p))
-        return false;
-    p->timercheck++;
-    return true;
-}
-
-/* The G to switch to straight from a parking or exiting G: the one
- * find_runnable would pick, when it would pick from the local queue
- * (nothing locked, no retirement or exit pending, no timer or global
- * queue to look at first): runnext within the runnext streak (a channel
- * hand-off), else the ring head (a spawn storm's children).  With
- * `adopt`, a G that has never run and whose stack class is adopt's comes
- * back unstarted, to take over adopt's stack.
- * Returns: it, now RUNNING on m, or NULL. */
-static inline __attribute__((always_inline)) goc__g *
-direct_next(goc__m *m, const goc__g *adopt)
-{
-    goc__p *p = m->p;
-    if (m->lockedg != NULL || p->id >= gomaxprocs() || exiting())
-        return NULL;
-    goc__g *h = goc__runq_take_next(p);
-    if (h == NULL) {
-        bool inherit;
-        if (!local_queue_first(p) || (h = goc__runq_get(p, &inherit)) == NULL)
-            return NULL;
-        if (!inherit)
-            p->schedtick++;
-    }
-    if (h->lockedm != NULL) {
-        /* Only its own M runs it: g0's loop hands it over.  Back to
-         * runnext, which is empty or kicked to the tail. */
-        goc__runq_put(p, h, true);
-        return NULL;
-    }
-    goc__gstatus_run(h);
-    if (h->sp == NULL && !(adopt != NULL && h->slot_size == adopt->slot_size) &&
-        !goc__g_start(p, h)) {
-        /* No stack for it now: g0's loop starts it or backs off. */
-        goc__gstatus_leave_running(h, GOC__GRUNNABLE);
-        goc__runq_put(p, h, true);
-        return NULL;
-    }
-    h->m = m;
-    return h;
-}
-
-/* Hand m from g to next (RUNNING on m, from direct_next): next finishes
- * g's park or exit (after) once g is off its stack (goc__after_resume). */
-static inline __attribute__((always_inline)) void
-hand_over(goc__m *m, goc__g *g, goc__g *next, int after)
-{
-    m->curg = next;
-    m->handoff = g;
-    m->after = after;
-}
-
-/* hand_over, then switch straight from g to next. */
-static inline __attribute__((always_inline)) void
-switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
-{
-    hand_over(m, g, next, after);
-    goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
-}
-
-void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
-{
-    goc__park_m(goc__getm(), unlockf, arg, reason);
-}
-
-void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
-                 const char *reason)
-{
-    goc__g *g = m->curg;
-    GOC__ASSERT_ALWAYS(g != NULL);
-    g->waitreason = reason;
-    g->spawnstreak = 0;
-    m->unlockf = unlockf;
-    m->unlock_arg = arg;
-    /* A channel hand-off has just put the peer in runnext: switch to it
-     * straight, skipping g0 and the M loop.  The peer finishes our park
-     * (WAITING, then unlockf) once we are off our stack. */
-    goc__g *next = direct_next(m, NULL);
-    if (next != NULL) {
-        switch_direct(m, g, next, GOC__AFTER_PARK);
-        return;
-    }
-    mcall_m(m, GOC__AFTER_PARK);
-}
-
-void goc__goexit(void)
-{
-    goc__m *m = goc__getm();
-    goc__g *g = m->curg;
-    /* The main goroutine's exit ends the run, and a locked G takes its
-     * thread along: both need g0.  Any other G that readied a peer (a
-     * send to a waiting receiver, say) hands the M straight to it, and
-     * the peer frees us once we are off our stack. */
-    if (!g->is_main && m->lockedg != g) {
-        goc__g *next = direct_next(m, g);
-        if (next != NULL) {
-            if (next->sp == NULL) { /* it has never run: give it our stack */
-                hand_over(m, g, next, GOC__AFTER_EXIT);
-                goc__g_exit_into(g, next);
-            }
-            switch_direct(m, g, next, GOC__AFTER_EXIT);
-            __builtin_unreachable();
-        }
-    }
-    mcall_m(m, GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
-    __builtin_unreachable();
-}
-
-void goc__after_resume(void)
-{
-    goc__m *m = goc__getm();
-    goc__g *prev = m->handoff;
-    if (goc__likely(prev == NULL))
-        return;
-    m->handoff = NULL;
-    int after = m->after;
-    m->after = GOC__AFTER_NONE;
-    if (after == GOC__AFTER_EXIT) {
-        goc__g_release(m, prev);
-        return;
-    }
-    prev->m = NULL;
-    if (goc__finish_park(m, prev))
-        goc__runq_put(m->p, prev, true);
 }
 
 /* A plain thread is calling into goc: if a run is in progress, from now on
@@ -1098,35 +917,6 @@ void goc__extern_thread(void)
     goc__unlock(&goc__sched.lock);
 }
 
-void goc__ready(goc__g *g)
-{
-    goc__ready_m(goc__getm(), g);
-}
-
-void goc_yield(void)
-{
-    goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL) {
-        sched_yield();
-        return;
-    }
-    m->curg->spawnstreak = 0;
-    mcall_m(m, GOC__AFTER_YIELD);
-}
-
-void goc_exit(void)
-{
-    goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL)
-        goc__fatal("goc_exit called outside a goroutine");
-    if (m->curg->is_main) {
-        goc__lock(&goc__sched.lock);
-        goc__sched.main_goexited = true;
-        goc__unlock(&goc__sched.lock);
-    }
-    goc__goexit();
-}
-
 /* ------------------------------------------------------------------------
  * GOMAXPROCS
  * ------------------------------------------------------------------------ */
@@ -1146,7 +936,7 @@ static int default_maxprocs(void)
  * Returns: false if a P could not be allocated (nothing changed). */
 static bool procresize(int32_t n)
 {
-    int32_t old = gomaxprocs();
+    int32_t old = goc__gomaxprocs();
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
     for (int32_t i = nallp; i < n; i++) {
@@ -1193,9 +983,9 @@ int goc_maxprocs(int n)
         return prev;
     }
     goc__lock(&goc__sched.lock);
-    int prev = gomaxprocs();
+    int prev = goc__gomaxprocs();
     bool grew = false;
-    if (n > 0 && n != prev && !exiting()) {
+    if (n > 0 && n != prev && !goc__exiting()) {
         grew = n > prev;
         (void)procresize(n);
     }

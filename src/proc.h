@@ -67,12 +67,6 @@ static inline uint32_t goc__fastrand(goc__m *m)
     return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 goc__g *goc__getg(void);             /* current G or NULL */
-void goc__mcall(int after);          /* switch to g0 with a request */
-/* The current goroutine ends (its fn returned, or goc_exit). */
-__attribute__((noreturn)) void goc__goexit(void);
-/* First thing a goroutine does whenever it resumes: finish the park of a
- * goroutine that switched straight to it. */
-void goc__after_resume(void);
 /* The second half of a park of g, now off its stack, by the M that ran it
  * (on g0, or on the goroutine g switched straight to): g becomes WAITING,
  * then m's unlockf(g, arg) runs.  Returns: true if unlockf said no, and g
@@ -93,18 +87,6 @@ goc__finish_park(goc__m *m, goc__g *g)
     }
     return false;
 }
-/* Park the current goroutine: it becomes WAITING with `reason`; after the
- * switch, g0 calls unlockf(g, arg) (if not NULL); false resumes it at once.
- * May park: yes.  Only on: a goroutine. */
-void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
-/* The same, for a caller that has read m = goc__getm() since it last
- * parked (saves the thread-local read on hot paths). */
-void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
-                 const char *reason);
-/* Make a WAITING G runnable: into the caller's runnext when the caller is a
- * goroutine, else into the global queue; wakes an idle P if any.
- * Only on: any thread.  May park: no. */
-void goc__ready(goc__g *g);
 /* goc__ready_m and goc__runq_put_wake: inline, in runq.h. */
 /* wakep's slow half: count a spinner (the caller won nmspinning 0 -> 1)
  * and start an M for it on an idle P. */
@@ -115,5 +97,52 @@ void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
 int goc__run(void (*main_fn)(void *), void *arg);
+
+/* ---- the scheduler's state, as its other floors read it ---- */
+static inline int32_t goc__gomaxprocs(void)
+{
+    return atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed);
+}
+
+static inline bool goc__exiting(void)
+{
+    return atomic_load_explicit(&goc__sched.exiting, memory_order_acquire);
+}
+
+/* Has a P other than p an armed timer?  (run_overdue_timers' loads.) */
+bool goc__timers_elsewhere(goc__p *p);
+
+/* find_runnable's step order, in one place (local_queue_first predicts
+ * it): is it the global queue's turn at p's current tick?  The length is
+ * a racy hint, as the global queue's lock is taken only on a yes. */
+static inline bool goc__global_turn(goc__p *p)
+{
+    return p->schedtick % GOC__GLOBAL_EVERY == 0 &&
+           atomic_load_explicit(&goc__sched.runqsize,
+                                memory_order_relaxed) > 0;
+}
+
+/* Is look number `look` for work one that checks the other Ps' timers? */
+static inline bool goc__timer_look_due(uint32_t look)
+{
+    return (look & (GOC__TIMER_LOOK_EVERY - 1)) == 0;
+}
+
+/* Would find_runnable, called now, go straight to p's local queue?  Not
+ * when p has an armed timer (it may be due: that needs the clock), on the
+ * 61st tick with work in the global queue, or when this is the 8th look
+ * (which checks the other Ps' timers) and some P has one.  A yes counts
+ * as that look. */
+static inline bool goc__local_queue_first(goc__p *p)
+{
+    if (atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
+        return false;
+    if (goc__global_turn(p))
+        return false;
+    if (goc__timer_look_due(p->timercheck + 1) && goc__timers_elsewhere(p))
+        return false;
+    p->timercheck++;
+    return true;
+}
 
 #endif /* GOC_PROC_H */

@@ -38,7 +38,7 @@ static inline void slot_store(goc__p *p, uint32_t i, goc__g *g)
 }
 
 /* The owner's puts (goc__runq_ring_put, goc__runq_put and
- * goc__runq_put_next_light) are inline, in internal.h. */
+ * goc__runq_put_next_light) are inline, in runq.h. */
 
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
@@ -68,7 +68,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
     }
 }
 
-/* goc__runq_get and its ring half are inline, in internal.h. */
+/* goc__runq_get and its ring half are inline, in runq.h. */
 
 /* Any thread: a racy emptiness check (used by spin-down rechecks).
  * seq_cst loads: the recheck's half of the pairing in goc__wakep_after. */
@@ -130,7 +130,7 @@ static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
     }
 }
 
-/* internal.h */
+/* runq.h */
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn)
 {
     uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);

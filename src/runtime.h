@@ -2,15 +2,17 @@
 /*
  * runtime.h - the scheduler's data structures: G, M, P and sched, with their
  * states, invariants and who may touch each field.  Functions are declared
- * in internal.h.  The design (why it is shaped this way, the lock order, what
- * later subsystems hook into) is docs/design/scheduler.md.
+ * in each floor's header (lock.h, stack.h, goroutine.h, proc.h, runq.h,
+ * park.h, ...; internal.h includes them all).  The design (why it is
+ * shaped this way, the lock order, what later subsystems hook into) is
+ * docs/design/scheduler.md; the floors, docs/design/layering.md.
  *
  * Glossary (Go's vocabulary):
  *   G  a goroutine: a header (goroutine.c) and a stack slot (stack.c).
  *   M  an OS thread.  Each M has a g0 context: its own thread stack, on which
  *      the scheduler loop runs.  Goroutines switch to g0 to park, yield or
  *      exit, and g0 switches to the next G; a park that just readied a peer
- *      may switch straight to it (goc__park), and the peer then finishes
+ *      may switch straight to it (goc__park, park.c), and the peer then finishes
  *      the park, so "after the switch" below holds either way.
  *   P  a processor token: an M must hold a P to run goroutines.  There are
  *      GOMAXPROCS Ps; each has a local run queue and caches.

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * park.c - parking and readying goroutines: goc__park (WAITING until a
+ * goc__ready), goc_yield, goc_exit and a goroutine's end, with the direct
+ * hand-off that switches from a parking or exiting goroutine straight to
+ * the one it has just readied (skipping g0 and the M loop).  The floor
+ * above proc.c: it asks proc.c what find_runnable would do next
+ * (goc__local_queue_first) and falls back to g0's loop (goc__mcall's
+ * switch) otherwise.  Design: docs/design/scheduler.md.
+ */
+#include <sched.h>
+
+#include "goc.h"
+#include "internal.h"
+
+/* Switch from m's current goroutine to g0 with a request (m->after).
+ * Always inlined: a frame of its own would show in goroutine dumps, which
+ * hide goc's frames by their goc__ names. */
+static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
+                                                          int after)
+{
+    m->after = after;
+    goc__switch_to_g0(m, m->curg, after == GOC__AFTER_EXIT);
+}
+
+void goc__mcall(int after)
+{
+    mcall_m(goc__getm(), after);
+}
+
+/* The G to switch to straight from a parking or exiting G: the one
+ * find_runnable would pick, when it would pick from the local queue
+ * (nothing locked, no retirement or exit pending, no timer or global
+ * queue to look at first): runnext within the runnext streak (a channel
+ * hand-off), else the ring head (a spawn storm's children).  With
+ * `adopt`, a G that has never run and whose stack class is adopt's comes
+ * back unstarted, to take over adopt's stack.
+ * Returns: it, now RUNNING on m, or NULL. */
+static inline __attribute__((always_inline)) goc__g *
+direct_next(goc__m *m, const goc__g *adopt)
+{
+    goc__p *p = m->p;
+    if (m->lockedg != NULL || p->id >= goc__gomaxprocs() || goc__exiting())
+        return NULL;
+    goc__g *h = goc__runq_take_next(p);
+    if (h == NULL) {
+        bool inherit;
+        if (!goc__local_queue_first(p) ||
+            (h = goc__runq_get(p, &inherit)) == NULL)
+            return NULL;
+        if (!inherit)
+            p->schedtick++;
+    }
+    if (h->lockedm != NULL) {
+        /* Only its own M runs it: g0's loop hands it over.  Back to
+         * runnext, which is empty or kicked to the tail. */
+        goc__runq_put(p, h, true);
+        return NULL;
+    }
+    goc__gstatus_run(h);
+    if (h->sp == NULL && !(adopt != NULL && h->slot_size == adopt->slot_size) &&
+        !goc__g_start(p, h)) {
+        /* No stack for it now: g0's loop starts it or backs off. */
+        goc__gstatus_leave_running(h, GOC__GRUNNABLE);
+        goc__runq_put(p, h, true);
+        return NULL;
+    }
+    h->m = m;
+    return h;
+}
+
+/* Hand m from g to next (RUNNING on m, from direct_next): next finishes
+ * g's park or exit (after) once g is off its stack (goc__after_resume). */
+static inline __attribute__((always_inline)) void
+hand_over(goc__m *m, goc__g *g, goc__g *next, int after)
+{
+    m->curg = next;
+    m->handoff = g;
+    m->after = after;
+}
+
+/* hand_over, then switch straight from g to next. */
+static inline __attribute__((always_inline)) void
+switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
+{
+    hand_over(m, g, next, after);
+    goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
+}
+
+void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
+{
+    goc__park_m(goc__getm(), unlockf, arg, reason);
+}
+
+void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
+                 const char *reason)
+{
+    goc__g *g = m->curg;
+    GOC__ASSERT_ALWAYS(g != NULL);
+    g->waitreason = reason;
+    g->spawnstreak = 0;
+    m->unlockf = unlockf;
+    m->unlock_arg = arg;
+    /* A channel hand-off has just put the peer in runnext: switch to it
+     * straight, skipping g0 and the M loop.  The peer finishes our park
+     * (WAITING, then unlockf) once we are off our stack. */
+    goc__g *next = direct_next(m, NULL);
+    if (next != NULL) {
+        switch_direct(m, g, next, GOC__AFTER_PARK);
+        return;
+    }
+    mcall_m(m, GOC__AFTER_PARK);
+}
+
+void goc__goexit(void)
+{
+    goc__m *m = goc__getm();
+    goc__g *g = m->curg;
+    /* The main goroutine's exit ends the run, and a locked G takes its
+     * thread along: both need g0.  Any other G that readied a peer (a
+     * send to a waiting receiver, say) hands the M straight to it, and
+     * the peer frees us once we are off our stack. */
+    if (!g->is_main && m->lockedg != g) {
+        goc__g *next = direct_next(m, g);
+        if (next != NULL) {
+            if (next->sp == NULL) { /* it has never run: give it our stack */
+                hand_over(m, g, next, GOC__AFTER_EXIT);
+                goc__g_exit_into(g, next);
+            }
+            switch_direct(m, g, next, GOC__AFTER_EXIT);
+            __builtin_unreachable();
+        }
+    }
+    mcall_m(m, GOC__AFTER_EXIT); /* g0 sees is_main and begins the exit */
+    __builtin_unreachable();
+}
+
+void goc__after_resume(void)
+{
+    goc__m *m = goc__getm();
+    goc__g *prev = m->handoff;
+    if (goc__likely(prev == NULL))
+        return;
+    m->handoff = NULL;
+    int after = m->after;
+    m->after = GOC__AFTER_NONE;
+    if (after == GOC__AFTER_EXIT) {
+        goc__g_release(m, prev);
+        return;
+    }
+    prev->m = NULL;
+    if (goc__finish_park(m, prev))
+        goc__runq_put(m->p, prev, true);
+}
+
+void goc__ready(goc__g *g)
+{
+    goc__ready_m(goc__getm(), g);
+}
+
+void goc_yield(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL) {
+        sched_yield();
+        return;
+    }
+    m->curg->spawnstreak = 0;
+    mcall_m(m, GOC__AFTER_YIELD);
+}
+
+void goc_exit(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL)
+        goc__fatal("goc_exit called outside a goroutine");
+    if (m->curg->is_main) {
+        goc__lock(&goc__sched.lock);
+        goc__sched.main_goexited = true;
+        goc__unlock(&goc__sched.lock);
+    }
+    goc__goexit();
+}
+
