@@ -26,6 +26,9 @@
 #include "runq.h"
 #include "park.h"
 
+/* ---- run.c ---- */
+int goc__run(void (*main_fn)(void *), void *arg); /* goc_run */
+
 /* ---- timer.c ---- */
 /* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then
  * every period ns if period > 0.  Returns: true if t was armed already. */

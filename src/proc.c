@@ -2,9 +2,10 @@
 /*
  * proc.c - the scheduler core: each M's loop on g0, finding work (local
  * queue, global queue with fairness, stealing), spinning Ms, parking and
- * waking Ms on futex notes, locked threads, GOMAXPROCS changes at run
- * time, and goc_run's start and teardown.  Parking and readying
- * goroutines, with the direct hand-off, are park.c, the floor above.
+ * waking Ms on futex notes, locked threads, the end of a run
+ * (begin_exit).  Parking and readying goroutines, with the direct
+ * hand-off, are park.c, the floor above; goc_run's start and teardown and
+ * GOMAXPROCS are run.c, above that.
  * Go's proc.go is the model.  Design, invariants and the lock order:
  * docs/design/scheduler.md.
  *
@@ -74,22 +75,11 @@ goc__g *goc__getg(void)
     return m != NULL ? m->curg : NULL;
 }
 
-static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
-/* A goc_run is between its start and its return (goc__sched.running is
- * set only once the run is fully set up, and cleared before this). */
-static _Atomic bool run_claimed;
-
-static goc__p *allp(int32_t i)
-{
-    /* acquire: pairs with the release store in procresize. */
-    return atomic_load_explicit(&goc__sched.allp[i], memory_order_acquire);
-}
-
 /* ------------------------------------------------------------------------
  * P and M lists (sched.lock)
  * ------------------------------------------------------------------------ */
 
-static void acquirep(goc__m *m, goc__p *p)
+void goc__acquirep(goc__m *m, goc__p *p)
 {
     GOC_ASSERT_INTERNAL(m->p == NULL && p->m == NULL);
     m->p = p;
@@ -107,7 +97,7 @@ static goc__p *releasep(goc__m *m)
 }
 
 /* Requires: sched.lock; p's queues are empty. */
-static void pidleput(goc__p *p)
+void goc__pidleput(goc__p *p)
 {
     GOC_ASSERT_INTERNAL(goc__runq_empty(p));
     atomic_store_explicit(&p->status, GOC__PIDLE, memory_order_relaxed);
@@ -121,7 +111,7 @@ static void pidleput(goc__p *p)
  * dropped, and procresize (under the lock) must not take an IDLE status
  * for "on the idle list" meanwhile — it once marked such a P DEAD, put it
  * back on the list when GOMAXPROCS grew, and two Ms ran it. */
-static goc__p *pidleget(void)
+goc__p *goc__pidleget(void)
 {
     goc__p *p = goc__sched.pidle;
     if (p != NULL) {
@@ -135,7 +125,7 @@ static goc__p *pidleget(void)
 }
 
 /* Requires: sched.lock.  Unlink an idle P (GOMAXPROCS shrinking). */
-static void pidleremove(goc__p *p)
+void goc__pidleremove(goc__p *p)
 {
     for (goc__p **pp = &goc__sched.pidle; *pp != NULL; pp = &(*pp)->link) {
         if (*pp == p) {
@@ -163,11 +153,9 @@ static goc__m *mget(void)
  * Starting and stopping Ms
  * ------------------------------------------------------------------------ */
 
-static void m_loop(goc__m *m);
-
 /* Set up the calling thread as m's thread: TLS, signal stack, g0's stack
  * bounds for ASan, the thread's own TSan fiber. */
-static void m_init_thread(goc__m *m)
+void goc__m_init_thread(goc__m *m)
 {
     goc__tls_m = m;
     m->tid = goc__gettid();
@@ -183,12 +171,12 @@ static void m_init_thread(goc__m *m)
 static void *mstart(void *arg)
 {
     goc__m *m = arg;
-    m_init_thread(m);
+    goc__m_init_thread(m);
     if (m->nextp != NULL) {
-        acquirep(m, m->nextp);
+        goc__acquirep(m, m->nextp);
         m->nextp = NULL;
     }
-    m_loop(m);
+    goc__m_loop(m);
     goc__altstack_free(m);
     goc__tls_m = NULL;
     goc__lock(&goc__sched.lock);
@@ -250,14 +238,14 @@ static void startm(goc__p *p, bool spinning)
     goc__lock(&goc__sched.lock);
     if (goc__exiting()) {
         if (p != NULL)
-            pidleput(p);
+            goc__pidleput(p);
         goc__unlock(&goc__sched.lock);
         if (spinning)
             stop_spinning(NULL);
         return;
     }
     if (p == NULL) {
-        p = pidleget();
+        p = goc__pidleget();
         if (p == NULL) {
             goc__unlock(&goc__sched.lock);
             if (spinning)
@@ -295,7 +283,7 @@ static bool stopm(goc__m *m)
     goc__noteclear(&m->park);
     if (goc__exiting())
         return false;
-    acquirep(m, m->nextp);
+    goc__acquirep(m, m->nextp);
     m->nextp = NULL;
     return true;
 }
@@ -338,7 +326,7 @@ static void handoffp(goc__p *p)
         startm(p, false);
         return;
     }
-    pidleput(p);
+    goc__pidleput(p);
     goc__unlock(&goc__sched.lock);
 }
 
@@ -368,7 +356,7 @@ static bool stoplockedm(goc__m *m)
     goc__unlock(&goc__sched.lock);
     if (goc__exiting())
         return false;
-    acquirep(m, m->nextp);
+    goc__acquirep(m, m->nextp);
     m->nextp = NULL;
     return true;
 }
@@ -461,7 +449,7 @@ static void run_overdue_timers(goc__p *p)
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     int64_t now = 0;
     for (int32_t i = 0; i < n; i++) {
-        goc__p *v = allp(i);
+        goc__p *v = goc__allp(i);
         int64_t first = atomic_load_explicit(&v->timers.first,
                                              memory_order_relaxed);
         if (v == p || first == 0)
@@ -498,7 +486,7 @@ static goc__g *steal_work(goc__m *m, goc__p *p, bool *churn)
             }
         }
         for (int32_t i = 0; i < n; i++) {
-            goc__p *v = allp((int32_t)((start + (uint32_t)i * step) %
+            goc__p *v = goc__allp((int32_t)((start + (uint32_t)i * step) %
                                        (uint32_t)n));
             if (v == p || v == NULL)
                 continue;
@@ -540,8 +528,8 @@ static goc__p *retire_p(goc__m *m)
     if (p->id >= goc__gomaxprocs())
         atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
     else
-        pidleput(p);
-    goc__p *np = pidleget();
+        goc__pidleput(p);
+    goc__p *np = goc__pidleget();
     goc__unlock(&goc__sched.lock);
     return np;
 }
@@ -584,7 +572,7 @@ static bool any_work(void)
         return true;
     int32_t n = goc__gomaxprocs();
     for (int32_t i = 0; i < n; i++) {
-        goc__p *p = allp(i);
+        goc__p *p = goc__allp(i);
         if (p != NULL && !goc__runq_empty(p))
             return true;
     }
@@ -641,7 +629,7 @@ top:
         if (m->spinning) /* it may sleep below: stop counting it */
             stop_spinning(m);
         if (np != NULL)
-            acquirep(m, np);
+            goc__acquirep(m, np);
         else if (!stopm(m))
             return NULL;
         goto top;
@@ -702,7 +690,7 @@ top:
         return g;
     }
     releasep(m);
-    pidleput(p);
+    goc__pidleput(p);
     goc__unlock(&goc__sched.lock);
 
     /* 6. Spin down: decrement nmspinning first, then recheck everything;
@@ -712,10 +700,10 @@ top:
         goc__fence_heavy();
         if (any_work()) {
             goc__lock(&goc__sched.lock);
-            goc__p *np = pidleget();
+            goc__p *np = goc__pidleget();
             goc__unlock(&goc__sched.lock);
             if (np != NULL) {
-                acquirep(m, np);
+                goc__acquirep(m, np);
                 m->spinning = true;
                 atomic_fetch_add_explicit(&goc__sched.nmspinning, 1,
                                           memory_order_seq_cst);
@@ -728,12 +716,12 @@ top:
      *    timers are due (or an earlier one was armed). */
     if (timer_sleep(m)) {
         goc__lock(&goc__sched.lock);
-        goc__p *np = goc__exiting() ? NULL : pidleget();
+        goc__p *np = goc__exiting() ? NULL : goc__pidleget();
         goc__unlock(&goc__sched.lock);
         if (goc__exiting())
             return NULL;
         if (np != NULL) {
-            acquirep(m, np);
+            goc__acquirep(m, np);
             goto top;
         }
     }
@@ -848,7 +836,7 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
     }
 }
 
-static void m_loop(goc__m *m)
+void goc__m_loop(goc__m *m)
 {
     goc__g *g = NULL;
     bool inherit = false;
@@ -887,7 +875,7 @@ bool goc__timers_elsewhere(goc__p *p)
 {
     int32_t n = atomic_load_explicit(&goc__sched.nallp, memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
-        goc__p *v = allp(i);
+        goc__p *v = goc__allp(i);
         if (v != p &&
             atomic_load_explicit(&v->timers.first, memory_order_relaxed) != 0)
             return true;
@@ -917,88 +905,7 @@ void goc__extern_thread(void)
     goc__unlock(&goc__sched.lock);
 }
 
-/* ------------------------------------------------------------------------
- * GOMAXPROCS
- * ------------------------------------------------------------------------ */
-
-static int default_maxprocs(void)
-{
-    if (maxprocs_next > 0)
-        return maxprocs_next;
-    int64_t v;
-    if (goc__env_int("GOMAXPROCS", &v) == 0 && v > 0)
-        return v > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : (int)v;
-    int n = goc__ncpu();
-    return n > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : n;
-}
-
-/* Change the number of Ps to n.  Requires: sched.lock.
- * Returns: false if a P could not be allocated (nothing changed). */
-static bool procresize(int32_t n)
-{
-    int32_t old = goc__gomaxprocs();
-    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
-                                         memory_order_relaxed);
-    for (int32_t i = nallp; i < n; i++) {
-        goc__p *p = aligned_alloc(GOC__CACHE_LINE,
-                                  (sizeof *p + GOC__CACHE_LINE - 1) &
-                                      ~(size_t)(GOC__CACHE_LINE - 1));
-        if (p == NULL)
-            return false;
-        memset(p, 0, sizeof *p);
-        p->id = i;
-        atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
-        /* release: pairs with the acquire in allp(). */
-        atomic_store_explicit(&goc__sched.allp[i], p, memory_order_release);
-        atomic_store_explicit(&goc__sched.nallp, i + 1, memory_order_relaxed);
-    }
-    for (int32_t i = 0; i < n; i++) {
-        goc__p *p = allp(i);
-        if (atomic_load_explicit(&p->status, memory_order_relaxed) ==
-            GOC__PDEAD)
-            pidleput(p);
-    }
-    for (int32_t i = n; i < old; i++) {
-        goc__p *p = allp(i);
-        if (atomic_load_explicit(&p->status, memory_order_relaxed) ==
-            GOC__PIDLE) {
-            pidleremove(p);
-            atomic_store_explicit(&p->status, GOC__PDEAD,
-                                  memory_order_relaxed);
-        }
-        /* A running P retires itself at its next find_runnable. */
-    }
-    atomic_store_explicit(&goc__sched.gomaxprocs, n, memory_order_relaxed);
-    return true;
-}
-
-int goc_maxprocs(int n)
-{
-    if (n > GOC_MAXPROCS_MAX)
-        n = GOC_MAXPROCS_MAX;
-    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire)) {
-        int prev = default_maxprocs();
-        if (n > 0)
-            maxprocs_next = n;
-        return prev;
-    }
-    goc__lock(&goc__sched.lock);
-    int prev = goc__gomaxprocs();
-    bool grew = false;
-    if (n > 0 && n != prev && !goc__exiting()) {
-        grew = n > prev;
-        (void)procresize(n);
-    }
-    goc__unlock(&goc__sched.lock);
-    if (grew)
-        goc__wakep();
-    return prev;
-}
-
-/* ------------------------------------------------------------------------
- * goc_run: start and teardown
- * ------------------------------------------------------------------------ */
-
+/* The run is ending: every M and the timer sleeper wake to see it. */
 static void begin_exit(void)
 {
     goc__lock(&goc__sched.lock);
@@ -1007,137 +914,4 @@ static void begin_exit(void)
         goc__notewakeup(&m->park);
     goc__notewakeup(&goc__sched.timer_note);
     goc__unlock(&goc__sched.lock);
-}
-
-static void teardown(goc__m *m0)
-{
-    /* No M is created once exiting is set (startm checks it under the
-     * lock), so allm is final. */
-    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
-        if (m == m0)
-            continue;
-        goc__lock(&goc__sched.lock);
-        bool detached = m->detached;
-        goc__unlock(&goc__sched.lock);
-        if (!detached)
-            pthread_join(m->thread, NULL);
-    }
-#ifdef GOC_HAVE_TSAN
-    /* Only TSan keeps per-goroutine state outside the headers. */
-    goc__g_each(goc__g_abandon, NULL);
-#endif
-    goc__m *m = goc__sched.allm;
-    while (m != NULL) {
-        goc__m *next = m->alllink;
-        if (m != m0)
-            free(m);
-        m = next;
-    }
-    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
-                                         memory_order_relaxed);
-    for (int32_t i = 0; i < nallp; i++) {
-        goc__timers_teardown(allp(i));
-        free(allp(i));
-    }
-    goc__stack_teardown();
-    goc__g_teardown();
-    goc__globrunq_free();
-    goc__signals_restore();
-    goc__altstack_free(m0);
-    goc__tls_m = NULL;
-    free(m0);
-}
-
-/* goc__sched as a new run finds it: no Ms but m0, no Ps, empty queues,
- * nothing spinning or exiting; a new epoch for goc__extern_thread.
- * Only on: the thread starting a run, before `running` is set. */
-static void sched_reset(void)
-{
-    memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
-    goc__globrunq_free();
-    goc__sched.pidle = NULL;
-    goc__sched.midle = NULL;
-    goc__sched.nmidle = goc__sched.nmidlelocked = 0;
-    goc__sched.nextern = 0;
-    atomic_fetch_add_explicit(&goc__sched_epoch, 1, memory_order_release);
-    goc__sched.mcount = 1;
-    goc__sched.mnext = 1;
-    goc__sched.main_goexited = false;
-    atomic_store(&goc__sched.runqsize, 0);
-    atomic_store(&goc__sched.npidle, 0);
-    atomic_store(&goc__sched.nmspinning, 0);
-    atomic_store(&goc__sched.gomaxprocs, 0);
-    atomic_store(&goc__sched.nallp, 0);
-    atomic_store(&goc__sched.goidgen, 0);
-    atomic_store(&goc__sched.ngoroutine, 0);
-    atomic_store(&goc__sched.exiting, false);
-    atomic_store(&goc__sched.timerm, NULL);
-    atomic_store(&goc__sched.timer_until, 0);
-    goc__noteclear(&goc__sched.timer_note);
-}
-
-int goc__run(void (*main_fn)(void *), void *arg)
-{
-    if (main_fn == NULL)
-        return GOC_EINVAL;
-    if (goc__getm() != NULL)
-        return GOC_EBUSY; /* called from inside a run */
-    bool idle = false;
-    if (!atomic_compare_exchange_strong_explicit(&run_claimed, &idle, true,
-                                                 memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return GOC_EBUSY;
-    int32_t nprocs = default_maxprocs();
-
-    /* Reset everything; `running` stays false until the main goroutine is
-     * queued, so that a plain thread calling in meanwhile finds no run
-     * (rather than one half set up: a spawn would take goroutine id 1, or
-     * carve from a stack pool being reset). */
-    sched_reset();
-    goc__stack_init();
-    goc__membarrier_init();
-
-    goc__m *m0 = calloc(1, sizeof *m0);
-    if (m0 == NULL)
-        goto fail_m0;
-    m0->is_m0 = true;
-    goc__sched.allm = m0;
-    goc__lock(&goc__sched.lock);
-    bool ok = procresize(nprocs);
-    goc__p *p0 = ok ? pidleget() : NULL;
-    goc__unlock(&goc__sched.lock);
-    if (p0 == NULL)
-        goto fail_p;
-    m_init_thread(m0);
-    acquirep(m0, p0);
-    if (goc__signals_install() != 0)
-        goto fail_p; /* sigaction cannot fail with these arguments */
-
-    goc__g *g;
-    if (goc__newproc(goc__stack_slot_default, NULL, main_fn, arg,
-                     (uintptr_t)__builtin_return_address(0), false, &g) != 0) {
-        teardown(m0);
-        goto fail_m0;
-    }
-    g->is_main = true;
-    goc__runq_put(p0, g, true);
-    /* release: what the run set up is visible to whoever sees it running
-     * (goc__extern_thread, spawn, ... load it acquire). */
-    atomic_store_explicit(&goc__sched.running, true, memory_order_release);
-    m_loop(m0);
-    teardown(m0);
-    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
-    atomic_store_explicit(&run_claimed, false, memory_order_release);
-    return 0;
-
-fail_p:
-    teardown(m0);
-fail_m0:
-    atomic_store_explicit(&run_claimed, false, memory_order_release);
-    return GOC_ENOMEM;
-}
-
-int goc_run(void (*main_fn)(void *), void *arg)
-{
-    return goc__run(main_fn, arg);
 }

@@ -96,7 +96,6 @@ void goc__startm_spinning(void);
 void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
-int goc__run(void (*main_fn)(void *), void *arg);
 
 /* ---- the scheduler's state, as its other floors read it ---- */
 static inline int32_t goc__gomaxprocs(void)
@@ -108,6 +107,24 @@ static inline bool goc__exiting(void)
 {
     return atomic_load_explicit(&goc__sched.exiting, memory_order_acquire);
 }
+
+/* P i of sched.allp.  acquire: pairs with the release store in
+ * procresize (run.c) that published it. */
+static inline goc__p *goc__allp(int32_t i)
+{
+    return atomic_load_explicit(&goc__sched.allp[i], memory_order_acquire);
+}
+
+/* ---- P and M lists, for run.c (start, GOMAXPROCS, teardown) ---- */
+void goc__acquirep(goc__m *m, goc__p *p);
+void goc__pidleput(goc__p *p);    /* Requires: sched.lock; p's queues empty */
+goc__p *goc__pidleget(void);      /* Requires: sched.lock */
+void goc__pidleremove(goc__p *p); /* Requires: sched.lock */
+/* The calling thread becomes m (its TLS, signal stack, TSan fiber). */
+void goc__m_init_thread(goc__m *m);
+/* m's scheduling loop; returns once the run is exiting (or m's locked G
+ * has exited and m's thread must end). */
+void goc__m_loop(goc__m *m);
 
 /* Has a P other than p an armed timer?  (run_overdue_timers' loads.) */
 bool goc__timers_elsewhere(goc__p *p);

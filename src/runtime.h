@@ -12,8 +12,8 @@
  *   M  an OS thread.  Each M has a g0 context: its own thread stack, on which
  *      the scheduler loop runs.  Goroutines switch to g0 to park, yield or
  *      exit, and g0 switches to the next G; a park that just readied a peer
- *      may switch straight to it (goc__park, park.c), and the peer then finishes
- *      the park, so "after the switch" below holds either way.
+ *      may switch straight to it (goc__park, park.c), and the peer then
+ *      finishes the park, so "after the switch" below holds either way.
  *   P  a processor token: an M must hold a P to run goroutines.  There are
  *      GOMAXPROCS Ps; each has a local run queue and caches.
  *
