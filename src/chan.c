@@ -66,17 +66,6 @@ static void chan_lock(goc_chan *c)
 
 /* ---- blocking ---- */
 
-void goc__waiter_block(goc__m *m, goc__waiter *w, goc__unlockf unlockf,
-                       void *arg, const char *reason)
-{
-    if (w->g != NULL) {
-        goc__park_m(m, unlockf, arg, reason);
-        return;
-    }
-    unlockf(NULL, arg); /* a plain thread: goc__chan_enter counted it */
-    goc__notesleep(w->note);
-}
-
 void goc__block_forever(const char *reason)
 {
     if (goc__getg() != NULL) {
@@ -97,12 +86,7 @@ static void waiter_init(goc__waiter *w, goc__m *m, goc_chan *c, void *elem,
     w->sel = NULL;
     w->case_index = 0;
     w->success = false;
-    w->g = m != NULL ? m->curg : NULL;
-    w->note = NULL;
-    if (w->g == NULL) {
-        goc__noteclear(note);
-        w->note = note;
-    }
+    goc__parker_init(&w->who, m, note);
 }
 
 /* The unlock callback of a single-channel wait. */
@@ -174,7 +158,7 @@ int goc__chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
     goc__note note;
     waiter_init(&w, m, c, elem, &note);
     goc__waitq_enqueue(q, &w);
-    goc__waiter_block(m, &w, unlock_chan, c, reason);
+    goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
     /* Woken by the peer (success) or by close.  Either way the other
      * party has finished with w and with c's lock. */
     return w.success ? 0 : GOC_ECLOSED;

@@ -34,8 +34,7 @@ typedef struct goc__selstate {
 struct goc__waiter {
     goc__waiter *next, *prev; /* c->recvq or c->sendq; c->lock */
     goc_chan *c;
-    goc__g *g;                /* the goroutine to ready, or NULL */
-    goc__note *note;          /* else the plain thread's note to wake */
+    goc__parker who;          /* the goroutine, or the plain thread */
     void *elem;               /* where to copy to (recv) or from (send) */
     goc__selstate *sel;       /* NULL unless part of a select */
     int case_index;           /* in the select's cases */
@@ -243,19 +242,8 @@ static inline void goc__chan_recv_from(goc_chan *c, goc__waiter *w,
  * m: goc__getm() of the caller (NULL on a plain thread). */
 static inline void goc__waiter_wake(goc__m *m, goc__waiter *w)
 {
-    if (w->g != NULL)
-        goc__ready_m(m, w->g);
-    else
-        goc__notewakeup(w->note);
+    goc__parker_wake(m, &w->who);
 }
-
-/* Block the caller until *w (and, for a select, its siblings) fires.
- * unlockf(g, arg) releases the channel lock(s) once the caller can no
- * longer miss the wake-up (a plain thread calls it with g NULL) and must
- * return true.  reason: the wait reason for dumps.  m: goc__getm().
- * May park: yes. */
-void goc__waiter_block(goc__m *m, goc__waiter *w, goc__unlockf unlockf,
-                       void *arg, const char *reason);
 
 /* Every channel and select operation calls this before taking a lock: a
  * plain thread counts as a possible waker from then on, before it can

@@ -8,7 +8,51 @@
 
 #include <stdbool.h>
 
+#include "lock.h"
+#include "runq.h"
 #include "runtime.h"
+
+/* Who waits, as a wait queue records it: a goroutine (parked, woken by
+ * goc__ready), or a plain thread (g NULL: asleep on *note, woken by
+ * notewakeup).  Channels, select and the sync wait queue all block and
+ * wake through these three, so "goroutine or plain thread" is decided in
+ * one place.  The record lives in the waiter's own structure. */
+typedef struct goc__parker {
+    goc__g *g;        /* the goroutine to ready, or NULL */
+    goc__note *note;  /* else the plain thread's note */
+} goc__parker;
+
+/* The caller is the waiter: g is m's current goroutine (m NULL: a plain
+ * thread, which clears *note and will sleep on it).  m: goc__getm(). */
+static inline void goc__parker_init(goc__parker *p, goc__m *m,
+                                    goc__note *note)
+{
+    p->g = m != NULL ? m->curg : NULL;
+    p->note = NULL;
+    if (p->g == NULL) {
+        goc__noteclear(note);
+        p->note = note;
+    }
+}
+
+/* Wake p's goroutine or thread (the caller took it off its queue, and
+ * holds no queue lock).  m: goc__getm() of the caller (NULL on a plain
+ * thread).  Only on: any thread.  May park: no. */
+static inline void goc__parker_wake(goc__m *m, const goc__parker *p)
+{
+    if (p->g != NULL)
+        goc__ready_m(m, p->g);
+    else
+        goc__notewakeup(p->note);
+}
+
+/* Block the caller (p, from goc__parker_init) until woken.  unlockf(g,
+ * arg) releases the queue lock(s) once the caller can no longer miss the
+ * wake-up (a plain thread calls it with g NULL, first) and must return
+ * true.  reason: the wait reason for dumps.  m: goc__getm().
+ * May park: yes. */
+void goc__parker_sleep(goc__m *m, const goc__parker *p, goc__unlockf unlockf,
+                       void *arg, const char *reason);
 
 void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */

@@ -230,14 +230,10 @@ static bool timed_unlock(goc__g *g, void *arg)
     return true;
 }
 
-/* A plain thread waits on its note, until the deadline if there is one
- * (deadline 0: none).  Requires: all locks released. */
+/* A plain thread waits on its note until the deadline (without one it
+ * is goc__parker_sleep).  Requires: all locks released. */
 static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
 {
-    if (deadline == 0) {
-        goc__notesleep(note);
-        return;
-    }
     if (goc__notetsleep(note, deadline - goc__nanotime()))
         return;
     if (goc__sel_claim(st)) {
@@ -261,18 +257,17 @@ int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
     atomic_init(&st.done, 0);
     st.fired = NULL;
     goc__note note;
-    goc__g *g = m != NULL ? m->curg : NULL;
+    goc__parker who; /* every case's waiter: one goroutine or thread */
+    goc__parker_init(&who, m, &note);
+    goc__g *g = who.g;
     st.g = g;
-    if (g == NULL)
-        goc__noteclear(&note);
     for (uint32_t k = 0; k < s->nlock; k++) {
         uint32_t i = s->lockorder[k];
         goc_case *cs = &s->cases[i];
         goc__waiter *w = &ws[k];
         memset(w, 0, sizeof *w);
         w->c = cs->chan;
-        w->g = g;
-        w->note = g == NULL ? &note : NULL;
+        w->who = who;
         w->elem = cs->elem;
         w->sel = &st;
         w->case_index = (int)i;
@@ -280,15 +275,15 @@ int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
                                               : &cs->chan->sendq,
                            w);
     }
-    if (g == NULL) {
+    if (deadline == 0) {
+        goc__parker_sleep(m, &who, selunlock_f, s, "select");
+    } else if (g == NULL) {
         selunlock(s);
         thread_wait(&st, &note, deadline);
-    } else if (deadline != 0) {
+    } else {
         struct timed_park tp = {s, &st, deadline};
         goc__park_m(m, timed_unlock, &tp, "select");
         goc__timer_del(&g->timer); /* waits out a firing in progress */
-    } else {
-        goc__park_m(m, selunlock_f, s, "select");
     }
 
     /* Woken: st.fired completed, or the deadline passed.  Take every

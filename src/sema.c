@@ -45,9 +45,7 @@ void goc__semq_lock(goc__sema *q)
 void goc__semw_init(goc__semw *w, int64_t n)
 {
     w->next = w->prev = NULL;
-    w->g = goc__getg();
-    if (w->g == NULL)
-        goc__noteclear(&w->note);
+    goc__parker_init(&w->who, goc__getm(), &w->note);
     w->n = n;
     w->signal = NULL;
     w->result = 0;
@@ -94,19 +92,18 @@ void goc__semq_take(goc__sema *q, goc__semw *w, goc__wakelist *wl)
 
 void goc__wake_all(goc__wakelist *wl)
 {
+    goc__m *m = goc__getm(); /* we do not park: m stays ours */
     goc__semw *w = wl->first;
     while (w != NULL) {
         /* Read everything before the wake: w lives on a stack that may
          * be gone right after it. */
         goc__semw *next = w->next;
-        goc__g *g = w->g;
+        goc__parker who = w->who;
         goc_chan *sig = w->signal;
         if (sig != NULL)
             (void)goc_chan_try_send(sig, NULL); /* cap 1, sent once */
-        else if (g != NULL)
-            goc__ready(g);
         else
-            goc__notewakeup(&w->note);
+            goc__parker_wake(m, &who);
         w = next;
     }
 }
@@ -127,12 +124,7 @@ void goc__semq_sleep(goc__sema *q, goc__semw *w, const char *reason)
         return;
     }
     w->sleeping = true;
-    if (w->g != NULL) {
-        goc__park(sleep_unlock, q, reason);
-    } else {
-        goc__semq_unlock(q);
-        goc__notesleep(&w->note);
-    }
+    goc__parker_sleep(goc__getm(), &w->who, sleep_unlock, q, reason);
     GOC_ASSERT_INTERNAL(!w->queued);
 }
 

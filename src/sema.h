@@ -39,8 +39,8 @@ typedef struct goc__semw goc__semw;
 struct goc__semw {
     goc__semw *next, *prev; /* the ring; q->lock.  After the take: the
                                waker's wake list (next only) */
-    goc__g *g;              /* the goroutine, or NULL: a plain thread */
-    goc__note note;         /* the plain thread sleeps here */
+    goc__parker who;        /* the goroutine, or the plain thread... */
+    goc__note note;         /* ...which sleeps here */
     int64_t n;              /* what it waits for (goc_sem: units) */
     goc_chan *signal;       /* if set, the wake is a send on it (a waiter
                                that selects on it and a context's done
