@@ -181,16 +181,3 @@ void goc_exit(void)
     }
     goc__goexit();
 }
-
-/* ---- a waiter that may be a goroutine or a plain thread ---- */
-
-void goc__parker_sleep(goc__m *m, const goc__parker *p, goc__unlockf unlockf,
-                       void *arg, const char *reason)
-{
-    if (p->g != NULL) {
-        goc__park_m(m, unlockf, arg, reason);
-        return;
-    }
-    (void)unlockf(NULL, arg);
-    goc__notesleep(p->note);
-}

@@ -46,13 +46,6 @@ static inline void goc__parker_wake(goc__m *m, const goc__parker *p)
         goc__notewakeup(p->note);
 }
 
-/* Block the caller (p, from goc__parker_init) until woken.  unlockf(g,
- * arg) releases the queue lock(s) once the caller can no longer miss the
- * wake-up (a plain thread calls it with g NULL, first) and must return
- * true.  reason: the wait reason for dumps.  m: goc__getm().
- * May park: yes. */
-void goc__parker_sleep(goc__m *m, const goc__parker *p, goc__unlockf unlockf,
-                       void *arg, const char *reason);
 
 void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */
@@ -72,5 +65,23 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
+
+/* Block the caller (p, from goc__parker_init) until woken.  unlockf(g,
+ * arg) releases the queue lock(s) once the caller can no longer miss the
+ * wake-up (a plain thread calls it with g NULL, first) and must return
+ * true.  reason: the wait reason for dumps.  m: goc__getm().  Inline: a
+ * goroutine's park is one call to goc__park_m, as when each queue had its
+ * own copy.  May park: yes. */
+static inline void goc__parker_sleep(goc__m *m, const goc__parker *p,
+                                     goc__unlockf unlockf, void *arg,
+                                     const char *reason)
+{
+    if (p->g != NULL) {
+        goc__park_m(m, unlockf, arg, reason);
+        return;
+    }
+    (void)unlockf(NULL, arg);
+    goc__notesleep(p->note);
+}
 
 #endif /* GOC_PARK_H */
