@@ -86,19 +86,6 @@ __attribute__((format(printf, 2, 3))) static void out_printf(struct out *o,
     out_write(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-void goc__printf(int fd, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        struct out o = {.fd = fd};
-        out_write(&o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-    }
-}
-
 /* ---- symbols and frames ---- */
 
 struct sym {
@@ -386,51 +373,19 @@ size_t goc_stack(char *buf, size_t len, bool all)
     return o.pos;
 }
 
-/* ---- fatal errors ---- */
+/* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 
-static _Atomic int dying;
-
-static __attribute__((noreturn)) void vdie(const char *prefix,
-                                           const char *fmt, va_list ap)
+/* Named goc__ so that dumps leave it out. */
+static void goc__fatal_dump(int fd)
 {
-    int expect = 0;
-    if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
-        for (;;) /* another thread is already printing its fatal error */
-            pause();
-    }
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    goc__printf(2, "%s%s\n", prefix, msg);
-    const char *tb = getenv("GOC_TRACEBACK");
-    if (!(tb != NULL && strcmp(tb, "none") == 0)) {
-        goc__printf(2, "\n");
-        goc__dump_all(2, goc__getg());
-    }
-    if (tb != NULL && strcmp(tb, "crash") == 0) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    _exit(2);
+    goc__dump_all(fd, goc__getg());
 }
 
-void goc__fatal(const char *fmt, ...)
+/* At load time: a fatal error before any run dumps too (Go's throw ->
+ * traceback, wired upwards without error.c naming this file). */
+__attribute__((constructor)) static void fatal_dump_install(void)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vdie("fatal error: ", fmt, ap);
-}
-
-void goc__fatal_signal(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdie("", fmt, ap);
-}
-
-void goc__assert_fail(const char *expr, const char *file, int line,
-                      const char *func)
-{
-    goc__fatal("assertion failed: %s (%s:%d, %s)", expr, file, line, func);
+    goc__fatal_set_dump(goc__fatal_dump);
 }
 
 /* ---- deadlock detection ---- */

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env.h"
+#include "error.h"
 #include "goc.h"
 #include "runtime.h"
 
@@ -97,7 +99,6 @@ int goc__signals_install(void);      /* SIGSEGV overflow handler */
 void goc__signals_restore(void);
 int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
 void goc__altstack_free(goc__m *m);
-int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
 /* Asymmetric fences (membarrier): a hot path that must order a store
  * before a later load against a rare path pays only a compiler barrier
  * (goc__fence_light), and the rare path pays an IPI to every CPU running
@@ -295,7 +296,6 @@ static inline uint32_t goc__fastrand(goc__m *m)
     return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 goc__g *goc__getg(void);             /* current G or NULL */
-void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */
 __attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a
@@ -323,7 +323,6 @@ void goc__startm_spinning(void);
 void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
-int goc__run(void (*main_fn)(void *), void *arg);
 
 /* ---- runq.c ---- */
 /* Move half the ring plus g to the global queue (the ring is full). */
@@ -453,7 +452,6 @@ bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
-void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
 void goc__globrunq_free(void);                      /* teardown */
 
 /* ---- making work: ready, spawn (proc.c's wake-up protocol) ---- */
@@ -538,9 +536,5 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 /* ---- debug.c ---- */
 void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);
-__attribute__((noreturn)) void goc__fatal(const char *fmt, ...);
-/* A fatal signal: the message as is (no "fatal error: "), dump, exit 2. */
-__attribute__((noreturn)) void goc__fatal_signal(const char *fmt, ...);
-void goc__printf(int fd, const char *fmt, ...);
 
 #endif /* GOC_INTERNAL_H */

@@ -911,11 +911,6 @@ static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
     goc__switch_to_g0(m, m->curg, after == GOC__AFTER_EXIT);
 }
 
-void goc__mcall(int after)
-{
-    mcall_m(goc__getm(), after);
-}
-
 /* Has a P other than p an armed timer?  (run_overdue_timers' loads.) */
 static bool timers_elsewhere(goc__p *p)
 {
@@ -1093,7 +1088,7 @@ void goc__globrunqput(goc__g *g)
  * here, before it can hold or wake anything. */
 void goc__extern_thread(void)
 {
-    /* acquire: pairs with the release store in goc__run that marks the
+    /* acquire: pairs with the release store in goc_run that marks the
      * run set up. */
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
         return;
@@ -1145,8 +1140,8 @@ static int default_maxprocs(void)
 {
     if (maxprocs_next > 0)
         return maxprocs_next;
-    int64_t v;
-    if (goc__env_int("GOMAXPROCS", &v) == 0 && v > 0)
+    int64_t v = goc__env.gomaxprocs;
+    if (v > 0)
         return v > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : (int)v;
     int n = goc__ncpu();
     return n > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : n;
@@ -1197,6 +1192,7 @@ int goc_maxprocs(int n)
     if (n > GOC_MAXPROCS_MAX)
         n = GOC_MAXPROCS_MAX;
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire)) {
+        goc__env_read(); /* the next run's default, as it would see it */
         int prev = default_maxprocs();
         if (n > 0)
             maxprocs_next = n;
@@ -1268,7 +1264,7 @@ static void teardown(goc__m *m0)
     free(m0);
 }
 
-int goc__run(void (*main_fn)(void *), void *arg)
+int goc_run(void (*main_fn)(void *), void *arg)
 {
     if (main_fn == NULL)
         return GOC_EINVAL;
@@ -1279,6 +1275,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
                                                  memory_order_acq_rel,
                                                  memory_order_relaxed))
         return GOC_EBUSY;
+    goc__env_read(); /* before any M or signal handler of this run */
     int32_t nprocs = default_maxprocs();
 
     /* Reset everything; `running` stays false until the main goroutine is
@@ -1347,9 +1344,4 @@ fail_p:
 fail_m0:
     atomic_store_explicit(&run_claimed, false, memory_order_release);
     return GOC_ENOMEM;
-}
-
-int goc_run(void (*main_fn)(void *), void *arg)
-{
-    return goc__run(main_fn, arg);
 }
