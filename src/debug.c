@@ -10,7 +10,9 @@
  * built without frame pointers ends the walk early instead of faulting.
  * Names come from dladdr (exported symbols: link with -rdynamic); each
  * frame also shows its module and offset for addr2line.  goc's own frames
- * at the top of a stack (the park and switch path) are left out.
+ * at the top of a stack (the park and switch path) are left out: they are
+ * the ones whose pc lies in the runtime text (check.h), whatever their
+ * names.
  *
  * A stack is read only while its goroutine cannot run, without costing
  * the scheduler's hot paths a read-modify-write (Go's SCAN bit is a CAS in
@@ -127,15 +129,28 @@ static struct sym lookup(uintptr_t pc)
     return s;
 }
 
-static bool is_runtime_frame(const struct sym *s)
+/* Bounds of the sections check.h's marks fill, defined by the linker for
+ * this module (hidden: libgoc.so and a program linking libgoc.a each see
+ * their own copy of goc). */
+#define GOC__HIDDEN __attribute__((visibility("hidden")))
+#define GOC__SECTION_BOUNDS(name)                  \
+    extern const char __start_##name[] GOC__HIDDEN; \
+    extern const char __stop_##name[] GOC__HIDDEN
+GOC__SECTION_BOUNDS(goc_runtime_text);
+GOC__SECTION_BOUNDS(goc_entry_text);
+
+/* Is pc in goc's park/switch/fatal path (GOC__RUNTIME_TEXT)? */
+static bool is_runtime_frame(uintptr_t pc)
 {
-    return s->name == NULL || strncmp(s->name, "goc__", 5) == 0;
+    return pc >= (uintptr_t)__start_goc_runtime_text &&
+           pc < (uintptr_t)__stop_goc_runtime_text;
 }
 
 /* The goroutine's first frame (goroutine.c): where a walk ends. */
-static bool is_entry_frame(const struct sym *s)
+static bool is_entry_frame(uintptr_t pc)
 {
-    return s->name != NULL && strcmp(s->name, "goc__g_main") == 0;
+    return pc >= (uintptr_t)__start_goc_entry_text &&
+           pc < (uintptr_t)__stop_goc_entry_text;
 }
 
 static void print_frame(struct out *o, const struct sym *s)
@@ -152,10 +167,10 @@ static void walk(struct out *o, uintptr_t pc, uintptr_t fp, uintptr_t lo,
 {
     bool top = true; /* still in goc's own frames at the top */
     for (int depth = 0; depth < 64 && pc != 0; depth++) {
-        struct sym s = lookup(pc - 1);
-        if (is_entry_frame(&s))
+        if (is_entry_frame(pc - 1))
             break;
-        if (!(top && is_runtime_frame(&s))) {
+        if (!(top && is_runtime_frame(pc - 1))) {
+            struct sym s = lookup(pc - 1);
             top = false;
             print_frame(o, &s);
         }
@@ -352,6 +367,7 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
     scan_end(owner);
 }
 
+GOC__RUNTIME_TEXT
 void goc__dump_all(int fd, goc__g *self)
 {
     struct out o = {.fd = fd};
@@ -375,7 +391,8 @@ size_t goc_stack(char *buf, size_t len, bool all)
 
 /* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 
-/* Named goc__ so that dumps leave it out. */
+/* Runtime text, so that dumps leave it out. */
+GOC__RUNTIME_TEXT
 static void goc__fatal_dump(int fd)
 {
     goc__dump_all(fd, goc__getg());

@@ -108,8 +108,9 @@ void goc__fatal_set_dump(goc__fatal_dump_fn *fn)
     atomic_store_explicit(&fatal_dump, fn, memory_order_release);
 }
 
-/* Named goc__ so that dumps leave it out (debug.c hides goc's frames at
+/* Runtime text, so that dumps leave it out (debug.c hides goc's frames at
  * the top of the failing goroutine's stack). */
+GOC__RUNTIME_TEXT
 static __attribute__((noreturn)) void goc__vdie(const char *prefix,
                                                 const char *fmt, va_list ap)
 {
@@ -136,6 +137,7 @@ static __attribute__((noreturn)) void goc__vdie(const char *prefix,
     _exit(2);
 }
 
+GOC__RUNTIME_TEXT
 void goc__fatal(const char *fmt, ...)
 {
     va_list ap;
@@ -143,6 +145,7 @@ void goc__fatal(const char *fmt, ...)
     goc__vdie("fatal error: ", fmt, ap);
 }
 
+GOC__RUNTIME_TEXT
 void goc__fatal_signal(const char *fmt, ...)
 {
     va_list ap;
@@ -150,6 +153,7 @@ void goc__fatal_signal(const char *fmt, ...)
     goc__vdie("", fmt, ap);
 }
 
+GOC__RUNTIME_TEXT
 void goc__assert_fail(const char *expr, const char *file, int line,
                       const char *func)
 {

@@ -902,8 +902,8 @@ static void m_loop(goc__m *m)
  * ------------------------------------------------------------------------ */
 
 /* Switch from m's current goroutine to g0 with a request (m->after).
- * Always inlined: a frame of its own would show in goroutine dumps, which
- * hide goc's frames by their goc__ names. */
+ * Always inlined: it then lives in its callers, all runtime text (check.h),
+ * which goroutine dumps hide. */
 static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
                                                           int after)
 {
@@ -1000,11 +1000,13 @@ switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
     goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
 }
 
+GOC__RUNTIME_TEXT
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
 {
     goc__park_m(goc__getm(), unlockf, arg, reason);
 }
 
+GOC__RUNTIME_TEXT
 void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
                  const char *reason)
 {
@@ -1025,6 +1027,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     mcall_m(m, GOC__AFTER_PARK);
 }
 
+GOC__RUNTIME_TEXT
 void goc__goexit(void)
 {
     goc__m *m = goc__getm();
@@ -1048,6 +1051,7 @@ void goc__goexit(void)
     __builtin_unreachable();
 }
 
+GOC__RUNTIME_TEXT
 void goc__after_resume(void)
 {
     goc__m *m = goc__getm();
