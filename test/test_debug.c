@@ -46,6 +46,22 @@ TEST(deadlock_main_alone)
     ASSERT_CONTAINS(d.out, "lonely_main(...)");
 }
 
+/* GOC_TRACEBACK=none, set before goc_run (the environment is parsed once
+ * there, not at the failure): the first line only. */
+static void traceback_none_death(void)
+{
+    setenv("GOC_TRACEBACK", "none", 1);
+    goc_run(lonely_main, NULL);
+}
+TEST(deadlock_traceback_none)
+{
+    static struct death d;
+    death_run(&d, traceback_none_death);
+    ASSERT_STATUS(d, 2);
+    ASSERT(strcmp(d.out,
+                  "fatal error: all goroutines are asleep - deadlock!\n") == 0);
+}
+
 /* ---- several goroutines, each stuck; the dump names every one ---- */
 
 static void stuck_sender(void *arg)
