@@ -393,7 +393,7 @@ size_t goc_stack(char *buf, size_t len, bool all)
 
 /* Runtime text, so that dumps leave it out. */
 GOC__RUNTIME_TEXT
-static void goc__fatal_dump(int fd)
+static void dump_for_fatal(int fd)
 {
     goc__dump_all(fd, goc__getg());
 }
@@ -402,7 +402,7 @@ static void goc__fatal_dump(int fd)
  * traceback, wired upwards without error.c naming this file). */
 __attribute__((constructor)) static void fatal_dump_install(void)
 {
-    goc__fatal_set_dump(goc__fatal_dump);
+    goc__fatal_set_dump(dump_for_fatal);
 }
 
 /* ---- deadlock detection ---- */

@@ -100,19 +100,19 @@ void goc__printf(int fd, const char *fmt, ...)
     }
 }
 
-static _Atomic(goc__fatal_dump_fn *) fatal_dump;
+static _Atomic(goc__fatal_dump_fn *) dump_hook;
 static _Atomic int dying;
 
 void goc__fatal_set_dump(goc__fatal_dump_fn *fn)
 {
-    atomic_store_explicit(&fatal_dump, fn, memory_order_release);
+    atomic_store_explicit(&dump_hook, fn, memory_order_release);
 }
 
 /* Runtime text, so that dumps leave it out (debug.c hides goc's frames at
  * the top of the failing goroutine's stack). */
 GOC__RUNTIME_TEXT
-static __attribute__((noreturn)) void goc__vdie(const char *prefix,
-                                                const char *fmt, va_list ap)
+static __attribute__((noreturn)) void vdie(const char *prefix,
+                                           const char *fmt, va_list ap)
 {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
@@ -125,7 +125,7 @@ static __attribute__((noreturn)) void goc__vdie(const char *prefix,
     int tb = goc__env.traceback;
     /* acquire: pairs with the release store in goc__fatal_set_dump. */
     goc__fatal_dump_fn *dump =
-        atomic_load_explicit(&fatal_dump, memory_order_acquire);
+        atomic_load_explicit(&dump_hook, memory_order_acquire);
     if (tb != GOC__TRACEBACK_NONE && dump != NULL) {
         goc__printf(2, "\n");
         dump(2);
@@ -142,7 +142,7 @@ void goc__fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    goc__vdie("fatal error: ", fmt, ap);
+    vdie("fatal error: ", fmt, ap);
 }
 
 GOC__RUNTIME_TEXT
@@ -150,7 +150,7 @@ void goc__fatal_signal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    goc__vdie("", fmt, ap);
+    vdie("", fmt, ap);
 }
 
 GOC__RUNTIME_TEXT
