@@ -21,6 +21,7 @@
 #define goc__likely(x) __builtin_expect(!!(x), 1)
 #define goc__unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Prints the failure as a fatal error (error.c) and exits 2. */
 __attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
                                                       const char *file,
                                                       int line,
