@@ -72,7 +72,11 @@ typedef struct goc_spawn_opts {
  *         GOC_EBUSY   a run is already in progress (goc_run does not nest).
  *         GOC_ENOMEM  the runtime could not allocate its first goroutine.
  * Abandoned goroutines must be parked (or finish) for goc_run to return:
- * one that never reaches a scheduling point keeps its thread busy. */
+ * one that never reaches a scheduling point keeps its thread busy.
+ * Environment, read when the library loads and again here, not during the
+ * run: GOMAXPROCS, GOC_STACK_SIZE, GOC_STACK_GUARD=mprotect,
+ * GOC_TRACEBACK=none|crash, GOC_DEBUG_SIGNALS (report faults that are not
+ * a stack overflow before passing them on); see README.md. */
 GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
 
 /* `go fn(arg)`: start a goroutine.  It runs soon, maybe on another thread.

@@ -66,6 +66,7 @@ static void chan_lock(goc_chan *c)
 
 /* ---- blocking ---- */
 
+GOC__RUNTIME_TEXT
 void goc__block_forever(const char *reason)
 {
     if (goc__getg() != NULL) {
@@ -144,15 +145,13 @@ static bool lock_open(goc_chan *c)
 
 /* The blocking part of a send or a receive: queue on q (c's sendq or
  * recvq) and wait.  Out of line, so that the fast paths stay small (few
- * registers to save); named goc__ so dumps hide it.
+ * registers to save); in the runtime text so dumps hide it.
  * Requires: c->lock, which it releases.  May park: yes.
  * Returns: 0 once a peer took or gave the value, GOC_ECLOSED once c was
  * closed (a receiver's elem zero-filled by close). */
-__attribute__((noinline)) int goc__chan_block(goc__m *m, goc_chan *c,
-                                              goc__waitq *q, void *elem,
-                                              const char *reason);
-int goc__chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
-                    const char *reason)
+GOC__RUNTIME_TEXT __attribute__((noinline))
+static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
+                      const char *reason)
 {
     goc__waiter w;
     goc__note note;
@@ -195,7 +194,7 @@ chan_send(goc_chan *c, const void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return goc__chan_block(m, c, &c->sendq, (void *)elem, "chan send");
+    return chan_block(m, c, &c->sendq, (void *)elem, "chan send");
 }
 
 int goc_chan_send(goc_chan *c, const void *elem)
@@ -241,7 +240,7 @@ chan_recv(goc_chan *c, void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return goc__chan_block(m, c, &c->recvq, elem, "chan receive");
+    return chan_block(m, c, &c->recvq, elem, "chan receive");
 }
 
 int goc_chan_recv(goc_chan *c, void *elem)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check.h - assertions by debug level (mimalloc's ladder) and branch hints.
+ * check.h - assertions by debug level (mimalloc's ladder), branch hints and
+ * the runtime text mark.
  *
  *   GOC_DEBUG 0  release: no assertions
  *   GOC_DEBUG 1  GOC_ASSERT: cheap checks of the public contract
@@ -20,6 +21,7 @@
 #define goc__likely(x) __builtin_expect(!!(x), 1)
 #define goc__unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Prints the failure as a fatal error (error.c) and exits 2. */
 __attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
                                                       const char *file,
                                                       int line,
@@ -44,6 +46,21 @@ __attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
 #else
 #define GOC_ASSERT_EXPENSIVE(e) ((void)0)
 #endif
+
+/* Runtime text: the functions that can sit on a goroutine's stack between
+ * a public call and the stack switch (park, block, switch), and the fatal
+ * path above a dump.  Goroutine dumps (debug.c) leave such frames out at
+ * the top of a stack by testing the pc against this section's bounds, so
+ * the hiding does not depend on names: a static function qualifies by this
+ * attribute alone.  The section name is a C identifier so that the linker
+ * defines __start_/__stop_ symbols for it (and keeps it under
+ * --gc-sections, since they are referenced).  Always-inline helpers need
+ * no mark: they live in their callers. */
+#define GOC__RUNTIME_TEXT __attribute__((section("goc_runtime_text")))
+
+/* The goroutine entry (goroutine.c:g_main), alone in its section: a
+ * dump's walk stops there. */
+#define GOC__ENTRY_TEXT __attribute__((section("goc_entry_text")))
 
 /* Sanitizer detection, for both gcc (__SANITIZE_*__) and clang. */
 #if defined(__SANITIZE_ADDRESS__)

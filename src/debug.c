@@ -10,7 +10,9 @@
  * built without frame pointers ends the walk early instead of faulting.
  * Names come from dladdr (exported symbols: link with -rdynamic); each
  * frame also shows its module and offset for addr2line.  goc's own frames
- * at the top of a stack (the park and switch path) are left out.
+ * at the top of a stack (the park and switch path) are left out: they are
+ * the ones whose pc lies in the runtime text (check.h), whatever their
+ * names.
  *
  * A stack is read only while its goroutine cannot run, without costing
  * the scheduler's hot paths a read-modify-write (Go's SCAN bit is a CAS in
@@ -86,19 +88,6 @@ __attribute__((format(printf, 2, 3))) static void out_printf(struct out *o,
     out_write(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-void goc__printf(int fd, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        struct out o = {.fd = fd};
-        out_write(&o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-    }
-}
-
 /* ---- symbols and frames ---- */
 
 struct sym {
@@ -140,15 +129,28 @@ static struct sym lookup(uintptr_t pc)
     return s;
 }
 
-static bool is_runtime_frame(const struct sym *s)
+/* Bounds of the sections check.h's marks fill, defined by the linker for
+ * this module (hidden: libgoc.so and a program linking libgoc.a each see
+ * their own copy of goc). */
+#define GOC__HIDDEN __attribute__((visibility("hidden")))
+#define GOC__SECTION_BOUNDS(name)                  \
+    extern const char __start_##name[] GOC__HIDDEN; \
+    extern const char __stop_##name[] GOC__HIDDEN
+GOC__SECTION_BOUNDS(goc_runtime_text);
+GOC__SECTION_BOUNDS(goc_entry_text);
+
+/* Is pc in goc's park/switch/fatal path (GOC__RUNTIME_TEXT)? */
+static bool is_runtime_frame(uintptr_t pc)
 {
-    return s->name == NULL || strncmp(s->name, "goc__", 5) == 0;
+    return pc >= (uintptr_t)__start_goc_runtime_text &&
+           pc < (uintptr_t)__stop_goc_runtime_text;
 }
 
 /* The goroutine's first frame (goroutine.c): where a walk ends. */
-static bool is_entry_frame(const struct sym *s)
+static bool is_entry_frame(uintptr_t pc)
 {
-    return s->name != NULL && strcmp(s->name, "goc__g_main") == 0;
+    return pc >= (uintptr_t)__start_goc_entry_text &&
+           pc < (uintptr_t)__stop_goc_entry_text;
 }
 
 static void print_frame(struct out *o, const struct sym *s)
@@ -165,10 +167,10 @@ static void walk(struct out *o, uintptr_t pc, uintptr_t fp, uintptr_t lo,
 {
     bool top = true; /* still in goc's own frames at the top */
     for (int depth = 0; depth < 64 && pc != 0; depth++) {
-        struct sym s = lookup(pc - 1);
-        if (is_entry_frame(&s))
+        if (is_entry_frame(pc - 1))
             break;
-        if (!(top && is_runtime_frame(&s))) {
+        if (!(top && is_runtime_frame(pc - 1))) {
+            struct sym s = lookup(pc - 1);
             top = false;
             print_frame(o, &s);
         }
@@ -365,6 +367,7 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
     scan_end(owner);
 }
 
+GOC__RUNTIME_TEXT
 void goc__dump_all(int fd, goc__g *self)
 {
     struct out o = {.fd = fd};
@@ -386,51 +389,20 @@ size_t goc_stack(char *buf, size_t len, bool all)
     return o.pos;
 }
 
-/* ---- fatal errors ---- */
+/* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 
-static _Atomic int dying;
-
-static __attribute__((noreturn)) void vdie(const char *prefix,
-                                           const char *fmt, va_list ap)
+/* Runtime text, so that dumps leave it out. */
+GOC__RUNTIME_TEXT
+static void dump_for_fatal(int fd)
 {
-    int expect = 0;
-    if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
-        for (;;) /* another thread is already printing its fatal error */
-            pause();
-    }
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    goc__printf(2, "%s%s\n", prefix, msg);
-    const char *tb = getenv("GOC_TRACEBACK");
-    if (!(tb != NULL && strcmp(tb, "none") == 0)) {
-        goc__printf(2, "\n");
-        goc__dump_all(2, goc__getg());
-    }
-    if (tb != NULL && strcmp(tb, "crash") == 0) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    _exit(2);
+    goc__dump_all(fd, goc__getg());
 }
 
-void goc__fatal(const char *fmt, ...)
+/* At load time: a fatal error before any run dumps too (Go's throw ->
+ * traceback, wired upwards without error.c naming this file). */
+__attribute__((constructor)) static void fatal_dump_install(void)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vdie("fatal error: ", fmt, ap);
-}
-
-void goc__fatal_signal(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vdie("", fmt, ap);
-}
-
-void goc__assert_fail(const char *expr, const char *file, int line,
-                      const char *func)
-{
-    goc__fatal("assertion failed: %s (%s:%d, %s)", expr, file, line, func);
+    goc__fatal_set_dump(dump_for_fatal);
 }
 
 /* ---- deadlock detection ---- */

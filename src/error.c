@@ -1,9 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * error.c - goc_strerror, goc_err_name and the version calls.
+ * error.c - error codes and the failure services: goc_strerror,
+ * goc_err_name, the version calls, and what the runtime does when it must
+ * stop (Go's throw): goc__printf, goc__fatal, goc__fatal_signal and
+ * goc__assert_fail (check.h).
+ *
+ * A fatal error prints its line, then the goroutine dump that debug.c
+ * installed (goc__fatal_set_dump), then exits 2.  This file calls nothing
+ * of the runtime above it: the dump is reached only through that hook, set
+ * at load time, so it is there for a fatal error before any run, during a
+ * run and in a fatal signal handler.  GOC_TRACEBACK (env.c) picks none /
+ * all / crash; it is read from the parsed environment, never with getenv,
+ * because a fatal error may come from a signal handler.
+ *
+ * Invariants: at most one thread prints a fatal error (dying goes 0 -> 1
+ * once); the others that fail meanwhile wait for the process to exit.
  */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "check.h"
+#include "env.h"
+#include "error.h"
 #include "goc.h"
 
 #define GOC__STR(x) #x
@@ -53,4 +76,86 @@ const char *goc_version_string(void)
 {
     return GOC__XSTR(GOC_VERSION_MAJOR) "." GOC__XSTR(
         GOC_VERSION_MINOR) "." GOC__XSTR(GOC_VERSION_PATCH);
+}
+
+/* ---- failure services ---- */
+
+void goc__printf(int fd, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    const char *p = tmp;
+    size_t left = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w <= 0)
+            return;
+        p += w;
+        left -= (size_t)w;
+    }
+}
+
+static _Atomic(goc__fatal_dump_fn *) dump_hook;
+static _Atomic int dying;
+
+void goc__fatal_set_dump(goc__fatal_dump_fn *fn)
+{
+    atomic_store_explicit(&dump_hook, fn, memory_order_release);
+}
+
+/* Runtime text, so that dumps leave it out (debug.c hides goc's frames at
+ * the top of the failing goroutine's stack). */
+GOC__RUNTIME_TEXT
+static __attribute__((noreturn)) void vdie(const char *prefix,
+                                           const char *fmt, va_list ap)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&dying, &expect, 1)) {
+        for (;;) /* another thread is already printing its fatal error */
+            pause();
+    }
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    goc__printf(2, "%s%s\n", prefix, msg);
+    int tb = goc__env.traceback;
+    /* acquire: pairs with the release store in goc__fatal_set_dump. */
+    goc__fatal_dump_fn *dump =
+        atomic_load_explicit(&dump_hook, memory_order_acquire);
+    if (tb != GOC__TRACEBACK_NONE && dump != NULL) {
+        goc__printf(2, "\n");
+        dump(2);
+    }
+    if (tb == GOC__TRACEBACK_CRASH) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    _exit(2);
+}
+
+GOC__RUNTIME_TEXT
+void goc__fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdie("fatal error: ", fmt, ap);
+}
+
+GOC__RUNTIME_TEXT
+void goc__fatal_signal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdie("", fmt, ap);
+}
+
+GOC__RUNTIME_TEXT
+void goc__assert_fail(const char *expr, const char *file, int line,
+                      const char *func)
+{
+    goc__fatal("assertion failed: %s (%s:%d, %s)", expr, file, line, func);
 }

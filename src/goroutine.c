@@ -237,6 +237,7 @@ static size_t stack_size_of(goc__g *g)
     return (size_t)(g->stack_hi - g->stack_lo);
 }
 
+GOC__RUNTIME_TEXT
 void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
 {
     switch_ctx(&g->sp, m->g0_sp, m->g0_stack_lo, m->g0_stack_size,
@@ -252,6 +253,7 @@ void goc__switch_to_g(goc__m *m, goc__g *g)
                g->tsan_fiber, false);
 }
 
+GOC__RUNTIME_TEXT
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
 {
     switch_ctx(&from->sp, to->sp, to->stack_lo, stack_size_of(to),
@@ -259,9 +261,9 @@ void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
     goc__after_resume(); /* never reached when dying */
 }
 
-/* First frame of every goroutine (below).  Not static: the dump stops its
- * walk at this name. */
-void goc__g_main(void *arg);
+/* First frame of every goroutine (below).  In the entry text: the dump
+ * stops its walk there. */
+static void g_main(void *arg);
 
 /* g is exiting and next (RUNNING on g's M, never run, of g's stack class,
  * the M already handed over to it: proc.c) is to run: next takes g's stack
@@ -270,6 +272,7 @@ void goc__g_main(void *arg);
  * starts on the stack the previous one just left, whose lines are still
  * hot.  next releases g (goc__after_resume), which then has no slot to
  * free. */
+GOC__RUNTIME_TEXT
 void goc__g_exit_into(goc__g *g, goc__g *next)
 {
     next->stack_slot = g->stack_slot;
@@ -286,11 +289,12 @@ void goc__g_exit_into(goc__g *g, goc__g *next)
 #ifdef GOC_HAVE_TSAN
     __tsan_switch_to_fiber(next->tsan_fiber, 0);
 #endif
-    goc__ctx_restart(next->stack_hi, goc__g_main, next);
+    goc__ctx_restart(next->stack_hi, g_main, next);
 }
 
 /* First frame of every goroutine (entered from goc__ctx_entry). */
-void goc__g_main(void *arg)
+GOC__ENTRY_TEXT
+static void g_main(void *arg)
 {
     goc__g *g = arg;
 #ifdef GOC_HAVE_ASAN
@@ -389,7 +393,7 @@ bool goc__g_start(goc__p *p, goc__g *g)
     g->stack_slot = slot;
     g->stack_lo = slot + goc__pagesize();
     g->stack_hi = slot + g->slot_size;
-    g->sp = goc__ctx_make(g->stack_hi, goc__g_main, g);
+    g->sp = goc__ctx_make(g->stack_hi, g_main, g);
     return true;
 }
 

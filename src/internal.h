@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env.h"
+#include "error.h"
 #include "goc.h"
 #include "runtime.h"
 
@@ -25,9 +27,6 @@
 #include "proc.h"
 #include "runq.h"
 #include "park.h"
-
-/* ---- run.c ---- */
-int goc__run(void (*main_fn)(void *), void *arg); /* goc_run */
 
 /* ---- timer.c ---- */
 /* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then
@@ -57,9 +56,5 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 /* ---- debug.c ---- */
 void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);
-__attribute__((noreturn)) void goc__fatal(const char *fmt, ...);
-/* A fatal signal: the message as is (no "fatal error: "), dump, exit 2. */
-__attribute__((noreturn)) void goc__fatal_signal(const char *fmt, ...);
-void goc__printf(int fd, const char *fmt, ...);
 
 #endif /* GOC_INTERNAL_H */

@@ -85,6 +85,7 @@ static bool can_spin(int round)
     return busy > 1 && goc__runq_empty(me->p);
 }
 
+GOC__RUNTIME_TEXT
 void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
 {
     int64_t wait_start = 0; /* when we first queued; 0: not yet */

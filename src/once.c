@@ -9,9 +9,10 @@
  */
 #include "sema.h"
 
-/* The slow path: named so that dumps hide it with the other frames
- * between the public call and the park (CONTRIBUTING.md). */
-static void goc__once_slow(goc_once *o, void (*fn)(void *), void *arg)
+/* The slow path, in the runtime text so that dumps hide it with the other
+ * frames between the public call and the park (CONTRIBUTING.md). */
+GOC__RUNTIME_TEXT
+static void once_slow(goc_once *o, void (*fn)(void *), void *arg)
 {
     goc_mutex_lock(&o->m);
     /* relaxed: written only under m, which we hold. */
@@ -30,5 +31,5 @@ void goc_once_do(goc_once *o, void (*fn)(void *), void *arg)
     /* acquire: pairs with the release store after fn. */
     if (goc__likely(__atomic_load_n(&o->done, __ATOMIC_ACQUIRE) != 0))
         return;
-    goc__once_slow(o, fn, arg);
+    once_slow(o, fn, arg);
 }

@@ -28,6 +28,5 @@ int goc__signals_install(void);      /* SIGSEGV overflow handler */
 void goc__signals_restore(void);
 int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
 void goc__altstack_free(goc__m *m);
-int goc__env_int(const char *name, int64_t *out); /* 0 if set and valid */
 
 #endif /* GOC_OS_H */

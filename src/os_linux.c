@@ -156,20 +156,6 @@ size_t goc__pagesize_init(void)
     return ps;
 }
 
-int goc__env_int(const char *name, int64_t *out)
-{
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0')
-        return GOC_EINVAL;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 0);
-    if (errno != 0 || *end != '\0')
-        return GOC_EINVAL;
-    *out = v;
-    return 0;
-}
-
 /* ---- threads ---- */
 
 int goc__thread_start(goc__m *m, void *(*fn)(void *))
@@ -225,8 +211,9 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
             goc__fatal("stack overflow in goroutine %lld",
                        (long long)g->goid);
     }
-    /* A debugging aid for goc itself: say why a fault was passed on. */
-    if (getenv("GOC_DEBUG_SIGNALS") != NULL)
+    /* A debugging aid for goc itself: say why a fault was passed on
+     * (GOC_DEBUG_SIGNALS, parsed before the run: no getenv in here). */
+    if (goc__env.debug_signals)
         goc__printf(2, "goc: signal %d at %p: m=%p g=%p lo=%p\n", sig,
                     si->si_addr, (void *)m, (void *)g,
                     g != NULL ? (void *)g->stack_lo : NULL);

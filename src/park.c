@@ -14,18 +14,13 @@
 #include "internal.h"
 
 /* Switch from m's current goroutine to g0 with a request (m->after).
- * Always inlined: a frame of its own would show in goroutine dumps, which
- * hide goc's frames by their goc__ names. */
+ * Always inlined: it then lives in its callers, all runtime text (check.h),
+ * which goroutine dumps hide. */
 static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
                                                           int after)
 {
     m->after = after;
     goc__switch_to_g0(m, m->curg, after == GOC__AFTER_EXIT);
-}
-
-void goc__mcall(int after)
-{
-    mcall_m(goc__getm(), after);
 }
 
 /* The G to switch to straight from a parking or exiting G: the one
@@ -87,11 +82,13 @@ switch_direct(goc__m *m, goc__g *g, goc__g *next, int after)
     goc__switch_g_to_g(g, next, after == GOC__AFTER_EXIT);
 }
 
+GOC__RUNTIME_TEXT
 void goc__park(goc__unlockf unlockf, void *arg, const char *reason)
 {
     goc__park_m(goc__getm(), unlockf, arg, reason);
 }
 
+GOC__RUNTIME_TEXT
 void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
                  const char *reason)
 {
@@ -112,6 +109,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     mcall_m(m, GOC__AFTER_PARK);
 }
 
+GOC__RUNTIME_TEXT
 void goc__goexit(void)
 {
     goc__m *m = goc__getm();
@@ -135,6 +133,7 @@ void goc__goexit(void)
     __builtin_unreachable();
 }
 
+GOC__RUNTIME_TEXT
 void goc__after_resume(void)
 {
     goc__m *m = goc__getm();

@@ -47,7 +47,6 @@ static inline void goc__parker_wake(goc__m *m, const goc__parker *p)
 }
 
 
-void goc__mcall(int after);          /* switch to g0 with a request */
 /* The current goroutine ends (its fn returned, or goc_exit). */
 __attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a

@@ -890,7 +890,7 @@ bool goc__timers_elsewhere(goc__p *p)
  * here, before it can hold or wake anything. */
 void goc__extern_thread(void)
 {
-    /* acquire: pairs with the release store in goc__run that marks the
+    /* acquire: pairs with the release store in goc_run that marks the
      * run set up. */
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire))
         return;

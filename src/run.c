@@ -26,8 +26,8 @@ static int default_maxprocs(void)
 {
     if (maxprocs_next > 0)
         return maxprocs_next;
-    int64_t v;
-    if (goc__env_int("GOMAXPROCS", &v) == 0 && v > 0)
+    int64_t v = goc__env.gomaxprocs;
+    if (v > 0)
         return v > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : (int)v;
     int n = goc__ncpu();
     return n > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX : n;
@@ -78,6 +78,7 @@ int goc_maxprocs(int n)
     if (n > GOC_MAXPROCS_MAX)
         n = GOC_MAXPROCS_MAX;
     if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire)) {
+        goc__env_read(); /* the next run's default, as it would see it */
         int prev = default_maxprocs();
         if (n > 0)
             maxprocs_next = n;
@@ -167,7 +168,7 @@ static void sched_reset(void)
     goc__noteclear(&goc__sched.timer_note);
 }
 
-int goc__run(void (*main_fn)(void *), void *arg)
+int goc_run(void (*main_fn)(void *), void *arg)
 {
     if (main_fn == NULL)
         return GOC_EINVAL;
@@ -178,6 +179,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
                                                  memory_order_acq_rel,
                                                  memory_order_relaxed))
         return GOC_EBUSY;
+    goc__env_read(); /* before any M or signal handler of this run */
     int32_t nprocs = default_maxprocs();
 
     /* Reset everything; `running` stays false until the main goroutine is
@@ -226,9 +228,4 @@ fail_p:
 fail_m0:
     atomic_store_explicit(&run_claimed, false, memory_order_release);
     return GOC_ENOMEM;
-}
-
-int goc_run(void (*main_fn)(void *), void *arg)
-{
-    return goc__run(main_fn, arg);
 }

@@ -142,7 +142,6 @@ bool goc__runq_empty(goc__p *p);
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
-void goc__globrunq_put_batch(goc__g **v, int32_t n); /* takes lock */
 void goc__globrunqput(goc__g *g);                   /* takes lock */
 void goc__globrunq_free(void);                      /* teardown */
 

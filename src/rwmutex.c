@@ -69,7 +69,7 @@ void goc_rwmutex_runlock(goc_rwmutex *rw)
 
 /* Requires: rw->w held.  Keep readers out and wait for those inside.
  * Always inlined: it sits between the public call and the park, where
- * dumps show only goc__ frames (CONTRIBUTING.md). */
+ * dumps show only runtime-text frames (check.h, CONTRIBUTING.md). */
 static inline __attribute__((always_inline)) void
 wait_readers(goc_rwmutex *rw)
 {

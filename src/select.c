@@ -246,12 +246,11 @@ static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
 /* Block on every case until one fires, or until deadline (0: none).
  * Requires: all locks held.  m: goc__getm().
  * Returns: the fired case's index, or GOC_ETIMEDOUT. */
-/* Not static, and named goc__: it sits on a parked goroutine's stack, and
- * dumps hide goc__ frames (CONTRIBUTING.md). */
-int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
-                      int64_t deadline);
-int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
-                      int64_t deadline)
+/* In the runtime text: it sits on a parked goroutine's stack, and dumps
+ * hide those frames (CONTRIBUTING.md). */
+GOC__RUNTIME_TEXT
+static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
+                        int64_t deadline)
 {
     goc__selstate st;
     atomic_init(&st.done, 0);
@@ -313,8 +312,8 @@ int goc__select_block(goc__m *m, struct sel *s, goc__waiter *ws,
 
 /* No case can ever proceed: block forever, say "would block", or wait out
  * the deadline. */
-int goc__select_nothing(int mode, int64_t deadline);
-int goc__select_nothing(int mode, int64_t deadline)
+GOC__RUNTIME_TEXT
+static int select_nothing(int mode, int64_t deadline)
 {
     if (mode == MODE_TRY)
         return GOC_EAGAIN;
@@ -326,15 +325,15 @@ int goc__select_nothing(int mode, int64_t deadline)
 
 /* mode: MODE_BLOCK (goc_select), MODE_TRY (goc_select_try) or
  * MODE_UNTIL (goc_select_until, with deadline). */
-int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline);
-int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
+GOC__RUNTIME_TEXT
+static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
 {
     if (mode == MODE_UNTIL && deadline <= goc__nanotime()) {
-        int rc = goc__select(cases, n, MODE_TRY, 0); /* poll once */
+        int rc = select_mode(cases, n, MODE_TRY, 0); /* poll once */
         return rc == GOC_EAGAIN ? GOC_ETIMEDOUT : rc;
     }
     if (n == 0)
-        return goc__select_nothing(mode, deadline);
+        return select_nothing(mode, deadline);
     if (cases == NULL || n > SELECT_MAX)
         return GOC_EINVAL;
     int rc = check_cases(cases, n);
@@ -368,7 +367,7 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
     }
     if (np == 0) {
         free(heap);
-        return goc__select_nothing(mode, deadline);
+        return select_nothing(mode, deadline);
     }
     int done = poll_unlocked(m, cases, poll, np);
     if (done >= 0) {
@@ -408,7 +407,7 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
         return GOC_EAGAIN;
     }
     /* 4-5. Wait on all of them. */
-    rc = goc__select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
+    rc = select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
     if (heap != NULL)
         free(heap);
     return rc;
@@ -416,15 +415,15 @@ int goc__select(goc_case *cases, size_t n, int mode, int64_t deadline)
 
 int goc_select(goc_case *cases, size_t n)
 {
-    return goc__select(cases, n, MODE_BLOCK, 0);
+    return select_mode(cases, n, MODE_BLOCK, 0);
 }
 
 int goc_select_try(goc_case *cases, size_t n)
 {
-    return goc__select(cases, n, MODE_TRY, 0);
+    return select_mode(cases, n, MODE_TRY, 0);
 }
 
 int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
 {
-    return goc__select(cases, n, MODE_UNTIL, deadline);
+    return select_mode(cases, n, MODE_UNTIL, deadline);
 }

@@ -117,6 +117,7 @@ static bool sleep_unlock(goc__g *g, void *arg)
     return true;
 }
 
+GOC__RUNTIME_TEXT
 void goc__semq_sleep(goc__sema *q, goc__semw *w, const char *reason)
 {
     if (!w->queued) { /* a waker was first */
@@ -130,6 +131,7 @@ void goc__semq_sleep(goc__sema *q, goc__semw *w, const char *reason)
 
 /* ---- Go's runtime semaphore ---- */
 
+GOC__RUNTIME_TEXT
 void goc__semacquire(goc__sema *q, bool lifo, const char *reason)
 {
     goc__semq_lock(q);

@@ -115,14 +115,12 @@ size_t goc__stack_slot_for(size_t stack_size)
 void goc__stack_init(void)
 {
     memset(&pool, 0, sizeof pool);
-    int64_t v;
+    int64_t v = goc__env.stack_size;
     size_t def = STACK_DEFAULT;
-    if (goc__env_int("GOC_STACK_SIZE", &v) == 0 && v > 0 &&
-        (uint64_t)v <= STACK_MAX)
+    if (v > 0 && (uint64_t)v <= STACK_MAX)
         def = (size_t)v;
     goc__stack_slot_default = goc__stack_slot_for(def); /* def > 0 */
-    const char *gm = getenv("GOC_STACK_GUARD");
-    if (gm != NULL && strcmp(gm, "mprotect") == 0)
+    if (goc__env.stack_guard_mprotect)
         pool.guard_mode = GUARD_MPROTECT;
 }
 

@@ -46,6 +46,22 @@ TEST(deadlock_main_alone)
     ASSERT_CONTAINS(d.out, "lonely_main(...)");
 }
 
+/* GOC_TRACEBACK=none, set before goc_run (the environment is parsed once
+ * there, not at the failure): the first line only. */
+static void traceback_none_death(void)
+{
+    setenv("GOC_TRACEBACK", "none", 1);
+    goc_run(lonely_main, NULL);
+}
+TEST(deadlock_traceback_none)
+{
+    static struct death d;
+    death_run(&d, traceback_none_death);
+    ASSERT_STATUS(d, 2);
+    ASSERT(strcmp(d.out,
+                  "fatal error: all goroutines are asleep - deadlock!\n") == 0);
+}
+
 /* ---- several goroutines, each stuck; the dump names every one ---- */
 
 static void stuck_sender(void *arg)
@@ -170,6 +186,54 @@ TEST(dump_all)
 {
     goc_maxprocs(2);
     run_main(dump_all_main, NULL);
+}
+
+/* ---- runtime frames are hidden by where they live, not by name ---- */
+
+/* Blocks in goc_select, whose static helpers (select.c) sit on the stack
+ * between it and the park: the dump must leave them out and show the user
+ * frames below. */
+__attribute__((noinline)) static void select_forever(goc_chan *c)
+{
+    int v;
+    goc_case cs[] = {GOC_RECV_CASE(c, &v), GOC_RECV_CASE(c, &v)};
+    int i = goc_select(cs, 2); /* until main closes c */
+    ASSERT(i == 0 || i == 1);
+    ASSERT_ERR(cs[i].err, GOC_ECLOSED);
+}
+static _Atomic int selwait_done;
+static void selwait(void *arg)
+{
+    select_forever(arg);
+    atomic_store(&selwait_done, 1);
+}
+static void dump_hides_main(void *arg)
+{
+    (void)arg;
+    goc_chan *c = goc_chan_make(sizeof(int), 0);
+    goc_spawn_opts o = {.name = "selwait"};
+    ASSERT_OK(goc_go_opts(&o, selwait, c));
+    static char buf[64 * 1024];
+    const char *g; /* the selwait goroutine's part of the dump */
+    for (;;) { /* until it has parked in its select */
+        goc_stack(buf, sizeof buf, true);
+        if ((g = strstr(buf, "[select] \"selwait\":\n")) != NULL)
+            break;
+        goc_yield();
+    }
+    ASSERT_CONTAINS(g, "select_forever(...)\n");
+    ASSERT_CONTAINS(g, "selwait(...)\n");
+    ASSERT(strstr(g, "select_block") == NULL);
+    ASSERT(strstr(g, "select_mode") == NULL);
+    ASSERT(strstr(g, "goc__") == NULL);
+    ASSERT_OK(goc_chan_close(c));
+    while (!atomic_load(&selwait_done))
+        goc_yield();
+    goc_chan_release(c);
+}
+TEST(dump_hides_static_runtime_frames)
+{
+    run_main(dump_hides_main, NULL);
 }
 
 /* ---- dumps racing with hand-offs ---- */

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * env.c - every environment variable goc reads, parsed in one place (Go's
+ * GODEBUG), so no other file calls getenv and signal handlers read plain
+ * fields.  The variables and their meaning are listed in README.md.
+ *
+ * Invariants: see env.h.  Validation per variable:
+ *   GOMAXPROCS      an integer (strtoll base 0, whole string); callers use
+ *                   it only when > 0 and cap it at GOC_MAXPROCS_MAX
+ *   GOC_STACK_SIZE  an integer; the stack pool uses it only when
+ *                   0 < n <= its maximum
+ *   GOC_STACK_GUARD exactly "mprotect" selects the fallback guard
+ *   GOC_TRACEBACK   exactly "none" or "crash"; anything else: all
+ *   GOC_DEBUG_SIGNALS  set (to anything) or not
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+
+struct goc__env goc__env;
+
+/* Returns: the integer in variable name, or 0 when unset, empty, out of
+ * range or not wholly a number. */
+static int64_t env_int(const char *name)
+{
+    const char *s = getenv(name);
+    if (s == NULL || *s == '\0')
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 0);
+    if (errno != 0 || *end != '\0')
+        return 0;
+    return v;
+}
+
+static bool env_is(const char *name, const char *value)
+{
+    const char *s = getenv(name);
+    return s != NULL && strcmp(s, value) == 0;
+}
+
+void goc__env_read(void)
+{
+    goc__env.gomaxprocs = env_int("GOMAXPROCS");
+    goc__env.stack_size = env_int("GOC_STACK_SIZE");
+    goc__env.stack_guard_mprotect = env_is("GOC_STACK_GUARD", "mprotect");
+    goc__env.traceback = env_is("GOC_TRACEBACK", "none")
+                             ? GOC__TRACEBACK_NONE
+                         : env_is("GOC_TRACEBACK", "crash")
+                             ? GOC__TRACEBACK_CRASH
+                             : GOC__TRACEBACK_ALL;
+    goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
+}
+
+/* At load time, so a fatal error before the first goc_run already honours
+ * GOC_TRACEBACK. */
+__attribute__((constructor)) static void env_init(void)
+{
+    goc__env_read();
+}
