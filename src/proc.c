@@ -49,7 +49,9 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-struct goc__sched goc__sched;
+struct goc__sched goc__sched = {
+    .lock = GOC__MUTEX_INIT(GOC__RANK_SCHED),
+};
 /* Incremented at every goc_run (release); never reset, so a thread's
  * remembered epoch from an earlier run never matches a later one. */
 _Atomic uint64_t goc__sched_epoch;
@@ -113,6 +115,7 @@ static goc__p *releasep(goc__m *m)
 /* Requires: sched.lock; p's queues are empty. */
 static void pidleput(goc__p *p)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     GOC_ASSERT_INTERNAL(goc__runq_empty(p));
     atomic_store_explicit(&p->status, GOC__PIDLE, memory_order_relaxed);
     p->link = goc__sched.pidle;
@@ -127,6 +130,7 @@ static void pidleput(goc__p *p)
  * back on the list when GOMAXPROCS grew, and two Ms ran it. */
 static goc__p *pidleget(void)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     goc__p *p = goc__sched.pidle;
     if (p != NULL) {
         atomic_store_explicit(&p->status, GOC__PRUNNING,
@@ -141,6 +145,7 @@ static goc__p *pidleget(void)
 /* Requires: sched.lock.  Unlink an idle P (GOMAXPROCS shrinking). */
 static void pidleremove(goc__p *p)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     for (goc__p **pp = &goc__sched.pidle; *pp != NULL; pp = &(*pp)->link) {
         if (*pp == p) {
             *pp = p->link;
@@ -155,6 +160,7 @@ static void pidleremove(goc__p *p)
 /* Requires: sched.lock. */
 static goc__m *mget(void)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     goc__m *m = goc__sched.midle;
     if (m != NULL) {
         goc__sched.midle = m->schedlink;
@@ -1156,6 +1162,7 @@ static int default_maxprocs(void)
  * Returns: false if a P could not be allocated (nothing changed). */
 static bool procresize(int32_t n)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     int32_t old = gomaxprocs();
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
@@ -1166,6 +1173,7 @@ static bool procresize(int32_t n)
         if (p == NULL)
             return false;
         memset(p, 0, sizeof *p);
+        goc__lock_setrank(&p->timers.lock, GOC__RANK_TIMERS);
         p->id = i;
         atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
         /* release: pairs with the acquire in allp(). */
@@ -1286,6 +1294,7 @@ int goc__run(void (*main_fn)(void *), void *arg)
      * (rather than one half set up: a spawn would take goroutine id 1, or
      * carve from a stack pool being reset). */
     memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
+    goc__lock_setrank(&goc__sched.lock, GOC__RANK_SCHED);
     goc__globrunq_free();
     goc__sched.pidle = NULL;
     goc__sched.midle = NULL;

@@ -159,6 +159,7 @@ static int32_t grunq_len(void)
 /* Make room for n more.  Requires: sched.lock. */
 __attribute__((noinline)) static void grunq_reserve(int32_t n)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     uint32_t len = (uint32_t)grunq_len();
     if (len + (uint32_t)n <= goc__sched.grunqcap)
         return;
@@ -199,6 +200,7 @@ static goc__g *grunq_pop(void)
 
 void goc__globrunq_put_locked(goc__g *g)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     if (goc__unlikely((uint32_t)grunq_len() == goc__sched.grunqcap))
         grunq_reserve(1);
     grunq_push(g);
@@ -228,6 +230,7 @@ void goc__globrunq_free(void)
  * Requires: sched.lock; the caller holds p. */
 goc__g *goc__globrunq_get(goc__p *p, int32_t max)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     int32_t size =
         atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
     if (size == 0)

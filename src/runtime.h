@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "lockrank.h"
 
 typedef struct goc__g goc__g;
 typedef struct goc__m goc__m;
@@ -58,6 +59,9 @@ typedef struct goc__p goc__p;
  * sleepers.  Held only for short, non-blocking critical sections. */
 typedef struct goc__mutex {
     _Atomic uint32_t key;
+#if GOC_DEBUG >= 2
+    uint32_t rank; /* lockrank.h; set before the lock is shared */
+#endif
 } goc__mutex;
 
 /* Spin lock for the shortest sections (a channel's): unlock is a plain
@@ -67,7 +71,20 @@ typedef struct goc__mutex {
  * call out or take long. */
 typedef struct goc__spinlock {
     _Atomic uint32_t key; /* 0 free, 1 held */
+#if GOC_DEBUG >= 2
+    uint32_t rank; /* lockrank.h; set before the lock is shared */
+#endif
 } goc__spinlock;
+
+/* A lock's rank is set once, before the lock is shared: by the static
+ * initializer or by an init call.  Release builds have no rank field. */
+#if GOC_DEBUG >= 2
+#define GOC__MUTEX_INIT(r) {.key = 0, .rank = (r)}
+#define goc__lock_setrank(l, r) ((l)->rank = (r))
+#else
+#define GOC__MUTEX_INIT(r) {.key = 0}
+#define goc__lock_setrank(l, r) ((void)0)
+#endif
 
 /* One-shot event: notesleep waits until notewakeup.  Clear before reuse.
  * Waking an already-woken note is harmless (the exit path relies on it). */

@@ -89,6 +89,8 @@ static void update_first(goc__timers *ts)
  * the earliest timer of ts. */
 static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
+    GOC_ASSERT_HELD(&ts->lock);
     if (ts->len == ts->cap) {
         uint32_t cap = ts->cap ? ts->cap * 2 : 64;
         goc__timer_ent *h = realloc(ts->heap, cap * sizeof *h);
@@ -108,6 +110,8 @@ static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
 /* Requires: t->mu, ts->lock; t in ts. */
 static void heap_del(goc__timers *ts, goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
+    GOC_ASSERT_HELD(&ts->lock);
     uint32_t i = (uint32_t)t->idx;
     t->p = NULL;
     if (--ts->len != i) {
@@ -170,6 +174,7 @@ static goc__p *home(void)
 /* Requires: t->mu.  Returns: true if t was armed. */
 static bool disarm_locked(goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
     goc__p *p = t->p;
     if (p == NULL)
         return false;
@@ -182,6 +187,7 @@ static bool disarm_locked(goc__timer *t)
 /* Requires: t->mu.  Returns: the deadline to kick for, or 0. */
 static int64_t arm_locked(goc__timer *t, int64_t when, int64_t period)
 {
+    GOC_ASSERT_HELD(&t->mu);
     disarm_locked(t);
     goc__p *p = home();
     if (when <= 0)
@@ -274,6 +280,7 @@ void goc__timers_teardown(goc__p *p)
     }
     free(ts->heap);
     memset(ts, 0, sizeof *ts);
+    goc__lock_setrank(&ts->lock, GOC__RANK_TIMERS);
 }
 
 bool goc__timers_pending(void)
@@ -375,6 +382,7 @@ static struct goc_timer *timer_make(bool with_chan)
     struct goc_timer *tm = calloc(1, sizeof *tm);
     if (tm == NULL)
         return NULL;
+    goc__lock_setrank(&tm->t.mu, GOC__RANK_TIMER);
     if (with_chan) {
         tm->c = goc_chan_make(sizeof(int64_t), 1);
         if (tm->c == NULL) {
@@ -502,6 +510,7 @@ goc_chan *goc_after(int64_t ns)
     struct after *a = calloc(1, sizeof *a);
     if (a == NULL)
         return NULL;
+    goc__lock_setrank(&a->t.mu, GOC__RANK_TIMER);
     a->c = goc_chan_make(sizeof(int64_t), 1);
     if (a->c == NULL) {
         free(a);
