@@ -15,19 +15,7 @@
  *   P  a processor token: an M must hold a P to run goroutines.  There are
  *      GOMAXPROCS Ps; each has a local run queue and caches.
  *
- * Lock order (a < b: b may be taken while holding a):
- *   chan.lock (several, in address order: select) ... released before
- *   any of the next two is taken;
- *   goc__sema.lock (a sync object's queue: one at a time, never with a
- *   chan.lock; sema.h) ... released before the next two are taken;
- *   sched.lock < stackpool.lock; gpool.lock is a leaf.
- * Contexts (context.c): a parent's mu < its child's mu < chan.lock (a
- * cancel closes done channels holding them).
- * Timers (timer.c): a timer's mu < its P's heap lock (a leaf); a timer's
- * function runs under its mu and may take context, channel and sched
- * locks, so no one takes a timer's mu while holding those, except the G
- * timer (goc_sleep, goc_select_until), whose function only readies a
- * goroutine: select arms it holding its channels' locks.
+ * Lock order: the rank table in lockrank.h, checked at GOC_DEBUG >= 2.
  * A channel's lock is never held across goc__ready, a spawn or a park:
  * wakers unlock first, and a parking goroutine's lock is released by the
  * unlock callback after the switch.  Everything else is a single-owner
