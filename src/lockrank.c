@@ -104,7 +104,9 @@ void goc__lockrank_release(const void *lock)
             return;
         }
     }
-    die("released by a thread that does not hold it", lock, 0, NULL);
+    dying = true;
+    goc__fatal("lock rank: %p released by a thread that does not hold it",
+               lock);
 }
 
 bool goc__lockrank_held(const void *lock)

@@ -112,6 +112,22 @@ static goc__p *releasep(goc__m *m)
     return p;
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: sched.lock.  Returns: true if every P on the idle list is
+ * IDLE with empty queues, and npidle is the list's length. */
+static bool pidle_is_valid(void)
+{
+    int32_t n = 0;
+    for (goc__p *p = goc__sched.pidle; p != NULL; p = p->link, n++)
+        if (atomic_load_explicit(&p->status, memory_order_relaxed) !=
+                GOC__PIDLE ||
+            !goc__runq_empty(p))
+            return false;
+    return n == atomic_load_explicit(&goc__sched.npidle,
+                                     memory_order_relaxed);
+}
+#endif
+
 /* Requires: sched.lock; p's queues are empty. */
 static void pidleput(goc__p *p)
 {
@@ -121,6 +137,7 @@ static void pidleput(goc__p *p)
     p->link = goc__sched.pidle;
     goc__sched.pidle = p;
     atomic_fetch_add_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
+    GOC_ASSERT_EXPENSIVE(pidle_is_valid());
 }
 
 /* Requires: sched.lock.  The P leaves the idle list already marked
@@ -139,6 +156,7 @@ static goc__p *pidleget(void)
         p->link = NULL;
         atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
     }
+    GOC_ASSERT_EXPENSIVE(pidle_is_valid());
     return p;
 }
 

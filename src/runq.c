@@ -178,6 +178,26 @@ __attribute__((noinline)) static void grunq_reserve(int32_t n)
     goc__sched.grunqhead = 0;
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: sched.lock.  Returns: true if the ring's bounds hold and every
+ * queued G is RUNNABLE. */
+static bool grunq_is_valid(void)
+{
+    uint32_t len = (uint32_t)grunq_len(), cap = goc__sched.grunqcap;
+    if (len > cap || (cap & (cap - 1)) != 0 ||
+        (cap > 0 && goc__sched.grunqhead >= cap))
+        return false;
+    for (uint32_t i = 0; i < len; i++) {
+        goc__g *g = goc__sched.grunq[(goc__sched.grunqhead + i) & (cap - 1)];
+        if (g == NULL || atomic_load_explicit(&g->status,
+                                              memory_order_relaxed) !=
+                             GOC__GRUNNABLE)
+            return false;
+    }
+    return true;
+}
+#endif
+
 static void grunq_push(goc__g *g)
 {
     uint32_t len = (uint32_t)grunq_len();
@@ -231,6 +251,7 @@ void goc__globrunq_free(void)
 goc__g *goc__globrunq_get(goc__p *p, int32_t max)
 {
     GOC_ASSERT_HELD(&goc__sched.lock);
+    GOC_ASSERT_EXPENSIVE(grunq_is_valid());
     int32_t size =
         atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
     if (size == 0)

@@ -85,6 +85,25 @@ static void update_first(goc__timers *ts)
                           memory_order_seq_cst);
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: ts->lock.  Returns: true if ts is in heap order, every entry's
+ * timer points back at its slot, and first matches heap[0]. */
+static bool heap_is_valid(goc__timers *ts)
+{
+    if (ts->len > ts->cap)
+        return false;
+    for (uint32_t i = 0; i < ts->len; i++) {
+        goc__timer_ent *e = &ts->heap[i];
+        if (e->t->idx != (int32_t)i || e->t->p == NULL ||
+            e->t->when != e->when ||
+            (i > 0 && ts->heap[(i - 1) / 4].when > e->when))
+            return false;
+    }
+    return atomic_load_explicit(&ts->first, memory_order_relaxed) ==
+           (ts->len > 0 ? ts->heap[0].when : 0);
+}
+#endif
+
 /* Requires: t->mu, ts->lock; t in no heap.  Returns: true if t is now
  * the earliest timer of ts. */
 static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
@@ -104,6 +123,7 @@ static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
     t->idx = (int32_t)ts->len++;
     sift_up(ts, (uint32_t)t->idx);
     update_first(ts);
+    GOC_ASSERT_EXPENSIVE(heap_is_valid(ts));
     return t->idx == 0;
 }
 
@@ -122,6 +142,7 @@ static void heap_del(goc__timers *ts, goc__timer *t)
             sift_down(ts, i);
     }
     update_first(ts);
+    GOC_ASSERT_EXPENSIVE(heap_is_valid(ts));
 }
 
 /* ---- the timer sleeper ---- */
