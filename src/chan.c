@@ -40,6 +40,7 @@ static bool waitq_is_valid(goc__waitq *q)
  * Requires: c->lock. */
 static bool chan_is_valid(goc_chan *c)
 {
+    GOC_ASSERT_HELD(&c->lock);
     size_t q = goc__chan_qcount(c);
     if (q > c->cap || !waitq_is_valid(&c->recvq) ||
         !waitq_is_valid(&c->sendq))
@@ -108,6 +109,7 @@ goc_chan *goc_chan_make(size_t elem_size, size_t cap)
     goc_chan *c = calloc(1, sizeof *c + elem_size * cap);
     if (c == NULL)
         return NULL;
+    goc__lock_setrank(&c->lock, GOC__RANK_CHAN);
     c->elem_size = (uint32_t)elem_size;
     c->cap = cap;
     atomic_store_explicit(&c->refs, 1, memory_order_relaxed);
@@ -153,6 +155,7 @@ GOC__RUNTIME_TEXT __attribute__((noinline))
 static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
                       const char *reason)
 {
+    GOC_ASSERT_HELD(&c->lock);
     goc__waiter w;
     goc__note note;
     waiter_init(&w, m, c, elem, &note);

@@ -194,6 +194,7 @@ static inline size_t goc__chan_qcount(goc_chan *c)
 
 static inline void goc__chan_buf_put(goc_chan *c, const void *elem)
 {
+    GOC_ASSERT_HELD(&c->lock);
     goc__chan_copy(c, goc__chan_slot(c, c->sendx), elem);
     if (++c->sendx == c->cap)
         c->sendx = 0;
@@ -203,6 +204,7 @@ static inline void goc__chan_buf_put(goc_chan *c, const void *elem)
 
 static inline void goc__chan_buf_take(goc_chan *c, void *elem)
 {
+    GOC_ASSERT_HELD(&c->lock);
     /* The slot keeps its stale bytes: nothing reads a slot outside
      * [recvx, recvx + qcount), and C has no collector to keep alive what
      * they point to (Go clears it for its GC). */

@@ -98,6 +98,7 @@ static void start_afterfuncs(goc_ctx *c);
 /* Cancel c and everything anchored below it.  Requires: c->mu. */
 static void cancel_locked(goc_ctx *c, int err, int cause)
 {
+    GOC_ASSERT_HELD(&c->mu);
     if (atomic_load_explicit(&c->err, memory_order_relaxed) != 0)
         return;
     /* release: what the canceler did before is visible to whoever reads
@@ -149,6 +150,8 @@ static goc_ctx *ctx_alloc(goc_ctx *parent, int kind)
     if (c == NULL)
         return NULL;
     atomic_init(&c->refs, 1);
+    goc__lock_setrank(&c->mu, GOC__RANK_CTX);
+    goc__lock_setrank(&c->timer.mu, GOC__RANK_TIMER);
     c->kind = kind;
     c->parent = parent;
     c->deadline = parent->deadline;
@@ -337,6 +340,7 @@ static void spawn_afterfunc(void (*fn)(void *), void *arg)
  * Requires: c->mu; c canceled. */
 static void start_afterfuncs(goc_ctx *c)
 {
+    GOC_ASSERT_HELD(&c->mu);
     goc_ctx_afterfunc *f = c->afs;
     c->afs = NULL;
     for (; f != NULL; f = f->next) {

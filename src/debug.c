@@ -256,7 +256,7 @@ static void print_self(struct out *o, goc__g *g, uintptr_t fp)
 
 _Atomic bool goc__dumping;
 static _Atomic(goc__g *) scanning;
-static goc__mutex dumplock;
+static goc__mutex dumplock = GOC__MUTEX_INIT(GOC__RANK_DUMP);
 static _Atomic int dumplock_tid; /* holder's thread id, or 0 */
 
 /* Begin a dump of every goroutine.  Returns: false if this thread holds
@@ -429,6 +429,7 @@ static void count_one(goc__g *g, void *arg)
  * Requires: sched.lock. */
 void goc__checkdead(void)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     if (atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
         return;
     int32_t run = goc__sched.mcount - goc__sched.nmidle -

@@ -81,11 +81,12 @@ static struct {
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
-} gpool;
+} gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
 
 /* Requires: gpool.lock.  Returns: false when out of memory. */
 static bool chunk_new(void)
 {
+    GOC_ASSERT_HELD(&gpool.lock);
     uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_relaxed);
     if (n == MAX_CHUNKS)
         return false;
@@ -107,6 +108,8 @@ static bool chunk_new(void)
     if (c == NULL)
         return false;
     memset(c, 0, G_CHUNK * sizeof *c); /* status FREE */
+    for (int i = 0; i < G_CHUNK; i++)
+        goc__lock_setrank(&c[i].timer.mu, GOC__RANK_GTIMER);
     for (int i = G_CHUNK - 1; i >= 0; i--)
         gpool.free[gpool.nfree++] = &c[i];
     /* release: the zeroed headers are visible to lock-free walkers; pairs
@@ -201,6 +204,7 @@ void goc__g_teardown(void)
      * mappings). */
     gpool.nfree = 0;
     memset(&gpool.lock, 0, sizeof gpool.lock);
+    goc__lock_setrank(&gpool.lock, GOC__RANK_GPOOL);
 }
 
 /* ---- switches ---- */

@@ -19,6 +19,7 @@ void goc__unlock_wake(goc__mutex *l);
 /* Take l: one CAS when it is free, else spin briefly, then sleep. */
 static inline void goc__lock(goc__mutex *l)
 {
+    GOC__LOCKRANK_ACQUIRE(l, l->rank);
     uint32_t c = 0;
     /* acquire; pairs with the release exchange in goc__unlock */
     if (goc__likely(atomic_compare_exchange_strong_explicit(
@@ -31,6 +32,7 @@ void goc__spin_lock_slow(goc__spinlock *l);
 
 static inline void goc__spin_lock(goc__spinlock *l)
 {
+    GOC__LOCKRANK_ACQUIRE(l, l->rank);
     uint32_t c = 0;
     /* acquire; pairs with the release store in goc__spin_unlock */
     if (goc__likely(atomic_compare_exchange_strong_explicit(
@@ -41,6 +43,7 @@ static inline void goc__spin_lock(goc__spinlock *l)
 
 static inline void goc__spin_unlock(goc__spinlock *l)
 {
+    GOC__LOCKRANK_RELEASE(l);
     /* release; pairs with the acquire CAS in goc__spin_lock */
     atomic_store_explicit(&l->key, 0, memory_order_release);
 }
@@ -50,8 +53,11 @@ static inline bool goc__trylock(goc__mutex *l)
 {
     uint32_t c = 0;
     /* acquire; pairs with the release exchange in goc__unlock */
-    return atomic_compare_exchange_strong_explicit(
+    bool ok = atomic_compare_exchange_strong_explicit(
         &l->key, &c, 1, memory_order_acquire, memory_order_relaxed);
+    if (ok)
+        GOC__LOCKRANK_TRY(l, l->rank);
+    return ok;
 }
 
 /* A pause in a spin loop. */
@@ -66,6 +72,7 @@ static inline void goc__cpu_relax(void)
 
 static inline void goc__unlock(goc__mutex *l)
 {
+    GOC__LOCKRANK_RELEASE(l);
     /* release; pairs with the acquire in goc__lock */
     if (goc__unlikely(atomic_exchange_explicit(&l->key, 0,
                                                memory_order_release) == 2))

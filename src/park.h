@@ -70,10 +70,11 @@ void goc__ready(goc__g *g);
  * wake-up (a plain thread calls it with g NULL, first) and must return
  * true.  reason: the wait reason for dumps.  m: goc__getm().  Inline: a
  * goroutine's park is one call to goc__park_m, as when each queue had its
- * own copy.  May park: yes. */
-static inline void goc__parker_sleep(goc__m *m, const goc__parker *p,
-                                     goc__unlockf unlockf, void *arg,
-                                     const char *reason)
+ * own copy; always, even at -O0: it sits on a parked goroutine's stack,
+ * and dumps hide only runtime text (check.h).  May park: yes. */
+static inline __attribute__((always_inline)) void
+goc__parker_sleep(goc__m *m, const goc__parker *p, goc__unlockf unlockf,
+                  void *arg, const char *reason)
 {
     if (p->g != NULL) {
         goc__park_m(m, unlockf, arg, reason);

@@ -51,7 +51,9 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-struct goc__sched goc__sched;
+struct goc__sched goc__sched = {
+    .lock = GOC__MUTEX_INIT(GOC__RANK_SCHED),
+};
 /* Incremented at every goc_run (release); never reset, so a thread's
  * remembered epoch from an earlier run never matches a later one. */
 _Atomic uint64_t goc__sched_epoch;
@@ -96,14 +98,32 @@ static goc__p *releasep(goc__m *m)
     return p;
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: sched.lock.  Returns: true if every P on the idle list is
+ * IDLE with empty queues, and npidle is the list's length. */
+static bool pidle_is_valid(void)
+{
+    int32_t n = 0;
+    for (goc__p *p = goc__sched.pidle; p != NULL; p = p->link, n++)
+        if (atomic_load_explicit(&p->status, memory_order_relaxed) !=
+                GOC__PIDLE ||
+            !goc__runq_empty(p))
+            return false;
+    return n == atomic_load_explicit(&goc__sched.npidle,
+                                     memory_order_relaxed);
+}
+#endif
+
 /* Requires: sched.lock; p's queues are empty. */
 void goc__pidleput(goc__p *p)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     GOC_ASSERT_INTERNAL(goc__runq_empty(p));
     atomic_store_explicit(&p->status, GOC__PIDLE, memory_order_relaxed);
     p->link = goc__sched.pidle;
     goc__sched.pidle = p;
     atomic_fetch_add_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
+    GOC_ASSERT_EXPENSIVE(pidle_is_valid());
 }
 
 /* Requires: sched.lock.  The P leaves the idle list already marked
@@ -113,6 +133,7 @@ void goc__pidleput(goc__p *p)
  * back on the list when GOMAXPROCS grew, and two Ms ran it. */
 goc__p *goc__pidleget(void)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     goc__p *p = goc__sched.pidle;
     if (p != NULL) {
         atomic_store_explicit(&p->status, GOC__PRUNNING,
@@ -121,12 +142,14 @@ goc__p *goc__pidleget(void)
         p->link = NULL;
         atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
     }
+    GOC_ASSERT_EXPENSIVE(pidle_is_valid());
     return p;
 }
 
 /* Requires: sched.lock.  Unlink an idle P (GOMAXPROCS shrinking). */
 void goc__pidleremove(goc__p *p)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     for (goc__p **pp = &goc__sched.pidle; *pp != NULL; pp = &(*pp)->link) {
         if (*pp == p) {
             *pp = p->link;
@@ -141,6 +164,7 @@ void goc__pidleremove(goc__p *p)
 /* Requires: sched.lock. */
 static goc__m *mget(void)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     goc__m *m = goc__sched.midle;
     if (m != NULL) {
         goc__sched.midle = m->schedlink;

@@ -37,6 +37,7 @@ static int default_maxprocs(void)
  * Returns: false if a P could not be allocated (nothing changed). */
 static bool procresize(int32_t n)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     int32_t old = goc__gomaxprocs();
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
@@ -47,6 +48,7 @@ static bool procresize(int32_t n)
         if (p == NULL)
             return false;
         memset(p, 0, sizeof *p);
+        goc__lock_setrank(&p->timers.lock, GOC__RANK_TIMERS);
         p->id = i;
         atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
         /* release: pairs with the acquire in goc__allp(). */
@@ -146,6 +148,7 @@ static void teardown(goc__m *m0)
 static void sched_reset(void)
 {
     memset(&goc__sched.lock, 0, sizeof goc__sched.lock);
+    goc__lock_setrank(&goc__sched.lock, GOC__RANK_SCHED);
     goc__globrunq_free();
     goc__sched.pidle = NULL;
     goc__sched.midle = NULL;

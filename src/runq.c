@@ -164,6 +164,7 @@ static int32_t grunq_len(void)
 /* Make room for n more.  Requires: sched.lock. */
 __attribute__((noinline)) static void grunq_reserve(int32_t n)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     uint32_t len = (uint32_t)grunq_len();
     if (len + (uint32_t)n <= goc__sched.grunqcap)
         return;
@@ -182,6 +183,26 @@ __attribute__((noinline)) static void grunq_reserve(int32_t n)
     goc__sched.grunqcap = cap;
     goc__sched.grunqhead = 0;
 }
+
+#if GOC_DEBUG >= 3
+/* Requires: sched.lock.  Returns: true if the ring's bounds hold and every
+ * queued G is RUNNABLE. */
+static bool grunq_is_valid(void)
+{
+    uint32_t len = (uint32_t)grunq_len(), cap = goc__sched.grunqcap;
+    if (len > cap || (cap & (cap - 1)) != 0 ||
+        (cap > 0 && goc__sched.grunqhead >= cap))
+        return false;
+    for (uint32_t i = 0; i < len; i++) {
+        goc__g *g = goc__sched.grunq[(goc__sched.grunqhead + i) & (cap - 1)];
+        if (g == NULL || atomic_load_explicit(&g->status,
+                                              memory_order_relaxed) !=
+                             GOC__GRUNNABLE)
+            return false;
+    }
+    return true;
+}
+#endif
 
 static void grunq_push(goc__g *g)
 {
@@ -205,6 +226,7 @@ static goc__g *grunq_pop(void)
 
 void goc__globrunq_put_locked(goc__g *g)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
     if (goc__unlikely((uint32_t)grunq_len() == goc__sched.grunqcap))
         grunq_reserve(1);
     grunq_push(g);
@@ -242,6 +264,8 @@ void goc__globrunq_free(void)
  * Requires: sched.lock; the caller holds p. */
 goc__g *goc__globrunq_get(goc__p *p, int32_t max)
 {
+    GOC_ASSERT_HELD(&goc__sched.lock);
+    GOC_ASSERT_EXPENSIVE(grunq_is_valid());
     int32_t size =
         atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
     if (size == 0)

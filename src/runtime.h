@@ -17,19 +17,7 @@
  *   P  a processor token: an M must hold a P to run goroutines.  There are
  *      GOMAXPROCS Ps; each has a local run queue and caches.
  *
- * Lock order (a < b: b may be taken while holding a):
- *   chan.lock (several, in address order: select) ... released before
- *   any of the next two is taken;
- *   goc__sema.lock (a sync object's queue: one at a time, never with a
- *   chan.lock; sema.h) ... released before the next two are taken;
- *   sched.lock < stackpool.lock; gpool.lock is a leaf.
- * Contexts (context.c): a parent's mu < its child's mu < chan.lock (a
- * cancel closes done channels holding them).
- * Timers (timer.c): a timer's mu < its P's heap lock (a leaf); a timer's
- * function runs under its mu and may take context, channel and sched
- * locks, so no one takes a timer's mu while holding those, except the G
- * timer (goc_sleep, goc_select_until), whose function only readies a
- * goroutine: select arms it holding its channels' locks.
+ * Lock order: the rank table in lockrank.h, checked at GOC_DEBUG >= 2.
  * A channel's lock is never held across goc__ready, a spawn or a park:
  * wakers unlock first, and a parking goroutine's lock is released by the
  * unlock callback after the switch.  Everything else is a single-owner
@@ -46,6 +34,7 @@
 
 #include "check.h"
 #include "goc.h"
+#include "lockrank.h"
 
 typedef struct goc__g goc__g;
 typedef struct goc__m goc__m;
@@ -61,6 +50,9 @@ typedef struct goc__p goc__p;
  * sleepers.  Held only for short, non-blocking critical sections. */
 typedef struct goc__mutex {
     _Atomic uint32_t key;
+#if GOC_DEBUG >= 2
+    uint32_t rank; /* lockrank.h; set before the lock is shared */
+#endif
 } goc__mutex;
 
 /* Spin lock for the shortest sections (a channel's): unlock is a plain
@@ -70,7 +62,20 @@ typedef struct goc__mutex {
  * call out or take long. */
 typedef struct goc__spinlock {
     _Atomic uint32_t key; /* 0 free, 1 held */
+#if GOC_DEBUG >= 2
+    uint32_t rank; /* lockrank.h; set before the lock is shared */
+#endif
 } goc__spinlock;
+
+/* A lock's rank is set once, before the lock is shared: by the static
+ * initializer or by an init call.  Release builds have no rank field. */
+#if GOC_DEBUG >= 2
+#define GOC__MUTEX_INIT(r) {.key = 0, .rank = (r)}
+#define goc__lock_setrank(l, r) ((l)->rank = (r))
+#else
+#define GOC__MUTEX_INIT(r) {.key = 0}
+#define goc__lock_setrank(l, r) ((void)0)
+#endif
 
 /* One-shot event: notesleep waits until notewakeup.  Clear before reuse.
  * Waking an already-woken note is harmless (the exit path relies on it). */

@@ -74,6 +74,17 @@ static void sellock(struct sel *s)
     }
 }
 
+#if GOC_DEBUG >= 2
+/* Returns: true if this thread holds every channel lock of s. */
+static bool sel_held(struct sel *s)
+{
+    for (uint32_t k = 0; k < s->nlock; k++)
+        if (!goc__lockrank_held(&s->cases[s->lockorder[k]].chan->lock))
+            return false;
+    return true;
+}
+#endif
+
 static void selunlock(void *arg)
 {
     struct sel *s = arg;
@@ -234,6 +245,7 @@ static bool timed_unlock(goc__g *g, void *arg)
  * is goc__parker_sleep).  Requires: all locks released. */
 static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
 {
+    GOC_ASSERT_NONE_HELD();
     if (goc__notetsleep(note, deadline - goc__nanotime()))
         return;
     if (goc__sel_claim(st)) {
@@ -252,6 +264,7 @@ GOC__RUNTIME_TEXT
 static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
                         int64_t deadline)
 {
+    GOC_ASSERT_INTERNAL(sel_held(s));
     goc__selstate st;
     atomic_init(&st.done, 0);
     st.fired = NULL;

@@ -38,7 +38,17 @@ static bool semq_is_valid(goc__sema *q)
 
 void goc__semq_lock(goc__sema *q)
 {
+#if GOC_DEBUG >= 2
+    /* the public word has no room for a rank (sema.h) */
+    goc__lockrank_acquire(q, GOC__RANK_SEMQ, false);
+    uint32_t c = 0;
+    goc__mutex *l = goc__semq_mutex(q);
+    if (!atomic_compare_exchange_strong_explicit(
+            &l->key, &c, 1, memory_order_acquire, memory_order_relaxed))
+        goc__lock_slow(l);
+#else
     goc__lock(goc__semq_mutex(q));
+#endif
     GOC_ASSERT_EXPENSIVE(semq_is_valid(q));
 }
 
@@ -55,6 +65,7 @@ void goc__semw_init(goc__semw *w, int64_t n)
 
 void goc__semq_push(goc__sema *q, goc__semw *w, bool lifo)
 {
+    GOC_ASSERT_HELD(q);
     goc__semw *h = goc__semq_first(q);
     if (h == NULL) {
         w->next = w->prev = w;
@@ -73,6 +84,7 @@ void goc__semq_push(goc__sema *q, goc__semw *w, bool lifo)
 
 void goc__semq_take(goc__sema *q, goc__semw *w, goc__wakelist *wl)
 {
+    GOC_ASSERT_HELD(q);
     GOC_ASSERT_INTERNAL(w->queued);
     if (w->next == w) {
         q->head = NULL;
@@ -120,6 +132,7 @@ static bool sleep_unlock(goc__g *g, void *arg)
 GOC__RUNTIME_TEXT
 void goc__semq_sleep(goc__sema *q, goc__semw *w, const char *reason)
 {
+    GOC_ASSERT_HELD(q);
     if (!w->queued) { /* a waker was first */
         goc__semq_unlock(q);
         return;

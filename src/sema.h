@@ -58,10 +58,15 @@ typedef struct goc__wakelist {
 /* ---- the queue (q->lock) ---- */
 
 /* The queue lock is the public struct's uint32_t, used as a goc__mutex
- * (the public header cannot use _Atomic: it also compiles as C++). */
-_Static_assert(sizeof(goc__mutex) == sizeof(uint32_t) &&
+ * (the public header cannot use _Atomic: it also compiles as C++).  At
+ * GOC_DEBUG >= 2 a goc__mutex also holds its rank, for which the public
+ * word has no room: the queue lock then records its rank (SEMQ) itself
+ * and takes the word with the rank-less lock functions, which touch
+ * only the key. */
+_Static_assert(offsetof(goc__mutex, key) == 0 &&
+                   sizeof(((goc__mutex *)0)->key) == sizeof(uint32_t) &&
                    _Alignof(goc__mutex) == _Alignof(uint32_t),
-               "goc__sema.lock must hold a goc__mutex");
+               "goc__sema.lock must hold a goc__mutex's key");
 static inline goc__mutex *goc__semq_mutex(goc__sema *q)
 {
     return (goc__mutex *)(void *)&q->lock;
@@ -69,7 +74,14 @@ static inline goc__mutex *goc__semq_mutex(goc__sema *q)
 void goc__semq_lock(goc__sema *q);
 static inline void goc__semq_unlock(goc__sema *q)
 {
+#if GOC_DEBUG >= 2
+    goc__lockrank_release(q);
+    goc__mutex *l = goc__semq_mutex(q);
+    if (atomic_exchange_explicit(&l->key, 0, memory_order_release) == 2)
+        goc__unlock_wake(l);
+#else
     goc__unlock(goc__semq_mutex(q));
+#endif
 }
 
 /* Fill in who is waiting: the current goroutine, or this thread's note. */

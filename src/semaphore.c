@@ -32,12 +32,14 @@ void goc_sem_init(goc_sem *s, int64_t size)
 /* Requires: the queue lock.  May the caller take n units now? */
 static bool fits(goc_sem *s, int64_t n)
 {
+    GOC_ASSERT_HELD(&s->sema);
     return s->size - s->cur >= n && goc__semq_first(&s->sema) == NULL;
 }
 
 /* Let in the waiters at the front that fit now.  Requires: the lock. */
 static void let_in(goc_sem *s, goc__wakelist *wl)
 {
+    GOC_ASSERT_HELD(&s->sema);
     goc__semw *w;
     while ((w = goc__semq_first(&s->sema)) != NULL &&
            s->size - s->cur >= w->n) {
@@ -53,6 +55,7 @@ static void let_in(goc_sem *s, goc__wakelist *wl)
  * does.  Requires: the lock, which it releases.  May park: yes. */
 static int acquire_ctx(goc_sem *s, int64_t n, goc_ctx *ctx, goc_chan *done)
 {
+    GOC_ASSERT_HELD(&s->sema);
     goc_chan *sig = goc_chan_make(0, 1);
     if (sig == NULL) {
         goc__semq_unlock(&s->sema);

@@ -91,7 +91,7 @@ static struct {
     int nclasses;
     int guard_mode;
     uint64_t unguarded;
-} pool;
+} pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
 static size_t round_page(size_t n)
 {
@@ -115,6 +115,7 @@ size_t goc__stack_slot_for(size_t stack_size)
 void goc__stack_init(void)
 {
     memset(&pool, 0, sizeof pool);
+    goc__lock_setrank(&pool.lock, GOC__RANK_STACK);
     int64_t v = goc__env.stack_size;
     size_t def = STACK_DEFAULT;
     if (v > 0 && (uint64_t)v <= STACK_MAX)
@@ -128,6 +129,7 @@ void goc__stack_init(void)
  * table is full. */
 static struct stack_class *class_for(size_t slot_size)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     for (int i = 0; i < pool.nclasses; i++)
         if (pool.classes[i].slot_size == slot_size)
             return &pool.classes[i];
@@ -184,6 +186,7 @@ static void guard_page(char *p)
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL. */
 static char *carve(struct stack_class *c)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     struct slab *s = c->cur;
     if (s == NULL || s->ncarved == s->nslots) {
         if (pool.nslabs == MAX_SLABS)
@@ -223,6 +226,7 @@ static char *carve(struct stack_class *c)
 /* Requires: pool.lock. */
 static char *pool_pop(struct stack_class *c)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     if (c->nfree == 0)
         return carve(c);
     char *slot = c->free[--c->nfree];
@@ -245,6 +249,7 @@ static int cmp_addr(const void *a, const void *b)
  * Requires: pool.lock. */
 static void discard(char **v, uint32_t n, size_t slot_size)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     qsort(v, n, sizeof *v, cmp_addr);
     size_t ps = goc__pagesize();
     for (uint32_t i = 0; i < n;) {
@@ -269,6 +274,7 @@ static int64_t coarse_now(void)
  * been idle longest, keeping STACK_WARM_MAX of them resident. */
 static void pool_scavenge(struct stack_class *c, int64_t now)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     uint32_t end = c->nfree - STACK_WARM_MAX; /* caller: nfree - ncold > */
     uint32_t k = c->ncold;
     while (k < end && c->since[k] <= now - STACK_IDLE_NS)
@@ -284,6 +290,7 @@ static void pool_scavenge(struct stack_class *c, int64_t now)
  * coarse_now(), read once per batch of pushes. */
 static void pool_push(struct stack_class *c, char *slot, int64_t now)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     if (c->nfree == c->capfree) {
         uint32_t cap = c->capfree ? c->capfree * 2 : 256;
         char **nf = realloc(c->free, cap * sizeof *nf);
@@ -304,6 +311,7 @@ static void pool_push(struct stack_class *c, char *slot, int64_t now)
  * stayed idle long enough, at most every STACK_CHECK_NS. */
 static void pool_pushed(struct stack_class *c, int64_t now)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     if (c->nfree - c->ncold > STACK_WARM_MAX && now >= c->next_check) {
         c->next_check = now + STACK_CHECK_NS;
         pool_scavenge(c, now);
@@ -314,6 +322,7 @@ static void pool_pushed(struct stack_class *c, int64_t now)
  * Requires: pool.lock. */
 static void scache_spill(goc__p *p, uint32_t keep)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     struct stack_class *c = class_for(goc__stack_slot_default);
     int64_t now = coarse_now();
     while (p->nscache > keep)

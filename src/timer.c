@@ -85,10 +85,31 @@ static void update_first(goc__timers *ts)
                           memory_order_seq_cst);
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: ts->lock.  Returns: true if ts is in heap order, every entry's
+ * timer points back at its slot, and first matches heap[0]. */
+static bool heap_is_valid(goc__timers *ts)
+{
+    if (ts->len > ts->cap)
+        return false;
+    for (uint32_t i = 0; i < ts->len; i++) {
+        goc__timer_ent *e = &ts->heap[i];
+        if (e->t->idx != (int32_t)i || e->t->p == NULL ||
+            e->t->when != e->when ||
+            (i > 0 && ts->heap[(i - 1) / 4].when > e->when))
+            return false;
+    }
+    return atomic_load_explicit(&ts->first, memory_order_relaxed) ==
+           (ts->len > 0 ? ts->heap[0].when : 0);
+}
+#endif
+
 /* Requires: t->mu, ts->lock; t in no heap.  Returns: true if t is now
  * the earliest timer of ts. */
 static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
+    GOC_ASSERT_HELD(&ts->lock);
     if (ts->len == ts->cap) {
         uint32_t cap = ts->cap ? ts->cap * 2 : 64;
         goc__timer_ent *h = realloc(ts->heap, cap * sizeof *h);
@@ -102,12 +123,15 @@ static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
     t->idx = (int32_t)ts->len++;
     sift_up(ts, (uint32_t)t->idx);
     update_first(ts);
+    GOC_ASSERT_EXPENSIVE(heap_is_valid(ts));
     return t->idx == 0;
 }
 
 /* Requires: t->mu, ts->lock; t in ts. */
 static void heap_del(goc__timers *ts, goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
+    GOC_ASSERT_HELD(&ts->lock);
     uint32_t i = (uint32_t)t->idx;
     t->p = NULL;
     if (--ts->len != i) {
@@ -118,6 +142,7 @@ static void heap_del(goc__timers *ts, goc__timer *t)
             sift_down(ts, i);
     }
     update_first(ts);
+    GOC_ASSERT_EXPENSIVE(heap_is_valid(ts));
 }
 
 /* ---- the timer sleeper ---- */
@@ -170,6 +195,7 @@ static goc__p *home(void)
 /* Requires: t->mu.  Returns: true if t was armed. */
 static bool disarm_locked(goc__timer *t)
 {
+    GOC_ASSERT_HELD(&t->mu);
     goc__p *p = t->p;
     if (p == NULL)
         return false;
@@ -182,6 +208,7 @@ static bool disarm_locked(goc__timer *t)
 /* Requires: t->mu.  Returns: the deadline to kick for, or 0. */
 static int64_t arm_locked(goc__timer *t, int64_t when, int64_t period)
 {
+    GOC_ASSERT_HELD(&t->mu);
     disarm_locked(t);
     goc__p *p = home();
     if (when <= 0)
@@ -274,6 +301,7 @@ void goc__timers_teardown(goc__p *p)
     }
     free(ts->heap);
     memset(ts, 0, sizeof *ts);
+    goc__lock_setrank(&ts->lock, GOC__RANK_TIMERS);
 }
 
 bool goc__timers_pending(void)
@@ -375,6 +403,7 @@ static struct goc_timer *timer_make(bool with_chan)
     struct goc_timer *tm = calloc(1, sizeof *tm);
     if (tm == NULL)
         return NULL;
+    goc__lock_setrank(&tm->t.mu, GOC__RANK_TIMER);
     if (with_chan) {
         tm->c = goc_chan_make(sizeof(int64_t), 1);
         if (tm->c == NULL) {
@@ -502,6 +531,7 @@ goc_chan *goc_after(int64_t ns)
     struct after *a = calloc(1, sizeof *a);
     if (a == NULL)
         return NULL;
+    goc__lock_setrank(&a->t.mu, GOC__RANK_TIMER);
     a->c = goc_chan_make(sizeof(int64_t), 1);
     if (a->c == NULL) {
         free(a);
