@@ -7,6 +7,17 @@
  * success, a negative GOC_E* code on failure (include/goc/errno.h).  Nothing
  * here reports through errno: a goroutine may resume on another thread.
  *
+ * Constructors (every call that returns a pointer to a new object) return
+ * NULL on failure instead.  To tell a bad argument from a lack of memory,
+ * goc uses a precondition table, not a hidden error code: each
+ * constructor lists the arguments it refuses, as ranges against the
+ * GOC_*_MAX constants below, so a caller can check them before the call.
+ * Arguments are checked before anything is allocated (an out-of-range
+ * size never reaches malloc or mmap), so a NULL for arguments inside the
+ * documented ranges means out of memory (or, where a constructor says
+ * so, that no run is in progress).  Calls that return an int report an
+ * out-of-range argument as GOC_EINVAL.
+ *
  * Comment vocabulary (so docs can be generated): a summary sentence, then
  * Blocks:, Returns:, Errors:, and notes on threads and ownership.
  * The design lives in docs/design/scheduler.md.
@@ -54,10 +65,14 @@ GOC_EXTERN const char *goc_version_string(void);
  * Runtime
  * ------------------------------------------------------------------------ */
 
+/* The largest stack goc_go_opts accepts (1 GiB); larger: GOC_EINVAL. */
+#define GOC_STACK_SIZE_MAX ((size_t)1 << 30)
+
 /* Options for goc_go_opts.  Zero-initialise and set what you need. */
 typedef struct goc_spawn_opts {
     size_t stack_size; /* bytes; 0 = default (256 KiB or GOC_STACK_SIZE);
-                          rounded up to whole pages, at least 16 KiB */
+                          rounded up to whole pages, at least 16 KiB, at
+                          most GOC_STACK_SIZE_MAX */
     const char *name;  /* shown in goroutine dumps; not copied: it must
                           outlive the goroutine (a string literal is ideal) */
 } goc_spawn_opts;
@@ -86,7 +101,7 @@ GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
  * yielding yields once (goc has no preemption yet; Go would preempt such a
  * spawn loop): the spawned get to run, and finish, while it goes on.
  * Returns: 0.
- * Errors: GOC_EINVAL  fn is NULL, or a stack size too large to map.
+ * Errors: GOC_EINVAL  fn is NULL, or stack_size over GOC_STACK_SIZE_MAX.
  *         GOC_ENOMEM  no stack could be mapped at the time of the call, or
  *                     no memory for the goroutine's header.
  *         GOC_EPERM   no run is in progress. */
@@ -144,9 +159,22 @@ GOC_EXTERN void goc_unlock_os_thread(void);
 
 typedef struct goc_chan goc_chan;
 
+/* The ranges goc_chan_make accepts.  As Go's makechan: an element of at
+ * most 64 KiB - 1, a capacity that is a non-negative int (Go's "makechan:
+ * size out of range"), and a buffer far below what any allocator (also
+ * a sanitizer's) can give. */
+#define GOC_CHAN_ELEM_MAX ((size_t)65535)
+#define GOC_CHAN_CAP_MAX ((size_t)PTRDIFF_MAX)
+#if UINTPTR_MAX > 0xffffffffu
+#define GOC_CHAN_BUF_MAX ((size_t)1 << 39)
+#else
+#define GOC_CHAN_BUF_MAX ((size_t)1 << 30)
+#endif
+
 /* make(chan T, cap).  elem_size 0 makes a signal channel (chan struct{}).
- * Returns: the channel, or NULL when out of memory or when elem_size is
- * over 65535 or elem_size * cap overflows. */
+ * Returns: the channel, or NULL: without allocating when elem_size is over
+ * GOC_CHAN_ELEM_MAX, cap over GOC_CHAN_CAP_MAX, or elem_size * cap over
+ * GOC_CHAN_BUF_MAX; otherwise only when out of memory. */
 GOC_EXTERN goc_chan *goc_chan_make(size_t elem_size, size_t cap);
 GOC_EXTERN void goc_chan_retain(goc_chan *c);
 /* Drop a reference; the last one frees the channel (and any buffered
@@ -236,6 +264,9 @@ GOC_EXTERN int64_t goc_now(void);
  * like a channel call, makes the thread count as a possible waker for
  * deadlock detection). */
 GOC_EXTERN void goc_sleep(int64_t ns);
+
+/* Every duration may be any int64_t: a negative one is 0, and a deadline
+ * past the end of the clock (goc_now() + ns overflowing) is never. */
 
 /* time.After: a channel of int64_t that receives goc_now() once, ns from
  * now (capacity 1, as Go's before 1.23).  The caller owns the channel and
@@ -558,7 +589,8 @@ GOC_EXTERN void goc_group_free(goc_group *g);
 GOC_EXTERN void goc_dump(int fd);
 
 /* runtime.Stack: format the calling goroutine (all = false) or every
- * goroutine (all = true) into buf, NUL-terminated when len > 0.
+ * goroutine (all = true) into buf, NUL-terminated when len > 0.  A NULL
+ * buf counts as len 0.
  * Returns: the number of bytes written, without the NUL. */
 GOC_EXTERN size_t goc_stack(char *buf, size_t len, bool all);
 

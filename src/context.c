@@ -218,7 +218,11 @@ goc_ctx *goc_ctx_with_deadline(goc_ctx *parent, int64_t deadline)
 
 goc_ctx *goc_ctx_with_timeout(goc_ctx *parent, int64_t ns)
 {
-    return goc_ctx_with_deadline(parent, goc__nanotime() + ns);
+    /* Past the end of the clock (the sum would overflow): no deadline
+     * ever reached, as in Go. */
+    int64_t now = goc__nanotime();
+    return goc_ctx_with_deadline(parent,
+                                 ns > INT64_MAX - now ? INT64_MAX : now + ns);
 }
 
 goc_ctx *goc_ctx_with_value(goc_ctx *parent, const void *key, void *value)
