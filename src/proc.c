@@ -1270,6 +1270,7 @@ static void teardown(goc__m *m0)
 
 int goc__run(void (*main_fn)(void *), void *arg)
 {
+    goc__sanitizer_check();
     if (main_fn == NULL)
         return GOC_EINVAL;
     if (goc__getm() != NULL)
