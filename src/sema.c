@@ -102,7 +102,7 @@ void goc__wake_all(goc__wakelist *wl)
         goc__g *g = w->g;
         goc_chan *sig = w->signal;
         if (sig != NULL)
-            (void)goc_chan_try_send(sig, NULL); /* cap 1, sent once */
+            (void)!goc_chan_try_send(sig, NULL); /* cap 1, sent once */
         else if (g != NULL)
             goc__ready(g);
         else

@@ -354,7 +354,7 @@ struct goc_ticker {
 static int chan_fire(goc__timer *t, void *arg, int64_t now)
 {
     (void)t;
-    (void)goc_chan_try_send(arg, &now); /* full: the reader is behind */
+    (void)!goc_chan_try_send(arg, &now); /* full: the reader is behind */
     return GOC__TIMER_KEEP;
 }
 
@@ -500,7 +500,7 @@ static void after_abandon(goc__timer *t)
 static int after_fire(goc__timer *t, void *arg, int64_t now)
 {
     struct after *a = arg;
-    (void)goc_chan_try_send(a->c, &now);
+    (void)!goc_chan_try_send(a->c, &now); /* cap 1, sent once */
     goc__unlock(&t->mu);
     after_abandon(t);
     return GOC__TIMER_GONE;

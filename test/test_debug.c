@@ -32,7 +32,7 @@ static void lonely_main(void *arg)
 }
 static void lonely_death(void)
 {
-    goc_run(lonely_main, NULL);
+    ASSERT_OK(goc_run(lonely_main, NULL));
 }
 TEST(deadlock_main_alone)
 {
@@ -71,7 +71,7 @@ static void crowd_main(void *arg)
 static void crowd_death(void)
 {
     goc_maxprocs(2);
-    goc_run(crowd_main, NULL);
+    ASSERT_OK(goc_run(crowd_main, NULL));
 }
 TEST(deadlock_crowd)
 {
@@ -307,7 +307,7 @@ static void locked_main(void *arg)
 static void locked_death(void)
 {
     goc_maxprocs(2);
-    goc_run(locked_main, NULL);
+    ASSERT_OK(goc_run(locked_main, NULL));
 }
 TEST(deadlock_locked_thread)
 {
@@ -333,7 +333,7 @@ static void quit_main(void *arg)
 }
 static void quit_death(void)
 {
-    goc_run(quit_main, NULL);
+    ASSERT_OK(goc_run(quit_main, NULL));
 }
 TEST(dump_on_sigquit)
 {
@@ -371,7 +371,7 @@ static void leaver_main(void *arg)
 static void leaver_death(void)
 {
     goc_maxprocs(2);
-    goc_run(leaver_main, NULL);
+    ASSERT_OK(goc_run(leaver_main, NULL));
 }
 TEST(deadlock_after_locked_exit)
 {
