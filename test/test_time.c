@@ -77,11 +77,12 @@ static void order_main(void *arg)
         t[k] = goc_timer_new(when[k] - goc_now());
         ASSERT(t[k] != NULL);
     }
-    goc_sleep(base + ORDERED * MS + 10 * MS - goc_now());
+    /* Receive, not poll after a sleep: whether every timer has fired by
+     * the end of a sleep is a race the test need not run. */
     int64_t prev = 0;
     for (int k = 0; k < ORDERED; k++) {
         int64_t v = 0;
-        ASSERT_OK(goc_chan_try_recv(goc_timer_chan(t[k]), &v));
+        ASSERT_OK(goc_chan_recv(goc_timer_chan(t[k]), &v));
         ASSERT_GE(v, when[k]);
         ASSERT_GE(v, prev);
         prev = v;
@@ -134,11 +135,13 @@ static void timer_main(void *arg)
 {
     (void)arg;
     int64_t v;
-    /* Stop before it fires: true, and nothing is ever sent. */
-    goc_timer *t = goc_timer_new(20 * MS);
+    /* Stop before it fires: true, and nothing is ever sent.  An hour, so
+     * that "before it fires" does not race a stalled test (the stop
+     * racing the firing is time_timer_stop_races). */
+    goc_timer *t = goc_timer_new(GOC_SECOND * 3600);
     ASSERT(goc_timer_stop(t));
     ASSERT(!goc_timer_stop(t));
-    goc_sleep(40 * MS);
+    goc_sleep(20 * MS);
     ASSERT_ERR(goc_chan_try_recv(goc_timer_chan(t), &v), GOC_EAGAIN);
     /* Reset a stopped timer: false (it was not armed); it fires. */
     ASSERT(!goc_timer_reset(t, 5 * MS));
@@ -163,9 +166,9 @@ static void timer_main(void *arg)
     while (atomic_load(&func_ran) == 0)
         goc_sleep(MS);
     ASSERT(!goc_timer_stop(f));
-    goc_timer *g = goc_after_func(50 * MS, func_body, NULL);
+    goc_timer *g = goc_after_func(GOC_SECOND * 3600, func_body, NULL);
     ASSERT(goc_timer_stop(g)); /* fn never runs */
-    goc_sleep(80 * MS);
+    goc_sleep(20 * MS);
     ASSERT_EQ(atomic_load(&func_ran), 1);
     goc_timer_free(f);
     goc_timer_free(g);
@@ -519,9 +522,17 @@ static void wr_main(void *arg)
     ASSERT_OK(goc_go(wr_selector, NULL));
     ASSERT_OK(goc_chan_recv(wr_ready, NULL));
     ASSERT_OK(goc_chan_recv(wr_ready, NULL));
-    goc_sleep(20 * MS); /* both parked by now */
+    /* Until both have parked, which only a dump shows (a fixed sleep
+     * would race them on a slow machine). */
     static char buf[65536];
-    goc_stack(buf, sizeof buf, true);
+    for (int i = 0;; i++) {
+        goc_stack(buf, sizeof buf, true);
+        if (strstr(buf, "[sleep]:") != NULL &&
+            strstr(buf, "[select]:") != NULL)
+            break;
+        ASSERT_LT(i, 10000);
+        goc_sleep(MS);
+    }
     ASSERT_EQ(atomic_load(&wr_never), 0); /* read, so the stores stay */
     /* Go shows time.Sleep above the caller; goc shows goc_sleep, and
      * goc_select_until when it is not a tail call (debug builds). */
