@@ -50,7 +50,8 @@ extern "C" {
  * Go panic (a send on a closed channel: GOC_ECLOSED) gets lost in C, so
  * the compiler warns.  To drop one on purpose, cast it away:
  *     (void)goc_chan_send(c, &v);     C23, C++17, and clang in any mode
- *     (void)!goc_chan_send(c, &v);    everywhere, also gcc before C23
+ *     (void)!goc_chan_send(c, &v);    everywhere, also gcc in C11/C17
+ *                                     and g++ before C++17
  * gcc's warn_unused_result, its only spelling before C23 and C++17,
  * ignores a plain (void) cast by design; the `!` makes the result used.
  * Defining GOC_NODISCARD (empty) before including goc.h turns it off. */
