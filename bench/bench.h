@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bench.h - small helpers shared by the benchmarks: a clock, flags, and
- * the peak RSS.  Every benchmark prints one line:
+/* bench.h - small helpers shared by the benchmarks: a clock, flags, the
+ * peak RSS, and BENCH_MUST for goc results.  Every benchmark prints one line:
  *     RESULT name=<bench> metric=<unit> value=<number> key=value...
  * the same line as its Go twin under bench/go/. */
 #ifndef GOC_BENCH_H
@@ -10,6 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* BENCH_MUST_BE(call, want): call returns want, or the benchmark aborts:
+ * a benchmark that lost a value (a send on a closed channel, a failed
+ * spawn) would measure something else.  One predictable branch: no cost
+ * worth measuring.  BENCH_MUST(call): call returns 0. */
+#define BENCH_MUST_BE(call, want)                                         \
+    do {                                                                  \
+        int rc_ = (call);                                                 \
+        if (__builtin_expect(rc_ != (want), 0)) {                         \
+            fprintf(stderr, "%s:%d: %s: %d\n", __FILE__, __LINE__, #call, \
+                    rc_);                                                 \
+            abort();                                                      \
+        }                                                                 \
+    } while (0)
+#define BENCH_MUST(call) BENCH_MUST_BE(call, 0)
 
 static inline double bench_now(void)
 {

@@ -15,7 +15,7 @@ static void sender(void *arg)
 {
     (void)arg;
     for (long i = 0; i < n; i++)
-        goc_chan_send(c, &i);
+        BENCH_MUST(goc_chan_send(c, &i));
 }
 
 static void bench_main(void *arg)

@@ -16,7 +16,7 @@ static void parked(void *arg)
 {
     (void)arg;
     atomic_fetch_add_explicit(&ready, 1, memory_order_relaxed);
-    goc_chan_recv(ch, NULL); /* until the close */
+    BENCH_MUST_BE(goc_chan_recv(ch, NULL), GOC_ECLOSED); /* until the close */
     goc_wg_done(&wg);
 }
 
@@ -42,7 +42,7 @@ static void bench_main(void *arg)
         exit(1);
     }
     double t1 = bench_now();
-    goc_chan_close(ch);
+    BENCH_MUST(goc_chan_close(ch));
     goc_wg_wait(&wg);
     double join_el = bench_now() - t1;
     goc_chan_release(ch);

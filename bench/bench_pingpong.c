@@ -14,9 +14,9 @@ static void echo(void *arg)
     long v;
     while (goc_chan_recv(ping, &v) == 0) {
         v++;
-        goc_chan_send(pong, &v);
+        BENCH_MUST(goc_chan_send(pong, &v));
     }
-    goc_chan_close(pong);
+    BENCH_MUST(goc_chan_close(pong));
 }
 
 static void bench_main(void *arg)
@@ -27,18 +27,18 @@ static void bench_main(void *arg)
     if (goc_go(echo, NULL) != 0)
         exit(1);
     for (long i = 0; i < 1000; i++) { /* short warm-up */
-        goc_chan_send(ping, &i);
-        goc_chan_recv(pong, NULL);
+        BENCH_MUST(goc_chan_send(ping, &i));
+        BENCH_MUST(goc_chan_recv(pong, NULL));
     }
     double t0 = bench_now();
     long v = 0;
     for (long i = 0; i < n; i++) {
-        goc_chan_send(ping, &v);
-        goc_chan_recv(pong, &v);
+        BENCH_MUST(goc_chan_send(ping, &v));
+        BENCH_MUST(goc_chan_recv(pong, &v));
     }
     double el = bench_now() - t0;
-    goc_chan_close(ping);
-    goc_chan_recv(pong, NULL);
+    BENCH_MUST(goc_chan_close(ping));
+    BENCH_MUST_BE(goc_chan_recv(pong, NULL), GOC_ECLOSED);
     if (v != n) {
         fprintf(stderr, "bad count\n");
         exit(1);

@@ -18,7 +18,7 @@ static void consumer(void *arg)
     while (goc_chan_recv(ch, &v) == 0)
         s += v;
     atomic_fetch_add(&total, s);
-    goc_chan_send(done, NULL);
+    BENCH_MUST(goc_chan_send(done, NULL));
 }
 
 static void producer(void *arg)
@@ -26,9 +26,9 @@ static void producer(void *arg)
     long long base = (long long)(intptr_t)arg * per;
     for (long long i = 0; i < per; i++) {
         long long v = base + i;
-        goc_chan_send(ch, &v);
+        BENCH_MUST(goc_chan_send(ch, &v));
     }
-    goc_chan_send(done, NULL);
+    BENCH_MUST(goc_chan_send(done, NULL));
 }
 
 static void bench_main(void *arg)
@@ -39,14 +39,14 @@ static void bench_main(void *arg)
     per = n / np;
     double t0 = bench_now();
     for (long c = 0; c < nc; c++)
-        goc_go(consumer, NULL);
+        BENCH_MUST(goc_go(consumer, NULL));
     for (long p = 0; p < np; p++)
-        goc_go(producer, (void *)(intptr_t)p);
+        BENCH_MUST(goc_go(producer, (void *)(intptr_t)p));
     for (long p = 0; p < np; p++)
-        goc_chan_recv(done, NULL);
-    goc_chan_close(ch);
+        BENCH_MUST(goc_chan_recv(done, NULL));
+    BENCH_MUST(goc_chan_close(ch));
     for (long c = 0; c < nc; c++)
-        goc_chan_recv(done, NULL);
+        BENCH_MUST(goc_chan_recv(done, NULL));
     double el = bench_now() - t0;
     long long m = (long long)per * np;
     if (atomic_load(&total) != m * (m - 1) / 2) {

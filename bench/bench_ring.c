@@ -15,11 +15,11 @@ static void node(void *arg)
     long t;
     while (goc_chan_recv(in, &t) == 0) {
         if (t == 0) {
-            goc_chan_send(done, &id);
+            BENCH_MUST(goc_chan_send(done, &id));
             return;
         }
         t--;
-        goc_chan_send(out, &t);
+        BENCH_MUST(goc_chan_send(out, &t));
     }
 }
 
@@ -31,11 +31,11 @@ static void bench_main(void *arg)
         chs[i] = goc_chan_make(sizeof(long), 0);
     done = goc_chan_make(sizeof(long), 0);
     for (long i = 0; i < k; i++)
-        goc_go(node, (void *)(intptr_t)(i + 1));
+        BENCH_MUST(goc_go(node, (void *)(intptr_t)(i + 1)));
     double t0 = bench_now();
-    goc_chan_send(chs[0], &n);
+    BENCH_MUST(goc_chan_send(chs[0], &n));
     long id;
-    goc_chan_recv(done, &id);
+    BENCH_MUST(goc_chan_recv(done, &id));
     double el = bench_now() - t0;
     if (id != n % k + 1) {
         fprintf(stderr, "bad id %ld want %ld\n", id, n % k + 1);

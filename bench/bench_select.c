@@ -14,8 +14,8 @@ static void sender(void *arg)
     goc_chan *c = arg;
     int one = 1;
     for (long j = 0; j < per; j++)
-        goc_chan_send(c, &one);
-    goc_chan_close(c);
+        BENCH_MUST(goc_chan_send(c, &one));
+    BENCH_MUST(goc_chan_close(c));
 }
 
 static void bench_main(void *arg)
@@ -24,7 +24,7 @@ static void bench_main(void *arg)
     per = n / K;
     double t0 = bench_now();
     for (int i = 0; i < K; i++)
-        goc_go(sender, chs[i]);
+        BENCH_MUST(goc_go(sender, chs[i]));
     goc_chan *live[K] = {chs[0], chs[1], chs[2], chs[3]};
     long got = 0;
     int open = K, v;

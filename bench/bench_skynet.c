@@ -15,7 +15,7 @@ static void skynet(void *arg)
     struct node nd = *(struct node *)arg;
     free(arg);
     if (nd.size == 1) {
-        goc_chan_send(nd.c, &nd.num);
+        BENCH_MUST(goc_chan_send(nd.c, &nd.num));
         return;
     }
     goc_chan *rc = goc_chan_make(sizeof(long long), 0);
@@ -28,11 +28,11 @@ static void skynet(void *arg)
     }
     long long sum = 0, v;
     for (long long i = 0; i < nd.div; i++) {
-        goc_chan_recv(rc, &v);
+        BENCH_MUST(goc_chan_recv(rc, &v));
         sum += v;
     }
     goc_chan_release(rc); /* the children no longer touch it */
-    goc_chan_send(nd.c, &sum);
+    BENCH_MUST(goc_chan_send(nd.c, &sum));
 }
 
 static long long n, dv;
@@ -44,9 +44,9 @@ static void bench_main(void *arg)
     goc_chan *c = goc_chan_make(sizeof(long long), 0);
     struct node *root = malloc(sizeof *root);
     *root = (struct node){c, 0, n, dv};
-    goc_go(skynet, root);
+    BENCH_MUST(goc_go(skynet, root));
     long long sum;
-    goc_chan_recv(c, &sum);
+    BENCH_MUST(goc_chan_recv(c, &sum));
     double el = bench_now() - t0;
     goc_chan_release(c);
     if (sum != n * (n - 1) / 2) {

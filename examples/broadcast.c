@@ -9,6 +9,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define RUNNERS 5
 
 static goc_chan *start, *ready, *finished;
@@ -16,10 +18,11 @@ static goc_chan *start, *ready, *finished;
 static void runner(void *arg)
 {
     int id = (int)(intptr_t)arg;
-    goc_chan_send(ready, NULL);
-    goc_chan_recv(start, NULL); /* everybody waits here for the close */
+    MUST(goc_chan_send(ready, NULL));
+    /* Everybody waits here for the close. */
+    MUST_BE(goc_chan_recv(start, NULL), GOC_ECLOSED);
     printf("  runner %d: go!\n", id);
-    goc_chan_send(finished, NULL);
+    MUST(goc_chan_send(finished, NULL));
 }
 
 static void tour(void *arg)
@@ -29,14 +32,14 @@ static void tour(void *arg)
     ready = goc_chan_make(0, 0);
     finished = goc_chan_make(0, 0);
     for (int i = 1; i <= RUNNERS; i++)
-        goc_go(runner, (void *)(intptr_t)i);
+        MUST(goc_go(runner, (void *)(intptr_t)i));
     for (int i = 0; i < RUNNERS; i++)
-        goc_chan_recv(ready, NULL);
+        MUST(goc_chan_recv(ready, NULL));
     printf("all %d runners are waiting; main closes the start channel\n",
            RUNNERS);
-    goc_chan_close(start);
+    MUST(goc_chan_close(start));
     for (int i = 0; i < RUNNERS; i++)
-        goc_chan_recv(finished, NULL);
+        MUST(goc_chan_recv(finished, NULL));
     printf("one close released all %d\n", RUNNERS);
     goc_chan_release(start);
     goc_chan_release(ready);

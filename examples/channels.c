@@ -12,6 +12,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 static goc_chan *unbuf, *buf;
 
 static void sender(void *arg)
@@ -19,7 +21,7 @@ static void sender(void *arg)
     (void)arg;
     int v = 42;
     printf("  sender: sending 42 on the unbuffered channel (blocks until main receives)\n");
-    goc_chan_send(unbuf, &v);
+    MUST(goc_chan_send(unbuf, &v));
     printf("  sender: main has it\n");
 }
 
@@ -27,8 +29,8 @@ static void producer(void *arg)
 {
     (void)arg;
     for (int i = 1; i <= 5; i++)
-        goc_chan_send(buf, &i);
-    goc_chan_close(buf); /* no more values: receivers drain, then stop */
+        MUST(goc_chan_send(buf, &i));
+    MUST(goc_chan_close(buf)); /* no more values: receivers drain, then stop */
 }
 
 static void tour(void *arg)
@@ -36,9 +38,9 @@ static void tour(void *arg)
     (void)arg;
     printf("1. unbuffered: a hand-off between two goroutines\n");
     unbuf = goc_chan_make(sizeof(int), 0);
-    goc_go(sender, NULL);
+    MUST(goc_go(sender, NULL));
     int v;
-    goc_chan_recv(unbuf, &v);
+    MUST(goc_chan_recv(unbuf, &v));
     printf("  main: received %d\n", v);
     goc_yield(); /* let the sender print */
     goc_chan_release(unbuf);
@@ -46,14 +48,14 @@ static void tour(void *arg)
     printf("2. buffered: sends do not block until the buffer is full\n");
     goc_chan *b = goc_chan_make(sizeof(int), 3);
     for (int i = 0; i < 3; i++)
-        goc_chan_send(b, &i);
+        MUST(goc_chan_send(b, &i));
     printf("  len=%zu cap=%zu; a fourth try_send says %s\n", goc_chan_len(b),
            goc_chan_cap(b), goc_err_name(goc_chan_try_send(b, &v)));
     goc_chan_release(b);
 
     printf("3. close and range: for v := range c\n");
     buf = goc_chan_make(sizeof(int), 2);
-    goc_go(producer, NULL);
+    MUST(goc_go(producer, NULL));
     printf("  received:");
     while (goc_chan_recv(buf, &v) == 0)
         printf(" %d", v);

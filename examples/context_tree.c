@@ -10,6 +10,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define MS GOC_MILLISECOND
 
 struct job {
@@ -48,7 +50,7 @@ static void start_team(struct team *t, goc_ctx *parent, const char *name,
         snprintf(t->names[i], sizeof t->names[i], "%s.%d", name, i + 1);
         t->jobs[i] = (struct job){t->ctx, t->names[i], wg};
         goc_wg_add(wg, 1);
-        goc_go(worker, &t->jobs[i]);
+        MUST(goc_go(worker, &t->jobs[i]));
     }
 }
 

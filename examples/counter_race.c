@@ -14,6 +14,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define G 8
 #define N 100000
 
@@ -56,7 +58,7 @@ static void channel_worker(void *arg)
 {
     (void)arg;
     for (int i = 0; i < N; i++)
-        goc_chan_send(incr, NULL);
+        MUST(goc_chan_send(incr, NULL));
 }
 
 static long owned; /* touched only by owner() */
@@ -65,7 +67,7 @@ static void owner(void *arg)
     goc_chan *result = arg;
     while (goc_chan_recv(incr, NULL) == 0)
         owned++;
-    goc_chan_send(result, &owned);
+    MUST(goc_chan_send(result, &owned));
 }
 
 static double now(void)
@@ -80,7 +82,7 @@ static double run(void (*fn)(void *))
 {
     double t0 = now();
     for (int g = 0; g < G; g++)
-        goc_wg_go(&wg, fn, NULL);
+        MUST(goc_wg_go(&wg, fn, NULL));
     goc_wg_wait(&wg);
     return (now() - t0) * 1e9 / ((double)G * N);
 }
@@ -104,11 +106,11 @@ static void tour(void *arg)
 
     incr = goc_chan_make(0, 64);
     goc_chan *result = goc_chan_make(sizeof(long), 0);
-    goc_go(owner, result);
+    MUST(goc_go(owner, result));
     t = run(channel_worker);
-    goc_chan_close(incr); /* the owner sees the end and reports */
+    MUST(goc_chan_close(incr)); /* the owner sees the end and reports */
     long total;
-    goc_chan_recv(result, &total);
+    MUST(goc_chan_recv(result, &total));
     printf("fix 3, one owner + a channel:  %ld  %6.1f ns per increment\n",
            total, t);
     goc_chan_release(incr);

@@ -24,6 +24,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 struct account {
     int id;
     long balance;
@@ -70,8 +72,8 @@ static void run_transfers(void *arg)
     goc_wg wg = {0};
     if (!ordered)
         goc_wg_add(&both_locked, 2);
-    goc_wg_go(&wg, transfer, &ab);
-    goc_wg_go(&wg, transfer, &ba);
+    MUST(goc_wg_go(&wg, transfer, &ab));
+    MUST(goc_wg_go(&wg, transfer, &ba));
     goc_wg_wait(&wg);
     printf("both transfers done: a = %ld, b = %ld\n", a.balance, b.balance);
 }
@@ -88,7 +90,7 @@ static void show_deadlock(void)
     if (pid == 0) {
         dup2(fds[1], 2);
         dup2(fds[1], 1);
-        goc_run(run_transfers, NULL);
+        MUST(goc_run(run_transfers, NULL));
         _exit(0);
     }
     close(fds[1]);

@@ -8,6 +8,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define WORKERS 3
 #define ITEMS 30
 
@@ -19,18 +21,18 @@ static void worker(void *arg)
     int v;
     while (goc_chan_recv(input, &v) == 0) {
         int doubled = 2 * v;
-        goc_chan_send(out, &doubled);
+        MUST(goc_chan_send(out, &doubled));
         goc_yield(); /* stands for real work */
     }
-    goc_chan_close(out);
+    MUST(goc_chan_close(out));
 }
 
 static void feed(void *arg)
 {
     (void)arg;
     for (int i = 1; i <= ITEMS; i++)
-        goc_chan_send(input, &i);
-    goc_chan_close(input);
+        MUST(goc_chan_send(input, &i));
+    MUST(goc_chan_close(input));
 }
 
 static void tour(void *arg)
@@ -40,9 +42,9 @@ static void tour(void *arg)
     goc_chan *outs[WORKERS];
     for (int w = 0; w < WORKERS; w++) {
         outs[w] = goc_chan_make(sizeof(int), 0);
-        goc_go(worker, outs[w]); /* fan-out: all read `input` */
+        MUST(goc_go(worker, outs[w])); /* fan-out: all read `input` */
     }
-    goc_go(feed, NULL);
+    MUST(goc_go(feed, NULL));
 
     /* Fan-in: one select over every output; a closed one is disabled. */
     goc_chan *live[WORKERS];

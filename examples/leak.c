@@ -9,11 +9,13 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 static void send_result(void *arg)
 {
     goc_chan *c = arg;
     int v = 1;
-    goc_chan_send(c, &v); /* blocks for ever if nobody receives */
+    MUST(goc_chan_send(c, &v)); /* blocks for ever if nobody receives */
 }
 
 /* Ask a "server" for an answer but give up without reading it. */
@@ -21,7 +23,7 @@ static void query(size_t cap)
 {
     goc_chan *c = goc_chan_make(sizeof(int), cap);
     goc_chan_retain(c); /* the sender's reference */
-    goc_go(send_result, c);
+    MUST(goc_go(send_result, c));
     goc_yield();        /* ... and we never receive */
     goc_chan_release(c);
 }

@@ -15,6 +15,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define USERS 10
 
 static int table[256];
@@ -57,7 +59,7 @@ static void run(void (*fn)(void *))
     goc_wg wg = {0};
     atomic_store(&builds, 0);
     for (int i = 0; i < USERS; i++)
-        goc_wg_go(&wg, fn, NULL);
+        MUST(goc_wg_go(&wg, fn, NULL));
     goc_wg_wait(&wg);
 }
 

@@ -10,6 +10,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define MS GOC_MILLISECOND
 
 struct endpoint {
@@ -44,7 +46,7 @@ static void fetch_one(void *arg)
 {
     struct fetch_job *j = arg;
     int rc = fetch(NULL, j->e);
-    goc_chan_send(j->results, &rc);
+    MUST(goc_chan_send(j->results, &rc));
 }
 
 static int group_fetch(goc_ctx *ctx, void *arg)
@@ -67,10 +69,10 @@ static void tour(void *arg)
     t0 = goc_now();
     for (size_t i = 0; i < N; i++) {
         jobs[i] = (struct fetch_job){&endpoints[i], results};
-        goc_go(fetch_one, &jobs[i]);
+        MUST(goc_go(fetch_one, &jobs[i]));
     }
     for (size_t i = 0; i < N; i++)
-        goc_chan_recv(results, NULL);
+        MUST(goc_chan_recv(results, NULL));
     printf("  %zu fetches in %lld ms\n", N, (long long)((goc_now() - t0) / MS));
     goc_chan_release(results);
 
@@ -81,7 +83,7 @@ static void tour(void *arg)
     goc_group *g = goc_group_new(NULL, 0);
     t0 = goc_now();
     for (size_t i = 0; i < N; i++)
-        goc_group_go(g, group_fetch, &bad[i]);
+        MUST(goc_group_go(g, group_fetch, &bad[i]));
     int rc = goc_group_wait(g);
     printf("  first error %s after %lld ms; the others were canceled\n",
            goc_err_name(rc), (long long)((goc_now() - t0) / MS));

@@ -8,14 +8,16 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 static goc_chan *nums, *squares;
 
 static void generate(void *arg)
 {
     int n = (int)(intptr_t)arg;
     for (int i = 1; i <= n; i++)
-        goc_chan_send(nums, &i);
-    goc_chan_close(nums);
+        MUST(goc_chan_send(nums, &i));
+    MUST(goc_chan_close(nums));
 }
 
 static void square(void *arg)
@@ -24,9 +26,9 @@ static void square(void *arg)
     int v;
     while (goc_chan_recv(nums, &v) == 0) {
         long s = (long)v * v;
-        goc_chan_send(squares, &s);
+        MUST(goc_chan_send(squares, &s));
     }
-    goc_chan_close(squares);
+    MUST(goc_chan_close(squares));
 }
 
 static void tour(void *arg)
@@ -34,8 +36,8 @@ static void tour(void *arg)
     (void)arg;
     nums = goc_chan_make(sizeof(int), 0);
     squares = goc_chan_make(sizeof(long), 0);
-    goc_go(generate, (void *)(intptr_t)100);
-    goc_go(square, NULL);
+    MUST(goc_go(generate, (void *)(intptr_t)100));
+    MUST(goc_go(square, NULL));
     long sum = 0, s;
     int count = 0;
     while (goc_chan_recv(squares, &s) == 0) {

@@ -10,6 +10,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 struct stage {
     goc_ctx *ctx;
     goc_chan *in, *out; /* in is NULL for the generator */
@@ -29,7 +31,7 @@ static void generate(void *arg)
     for (long i = 1;; i++)
         if (!send_or_quit(s->ctx, s->out, &i))
             break;
-    goc_chan_close(s->out);
+    MUST(goc_chan_close(s->out));
 }
 
 static void square(void *arg)
@@ -41,7 +43,7 @@ static void square(void *arg)
         if (!send_or_quit(s->ctx, s->out, &v))
             break;
     }
-    goc_chan_close(s->out);
+    MUST(goc_chan_close(s->out));
 }
 
 static void tour(void *arg)
@@ -52,13 +54,13 @@ static void tour(void *arg)
     goc_chan *nums = goc_chan_make(sizeof(long), 0);
     goc_chan *squares = goc_chan_make(sizeof(long), 0);
     struct stage gen = {ctx, NULL, nums}, sq = {ctx, nums, squares};
-    goc_go(generate, &gen);
-    goc_go(square, &sq);
+    MUST(goc_go(generate, &gen));
+    MUST(goc_go(square, &sq));
     printf("an endless generator -> square -> us, %d goroutines running\n",
            goc_num_goroutine());
     long v, sum = 0;
     for (int i = 0; i < 10; i++) {
-        goc_chan_recv(squares, &v);
+        MUST(goc_chan_recv(squares, &v));
         sum += v;
     }
     printf("took the first 10 squares (sum %ld), then cancel\n", sum);

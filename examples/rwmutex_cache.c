@@ -19,6 +19,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define READERS 8
 #define LOOKUPS 5000
 #define SLOTS 64
@@ -94,7 +96,7 @@ static void run(bool rwlock)
     goc_wg wg = {0};
     double t0 = now_s();
     for (long r = 0; r < READERS; r++)
-        goc_wg_go(&wg, reader, (void *)(intptr_t)r);
+        MUST(goc_wg_go(&wg, reader, (void *)(intptr_t)r));
     goc_wg_wait(&wg);
     double el = now_s() - t0;
     printf("%-14s %d goroutines x %d lookups: at most %d inside at once, "

@@ -8,12 +8,14 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 static void feed(void *arg)
 {
     goc_chan *c = arg;
     for (int i = 0; i < 3; i++)
-        goc_chan_send(c, &i);
-    goc_chan_close(c);
+        MUST(goc_chan_send(c, &i));
+    MUST(goc_chan_close(c));
 }
 
 static void tour(void *arg)
@@ -38,8 +40,8 @@ static void tour(void *arg)
     goc_chan *a = goc_chan_make(sizeof(int), 0), *b = goc_chan_make(sizeof(int), 0);
     goc_chan_retain(a); /* each producer holds a reference for its close */
     goc_chan_retain(b);
-    goc_go(feed, a);
-    goc_go(feed, b);
+    MUST(goc_go(feed, a));
+    MUST(goc_go(feed, b));
     goc_chan *live[2] = {a, b};
     int open = 2, got = 0;
     while (open > 0) {

@@ -9,6 +9,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define MS GOC_MILLISECOND
 
 struct slow {
@@ -23,7 +25,7 @@ static void answer_later(void *arg)
     struct slow *s = arg;
     goc_sleep(s->delay);
     int v = 42;
-    goc_chan_send(s->c, &v);
+    MUST(goc_chan_send(s->c, &v));
     goc_chan_release(s->c);
 }
 
@@ -32,7 +34,7 @@ static goc_chan *ask(int64_t delay, struct slow *s)
     goc_chan *c = goc_chan_make(sizeof(int), 1);
     goc_chan_retain(c); /* the answerer's reference */
     *s = (struct slow){c, delay};
-    goc_go(answer_later, s);
+    MUST(goc_go(answer_later, s));
     return c;
 }
 

@@ -21,6 +21,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define WORKERS 5
 
 static goc_wg wg;
@@ -52,7 +54,7 @@ static void tour(void *arg)
     (void)arg;
     for (long i = 1; i <= WORKERS; i++) {
         goc_wg_add(&wg, 1);
-        goc_go(worker, (void *)(intptr_t)i);
+        MUST(goc_go(worker, (void *)(intptr_t)i));
     }
     goc_wg_wait(&wg);
     printf("round 1, Add/go/Done/Wait:");
@@ -61,7 +63,7 @@ static void tour(void *arg)
     printf("\n");
 
     for (long i = 1; i <= WORKERS; i++)
-        goc_wg_go(&wg, worker_go, (void *)(intptr_t)i); /* reused */
+        MUST(goc_wg_go(&wg, worker_go, (void *)(intptr_t)i)); /* reused */
     goc_wg_wait(&wg);
     printf("round 2, goc_wg_go/Wait:  ");
     for (int i = 1; i <= WORKERS; i++)

@@ -8,6 +8,8 @@
 
 #include <goc.h>
 
+#include "must.h"
+
 #define WORKERS 4
 #define JOBS 20
 
@@ -23,7 +25,7 @@ static void worker(void *arg)
     while (goc_chan_recv(jobs, &j) == 0) { /* until jobs is closed */
         goc_yield(); /* stands for real work: the other workers get jobs */
         struct result r = {j, j * j, id};
-        goc_chan_send(results, &r);
+        MUST(goc_chan_send(results, &r));
     }
 }
 
@@ -33,15 +35,15 @@ static void tour(void *arg)
     jobs = goc_chan_make(sizeof(int), 0); /* each job handed to a waiting worker */
     results = goc_chan_make(sizeof(struct result), JOBS);
     for (int w = 1; w <= WORKERS; w++)
-        goc_go(worker, (void *)(intptr_t)w);
+        MUST(goc_go(worker, (void *)(intptr_t)w));
     for (int j = 1; j <= JOBS; j++)
-        goc_chan_send(jobs, &j);
-    goc_chan_close(jobs);
+        MUST(goc_chan_send(jobs, &j));
+    MUST(goc_chan_close(jobs));
     int per[WORKERS + 1] = {0};
     long sum = 0;
     for (int k = 0; k < JOBS; k++) {
         struct result r;
-        goc_chan_recv(results, &r);
+        MUST(goc_chan_recv(results, &r));
         sum += r.square;
         per[r.worker]++;
     }

@@ -7,6 +7,17 @@
  * success, a negative GOC_E* code on failure (include/goc/errno.h).  Nothing
  * here reports through errno: a goroutine may resume on another thread.
  *
+ * Constructors (every call that returns a pointer to a new object) return
+ * NULL on failure instead.  To tell a bad argument from a lack of memory,
+ * goc uses a precondition table, not a hidden error code: each
+ * constructor lists the arguments it refuses, as ranges against the
+ * GOC_*_MAX constants below, so a caller can check them before the call.
+ * Arguments are checked before anything is allocated (an out-of-range
+ * size never reaches malloc or mmap), so a NULL for arguments inside the
+ * documented ranges means out of memory (or, where a constructor says
+ * so, that no run is in progress).  Calls that return an int report an
+ * out-of-range argument as GOC_EINVAL.
+ *
  * Comment vocabulary (so docs can be generated): a summary sentence, then
  * Blocks:, Returns:, Errors:, and notes on threads and ownership.
  * The design lives in docs/design/scheduler.md.
@@ -27,12 +38,37 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define GOC_EXTERN __attribute__((visibility("default")))
-#define GOC_NODISCARD __attribute__((warn_unused_result))
 #define GOC_NORETURN __attribute__((noreturn))
 #else
 #define GOC_EXTERN
-#define GOC_NODISCARD
 #define GOC_NORETURN
+#endif
+
+/* GOC_NODISCARD marks the calls whose result reports a failure the caller
+ * must handle: spawns, channel operations, selects, waits that a ctx can
+ * end, try-locks and every constructor.  Dropping such a result is how a
+ * Go panic (a send on a closed channel: GOC_ECLOSED) gets lost in C, so
+ * the compiler warns.  To drop one on purpose, cast it away:
+ *     (void)goc_chan_send(c, &v);     C23, C++17, and clang in any mode
+ *     (void)!goc_chan_send(c, &v);    everywhere, also gcc in C11/C17
+ *                                     and g++ before C++17
+ * gcc's warn_unused_result, its only spelling before C23 and C++17,
+ * ignores a plain (void) cast by design; the `!` makes the result used.
+ * Defining GOC_NODISCARD (empty) before including goc.h turns it off. */
+#ifndef GOC_NODISCARD
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define GOC_NODISCARD [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) &&               \
+    __STDC_VERSION__ > 201710L && defined(__has_c_attribute)
+#if __has_c_attribute(nodiscard)
+#define GOC_NODISCARD [[nodiscard]]
+#endif
+#endif
+#endif
+#if !defined(GOC_NODISCARD) && defined(__GNUC__)
+#define GOC_NODISCARD __attribute__((warn_unused_result))
+#elif !defined(GOC_NODISCARD)
+#define GOC_NODISCARD
 #endif
 
 /* ------------------------------------------------------------------------
@@ -54,10 +90,14 @@ GOC_EXTERN const char *goc_version_string(void);
  * Runtime
  * ------------------------------------------------------------------------ */
 
+/* The largest stack goc_go_opts accepts (1 GiB); larger: GOC_EINVAL. */
+#define GOC_STACK_SIZE_MAX ((size_t)1 << 30)
+
 /* Options for goc_go_opts.  Zero-initialise and set what you need. */
 typedef struct goc_spawn_opts {
     size_t stack_size; /* bytes; 0 = default (256 KiB or GOC_STACK_SIZE);
-                          rounded up to whole pages, at least 16 KiB */
+                          rounded up to whole pages, at least 16 KiB, at
+                          most GOC_STACK_SIZE_MAX */
     const char *name;  /* shown in goroutine dumps; not copied: it must
                           outlive the goroutine (a string literal is ideal) */
 } goc_spawn_opts;
@@ -77,7 +117,7 @@ typedef struct goc_spawn_opts {
  * run: GOMAXPROCS, GOC_STACK_SIZE, GOC_STACK_GUARD=mprotect,
  * GOC_TRACEBACK=none|crash, GOC_DEBUG_SIGNALS (report faults that are not
  * a stack overflow before passing them on); see README.md. */
-GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
+GOC_NODISCARD GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
 
 /* `go fn(arg)`: start a goroutine.  It runs soon, maybe on another thread.
  * Callable from goroutines and, during a run, from plain threads.
@@ -90,11 +130,12 @@ GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
  * yielding yields once (goc has no preemption yet; Go would preempt such a
  * spawn loop): the spawned get to run, and finish, while it goes on.
  * Returns: 0.
- * Errors: GOC_EINVAL  fn is NULL, or a stack size too large to map.
+ * Errors: GOC_EINVAL  fn is NULL, or stack_size over GOC_STACK_SIZE_MAX.
  *         GOC_ENOMEM  no stack could be mapped at the time of the call, or
  *                     no memory for the goroutine's header.
  *         GOC_EPERM   no run is in progress. */
-GOC_EXTERN int goc_go(void (*fn)(void *), void *arg);
+GOC_NODISCARD GOC_EXTERN int goc_go(void (*fn)(void *), void *arg);
+GOC_NODISCARD
 GOC_EXTERN int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *),
                            void *arg);
 
@@ -148,10 +189,23 @@ GOC_EXTERN void goc_unlock_os_thread(void);
 
 typedef struct goc_chan goc_chan;
 
+/* The ranges goc_chan_make accepts.  As Go's makechan: an element of at
+ * most 64 KiB - 1, a capacity that is a non-negative int (Go's "makechan:
+ * size out of range"), and a buffer far below what any allocator (also
+ * a sanitizer's) can give. */
+#define GOC_CHAN_ELEM_MAX ((size_t)65535)
+#define GOC_CHAN_CAP_MAX ((size_t)PTRDIFF_MAX)
+#if UINTPTR_MAX > 0xffffffffu
+#define GOC_CHAN_BUF_MAX ((size_t)1 << 39)
+#else
+#define GOC_CHAN_BUF_MAX ((size_t)1 << 30)
+#endif
+
 /* make(chan T, cap).  elem_size 0 makes a signal channel (chan struct{}).
- * Returns: the channel, or NULL when out of memory or when elem_size is
- * over 65535 or elem_size * cap overflows. */
-GOC_EXTERN goc_chan *goc_chan_make(size_t elem_size, size_t cap);
+ * Returns: the channel, or NULL: without allocating when elem_size is over
+ * GOC_CHAN_ELEM_MAX, cap over GOC_CHAN_CAP_MAX, or elem_size * cap over
+ * GOC_CHAN_BUF_MAX; otherwise only when out of memory. */
+GOC_NODISCARD GOC_EXTERN goc_chan *goc_chan_make(size_t elem_size, size_t cap);
 GOC_EXTERN void goc_chan_retain(goc_chan *c);
 /* Drop a reference; the last one frees the channel (and any buffered
  * values).  NULL is ignored. */
@@ -162,19 +216,19 @@ GOC_EXTERN void goc_chan_release(goc_chan *c);
  * Errors: GOC_ECLOSED  the channel is closed (also if closed while blocked:
  *                      the value was not sent).
  *         GOC_EINVAL   elem is NULL and elem_size is not 0. */
-GOC_EXTERN int goc_chan_send(goc_chan *c, const void *elem);
+GOC_NODISCARD GOC_EXTERN int goc_chan_send(goc_chan *c, const void *elem);
 /* *elem = <-c.  elem may be NULL (the value is dropped).
  * Returns: 0 with a value.
  * Errors: GOC_ECLOSED  closed and drained; *elem is zero-filled. */
-GOC_EXTERN int goc_chan_recv(goc_chan *c, void *elem);
+GOC_NODISCARD GOC_EXTERN int goc_chan_recv(goc_chan *c, void *elem);
 /* The same without blocking: GOC_EAGAIN when the operation would block.
  * On a closed channel they return GOC_ECLOSED, never GOC_EAGAIN. */
-GOC_EXTERN int goc_chan_try_send(goc_chan *c, const void *elem);
-GOC_EXTERN int goc_chan_try_recv(goc_chan *c, void *elem);
+GOC_NODISCARD GOC_EXTERN int goc_chan_try_send(goc_chan *c, const void *elem);
+GOC_NODISCARD GOC_EXTERN int goc_chan_try_recv(goc_chan *c, void *elem);
 /* close(c): receivers drain buffered values, then get GOC_ECLOSED; blocked
  * senders wake with GOC_ECLOSED.
  * Errors: GOC_ECLOSED already closed; GOC_EINVAL c is NULL. */
-GOC_EXTERN int goc_chan_close(goc_chan *c);
+GOC_NODISCARD GOC_EXTERN int goc_chan_close(goc_chan *c);
 /* len(c) and cap(c); 0 for NULL. */
 GOC_EXTERN size_t goc_chan_len(goc_chan *c);
 GOC_EXTERN size_t goc_chan_cap(goc_chan *c);
@@ -206,14 +260,15 @@ typedef struct goc_case {
  * random.  n == 0 blocks forever (`select {}`); cases may then be NULL.
  * Errors: GOC_EINVAL  bad op, or n over 65536.
  *         GOC_ENOMEM  no memory for the bookkeeping of a large select. */
-GOC_EXTERN int goc_select(goc_case *cases, size_t n);
+GOC_NODISCARD GOC_EXTERN int goc_select(goc_case *cases, size_t n);
 /* select with a `default:` branch: GOC_EAGAIN when no case is ready. */
-GOC_EXTERN int goc_select_try(goc_case *cases, size_t n);
+GOC_NODISCARD GOC_EXTERN int goc_select_try(goc_case *cases, size_t n);
 /* select with `case <-time.After(...)`: as goc_select, but give up at
  * deadline (absolute, on goc_now()'s clock) and return GOC_ETIMEDOUT.  A
  * deadline already past polls the cases once; n == 0 just waits for the
  * deadline.  Allocates nothing for the timeout.
  * Errors: as goc_select, plus GOC_ETIMEDOUT. */
+GOC_NODISCARD
 GOC_EXTERN int goc_select_until(goc_case *cases, size_t n, int64_t deadline);
 
 /* ------------------------------------------------------------------------
@@ -241,18 +296,22 @@ GOC_EXTERN int64_t goc_now(void);
  * deadlock detection). */
 GOC_EXTERN void goc_sleep(int64_t ns);
 
+/* Every duration may be any int64_t: a negative one is 0, and a deadline
+ * past the end of the clock (goc_now() + ns overflowing) is never. */
+
 /* time.After: a channel of int64_t that receives goc_now() once, ns from
  * now (capacity 1, as Go's before 1.23).  The caller owns the channel and
  * releases it, also before it fires: the timer holds its own reference.
  * Returns: NULL outside a run or on ENOMEM. */
-GOC_EXTERN goc_chan *goc_after(int64_t ns);
+GOC_NODISCARD GOC_EXTERN goc_chan *goc_after(int64_t ns);
 
 /* time.NewTimer: goc_now() is sent on goc_timer_chan(t) ns from now.  The
  * channel belongs to the timer (valid until goc_timer_free; never release
  * it).  Returns: NULL outside a run or on ENOMEM. */
-GOC_EXTERN goc_timer *goc_timer_new(int64_t ns);
+GOC_NODISCARD GOC_EXTERN goc_timer *goc_timer_new(int64_t ns);
 /* time.AfterFunc: fn(arg) runs in a goroutine of its own ns from now.
  * goc_timer_chan of such a timer is NULL. */
+GOC_NODISCARD
 GOC_EXTERN goc_timer *goc_after_func(int64_t ns, void (*fn)(void *),
                                      void *arg);
 GOC_EXTERN goc_chan *goc_timer_chan(goc_timer *t);
@@ -270,7 +329,7 @@ GOC_EXTERN void goc_timer_free(goc_timer *t);
 /* time.NewTicker: goc_now() on goc_ticker_chan(t) every period ns (a tick
  * the reader has not taken is dropped, as in Go).  NULL if period <= 0,
  * outside a run, or on ENOMEM. */
-GOC_EXTERN goc_ticker *goc_ticker_new(int64_t period);
+GOC_NODISCARD GOC_EXTERN goc_ticker *goc_ticker_new(int64_t period);
 GOC_EXTERN goc_chan *goc_ticker_chan(goc_ticker *t);
 /* Ticker.Reset: the next tick period from now, then every period. */
 GOC_EXTERN void goc_ticker_reset(goc_ticker *t, int64_t period);
@@ -296,14 +355,17 @@ typedef struct goc_ctx_afterfunc goc_ctx_afterfunc;
 GOC_EXTERN goc_ctx *goc_ctx_background(void);
 /* context.WithCancel.  A child of a canceled parent is born canceled.
  * Returns: NULL only when out of memory. */
-GOC_EXTERN goc_ctx *goc_ctx_with_cancel(goc_ctx *parent);
+GOC_NODISCARD GOC_EXTERN goc_ctx *goc_ctx_with_cancel(goc_ctx *parent);
 /* context.WithDeadline (deadline on goc_now()'s clock; the earlier of it
  * and the parent's wins; a past one is canceled at once with
  * GOC_ETIMEDOUT) and context.WithTimeout (deadline ns from now). */
+GOC_NODISCARD
 GOC_EXTERN goc_ctx *goc_ctx_with_deadline(goc_ctx *parent, int64_t deadline);
+GOC_NODISCARD
 GOC_EXTERN goc_ctx *goc_ctx_with_timeout(goc_ctx *parent, int64_t ns);
 /* context.WithValue: key is compared by address (use the address of a
  * static object of yours).  Returns: NULL if key is NULL or on ENOMEM. */
+GOC_NODISCARD
 GOC_EXTERN goc_ctx *goc_ctx_with_value(goc_ctx *parent, const void *key,
                                        void *value);
 /* cancel(): idempotent; cancels every descendant before it returns.  On a
@@ -336,6 +398,7 @@ GOC_EXTERN void goc_ctx_release(goc_ctx *c);
  * its own (at once if c is canceled already; never if c cannot be).
  * Returns: a registration for goc_ctx_after_func_stop, or NULL on
  * ENOMEM (or fn NULL). */
+GOC_NODISCARD
 GOC_EXTERN goc_ctx_afterfunc *goc_ctx_after_func(goc_ctx *c,
                                                  void (*fn)(void *),
                                                  void *arg);
@@ -394,7 +457,7 @@ GOC_EXTERN void goc_mutex_lock(goc_mutex *m);
 GOC_EXTERN void goc_mutex_unlock(goc_mutex *m);
 /* Lock m if that needs no waiting.  Returns: true if it is now locked by
  * the caller; false if it was locked (or being handed to a waiter). */
-GOC_EXTERN bool goc_mutex_trylock(goc_mutex *m);
+GOC_NODISCARD GOC_EXTERN bool goc_mutex_trylock(goc_mutex *m);
 
 /* sync.RWMutex: any number of readers, or one writer.  A writer waiting in
  * goc_rwmutex_lock keeps new readers out (they wait for it), so a steady
@@ -425,8 +488,8 @@ GOC_EXTERN void goc_rwmutex_rlock(goc_rwmutex *rw);
 GOC_EXTERN void goc_rwmutex_runlock(goc_rwmutex *rw);
 /* Lock for writing / reading if that needs no waiting.
  * Returns: true if the lock is now held. */
-GOC_EXTERN bool goc_rwmutex_trylock(goc_rwmutex *rw);
-GOC_EXTERN bool goc_rwmutex_tryrlock(goc_rwmutex *rw);
+GOC_NODISCARD GOC_EXTERN bool goc_rwmutex_trylock(goc_rwmutex *rw);
+GOC_NODISCARD GOC_EXTERN bool goc_rwmutex_tryrlock(goc_rwmutex *rw);
 
 /* sync.WaitGroup: wait for a collection of goroutines to finish.  Reusable
  * once goc_wg_wait has returned to every waiter: Adds of the next round
@@ -454,6 +517,7 @@ GOC_EXTERN void goc_wg_wait(goc_wg *wg);
  * Returns: 0.
  * Errors: those of goc_go (GOC_EINVAL, GOC_ENOMEM, GOC_EPERM); then nothing
  *         was started and the counter is as it was. */
+GOC_NODISCARD
 GOC_EXTERN int goc_wg_go(goc_wg *wg, void (*fn)(void *), void *arg);
 
 /* sync.Once. */
@@ -516,10 +580,11 @@ GOC_EXTERN void goc_sem_init(goc_sem *s, int64_t size);
  *         GOC_ECANCELED  ctx was canceled;  GOC_ETIMEDOUT  its deadline
  *                        passed.
  *         GOC_ENOMEM     no memory to wait with a ctx. */
+GOC_NODISCARD
 GOC_EXTERN int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx);
 /* Acquire n units if they are free and nobody is waiting.
  * Returns: true on success; false otherwise (also for n < 0). */
-GOC_EXTERN bool goc_sem_try_acquire(goc_sem *s, int64_t n);
+GOC_NODISCARD GOC_EXTERN bool goc_sem_try_acquire(goc_sem *s, int64_t n);
 /* Release n units and let the waiters at the front in, as far as they fit.
  * Fatal: "semaphore: released more than held" (also for n < 0). */
 GOC_EXTERN void goc_sem_release(goc_sem *s, int64_t n);
@@ -529,7 +594,7 @@ GOC_EXTERN void goc_sem_release(goc_sem *s, int64_t n);
 typedef struct goc_group goc_group;
 /* errgroup.WithContext(parent) with SetLimit(limit) (limit <= 0: no
  * limit).  Returns: NULL on ENOMEM. */
-GOC_EXTERN goc_group *goc_group_new(goc_ctx *parent, int limit);
+GOC_NODISCARD GOC_EXTERN goc_group *goc_group_new(goc_ctx *parent, int limit);
 /* The group's context (owned by the group, valid until goc_group_free):
  * canceled when a function first returns non-zero, and when
  * goc_group_wait returns. */
@@ -537,11 +602,12 @@ GOC_EXTERN goc_ctx *goc_group_ctx(goc_group *g);
 /* g.Go(f): run fn(goc_group_ctx(g), arg) in a goroutine; fn's non-zero
  * result is an error.  At the limit, blocks until a running fn returns.
  * Returns: 0, or goc_go's error (then fn does not run). */
+GOC_NODISCARD
 GOC_EXTERN int goc_group_go(goc_group *g, int (*fn)(goc_ctx *ctx, void *arg),
                             void *arg);
 /* g.Wait(): wait for every fn; cancel the context.
  * Returns: the first non-zero result of an fn, or 0. */
-GOC_EXTERN int goc_group_wait(goc_group *g);
+GOC_NODISCARD GOC_EXTERN int goc_group_wait(goc_group *g);
 GOC_EXTERN void goc_group_free(goc_group *g);
 
 /* ------------------------------------------------------------------------
@@ -562,7 +628,8 @@ GOC_EXTERN void goc_group_free(goc_group *g);
 GOC_EXTERN void goc_dump(int fd);
 
 /* runtime.Stack: format the calling goroutine (all = false) or every
- * goroutine (all = true) into buf, NUL-terminated when len > 0.
+ * goroutine (all = true) into buf, NUL-terminated when len > 0.  A NULL
+ * buf counts as len 0.
  * Returns: the number of bytes written, without the NUL. */
 GOC_EXTERN size_t goc_stack(char *buf, size_t len, bool all);
 

@@ -21,8 +21,6 @@
 
 #include "chan.h"
 
-#define ELEM_MAX 65535
-
 /* ---- invariants (GOC_DEBUG >= 3) ---- */
 
 #if GOC_DEBUG >= 3
@@ -103,8 +101,10 @@ static bool unlock_chan(goc__g *g, void *arg)
 
 goc_chan *goc_chan_make(size_t elem_size, size_t cap)
 {
-    if (elem_size > ELEM_MAX || (elem_size != 0 && cap > SIZE_MAX / 2 /
-                                                             elem_size))
+    /* Refused before any allocation: a sanitizer's allocator aborts on a
+     * request it cannot serve instead of returning NULL. */
+    if (elem_size > GOC_CHAN_ELEM_MAX || cap > GOC_CHAN_CAP_MAX ||
+        (elem_size != 0 && cap > GOC_CHAN_BUF_MAX / elem_size))
         return NULL;
     goc_chan *c = calloc(1, sizeof *c + elem_size * cap);
     if (c == NULL)

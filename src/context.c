@@ -105,7 +105,9 @@ static void cancel_locked(goc_ctx *c, int err, int cause)
      * the error without the lock (goc_ctx_err, acquire). */
     atomic_store_explicit(&c->err, err, memory_order_release);
     c->cause = cause != 0 ? cause : err;
-    goc_chan_close(c->done);
+    /* Cannot fail: done exists from the make, and the err test above lets
+     * one cancel through (`!` keeps gcc from warning on the drop). */
+    (void)!goc_chan_close(c->done);
     for (goc_ctx *k = c->children; k != NULL; k = k->sib_next) {
         goc__lock(&k->mu);
         atomic_store_explicit(&k->anchor, NULL, memory_order_relaxed);
@@ -221,7 +223,11 @@ goc_ctx *goc_ctx_with_deadline(goc_ctx *parent, int64_t deadline)
 
 goc_ctx *goc_ctx_with_timeout(goc_ctx *parent, int64_t ns)
 {
-    return goc_ctx_with_deadline(parent, goc__nanotime() + ns);
+    /* Past the end of the clock (the sum would overflow): no deadline
+     * ever reached, as in Go. */
+    int64_t now = goc__nanotime();
+    return goc_ctx_with_deadline(parent,
+                                 ns > INT64_MAX - now ? INT64_MAX : now + ns);
 }
 
 goc_ctx *goc_ctx_with_value(goc_ctx *parent, const void *key, void *value)

@@ -382,6 +382,8 @@ void goc_dump(int fd)
 
 size_t goc_stack(char *buf, size_t len, bool all)
 {
+    if (buf == NULL)
+        len = 0;
     struct out o = {.fd = -1, .buf = buf, .len = len, .pos = 0};
     if (len > 0)
         buf[0] = '\0';

@@ -75,7 +75,8 @@ int goc_group_go(goc_group *g, int (*fn)(goc_ctx *ctx, void *arg), void *arg)
         return GOC_ENOMEM;
     *t = (struct task){g, fn, arg};
     if (g->limit > 0)
-        (void)goc_sem_acquire(&g->sem, 1, NULL); /* blocks at the limit */
+        /* Blocks at the limit; with no ctx and n = 1 it cannot fail. */
+        (void)!goc_sem_acquire(&g->sem, 1, NULL);
     goc_wg_add(&g->wg, 1);
     int rc = goc_go(task_main, t);
     if (rc != 0) {

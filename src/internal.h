@@ -53,6 +53,9 @@ void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 
+/* ---- sanitizer.c ---- */
+void goc__sanitizer_check(void); /* dies on a sanitizer goc lacks */
+
 /* ---- debug.c ---- */
 void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);

@@ -123,7 +123,9 @@ void goc__notesleep(goc__note *n)
 
 bool goc__notetsleep(goc__note *n, int64_t ns)
 {
-    int64_t deadline = goc__nanotime() + ns;
+    int64_t now = goc__nanotime();
+    /* A timer at the end of the clock asks for nearly INT64_MAX. */
+    int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
         if (ns <= 0)
             return false;

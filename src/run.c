@@ -173,6 +173,7 @@ static void sched_reset(void)
 
 int goc_run(void (*main_fn)(void *), void *arg)
 {
+    goc__sanitizer_check();
     if (main_fn == NULL)
         return GOC_EINVAL;
     if (goc__getm() != NULL)

@@ -113,7 +113,7 @@ void goc__wake_all(goc__wakelist *wl)
         goc__parker who = w->who;
         goc_chan *sig = w->signal;
         if (sig != NULL)
-            (void)goc_chan_try_send(sig, NULL); /* cap 1, sent once */
+            (void)!goc_chan_try_send(sig, NULL); /* cap 1, sent once */
         else
             goc__parker_wake(m, &who);
         w = next;

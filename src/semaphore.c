@@ -84,7 +84,8 @@ static int acquire_ctx(goc_sem *s, int64_t n, goc_ctx *ctx, goc_chan *done)
         goc__semq_unlock(&s->sema);
         goc__wake_all(&wl);
         if (rc == 0)
-            goc_chan_recv(sig, NULL); /* granted: its send is on the way */
+            /* Granted: its send is on the way, and sig is never closed. */
+            (void)!goc_chan_recv(sig, NULL);
     }
     goc_chan_release(sig); /* the sender is done with it (see above) */
     return rc;
@@ -115,7 +116,7 @@ int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
         goc__semq_unlock(&s->sema);
         if (done == NULL)
             goc__block_forever("semacquire");
-        goc_chan_recv(done, NULL);
+        (void)!goc_chan_recv(done, NULL); /* GOC_ECLOSED: ctx is done */
         return goc_ctx_err(ctx);
     }
     if (done != NULL)

@@ -61,7 +61,7 @@
 #define STACK_CHECK_NS 10000000    /* how often a push looks for them */
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
-#define STACK_MAX ((size_t)1 << 30)
+#define STACK_MAX GOC_STACK_SIZE_MAX
 
 enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
 

@@ -255,6 +255,8 @@ bool goc__timer_del(goc__timer *t)
  * multiple of the period after now (missed ticks are dropped, as Go's). */
 static int64_t next_period(int64_t when, int64_t period, int64_t now)
 {
+    if (period > INT64_MAX - when)
+        return INT64_MAX; /* past the end of the clock: never */
     if (when + period > now)
         return when + period;
     return when + period * (1 + (now - when) / period);
@@ -311,6 +313,15 @@ bool goc__timers_pending(void)
 
 /* ---- goc_now, goc_sleep ---- */
 
+/* The deadline ns from now.  Returns: INT64_MAX (never) when that is past
+ * the end of the clock: a user's duration may be any int64_t, and the sum
+ * must not overflow. */
+static int64_t when_after(int64_t ns)
+{
+    int64_t now = goc__nanotime();
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 int64_t goc_now(void)
 {
     return goc__nanotime();
@@ -349,7 +360,7 @@ void goc_sleep(int64_t ns)
             ;
         return;
     }
-    int64_t when = goc__nanotime() + ns;
+    int64_t when = when_after(ns);
     goc__park_m(m, sleep_arm, &when, "sleep");
 }
 
@@ -371,7 +382,7 @@ struct goc_ticker {
 static int chan_fire(goc__timer *t, void *arg, int64_t now)
 {
     (void)t;
-    (void)goc_chan_try_send(arg, &now); /* full: the reader is behind */
+    (void)!goc_chan_try_send(arg, &now); /* full: the reader is behind */
     return GOC__TIMER_KEEP;
 }
 
@@ -418,7 +429,7 @@ goc_timer *goc_timer_new(int64_t ns)
 {
     struct goc_timer *tm = timer_make(true);
     if (tm != NULL)
-        goc__timer_arm(&tm->t, chan_fire, tm->c, goc__nanotime() + ns, 0);
+        goc__timer_arm(&tm->t, chan_fire, tm->c, when_after(ns), 0);
     return tm;
 }
 
@@ -431,7 +442,7 @@ goc_timer *goc_after_func(int64_t ns, void (*fn)(void *), void *arg)
         return NULL;
     tm->fn = fn;
     tm->arg = arg;
-    goc__timer_arm(&tm->t, func_fire, tm, goc__nanotime() + ns, 0);
+    goc__timer_arm(&tm->t, func_fire, tm, when_after(ns), 0);
     return tm;
 }
 
@@ -450,9 +461,9 @@ bool goc_timer_reset(goc_timer *t, int64_t ns)
     if (t == NULL)
         return false;
     if (t->c != NULL)
-        return goc__timer_arm(&t->t, chan_fire, t->c, goc__nanotime() + ns,
+        return goc__timer_arm(&t->t, chan_fire, t->c, when_after(ns),
                               0);
-    return goc__timer_arm(&t->t, func_fire, t, goc__nanotime() + ns, 0);
+    return goc__timer_arm(&t->t, func_fire, t, when_after(ns), 0);
 }
 
 void goc_timer_free(goc_timer *t)
@@ -471,7 +482,7 @@ goc_ticker *goc_ticker_new(int64_t period)
     struct goc_timer *tm = timer_make(true);
     if (tm == NULL)
         return NULL;
-    goc__timer_arm(&tm->t, chan_fire, tm->c, goc__nanotime() + period,
+    goc__timer_arm(&tm->t, chan_fire, tm->c, when_after(period),
                    period);
     return (goc_ticker *)tm;
 }
@@ -485,7 +496,7 @@ void goc_ticker_reset(goc_ticker *t, int64_t period)
 {
     if (t == NULL || period <= 0)
         return;
-    goc__timer_arm(&t->tm.t, chan_fire, t->tm.c, goc__nanotime() + period,
+    goc__timer_arm(&t->tm.t, chan_fire, t->tm.c, when_after(period),
                    period);
 }
 
@@ -518,7 +529,7 @@ static void after_abandon(goc__timer *t)
 static int after_fire(goc__timer *t, void *arg, int64_t now)
 {
     struct after *a = arg;
-    (void)goc_chan_try_send(a->c, &now);
+    (void)!goc_chan_try_send(a->c, &now); /* cap 1, sent once */
     goc__unlock(&t->mu);
     after_abandon(t);
     return GOC__TIMER_GONE;
@@ -542,6 +553,6 @@ goc_chan *goc_after(int64_t ns)
     a->t.abandon = after_abandon;
     /* Once armed, a may fire and free itself on another thread at once:
      * touch it no more. */
-    goc__timer_arm(&a->t, after_fire, a, goc__nanotime() + ns, 0);
+    goc__timer_arm(&a->t, after_fire, a, when_after(ns), 0);
     return c;
 }

@@ -328,7 +328,7 @@ static void *tt_sender(void *arg)
     (void)arg;
     for (int i = 0; i < 1000; i++)
         ASSERT_OK(goc_chan_send(tt, &i));
-    goc_chan_close(tt);
+    ASSERT_OK(goc_chan_close(tt));
     return NULL;
 }
 TEST(chan_threads_without_run)
@@ -350,29 +350,29 @@ static void nil_send_main(void *arg)
 {
     (void)arg;
     int v = 0;
-    goc_chan_send(NULL, &v);
+    ASSERT_OK(goc_chan_send(NULL, &v));
 }
 static void nil_recv_main(void *arg)
 {
     (void)arg;
-    goc_chan_recv(NULL, NULL);
+    ASSERT_OK(goc_chan_recv(NULL, NULL));
 }
 static void recv_main(void *arg)
 {
     (void)arg;
     goc_chan *c = goc_chan_make(0, 0);
-    goc_chan_recv(c, NULL);
+    ASSERT_OK(goc_chan_recv(c, NULL));
 }
 static void send_main(void *arg)
 {
     (void)arg;
     goc_chan *c = goc_chan_make(0, 0);
-    goc_chan_send(c, NULL);
+    ASSERT_OK(goc_chan_send(c, NULL));
 }
 static void (*reason_main)(void *);
 static void reason_death(void)
 {
-    goc_run(reason_main, NULL);
+    ASSERT_OK(goc_run(reason_main, NULL));
 }
 static void expect_reason(void (*fn)(void *), const char *header)
 {

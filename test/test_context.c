@@ -96,7 +96,7 @@ static void cc_waiter(void *arg)
     int i = (int)(intptr_t)arg;
     ASSERT_ERR(goc_chan_recv(goc_ctx_done(cc[i]), NULL), GOC_ECLOSED);
     atomic_fetch_add(&cc_wakes[i], 1);
-    goc_chan_send(cc_done, NULL);
+    ASSERT_OK(goc_chan_send(cc_done, NULL));
 }
 static void cc_canceler(void *arg)
 {
@@ -107,7 +107,7 @@ static void cc_canceler(void *arg)
         if (k % 3 == 0)
             goc_yield();
     }
-    goc_chan_send(cc_cancelers_done, NULL);
+    ASSERT_OK(goc_chan_send(cc_cancelers_done, NULL));
 }
 static void cc_main(void *arg)
 {
@@ -125,14 +125,14 @@ static void cc_main(void *arg)
     for (int i = 0; i < nc; i++)
         ASSERT_OK(goc_go(cc_canceler, (void *)(intptr_t)i));
     for (int i = 0; i < nc; i++)
-        goc_chan_recv(cc_cancelers_done, NULL);
+        ASSERT_OK(goc_chan_recv(cc_cancelers_done, NULL));
     /* Whatever the cancelers hit, the tree is consistent. */
     for (int i = 1; i < NCTX; i++)
         if (goc_ctx_err(cc[cc_parent[i]]) != 0)
             ASSERT_ERR(goc_ctx_err(cc[i]), GOC_ECANCELED);
     goc_ctx_cancel(cc[0]); /* now everything */
     for (int i = 0; i < NCTX; i++)
-        goc_chan_recv(cc_done, NULL); /* every waiter, once */
+        ASSERT_OK(goc_chan_recv(cc_done, NULL)); /* every waiter, once */
     for (int i = 0; i < NCTX; i++) {
         ASSERT_EQ(atomic_load(&cc_wakes[i]), 1);
         ASSERT_ERR(goc_chan_close(goc_ctx_done(cc[i])), GOC_ECLOSED);
@@ -291,7 +291,7 @@ static void af_fn(void *arg)
 {
     int64_t id = goc_id();
     ASSERT_NE(id, af_canceler); /* a goroutine of its own */
-    goc_chan_send(af_ran, &arg);
+    ASSERT_OK(goc_chan_send(af_ran, &arg));
 }
 static void af_never(void *arg)
 {
@@ -358,7 +358,7 @@ static void pt_waiter(void *arg)
     goc_case cs[1] = {GOC_RECV_CASE(goc_ctx_done(pt_ctx), NULL)};
     ASSERT_EQ(goc_select(cs, 1), 0);
     ASSERT_ERR(cs[0].err, GOC_ECLOSED);
-    goc_chan_send(pt_done, NULL);
+    ASSERT_OK(goc_chan_send(pt_done, NULL));
 }
 static void pt_main(void *arg)
 {
@@ -372,7 +372,7 @@ static void pt_main(void *arg)
     while (!atomic_load(&pt_known))
         goc_yield();
     for (int i = 0; i < 10; i++)
-        goc_chan_recv(pt_done, NULL);
+        ASSERT_OK(goc_chan_recv(pt_done, NULL));
     pthread_join(t, NULL);
     goc_ctx_release(pt_ctx);
     goc_chan_release(pt_done);

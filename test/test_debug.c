@@ -32,7 +32,7 @@ static void lonely_main(void *arg)
 }
 static void lonely_death(void)
 {
-    goc_run(lonely_main, NULL);
+    ASSERT_OK(goc_run(lonely_main, NULL));
 }
 TEST(deadlock_main_alone)
 {
@@ -51,7 +51,7 @@ TEST(deadlock_main_alone)
 static void traceback_none_death(void)
 {
     setenv("GOC_TRACEBACK", "none", 1);
-    goc_run(lonely_main, NULL);
+    ASSERT_OK(goc_run(lonely_main, NULL));
 }
 TEST(deadlock_traceback_none)
 {
@@ -87,7 +87,7 @@ static void crowd_main(void *arg)
 static void crowd_death(void)
 {
     goc_maxprocs(2);
-    goc_run(crowd_main, NULL);
+    ASSERT_OK(goc_run(crowd_main, NULL));
 }
 TEST(deadlock_crowd)
 {
@@ -371,7 +371,7 @@ static void locked_main(void *arg)
 static void locked_death(void)
 {
     goc_maxprocs(2);
-    goc_run(locked_main, NULL);
+    ASSERT_OK(goc_run(locked_main, NULL));
 }
 TEST(deadlock_locked_thread)
 {
@@ -397,7 +397,7 @@ static void quit_main(void *arg)
 }
 static void quit_death(void)
 {
-    goc_run(quit_main, NULL);
+    ASSERT_OK(goc_run(quit_main, NULL));
 }
 TEST(dump_on_sigquit)
 {
@@ -435,7 +435,7 @@ static void leaver_main(void *arg)
 static void leaver_death(void)
 {
     goc_maxprocs(2);
-    goc_run(leaver_main, NULL);
+    ASSERT_OK(goc_run(leaver_main, NULL));
 }
 TEST(deadlock_after_locked_exit)
 {

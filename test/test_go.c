@@ -181,7 +181,7 @@ static void relay_die(long id, int depth)
     }
     atomic_fetch_add(&relay_done, 1);
     if (id + 1 == RELAY_LINKS) {
-        goc_chan_close(relay_end);
+        ASSERT_OK(goc_chan_close(relay_end));
     } else {
         ASSERT_OK(goc_go(relay_link, (void *)(intptr_t)(id + 1)));
     }
@@ -262,7 +262,7 @@ static void main_exit_main(void *arg)
 }
 static void main_exit_death(void)
 {
-    goc_run(main_exit_main, NULL);
+    ASSERT_OK(goc_run(main_exit_main, NULL));
     printf("goc_run returned\n");
 }
 TEST(go_exit_main_deadlock)

@@ -15,18 +15,28 @@ static int ok_fn(goc_ctx *ctx, void *arg)
     atomic_fetch_add(&ran, 1);
     return 0;
 }
-static int fail_fn(goc_ctx *ctx, void *arg)
+/* Fails at once: the first error. */
+static int fail_first_fn(goc_ctx *ctx, void *arg)
 {
     (void)ctx;
-    goc_sleep((int64_t)(intptr_t)arg * MS);
+    (void)arg;
     atomic_fetch_add(&ran, 1);
-    return -(int)(intptr_t)arg; /* -1, -2, ...: the first to fail wins */
+    return -10;
+}
+/* Fails only once the group's context is done, which the first error
+ * does: so it is the second error, by construction, not by timing. */
+static int fail_second_fn(goc_ctx *ctx, void *arg)
+{
+    (void)arg;
+    ASSERT_ERR(goc_chan_recv(goc_ctx_done(ctx), NULL), GOC_ECLOSED);
+    atomic_fetch_add(&ran, 1);
+    return -30;
 }
 /* Waits for the group's context: only the first error ends it. */
 static int waiter_fn(goc_ctx *ctx, void *arg)
 {
     (void)arg;
-    goc_chan_recv(goc_ctx_done(ctx), NULL);
+    ASSERT_ERR(goc_chan_recv(goc_ctx_done(ctx), NULL), GOC_ECLOSED);
     atomic_fetch_add(&canceled_seen, 1);
     return 0;
 }
@@ -42,15 +52,15 @@ static void group_main(void *arg)
     ASSERT_ERR(goc_ctx_err(goc_group_ctx(g)), GOC_ECANCELED);
     goc_group_free(g);
 
-    /* Errors: the first one (in time) is kept, and it cancels the
-     * context, which ends the waiters. */
+    /* Errors: the first one is kept, and it cancels the context, which
+     * ends the waiters and lets the second failure happen. */
     atomic_store(&ran, 0);
     goc_ctx *parent = goc_ctx_with_cancel(NULL);
     g = goc_group_new(parent, 0);
     for (int i = 0; i < 5; i++)
         ASSERT_OK(goc_group_go(g, waiter_fn, NULL));
-    ASSERT_OK(goc_group_go(g, fail_fn, (void *)(intptr_t)30));
-    ASSERT_OK(goc_group_go(g, fail_fn, (void *)(intptr_t)10));
+    ASSERT_OK(goc_group_go(g, fail_second_fn, NULL));
+    ASSERT_OK(goc_group_go(g, fail_first_fn, NULL));
     ASSERT_EQ(goc_group_wait(g), -10);
     ASSERT_EQ(atomic_load(&canceled_seen), 5);
     ASSERT_EQ(atomic_load(&ran), 2); /* wait waited for the slow one too */

@@ -404,11 +404,11 @@ static void idle_ring_node(void *arg)
     while (goc_chan_recv(idle_ring[i], &hops) == 0) {
         if (hops == 0) {
             for (int k = 0; k < IDLE_RING; k++)
-                goc_chan_close(idle_ring[k]);
+                ASSERT_OK(goc_chan_close(idle_ring[k]));
             break;
         }
         hops--;
-        goc_chan_send(idle_ring[(i + 1) % IDLE_RING], &hops);
+        ASSERT_OK(goc_chan_send(idle_ring[(i + 1) % IDLE_RING], &hops));
     }
     goc_wg_done(&idle_ring_wg);
 }
@@ -457,12 +457,15 @@ static void pp_side(void *arg)
 {
     bool first = arg != NULL;
     int v = 0;
-    if (first)
-        goc_chan_send(pp_a, &v);
+    /* Main closes both channels to stop the pair: a send or receive
+     * may then fail with GOC_ECLOSED, which ends the side. */
+    if (first && goc_chan_send(pp_a, &v) != 0)
+        return;
     while (!atomic_load(&pp_stop)) {
         if (goc_chan_recv(first ? pp_b : pp_a, &v) != 0)
             return;
-        goc_chan_send(first ? pp_a : pp_b, &v);
+        if (goc_chan_send(first ? pp_a : pp_b, &v) != 0)
+            return;
     }
 }
 static void starved(void *arg)
@@ -483,8 +486,8 @@ static void starve_main(void *arg)
     while (!atomic_load(&starved_ran))
         goc_yield();                          /* to the global queue */
     atomic_store(&pp_stop, 1);
-    goc_chan_close(pp_a);
-    goc_chan_close(pp_b);
+    ASSERT_OK(goc_chan_close(pp_a));
+    ASSERT_OK(goc_chan_close(pp_b));
     while (goc_num_goroutine() > 1)
         goc_yield();
     goc_chan_release(pp_a);
@@ -569,7 +572,7 @@ static void chain_link(void *arg)
     (void)arg;
     atomic_fetch_add(&chain_len, 1);
     if (atomic_load(&chain_stop)) {
-        goc_chan_close(chain_done);
+        ASSERT_OK(goc_chan_close(chain_done));
         return;
     }
     ASSERT_OK(goc_go(chain_link, NULL));

@@ -215,17 +215,17 @@ static void sel_block_main(void *arg)
     (void)arg;
     goc_chan *c = goc_chan_make(0, 0);
     goc_case cs[1] = {GOC_RECV_CASE(c, NULL)};
-    goc_select(cs, 1);
+    ASSERT_EQ(goc_select(cs, 1), 0);
 }
 static void sel_none_main(void *arg)
 {
     (void)arg;
-    goc_select(NULL, 0);
+    ASSERT_EQ(goc_select(NULL, 0), 0);
 }
 static void (*sel_reason_main)(void *);
 static void sel_reason_death(void)
 {
-    goc_run(sel_reason_main, NULL);
+    ASSERT_OK(goc_run(sel_reason_main, NULL));
 }
 static void expect_sel_reason(void (*fn)(void *), const char *header)
 {

@@ -31,7 +31,7 @@ static void overflow_main(void *arg)
 }
 static void overflow_death(void)
 {
-    goc_run(overflow_main, NULL);
+    ASSERT_OK(goc_run(overflow_main, NULL));
 }
 
 /* Main keeps its thread busy, so the child overflows on another M: every
@@ -47,7 +47,7 @@ static void overflow_elsewhere_main(void *arg)
 static void overflow_elsewhere_death(void)
 {
     goc_maxprocs(2);
-    goc_run(overflow_elsewhere_main, NULL);
+    ASSERT_OK(goc_run(overflow_elsewhere_main, NULL));
 }
 
 static void check_overflow_of(void (*fn)(void))

@@ -22,7 +22,7 @@ static struct death *expect_death_of(void (*body)(void), const char *first)
 static void (*death_main)(void *);
 static void death_body(void)
 {
-    goc_run(death_main, NULL);
+    ASSERT_OK(goc_run(death_main, NULL));
 }
 static struct death *expect_death(void (*fn)(void *), const char *first)
 {

@@ -188,7 +188,7 @@ static void cs_waiter(void *arg)
 {
     int want = (int)(intptr_t)arg;
     int rc = goc_sem_acquire(&cs_sem, want, cs_ctx);
-    goc_chan_send(cs_done, &rc);
+    ASSERT_OK(goc_chan_send(cs_done, &rc));
 }
 static void cs_small(void *arg)
 {
@@ -196,7 +196,7 @@ static void cs_small(void *arg)
     int rc = goc_sem_acquire(&cs_sem, 3, NULL); /* behind the big one */
     atomic_store(&cs_phase, 1);
     goc_sem_release(&cs_sem, 3);
-    goc_chan_send(cs_done, &rc);
+    ASSERT_OK(goc_chan_send(cs_done, &rc));
 }
 static void sem_ctx_main(void *arg)
 {
@@ -225,8 +225,8 @@ static void sem_ctx_main(void *arg)
     goc_sleep(10 * GOC_MILLISECOND);
     ASSERT_EQ(atomic_load(&cs_phase), 0); /* FIFO: 3 waits behind 10 */
     goc_ctx_cancel(live);
-    goc_chan_recv(cs_done, &rc);
-    goc_chan_recv(cs_done, &rc);
+    ASSERT_OK(goc_chan_recv(cs_done, &rc));
+    ASSERT_OK(goc_chan_recv(cs_done, &rc));
     ASSERT_EQ(atomic_load(&cs_phase), 1);
     goc_sem_release(&cs_sem, 5);
     ASSERT(goc_sem_try_acquire(&cs_sem, 10)); /* all back */
@@ -251,7 +251,7 @@ static void sem_ctx_main(void *arg)
             goc_yield();
         goc_ctx_cancel(c);
         goc_sem_release(&cs_sem, 10);
-        goc_chan_recv(cs_done, &rc);
+        ASSERT_OK(goc_chan_recv(cs_done, &rc));
         if (rc == 0)
             goc_sem_release(&cs_sem, 10);
         else

@@ -22,7 +22,7 @@ static void sleeper(void *arg)
     int64_t t0 = goc_now();
     goc_sleep(d);
     sleep_late[i] = goc_now() - t0 - d;
-    goc_chan_send(sleep_done, NULL);
+    ASSERT_OK(goc_chan_send(sleep_done, NULL));
 }
 static void sleep_main(void *arg)
 {
@@ -31,7 +31,7 @@ static void sleep_main(void *arg)
     for (int i = 0; i < SLEEPERS; i++)
         ASSERT_OK(goc_go(sleeper, (void *)(intptr_t)i));
     for (int i = 0; i < SLEEPERS; i++)
-        goc_chan_recv(sleep_done, NULL);
+        ASSERT_OK(goc_chan_recv(sleep_done, NULL));
     goc_chan_release(sleep_done);
     int late = 0;
     for (int i = 0; i < SLEEPERS; i++) {
@@ -77,11 +77,12 @@ static void order_main(void *arg)
         t[k] = goc_timer_new(when[k] - goc_now());
         ASSERT(t[k] != NULL);
     }
-    goc_sleep(base + ORDERED * MS + 10 * MS - goc_now());
+    /* Receive, not poll after a sleep: whether every timer has fired by
+     * the end of a sleep is a race the test need not run. */
     int64_t prev = 0;
     for (int k = 0; k < ORDERED; k++) {
         int64_t v = 0;
-        ASSERT_OK(goc_chan_try_recv(goc_timer_chan(t[k]), &v));
+        ASSERT_OK(goc_chan_recv(goc_timer_chan(t[k]), &v));
         ASSERT_GE(v, when[k]);
         ASSERT_GE(v, prev);
         prev = v;
@@ -134,11 +135,13 @@ static void timer_main(void *arg)
 {
     (void)arg;
     int64_t v;
-    /* Stop before it fires: true, and nothing is ever sent. */
-    goc_timer *t = goc_timer_new(20 * MS);
+    /* Stop before it fires: true, and nothing is ever sent.  An hour, so
+     * that "before it fires" does not race a stalled test (the stop
+     * racing the firing is time_timer_stop_races). */
+    goc_timer *t = goc_timer_new(GOC_SECOND * 3600);
     ASSERT(goc_timer_stop(t));
     ASSERT(!goc_timer_stop(t));
-    goc_sleep(40 * MS);
+    goc_sleep(20 * MS);
     ASSERT_ERR(goc_chan_try_recv(goc_timer_chan(t), &v), GOC_EAGAIN);
     /* Reset a stopped timer: false (it was not armed); it fires. */
     ASSERT(!goc_timer_reset(t, 5 * MS));
@@ -163,9 +166,9 @@ static void timer_main(void *arg)
     while (atomic_load(&func_ran) == 0)
         goc_sleep(MS);
     ASSERT(!goc_timer_stop(f));
-    goc_timer *g = goc_after_func(50 * MS, func_body, NULL);
+    goc_timer *g = goc_after_func(GOC_SECOND * 3600, func_body, NULL);
     ASSERT(goc_timer_stop(g)); /* fn never runs */
-    goc_sleep(80 * MS);
+    goc_sleep(20 * MS);
     ASSERT_EQ(atomic_load(&func_ran), 1);
     goc_timer_free(f);
     goc_timer_free(g);
@@ -201,6 +204,12 @@ TEST(time_timer_stop_races)
 
 /* ---- goc_ticker ---- */
 
+/* Take a tick if one is there: the ticker's channel is never closed. */
+static void drain_tick(goc_ticker *tk)
+{
+    int rc = goc_chan_try_recv(goc_ticker_chan(tk), NULL);
+    ASSERT(rc == 0 || rc == GOC_EAGAIN);
+}
 static void ticker_main(void *arg)
 {
     (void)arg;
@@ -219,16 +228,15 @@ static void ticker_main(void *arg)
     goc_sleep(60 * MS);
     ASSERT_LE(goc_chan_len(goc_ticker_chan(tk)), 1);
     /* Reset: a longer period from now. */
-    goc_chan_try_recv(goc_ticker_chan(tk), NULL);
+    drain_tick(tk);
     int64_t r = goc_now(); /* before: the reset reads the clock later */
     goc_ticker_reset(tk, 40 * MS);
-    goc_chan_try_recv(goc_ticker_chan(tk), NULL); /* a tick of the old
-                                                      period may be there */
+    drain_tick(tk); /* a tick of the old period may be there */
     ASSERT_OK(goc_chan_recv(goc_ticker_chan(tk), &v));
     ASSERT_GE(v, r + 40 * MS);
     /* Stop: no more ticks. */
     goc_ticker_stop(tk);
-    goc_chan_try_recv(goc_ticker_chan(tk), NULL);
+    drain_tick(tk);
     goc_sleep(60 * MS);
     ASSERT_ERR(goc_chan_try_recv(goc_ticker_chan(tk), NULL), GOC_EAGAIN);
     goc_ticker_free(tk);
@@ -246,7 +254,7 @@ static void su_sender(void *arg)
     (void)arg;
     goc_sleep(10 * MS);
     int v = 7;
-    goc_chan_send(su_c, &v);
+    ASSERT_OK(goc_chan_send(su_c, &v));
 }
 static void select_until_main(void *arg)
 {
@@ -398,7 +406,7 @@ static void idle_sleeper(void *arg)
 {
     (void)arg;
     goc_sleep(400 * MS);
-    goc_chan_send(idle_done, NULL);
+    ASSERT_OK(goc_chan_send(idle_done, NULL));
 }
 static void idle_main(void *arg)
 {
@@ -409,7 +417,7 @@ static void idle_main(void *arg)
     goc_sleep(20 * MS); /* let them all park */
     double c0 = proc_cpu_seconds();
     for (int i = 0; i < 100; i++)
-        goc_chan_recv(idle_done, NULL);
+        ASSERT_OK(goc_chan_recv(idle_done, NULL));
     double used = proc_cpu_seconds() - c0;
     goc_chan_release(idle_done);
     /* 380 ms of everybody asleep; a polling timer loop would burn most of
@@ -434,22 +442,22 @@ static void timer_deadlock_main(void *arg)
     (void)arg;
     ASSERT_OK(goc_go(sleeper_then_exit, NULL));
     goc_chan *c = goc_chan_make(0, 0);
-    goc_chan_recv(c, NULL); /* for ever */
+    ASSERT_OK(goc_chan_recv(c, NULL)); /* for ever */
 }
 static void timer_deadlock(void)
 {
-    goc_run(timer_deadlock_main, NULL);
+    ASSERT_OK(goc_run(timer_deadlock_main, NULL));
 }
 static void pending_after_main(void *arg)
 {
     (void)arg;
     goc_chan_release(goc_after(100 * MS)); /* nobody will receive */
     goc_chan *c = goc_chan_make(0, 0);
-    goc_chan_recv(c, NULL);
+    ASSERT_OK(goc_chan_recv(c, NULL));
 }
 static void pending_after(void)
 {
-    goc_run(pending_after_main, NULL);
+    ASSERT_OK(goc_run(pending_after_main, NULL));
 }
 static void check_late_deadlock(void (*fn)(void))
 {
@@ -490,7 +498,7 @@ static _Atomic int wr_never;
 static void wr_sleeper(void *arg)
 {
     (void)arg;
-    goc_chan_send(wr_ready, NULL);
+    ASSERT_OK(goc_chan_send(wr_ready, NULL));
     goc_sleep(GOC_SECOND * 3600);
     atomic_store(&wr_never, 1);
 }
@@ -500,8 +508,9 @@ static void wr_selector(void *arg)
 {
     (void)arg;
     goc_case cs[1] = {GOC_RECV_CASE(wr_never_ch, NULL)};
-    goc_chan_send(wr_ready, NULL);
-    goc_select_until(cs, 1, goc_now() + GOC_SECOND * 3600);
+    ASSERT_OK(goc_chan_send(wr_ready, NULL));
+    ASSERT_ERR(goc_select_until(cs, 1, goc_now() + GOC_SECOND * 3600),
+               GOC_ETIMEDOUT);
     atomic_store(&wr_never, 1);
 }
 static void wr_main(void *arg)
@@ -511,11 +520,19 @@ static void wr_main(void *arg)
     wr_never_ch = goc_chan_make(0, 0);
     ASSERT_OK(goc_go(wr_sleeper, NULL));
     ASSERT_OK(goc_go(wr_selector, NULL));
-    goc_chan_recv(wr_ready, NULL);
-    goc_chan_recv(wr_ready, NULL);
-    goc_sleep(20 * MS); /* both parked by now */
+    ASSERT_OK(goc_chan_recv(wr_ready, NULL));
+    ASSERT_OK(goc_chan_recv(wr_ready, NULL));
+    /* Until both have parked, which only a dump shows (a fixed sleep
+     * would race them on a slow machine). */
     static char buf[65536];
-    goc_stack(buf, sizeof buf, true);
+    for (int i = 0;; i++) {
+        goc_stack(buf, sizeof buf, true);
+        if (strstr(buf, "[sleep]:") != NULL &&
+            strstr(buf, "[select]:") != NULL)
+            break;
+        ASSERT_LT(i, 10000);
+        goc_sleep(MS);
+    }
     ASSERT_EQ(atomic_load(&wr_never), 0); /* read, so the stores stay */
     /* Go shows time.Sleep above the caller; goc shows goc_sleep, and
      * goc_select_until when it is not a tail call (debug builds). */

@@ -55,3 +55,4 @@ echo '#include <goc.h>' |
 $cxx -fsyntax-only -x c++ -Wall -Wextra -Werror $(pc --cflags) \
     "$prefix/include/goc.h"
 echo "install check: ok"
+sh "$here/sanitizer.sh" "$prefix" "$work"
