@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debug.c - goroutine dumps in Go's format, global deadlock detection
- * (Go's checkdead), and fatal errors.
+ * debug.c - goroutine dumps in Go's format, and the dump that fatal errors
+ * print (installed into error.c's hook).  Deadlock detection (Go's
+ * checkdead) is proc.c's: it reads the scheduler's counts and reports
+ * through goc__fatal, which reaches the dump through that hook.
  *
  * Frames are walked through frame pointers: from a parked goroutine's saved
  * context (arch.h gives the slots of its frame pointer and return address)
@@ -405,56 +407,4 @@ static void dump_for_fatal(int fd)
 __attribute__((constructor)) static void fatal_dump_install(void)
 {
     goc__fatal_set_dump(dump_for_fatal);
-}
-
-/* ---- deadlock detection ---- */
-
-struct census {
-    int waiting, runnable;
-};
-
-static void count_one(goc__g *g, void *arg)
-{
-    struct census *c = arg;
-    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
-    if (g->system)
-        return;
-    if (s == GOC__GWAITING)
-        c->waiting++;
-    else if (s == GOC__GRUNNABLE || s == GOC__GRUNNING)
-        c->runnable++;
-}
-
-/* Called whenever an M goes idle (Go's checkdead).  If that was the last
- * M that could run anything, and no goroutine is runnable, nothing can
- * ever wake the waiting ones: report the deadlock as Go does.
- * Requires: sched.lock. */
-void goc__checkdead(void)
-{
-    GOC_ASSERT_HELD(&goc__sched.lock);
-    if (atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
-        return;
-    int32_t run = goc__sched.mcount - goc__sched.nmidle -
-                  goc__sched.nmidlelocked + goc__sched.nextern;
-    if (run > 0)
-        return;
-    if (run < 0)
-        goc__fatal("checkdead: inconsistent counts mcount=%d nmidle=%d "
-                   "nmidlelocked=%d",
-                   goc__sched.mcount, goc__sched.nmidle,
-                   goc__sched.nmidlelocked);
-    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
-        return; /* a plain thread just queued work; its wakep follows */
-    if (goc__timers_pending())
-        return; /* a timer will wake somebody (Go's checkdead does so) */
-    struct census c = {0, 0};
-    goc__g_each(count_one, &c);
-    if (c.runnable > 0)
-        return;
-    if (c.waiting == 0) {
-        if (goc__sched.main_goexited)
-            goc__fatal("no goroutines (main called goc_exit) - deadlock!");
-        return;
-    }
-    goc__fatal("all goroutines are asleep - deadlock!");
 }

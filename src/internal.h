@@ -24,8 +24,8 @@
 #include "os.h"
 #include "stack.h"
 #include "goroutine.h"
-#include "proc.h"
 #include "runq.h"
+#include "proc.h"
 #include "park.h"
 
 /* ---- timer.c ---- */
@@ -57,7 +57,6 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 void goc__sanitizer_check(void); /* dies on a sanitizer goc lacks */
 
 /* ---- debug.c ---- */
-void goc__checkdead(void);           /* Requires: sched.lock */
 void goc__dump_all(int fd, goc__g *self);
 
 #endif /* GOC_INTERNAL_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * park.h - parking and readying goroutines (park.c); the inline
- * goc__ready_m is in runq.h, beside the queues it puts the G on.
+ * goc__ready_m is in proc.h, with the wake-up it ends with.
  */
 #ifndef GOC_PARK_H
 #define GOC_PARK_H
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "lock.h"
-#include "runq.h"
+#include "proc.h"
 #include "runtime.h"
 
 /* Who waits, as a wait queue records it: a goroutine (parked, woken by

@@ -34,7 +34,7 @@
  * a store-then-load on each side (work, then nmspinning; nmspinning, then
  * the queues), closed by an asymmetric fence: the spinner giving up pays a
  * membarrier (goc__fence_heavy), whoever makes work a compiler barrier
- * (goc__fence_light in goc__wakep_after, runq.h), so that new work and
+ * (goc__fence_light in goc__wakep_after, proc.h), so that new work and
  * the last spinner cannot miss each other.  Work is made at every channel
  * hand-off; spinners give up once per idle period.
  */
@@ -177,6 +177,60 @@ static goc__m *mget(void)
  * Starting and stopping Ms
  * ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------
+ * Deadlock detection
+ * ------------------------------------------------------------------------ */
+
+struct census {
+    int waiting, runnable;
+};
+
+static void count_one(goc__g *g, void *arg)
+{
+    struct census *c = arg;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
+    if (g->system)
+        return;
+    if (s == GOC__GWAITING)
+        c->waiting++;
+    else if (s == GOC__GRUNNABLE || s == GOC__GRUNNING)
+        c->runnable++;
+}
+
+/* Called whenever an M goes idle (Go's checkdead).  If that was the last
+ * M that could run anything, and no goroutine is runnable, nothing can
+ * ever wake the waiting ones: report the deadlock as Go does (goc__fatal dumps every goroutine).
+ * Requires: sched.lock. */
+static void checkdead(void)
+{
+    GOC_ASSERT_HELD(&goc__sched.lock);
+    if (atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
+        return;
+    int32_t run = goc__sched.mcount - goc__sched.nmidle -
+                  goc__sched.nmidlelocked + goc__sched.nextern;
+    if (run > 0)
+        return;
+    if (run < 0)
+        goc__fatal("checkdead: inconsistent counts mcount=%d nmidle=%d "
+                   "nmidlelocked=%d",
+                   goc__sched.mcount, goc__sched.nmidle,
+                   goc__sched.nmidlelocked);
+    if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return; /* a plain thread just queued work; its wakep follows */
+    if (goc__timers_pending())
+        return; /* a timer will wake somebody (Go's checkdead does so) */
+    struct census c = {0, 0};
+    goc__g_each(count_one, &c);
+    if (c.runnable > 0)
+        return;
+    if (c.waiting == 0) {
+        if (goc__sched.main_goexited)
+            goc__fatal("no goroutines (main called goc_exit) - deadlock!");
+        return;
+    }
+    goc__fatal("all goroutines are asleep - deadlock!");
+}
+
 /* Set up the calling thread as m's thread: TLS, signal stack, g0's stack
  * bounds for ASan, the thread's own TSan fiber. */
 void goc__m_init_thread(goc__m *m)
@@ -213,7 +267,7 @@ static void *mstart(void *arg)
     m->detached = detach;
     /* This thread leaving may leave every remaining M idle: check, as
      * Go's mexit does. */
-    goc__checkdead();
+    checkdead();
     goc__unlock(&goc__sched.lock);
     /* From here on m may be freed by teardown: do not touch it. */
     if (detach)
@@ -301,7 +355,7 @@ static bool stopm(goc__m *m)
     m->schedlink = goc__sched.midle;
     goc__sched.midle = m;
     goc__sched.nmidle++;
-    goc__checkdead();
+    checkdead();
     goc__unlock(&goc__sched.lock);
     goc__notesleep(&m->park);
     goc__noteclear(&m->park);
@@ -371,7 +425,7 @@ static bool stoplockedm(goc__m *m)
         return false;
     }
     goc__sched.nmidlelocked++;
-    goc__checkdead();
+    checkdead();
     goc__unlock(&goc__sched.lock);
     goc__notesleep(&m->park);
     goc__noteclear(&m->park);
@@ -407,7 +461,7 @@ static void locked_m_retire(goc__m *m)
     goc__lock(&goc__sched.lock);
     if (!goc__exiting()) {
         goc__sched.nmidlelocked++;
-        goc__checkdead();
+        checkdead();
         goc__unlock(&goc__sched.lock);
         while (!goc__exiting()) {
             goc__notesleep(&m->park);
@@ -591,7 +645,7 @@ static bool timer_sleep(goc__m *m)
  * after giving up the P, by the spin-down recheck. */
 static bool any_work(void)
 {
-    /* seq_cst loads: see goc__wakep_after (runq.h). */
+    /* seq_cst loads: see goc__wakep_after (proc.h). */
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_seq_cst) > 0)
         return true;
     int32_t n = goc__gomaxprocs();

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "goroutine.h"
+#include "runq.h"
 #include "runtime.h"
 
 /* The calling thread's M, or NULL on a plain thread.
@@ -87,7 +88,7 @@ goc__finish_park(goc__m *m, goc__g *g)
     }
     return false;
 }
-/* goc__ready_m and goc__runq_put_wake: inline, in runq.h. */
+/* goc__ready_m and goc__runq_put_wake: inline, at the end of this file. */
 /* wakep's slow half: count a spinner (the caller won nmspinning 0 -> 1)
  * and start an M for it on an idle P. */
 void goc__startm_spinning(void);
@@ -160,6 +161,60 @@ static inline bool goc__local_queue_first(goc__p *p)
         return false;
     p->timercheck++;
     return true;
+}
+
+/* ---- making work: ready, spawn (the wake-up protocol, proc.c) ---- */
+
+/* Start a spinning M if a P is idle and nobody spins.  The caller has just
+ * made work visible; that write must come before our loads of npidle and
+ * nmspinning, against the spin-down path's decrement of nmspinning and its
+ * rechecks (proc.c, any_work): the light side of an asymmetric fence,
+ * whose heavy side the spinner pays as it gives up.  holds_p: the caller
+ * holds a P (with GOMAXPROCS 1, nobody to wake). */
+static inline __attribute__((always_inline)) void
+goc__wakep_after(bool holds_p)
+{
+    if (holds_p &&
+        atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed) ==
+            1)
+        return;
+    goc__fence_light();
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
+        return;
+    int32_t zero = 0;
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
+            0 ||
+        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
+                                                 &zero, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    goc__startm_spinning();
+}
+
+/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
+ * the global queue without a P; then wake an idle P if any.  m is the
+ * caller's (goc__getm()). */
+static inline __attribute__((always_inline)) void
+goc__runq_put_wake(goc__m *m, goc__g *g)
+{
+    if (goc__likely(m != NULL && m->p != NULL)) {
+        goc__runq_put_next_light(m->p, g);
+        goc__wakep_after(true);
+        return;
+    }
+    if (m == NULL)
+        goc__extern_thread();
+    goc__globrunqput(g);
+    goc__wakep_after(false);
+}
+
+/* goc__ready with m = goc__getm() (NULL on a plain thread). */
+static inline __attribute__((always_inline)) void goc__ready_m(goc__m *m,
+                                                               goc__g *g)
+{
+    goc__gstatus_ready(g);
+    goc__runq_put_wake(m, g);
 }
 
 #endif /* GOC_PROC_H */

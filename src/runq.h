@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runq.h - run queues (runq.c): a P's ring and runnext, the global queue,
- * and "make a G runnable" (queue it, then wake an idle P).  The inline
- * fast paths beside their slow halves.
+ * runq.h - run queues (runq.c): a P's ring and runnext, the global queue.
+ * The inline fast paths beside their slow halves.  "Make a G runnable"
+ * (queue it, then wake an idle P) is proc.h's: waking is the scheduler's.
  */
 #ifndef GOC_RUNQ_H
 #define GOC_RUNQ_H
@@ -12,7 +12,6 @@
 
 #include "goroutine.h"
 #include "lock.h"
-#include "proc.h"
 #include "runtime.h"
 
 /* Move half the ring plus g to the global queue (the ring is full). */
@@ -144,59 +143,5 @@ goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunqput(goc__g *g);                   /* takes lock */
 void goc__globrunq_free(void);                      /* teardown */
-
-/* ---- making work: ready, spawn (proc.c's wake-up protocol) ---- */
-
-/* Start a spinning M if a P is idle and nobody spins.  The caller has just
- * made work visible; that write must come before our loads of npidle and
- * nmspinning, against the spin-down path's decrement of nmspinning and its
- * rechecks (proc.c, any_work): the light side of an asymmetric fence,
- * whose heavy side the spinner pays as it gives up.  holds_p: the caller
- * holds a P (with GOMAXPROCS 1, nobody to wake). */
-static inline __attribute__((always_inline)) void
-goc__wakep_after(bool holds_p)
-{
-    if (holds_p &&
-        atomic_load_explicit(&goc__sched.gomaxprocs, memory_order_relaxed) ==
-            1)
-        return;
-    goc__fence_light();
-    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) == 0)
-        return;
-    int32_t zero = 0;
-    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_seq_cst) !=
-            0 ||
-        !atomic_compare_exchange_strong_explicit(&goc__sched.nmspinning,
-                                                 &zero, 1,
-                                                 memory_order_seq_cst,
-                                                 memory_order_relaxed))
-        return;
-    goc__startm_spinning();
-}
-
-/* Queue a RUNNABLE g (new or just readied) as ready does: m's runnext, or
- * the global queue without a P; then wake an idle P if any.  m is the
- * caller's (goc__getm()). */
-static inline __attribute__((always_inline)) void
-goc__runq_put_wake(goc__m *m, goc__g *g)
-{
-    if (goc__likely(m != NULL && m->p != NULL)) {
-        goc__runq_put_next_light(m->p, g);
-        goc__wakep_after(true);
-        return;
-    }
-    if (m == NULL)
-        goc__extern_thread();
-    goc__globrunqput(g);
-    goc__wakep_after(false);
-}
-
-/* goc__ready with m = goc__getm() (NULL on a plain thread). */
-static inline __attribute__((always_inline)) void goc__ready_m(goc__m *m,
-                                                               goc__g *g)
-{
-    goc__gstatus_ready(g);
-    goc__runq_put_wake(m, g);
-}
 
 #endif /* GOC_RUNQ_H */
