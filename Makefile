@@ -27,8 +27,10 @@
 #                       STRESS_RUNS times (default 20) at GOMAXPROCS 2 and
 #                       1, then the TSan suite STRESS_TSAN_RUNS times (5);
 #                       ctest stops at the first failure of each
-#   make install        install the Release build into PREFIX (/usr/local);
-#                       DESTDIR is honoured
+#   make install        build the library alone (gcc Release, no tests,
+#                       examples or benchmarks: build/install-lib) and
+#                       install it into PREFIX (/usr/local); DESTDIR is
+#                       honoured
 #   make clean          remove build/
 #
 # Knobs: JOBS (parallel build and ctest jobs, default 2), PREFIX, CTEST_ARGS
@@ -160,8 +162,17 @@ demo: build-release
 bench: build-release
 	$(ISOLATE) bash bench/run.sh $(BUILD)/release
 
-install: build-release
-	$(ISOLATE) $(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
+# The library alone (no tests, examples or benchmarks), gcc Release, in its
+# own build directory; `cmake --install` honours DESTDIR.
+install:
+	@echo "==> install: the library into $(DESTDIR)$(PREFIX)"
+	@mkdir -p $(BUILD)
+	$(CMAKE) -S . -B $(BUILD)/install-lib -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_C_COMPILER=gcc -DGOC_BUILD_TESTS=OFF -DGOC_BUILD_EXAMPLES=OFF \
+	  -DGOC_BUILD_BENCH=OFF > $(BUILD)/install-lib.configure.log \
+	  || { cat $(BUILD)/install-lib.configure.log; exit 1; }
+	$(ISOLATE) $(CMAKE) --build $(BUILD)/install-lib -j$(JOBS)
+	$(ISOLATE) $(CMAKE) --install $(BUILD)/install-lib --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

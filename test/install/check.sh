@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 # check.sh BUILD_DIR WORK_DIR - install the goc build in BUILD_DIR into
 # WORK_DIR/prefix and consume it as a user would:
-#   1. find_package(goc) from a CMake project (test/install/CMakeLists.txt),
-#   2. `pkg-config --cflags --libs goc`, against the static libgoc.a
-#      (with --static, which adds Libs.private: -pthread) and libgoc.so,
+#   1. find_package(goc) from a CMake project (test/install/CMakeLists.txt):
+#      goc::goc, goc::goc_static, goc::goc_shared,
+#   2. the README's commands: pkg-config with -Wl,-rpath (no
+#      LD_LIBRARY_PATH), and libgoc.a by path; also --static,
 #   3. goc.h compiled as C++.
+# Every consumer is built at -O2 and checks that a dump shows its own frame
+# (the package's flags keep frame pointers).
 set -eu
 build=$1
 work=$2
@@ -27,6 +30,16 @@ cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
     || { cat "$work/cmake.log"; exit 1; }
 cmake --build "$work/cmake"
 "$work/cmake/consumer"
+"$work/cmake/consumer_static"
+if [ -x "$work/cmake/consumer_shared" ]; then
+    "$work/cmake/consumer_shared"
+    readelf -d "$work/cmake/consumer_shared" | grep -q 'NEEDED.*libgoc' \
+        || { echo "consumer_shared does not link libgoc.so" >&2; exit 1; }
+fi
+if readelf -d "$work/cmake/consumer" | grep -q 'NEEDED.*libgoc'; then
+    echo "goc::goc links libgoc.so, not libgoc.a" >&2
+    exit 1
+fi
 
 # 2. pkg-config; PKG_CONFIG_LIBDIR so no other goc.pc is found.
 libdir=$(dirname "$(find "$prefix" -name goc.pc | head -n 1)")
@@ -42,11 +55,15 @@ if readelf -d "$work/pc-static" | grep -q 'NEEDED.*libgoc'; then
     exit 1
 fi
 "$work/pc-static"
-# Shared, as most users link.
+# The README's two lines, as written there (plus warnings as errors).
+$cc -std=c11 -O2 -Wall -Wextra -Werror "$here/main.c" $(pc --cflags) \
+    "$(pc --variable=libdir)/libgoc.a" -pthread -o "$work/readme-static"
+"$work/readme-static"
 if [ -n "$(find "$prefix" -name 'libgoc.so*' | head -n 1)" ]; then
-    $cc -std=c11 -Wall -Wextra -Werror -o "$work/pc-shared" "$here/main.c" \
-        $(pc --cflags --libs)
-    LD_LIBRARY_PATH=$(pc --variable=libdir) "$work/pc-shared"
+    $cc -std=c11 -O2 -Wall -Wextra -Werror "$here/main.c" \
+        $(pc --cflags --libs) -Wl,-rpath,"$(pc --variable=libdir)" \
+        -o "$work/readme-shared"
+    env -u LD_LIBRARY_PATH "$work/readme-shared"
 fi
 
 # 3. The public header is C++-clean.
