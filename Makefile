@@ -21,7 +21,7 @@
 #   make test-install   install build/release into a temporary prefix and
 #                       build test/install/ against it (CMake, pkg-config),
 #                       and compile goc.h as C++
-#   make demo           Release build, then examples/demo.sh
+#   make demo           make deps, Release build, then examples/demo.sh
 #   make bench          Release build, then bench/run.sh
 #   make stress         not part of make test: the Release suite
 #                       STRESS_RUNS times (default 20) at GOMAXPROCS 2 and
@@ -156,7 +156,7 @@ test-install: deps build-release
 	@echo "==> install: consumers of an installed goc"
 	$(ISOLATE) sh test/install/check.sh $(BUILD)/release $(BUILD)/install
 
-demo: build-release
+demo: deps build-release
 	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
 
 bench: build-release

@@ -621,7 +621,8 @@ GOC_EXTERN void goc_group_free(goc_group *g);
  *     created by main_fn in goroutine 1
  *             ./prog +0x1180
  * Frames are walked through frame pointers: build with
- * -fno-omit-frame-pointer (and link with -rdynamic for names); each frame's
+ * -fno-omit-frame-pointer (the CMake package and goc.pc add it; names come
+ * from the symbol table, so do not strip the program); each frame's
  * "+0x..." is its offset in its module, for `addr2line -f -e module 0x...`.
  * A goroutine running on another thread shows
  * "goroutine running on other thread; stack unavailable". */

@@ -121,7 +121,7 @@ static bool chunk_new(void)
 
 /* Refill p's cache (or, without a P, take one header).
  * Returns: a free header, or NULL when out of memory. */
-static goc__g *g_alloc_slow(goc__p *p)
+goc__g *goc__g_alloc_slow(goc__p *p)
 {
     goc__lock(&gpool.lock);
     if (gpool.nfree == 0 && !chunk_new()) {
@@ -142,13 +142,6 @@ static goc__g *g_alloc_slow(goc__p *p)
     }
     goc__unlock(&gpool.lock);
     return g;
-}
-
-static inline goc__g *g_alloc(goc__p *p)
-{
-    if (goc__likely(p != NULL && p->ngfree > 0))
-        return p->gfree[--p->ngfree];
-    return g_alloc_slow(p);
 }
 
 /* Move p's cached headers above keep to the pool. */
@@ -309,84 +302,11 @@ static void g_main(void *arg)
     goc__goexit();
 }
 
-/* ---- spawn ---- */
-
-/* Live user goroutines are counted per P, so that spawn and exit need no
- * shared atomic (the line bounced between the Ps: skynet spent 8% there).
- * A P's count only moves on its owner M; a plain thread's spawn goes to
- * the global count.  relaxed: goc_num_goroutine's sum is a snapshot, as
- * Go's NumGoroutine is. */
-static inline void count_goroutine(goc__p *p, int64_t d)
-{
-    if (goc__likely(p != NULL))
-        atomic_store_explicit(&p->ngoroutine,
-                              atomic_load_explicit(&p->ngoroutine,
-                                                   memory_order_relaxed) +
-                                  d,
-                              memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&goc__sched.ngoroutine, (int32_t)d,
-                                  memory_order_relaxed);
-}
-
-static inline int64_t next_goid(goc__p *p)
-{
-    if (p == NULL)
-        return atomic_fetch_add_explicit(&goc__sched.goidgen, 1,
-                                         memory_order_relaxed) + 1;
-    if (p->goidnext == p->goidend) {
-        int64_t base = atomic_fetch_add_explicit(&goc__sched.goidgen,
-                                                 GOC__GOID_BATCH,
-                                                 memory_order_relaxed);
-        p->goidnext = base + 1;
-        p->goidend = base + 1 + GOC__GOID_BATCH;
-    }
-    return p->goidnext++;
-}
-
-/* Create a RUNNABLE goroutine running fn(arg); *out receives it.  The
- * caller queues it.  Returns: 0 or GOC_ENOMEM / GOC_EINVAL.
- * Only on: a goroutine, g0, or (p == NULL) a plain thread during a run;
- * m is the caller's (goc__getm()). */
-static inline __attribute__((always_inline)) int
-newproc(goc__m *m, size_t slot_size, const char *name, void (*fn)(void *),
-        void *arg, uintptr_t pc, bool system, goc__g **out)
-{
-    goc__p *p = m != NULL ? m->p : NULL;
-    if (!goc__stack_available(p, slot_size))
-        return GOC_ENOMEM;
-    goc__g *g = g_alloc(p);
-    if (g == NULL)
-        return GOC_ENOMEM;
-    goc__g *parent = m != NULL ? m->curg : NULL;
-    /* The first line only: the rest is as the last release left it (sp
-     * NULL: the stack is taken and the context built at the first run,
-     * goc__g_start). */
-    g->system = system;
-    g->is_main = false;
-    g->fn = fn;
-    g->arg = arg;
-    g->goid = next_goid(p);
-    g->parent_goid = parent != NULL ? parent->goid : 0;
-    g->gopc = pc;
-    g->name = name;
-    g->slot_size = slot_size;
-#ifdef GOC_HAVE_TSAN
-    g->tsan_fiber = __tsan_create_fiber(0);
-#endif
-    if (!system)
-        count_goroutine(p, 1);
-    /* release: the fields above are visible to a dump that sees the
-     * status; queues carry their own release/acquire for the runner. */
-    atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
-    *out = g;
-    return 0;
-}
-
 int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
                  void *arg, uintptr_t pc, bool system, goc__g **out)
 {
-    return newproc(goc__getm(), slot_size, name, fn, arg, pc, system, out);
+    return goc__newproc_m(goc__getm(), slot_size, name, fn, arg, pc, system,
+                          out);
 }
 
 bool goc__g_start(goc__p *p, goc__g *g)
@@ -407,7 +327,7 @@ void goc__g_release(goc__m *m, goc__g *g)
 {
     goc__gstatus_leave_running(g, GOC__GDEAD);
     if (!g->system)
-        count_goroutine(m->p, -1);
+        goc__g_count(m->p, -1);
 #ifdef GOC_HAVE_TSAN
     __tsan_destroy_fiber(g->tsan_fiber);
 #endif
@@ -448,95 +368,7 @@ void goc__g_abandon(goc__g *g, void *arg)
     atomic_store_explicit(&g->status, GOC__GDEAD, memory_order_relaxed);
 }
 
-/* ---- public API ---- */
-
-#define SPAWN_STREAK GOC__RUNQ_SIZE
-
-/* Queue g, just spawned on m.  As Go's newproc, g goes to runnext,
- * kicking the G there to the ring's tail; but in a spawn storm (storm: the
- * caller's last act was a spawn as well) it joins the ring's tail itself,
- * and runnext keeps the storm's first child.  The kick is a locked
- * exchange (a thief may be taking the old runnext), and a storm would pay
- * it for every child (spawn: 0.92x of the time without it). */
-static inline __attribute__((always_inline)) void
-spawn_queue(goc__m *m, goc__g *g, bool storm)
-{
-    goc__p *p = m != NULL ? m->p : NULL;
-    if (storm && p != NULL &&
-        atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL) {
-        goc__runq_put(p, g, false);
-        goc__wakep_after(true);
-        return;
-    }
-    goc__runq_put_wake(m, g);
-}
-
-/* Create a goroutine and queue it where the caller (on m) runs.
- * stack_size 0: the default.  Returns: 0, GOC_EPERM (no run, or it is
- * ending), GOC_EINVAL (a stack too large), GOC_ENOMEM.  Never yields. */
-static inline __attribute__((always_inline)) int
-spawn(goc__m *m, size_t stack_size, const char *name, void (*fn)(void *),
-      void *arg, uintptr_t pc, bool storm)
-{
-    if (!atomic_load_explicit(&goc__sched.running, memory_order_acquire) ||
-        atomic_load_explicit(&goc__sched.exiting, memory_order_acquire))
-        return GOC_EPERM;
-    size_t slot = stack_size == 0 ? goc__stack_slot_default
-                                  : goc__stack_slot_for(stack_size);
-    if (slot == 0)
-        return GOC_EINVAL;
-    goc__g *g;
-    int rc = newproc(m, slot, name, fn, arg, pc, false, &g);
-    if (rc == 0)
-        spawn_queue(m, g, storm);
-    return rc;
-}
-
-int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
-{
-    return spawn(goc__getm(), 0, NULL, fn, arg, pc, false);
-}
-
-static inline __attribute__((always_inline)) int
-go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
-          uintptr_t pc)
-{
-    if (fn == NULL)
-        return GOC_EINVAL;
-    goc__m *m = goc__getm();
-    goc__g *self = m != NULL ? m->curg : NULL;
-    int rc = spawn(m, stack_size, name, fn, arg, pc,
-                   self != NULL && self->spawnstreak > 0);
-    if (rc != 0)
-        return rc;
-    /* A spawn storm yields now and then.  Go would preempt a goroutine
-     * that spawns in a tight loop after 10 ms; goc has no preemption yet,
-     * and without it the spawner's P never runs its children while the
-     * other Ps start them faster than they can finish them (every started
-     * goroutine holds a stack page).  So a goroutine that has spawned
-     * SPAWN_STREAK goroutines without blocking or yielding yields once,
-     * to the global queue as goc_yield does: behind the children that
-     * started and yielded themselves (spawn_yield), which must finish
-     * before it spawns more.  (At the local ring's tail it came back
-     * before them, and now and then the started ones piled up to 600 MB
-     * of stacks.)  m and self are still ours: spawn does not yield. */
-    if (self != NULL && ++self->spawnstreak >= SPAWN_STREAK)
-        goc_yield();
-    return 0;
-}
-
-int goc_go(void (*fn)(void *), void *arg)
-{
-    return go_common(0, NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
-}
-
-int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *), void *arg)
-{
-    return go_common(o != NULL ? o->stack_size : 0,
-                     o != NULL ? o->name : NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
-}
+/* ---- public API (spawning is spawn.c's) ---- */
 
 int goc_num_goroutine(void)
 {

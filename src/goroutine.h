@@ -11,6 +11,11 @@
 
 #include "lock.h"
 #include "runtime.h"
+#include "stack.h"
+
+#ifdef GOC_HAVE_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
                  void *arg, uintptr_t pc, bool system, goc__g **out);
@@ -19,10 +24,6 @@ int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
  * Returns: false if no slot could be had (g is left as it was). */
 bool goc__g_start(goc__p *p, goc__g *g);
 void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
-/* goc_go for the runtime's own use (AfterFuncs): never yields, so it may
- * be called holding runtime locks.  pc: shown as the creator in dumps.
- * Returns: 0, GOC_ENOMEM, or GOC_EPERM (no run, or the run is ending). */
-int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc);
 /* Every header ever carved in this run: fn(g, arg) for each; lock-free,
  * read each g's status (acquire) before trusting its fields. */
 void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg);
@@ -87,6 +88,93 @@ static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
                                              memory_order_relaxed) ==
                         GOC__GRUNNING);
     atomic_store_explicit(&g->status, to, memory_order_release);
+}
+
+
+/* ---- creating a G (spawn.c queues it; run.c makes the main one) ---- */
+
+/* Refill p's header cache from the pool (or, without a P, take one).
+ * Returns: a free header, or NULL when out of memory. */
+goc__g *goc__g_alloc_slow(goc__p *p);
+
+/* A free header: p's cache (its top), else the pool.  p may be NULL. */
+static inline goc__g *goc__g_alloc(goc__p *p)
+{
+    if (goc__likely(p != NULL && p->ngfree > 0))
+        return p->gfree[--p->ngfree];
+    return goc__g_alloc_slow(p);
+}
+
+/* Live user goroutines are counted per P, so that spawn and exit need no
+ * shared atomic (the line bounced between the Ps: skynet spent 8% there).
+ * A P's count only moves on its owner M; a plain thread's spawn goes to
+ * the global count.  relaxed: goc_num_goroutine's sum is a snapshot, as
+ * Go's NumGoroutine is. */
+static inline void goc__g_count(goc__p *p, int64_t d)
+{
+    if (goc__likely(p != NULL))
+        atomic_store_explicit(&p->ngoroutine,
+                              atomic_load_explicit(&p->ngoroutine,
+                                                   memory_order_relaxed) +
+                                  d,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&goc__sched.ngoroutine, (int32_t)d,
+                                  memory_order_relaxed);
+}
+
+static inline int64_t goc__goid_next(goc__p *p)
+{
+    if (p == NULL)
+        return atomic_fetch_add_explicit(&goc__sched.goidgen, 1,
+                                         memory_order_relaxed) + 1;
+    if (p->goidnext == p->goidend) {
+        int64_t base = atomic_fetch_add_explicit(&goc__sched.goidgen,
+                                                 GOC__GOID_BATCH,
+                                                 memory_order_relaxed);
+        p->goidnext = base + 1;
+        p->goidend = base + 1 + GOC__GOID_BATCH;
+    }
+    return p->goidnext++;
+}
+
+/* Create a RUNNABLE goroutine running fn(arg); *out receives it.  The
+ * caller queues it.  Returns: 0 or GOC_ENOMEM / GOC_EINVAL.
+ * Only on: a goroutine, g0, or (p == NULL) a plain thread during a run;
+ * m is the caller's (goc__getm()). */
+static inline __attribute__((always_inline)) int
+goc__newproc_m(goc__m *m, size_t slot_size, const char *name, void (*fn)(void *),
+        void *arg, uintptr_t pc, bool system, goc__g **out)
+{
+    goc__p *p = m != NULL ? m->p : NULL;
+    if (!goc__stack_available(p, slot_size))
+        return GOC_ENOMEM;
+    goc__g *g = goc__g_alloc(p);
+    if (g == NULL)
+        return GOC_ENOMEM;
+    goc__g *parent = m != NULL ? m->curg : NULL;
+    /* The first line only: the rest is as the last release left it (sp
+     * NULL: the stack is taken and the context built at the first run,
+     * goc__g_start). */
+    g->system = system;
+    g->is_main = false;
+    g->fn = fn;
+    g->arg = arg;
+    g->goid = goc__goid_next(p);
+    g->parent_goid = parent != NULL ? parent->goid : 0;
+    g->gopc = pc;
+    g->name = name;
+    g->slot_size = slot_size;
+#ifdef GOC_HAVE_TSAN
+    g->tsan_fiber = __tsan_create_fiber(0);
+#endif
+    if (!system)
+        goc__g_count(p, 1);
+    /* release: the fields above are visible to a dump that sees the
+     * status; queues carry their own release/acquire for the runner. */
+    atomic_store_explicit(&g->status, GOC__GRUNNABLE, memory_order_release);
+    *out = g;
+    return 0;
 }
 
 #endif /* GOC_GOROUTINE_H */

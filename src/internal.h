@@ -28,6 +28,12 @@
 #include "proc.h"
 #include "park.h"
 
+/* ---- spawn.c ---- */
+/* goc_go for the runtime's own use (AfterFuncs): never yields, so it may
+ * be called holding runtime locks.  pc: shown as the creator in dumps.
+ * Returns: 0, GOC_ENOMEM, or GOC_EPERM (no run, or the run is ending). */
+int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc);
+
 /* ---- timer.c ---- */
 /* Arm (or re-arm) t to call f(t, arg, now) at when (goc__nanotime()), then
  * every period ns if period > 0.  Returns: true if t was armed already. */
