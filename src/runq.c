@@ -45,8 +45,22 @@ static void globrunq_put_batch(goc__g **v, int32_t n);
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
  * emptied part of the ring meanwhile.  Only on: the M holding p. */
+#if GOC_DEBUG >= 3
+/* Returns: true if p's ring is within bounds, 0 <= tail - head <=
+ * GOC__RUNQ_SIZE.  Only on: the M holding p (tail is ours; thieves only
+ * move head forward, which keeps the bound).  The slots' Gs are not
+ * checked: a thief may take one between our loads. */
+static bool runq_is_valid(goc__p *p)
+{
+    uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+    return t - h <= GOC__RUNQ_SIZE;
+}
+#endif
+
 void goc__runq_put_slow(goc__p *p, goc__g *g)
 {
+    GOC_ASSERT_EXPENSIVE(runq_is_valid(p));
     goc__g *batch[GOC__RUNQ_SIZE / 2 + 1];
     for (;;) {
         uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
@@ -135,6 +149,7 @@ static uint32_t runq_grab(goc__p *victim, goc__p *p, uint32_t at,
 /* runq.h */
 goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn)
 {
+    GOC_ASSERT_EXPENSIVE(runq_is_valid(p));
     uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
     uint32_t n = runq_grab(victim, p, t, stealnext, churn);
     if (n == 0)

@@ -125,14 +125,45 @@ void goc__stack_init(void)
         pool.guard_mode = GUARD_MPROTECT;
 }
 
+#if GOC_DEBUG >= 3
+/* Requires: pool.lock.  Returns: true if c's counts add up: ncold <=
+ * nfree <= capfree; no slab of c's size carved past its end; no more free
+ * slots than carved ones of that size (a slot whose push found no memory
+ * leaks, so not equal); and the newest free slot is one of them, at a slot
+ * boundary.  O(slabs), not O(free slots): it runs on every slow path. */
+static bool class_is_valid(const struct stack_class *c)
+{
+    if (c->ncold > c->nfree || c->nfree > c->capfree)
+        return false;
+    const char *top = c->nfree > 0 ? c->free[c->nfree - 1] : NULL;
+    bool top_found = top == NULL;
+    uint64_t carved = 0;
+    for (uint32_t i = 0; i < pool.nslabs; i++) {
+        const struct slab *s = pool.slabs[i];
+        if (s->slot_size != c->slot_size)
+            continue;
+        if (s->ncarved > s->nslots)
+            return false;
+        carved += s->ncarved;
+        if (top != NULL && top >= s->base &&
+            top < s->base + (size_t)s->ncarved * s->slot_size &&
+            (size_t)(top - s->base) % s->slot_size == 0)
+            top_found = true;
+    }
+    return carved >= c->nfree && top_found;
+}
+#endif
+
 /* Requires: pool.lock.  Returns: the class for slot_size, or NULL when the
  * table is full. */
 static struct stack_class *class_for(size_t slot_size)
 {
     GOC_ASSERT_HELD(&pool.lock);
     for (int i = 0; i < pool.nclasses; i++)
-        if (pool.classes[i].slot_size == slot_size)
+        if (pool.classes[i].slot_size == slot_size) {
+            GOC_ASSERT_EXPENSIVE(class_is_valid(&pool.classes[i]));
             return &pool.classes[i];
+        }
     if (pool.nclasses == MAX_CLASSES)
         return NULL;
     struct stack_class *c = &pool.classes[pool.nclasses++];
