@@ -57,13 +57,7 @@ struct out {
 static void out_write(struct out *o, const char *s, size_t n)
 {
     if (o->fd >= 0) {
-        while (n > 0) {
-            ssize_t w = write(o->fd, s, n);
-            if (w <= 0)
-                return;
-            s += w;
-            n -= (size_t)w;
-        }
+        goc__write_all(o->fd, s, n);
         return;
     }
     if (o->len == 0)

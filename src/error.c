@@ -80,6 +80,17 @@ const char *goc_version_string(void)
 
 /* ---- failure services ---- */
 
+void goc__write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
 void goc__printf(int fd, const char *fmt, ...)
 {
     char tmp[1024];
@@ -89,15 +100,8 @@ void goc__printf(int fd, const char *fmt, ...)
     va_end(ap);
     if (n <= 0)
         return;
-    const char *p = tmp;
-    size_t left = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w <= 0)
-            return;
-        p += w;
-        left -= (size_t)w;
-    }
+    goc__write_all(fd, tmp, (size_t)n < sizeof tmp ? (size_t)n
+                                                   : sizeof tmp - 1);
 }
 
 static _Atomic(goc__fatal_dump_fn *) dump_hook;

@@ -11,6 +11,13 @@
 #ifndef GOC_ERROR_H
 #define GOC_ERROR_H
 
+#include <stddef.h>
+
+/* Write n bytes to fd with write(2), retrying short writes; gives up
+ * silently on an error (there is nowhere left to report it).  No locks,
+ * no allocation: usable in a signal handler. */
+void goc__write_all(int fd, const char *s, size_t n);
+
 /* Write the formatted text to fd with write(2): no locks, no allocation,
  * usable in a signal handler.  Output longer than 1023 bytes is cut. */
 __attribute__((format(printf, 2, 3))) void goc__printf(int fd,

@@ -90,7 +90,6 @@ static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
     atomic_store_explicit(&g->status, to, memory_order_release);
 }
 
-
 /* ---- creating a G (spawn.c queues it; run.c makes the main one) ---- */
 
 /* Refill p's header cache from the pool (or, without a P, take one).

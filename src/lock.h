@@ -85,7 +85,6 @@ void goc__notesleep(goc__note *n);
  * when the time ran out first. */
 bool goc__notetsleep(goc__note *n, int64_t ns);
 
-
 /* ---- fences (os_linux.c) ---- */
 /* Asymmetric fences (membarrier): a hot path that must order a store
  * before a later load against a rare path pays only a compiler barrier

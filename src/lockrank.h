@@ -25,7 +25,7 @@
  * A trylock cannot deadlock, so it is recorded but not checked.
  *
  * Checked at GOC_DEBUG >= 2 only: each lock then carries its rank (set by
- * goc__mutex_init or GOC__MUTEX_INIT), each thread keeps a stack of the
+ * goc__lock_setrank or GOC__MUTEX_INIT, runtime.h), each thread keeps a stack of the
  * locks it holds, and a violation dies through goc__fatal naming both
  * ranks.  Runtime locks are M-level: a lock a goroutine took may be
  * released by g0 after the switch, on the same thread, so a per-thread

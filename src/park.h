@@ -46,7 +46,6 @@ static inline void goc__parker_wake(goc__m *m, const goc__parker *p)
         goc__notewakeup(p->note);
 }
 
-
 /* The current goroutine ends (its fn returned, or goc_exit). */
 __attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a

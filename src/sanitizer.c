@@ -21,28 +21,12 @@
  * that sanitizer's check; the reverse mistake (a sanitized goc in a plain
  * program) does not link, for want of the runtime.
  */
-#include "internal.h"
+#include "internal.h" /* check.h: GOC_HAVE_TSAN, GOC_HAVE_ASAN */
 
-#if defined(__SANITIZE_THREAD__)
-#define GOC__TSAN_BUILT 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GOC__TSAN_BUILT 1
-#endif
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#define GOC__ASAN_BUILT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GOC__ASAN_BUILT 1
-#endif
-#endif
-
-#ifndef GOC__TSAN_BUILT
+#ifndef GOC_HAVE_TSAN
 extern void __tsan_init(void) __attribute__((weak));
 #endif
-#ifndef GOC__ASAN_BUILT
+#ifndef GOC_HAVE_ASAN
 extern void __asan_init(void) __attribute__((weak));
 #endif
 
@@ -51,12 +35,12 @@ extern void __asan_init(void) __attribute__((weak));
  * Returns: only when the combination is sound. */
 void goc__sanitizer_check(void)
 {
-#ifndef GOC__TSAN_BUILT
+#ifndef GOC_HAVE_TSAN
     if (__tsan_init != NULL)
         goc__fatal("program built with -fsanitize=thread, goc without it: "
                    "link the goc built with GOC_SANITIZE=thread");
 #endif
-#ifndef GOC__ASAN_BUILT
+#ifndef GOC_HAVE_ASAN
     if (__asan_init != NULL)
         goc__fatal("program built with -fsanitize=address, goc without it: "
                    "link the goc built with GOC_SANITIZE=address");
