@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t */
 
 #include "goc/errno.h"
 #include "goc/version.h"
@@ -609,6 +610,124 @@ GOC_EXTERN int goc_group_go(goc_group *g, int (*fn)(goc_ctx *ctx, void *arg),
  * Returns: the first non-zero result of an fn, or 0. */
 GOC_NODISCARD GOC_EXTERN int goc_group_wait(goc_group *g);
 GOC_EXTERN void goc_group_free(goc_group *g);
+
+/* ------------------------------------------------------------------------
+ * Network and blocking calls (Go's net package and its runtime netpoller)
+ *
+ * A goroutine that reads, writes, accepts or dials parks until the
+ * descriptor is ready, and its thread runs other goroutines meanwhile:
+ * one goroutine per connection is the model, as in Go.  The descriptors
+ * are plain ints; goc owns every descriptor it returns or that passed
+ * through goc_fd_wrap (or a first goc_read/goc_write/goc_fd_wait) until
+ * goc_close (or goc_fd_forget): it made the descriptor non-blocking and
+ * registered it with the poller.  Closing such a descriptor with close(2)
+ * instead is a bug goc cannot see (a later descriptor with the same number
+ * would inherit the registration).
+ *
+ * ctx (NULL: none) bounds each call: a ctx that is done, or becomes done
+ * while the call waits, ends it with GOC_ETIMEDOUT (its deadline passed)
+ * or GOC_ECANCELED (goc_ctx_err's code); a ctx already done fails the
+ * call before it tries the operation, as Go's deadlines do.
+ * goc_close wakes every goroutine parked on the descriptor with
+ * GOC_ECLOSED; the descriptor number is released (close(2)) once the last
+ * call on it has returned, so it cannot be reused under a waiting call.
+ * Kernel failures come back as -errno (-ECONNREFUSED, -ECONNRESET,
+ * -EPIPE, ...).  Writing to a broken connection or pipe returns -EPIPE;
+ * SIGPIPE is never raised by these calls.
+ * Addresses follow Go's net.Dial: "127.0.0.1:8080", "[::1]:0",
+ * "localhost:http" (names and service names are looked up by getaddrinfo
+ * in a blocking section: never on a scheduler thread's P, at most
+ * min(500, RLIMIT_NOFILE - 30) lookups at once), ":8080" (listen: every
+ * address, IPv6 and IPv4; dial: the local system).
+ * These calls also work on plain threads (not goroutines): they block the
+ * thread, as the channel calls do.  Design: docs/design/netpoll.md.
+ * ------------------------------------------------------------------------ */
+
+#define GOC_READ 1  /* goc_fd_wait: readable (or hung up, or an error) */
+#define GOC_WRITE 2 /* goc_fd_wait: writable (or an error) */
+/* The longest address goc_local_addr and goc_remote_addr write, with the
+ * NUL ("[ipv6%zone]:65535" or a Unix socket path). */
+#define GOC_ADDR_MAX 112
+
+/* Listen on a TCP address (Go's net.Listen("tcp", addr)).  The socket
+ * gets SO_REUSEADDR; backlog <= 0 means the system's maximum (somaxconn).
+ * Port 0 picks a free port: read it back with goc_local_addr.
+ * Returns: the listening descriptor.
+ * Errors: GOC_EINVAL  addr is NULL or not "host:port"; -EADDRINUSE,
+ *         -EACCES, ...; a name that does not resolve: -ENOENT. */
+GOC_NODISCARD GOC_EXTERN int goc_tcp_listen(const char *addr, int backlog);
+/* Connect to a TCP address (net.Dialer.DialContext), trying each address
+ * the name resolves to in order.  The connection gets TCP_NODELAY.
+ * Returns: the connected descriptor.
+ * Errors: GOC_EINVAL (bad addr), -ECONNREFUSED, -ENETUNREACH, ...,
+ *         -ENOENT (no such host), GOC_ETIMEDOUT / GOC_ECANCELED (ctx). */
+GOC_NODISCARD GOC_EXTERN int goc_tcp_dial(const char *addr, goc_ctx *ctx);
+/* Listen on / connect to a Unix stream socket at path (a path starting
+ * with '@' names an abstract socket).  goc_unix_listen removes nothing: a
+ * stale socket file gives -EADDRINUSE, as in Go.
+ * Errors: GOC_EINVAL (path NULL, empty or too long), -errno, ctx's. */
+GOC_NODISCARD GOC_EXTERN int goc_unix_listen(const char *path, int backlog);
+GOC_NODISCARD GOC_EXTERN int goc_unix_dial(const char *path, goc_ctx *ctx);
+/* Accept a connection (TCP connections get TCP_NODELAY).  Out of
+ * descriptors (EMFILE, ENFILE), it backs off (5 ms doubling to 1 s) and
+ * retries until one is free or ctx is done, instead of failing or spinning.
+ * Returns: the new descriptor.
+ * Errors: GOC_ECLOSED (listener closed), ctx's, -errno. */
+GOC_NODISCARD GOC_EXTERN int goc_accept(int listen_fd, goc_ctx *ctx);
+/* Read up to n bytes, waiting until some are there.
+ * Returns: the number read (> 0), or 0 at end of stream (the peer closed
+ * or shut down its writing side) or for n == 0.
+ * Errors: GOC_ECLOSED, GOC_ETIMEDOUT, GOC_ECANCELED, -ECONNRESET, ... */
+GOC_NODISCARD GOC_EXTERN ssize_t goc_read(int fd, void *buf, size_t n,
+                                          goc_ctx *ctx);
+/* Write all n bytes, waiting for room as often as needed.
+ * Returns: n.  Errors: as goc_read, plus -EPIPE; on an error, how much of
+ * buf was sent is unknown (as for Go's Write on a failed connection). */
+GOC_NODISCARD GOC_EXTERN ssize_t goc_write(int fd, const void *buf, size_t n,
+                                           goc_ctx *ctx);
+/* Wait until fd is ready for `events` (GOC_READ, GOC_WRITE or both): for
+ * C libraries that do their own non-blocking I/O (libpq, c-ares, ...).
+ * Returns at once if fd is ready now; may report readiness that a
+ * non-blocking call then finds gone (EAGAIN): call it again.
+ * Returns: the events that are ready (> 0).
+ * Errors: GOC_EINVAL (events), GOC_ECLOSED, ctx's, -errno. */
+GOC_NODISCARD GOC_EXTERN int goc_fd_wait(int fd, int events, goc_ctx *ctx);
+/* Close fd: every goroutine parked on it wakes with GOC_ECLOSED, calls
+ * that start later fail with GOC_ECLOSED, and close(2) runs once the last
+ * call in progress has returned.  On a descriptor goc does not own it is
+ * close(2).
+ * Returns: 0.  Errors: -EBADF (not open), GOC_ECLOSED (closed already). */
+GOC_EXTERN int goc_close(int fd);
+/* Half-close (Go's TCPConn.CloseWrite): the peer reads end of stream;
+ * reading goes on.  Errors: -errno (-ENOTCONN, ...). */
+GOC_EXTERN int goc_close_write(int fd);
+/* Adopt a descriptor the program already has (a pipe, a socketpair, one
+ * from another library): make it non-blocking and register it.  Regular
+ * files, which cannot be polled, are read and written in a blocking
+ * section instead.  Wrapping a descriptor goc owns already is harmless.
+ * Errors: -EBADF, GOC_EINVAL (fd over the poller's limit of 2^24). */
+GOC_EXTERN int goc_fd_wrap(int fd);
+/* Give fd back without closing it (before a library closes it itself):
+ * parked goroutines wake with GOC_ECLOSED, the registration is removed,
+ * and the descriptor is left non-blocking.
+ * Errors: -EBADF (goc does not own fd). */
+GOC_EXTERN int goc_fd_forget(int fd);
+/* The socket's own and its peer's address, in Go's form
+ * ("127.0.0.1:43512", "[::1]:8080", a Unix path), NUL-terminated in buf
+ * (len >= GOC_ADDR_MAX always suffices).
+ * Returns: the length without the NUL.
+ * Errors: GOC_EINVAL (buf too small), -errno (-ENOTCONN, -ENOTSOCK). */
+GOC_EXTERN int goc_local_addr(int fd, char *buf, size_t len);
+GOC_EXTERN int goc_remote_addr(int fd, char *buf, size_t len);
+
+/* Around a call that may block its thread (a blocking read(2), sleep(3),
+ * a library's synchronous query): the caller's P is handed to another
+ * thread if the call takes long (Go's entersyscall/exitsyscall), so the
+ * other goroutines go on running.  A short call costs two atomic
+ * operations and creates no thread.  Between the two, call nothing of
+ * goc's.  On a plain thread both do nothing.  Pairs do not nest. */
+GOC_EXTERN void goc_blocking_begin(void);
+GOC_EXTERN void goc_blocking_end(void);
 
 /* ------------------------------------------------------------------------
  * Debugging
