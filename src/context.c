@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "internal.h"
 
 enum { KIND_BACKGROUND, KIND_CANCEL, KIND_VALUE };
@@ -51,6 +52,7 @@ struct goc_ctx {
     _Atomic(goc_ctx *) anchor;   /* where this one is listed, or NULL;
                                     written under the anchor's mu */
     goc_ctx_afterfunc *afs;      /* mu: registered AfterFuncs */
+    goc__ctxwatch *watches;     /* mu: the runtime's watches (context.h) */
     bool has_timer;              /* immutable */
     goc__timer timer;
 
@@ -94,6 +96,7 @@ static goc_ctx *anchor_of(goc_ctx *c)
 /* ---- cancel ---- */
 
 static void start_afterfuncs(goc_ctx *c);
+static void call_watches(goc_ctx *c, int err);
 
 /* Cancel c and everything anchored below it.  Requires: c->mu. */
 static void cancel_locked(goc_ctx *c, int err, int cause)
@@ -115,6 +118,7 @@ static void cancel_locked(goc_ctx *c, int err, int cause)
         goc__unlock(&k->mu);
     }
     c->children = NULL;
+    call_watches(c, err);
     start_afterfuncs(c);
 }
 
@@ -327,6 +331,64 @@ void goc_ctx_release(goc_ctx *c)
     if (c != NULL && c != &background &&
         atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
         ctx_free(c);
+}
+
+/* ---- the runtime's watches ---- */
+
+/* Call every watch of c, once each.  Requires: c->mu; c canceled. */
+static void call_watches(goc_ctx *c, int err)
+{
+    GOC_ASSERT_HELD(&c->mu);
+    goc__ctxwatch *w = c->watches;
+    c->watches = NULL;
+    while (w != NULL) {
+        goc__ctxwatch *next = w->next; /* fn may let w go */
+        w->listed = false;
+        w->fn(w, err);
+        w = next;
+    }
+}
+
+int goc__ctx_watch(goc_ctx *c, goc__ctxwatch *w, goc__ctx_watchf fn)
+{
+    w->fn = fn;
+    w->next = w->prev = NULL;
+    w->listed = false;
+    goc_ctx *a = anchor_of(c);
+    w->anchor = a;
+    if (a == NULL)
+        return 0; /* never canceled */
+    goc__lock(&a->mu);
+    int err = atomic_load_explicit(&a->err, memory_order_relaxed);
+    if (err == 0) {
+        w->next = a->watches;
+        if (w->next != NULL)
+            w->next->prev = w;
+        a->watches = w;
+        w->listed = true;
+    }
+    goc__unlock(&a->mu);
+    return err;
+}
+
+void goc__ctx_unwatch(goc__ctxwatch *w)
+{
+    goc_ctx *a = w->anchor;
+    if (a == NULL)
+        return;
+    /* The lock also waits out a cancel calling w->fn right now. */
+    goc__lock(&a->mu);
+    if (w->listed) {
+        if (w->prev != NULL)
+            w->prev->next = w->next;
+        else
+            a->watches = w->next;
+        if (w->next != NULL)
+            w->next->prev = w->prev;
+        w->listed = false;
+    }
+    goc__unlock(&a->mu);
+    w->anchor = NULL;
 }
 
 /* ---- AfterFunc ---- */

@@ -45,6 +45,7 @@ static bool env_is(const char *name, const char *value)
 void goc__env_read(void)
 {
     goc__env.gomaxprocs = env_int("GOMAXPROCS");
+    goc__env.max_threads = env_int("GOC_MAXTHREADS");
     goc__env.stack_size = env_int("GOC_STACK_SIZE");
     goc__env.stack_guard_mprotect = env_is("GOC_STACK_GUARD", "mprotect");
     goc__env.traceback = env_is("GOC_TRACEBACK", "none")

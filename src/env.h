@@ -26,6 +26,8 @@ struct goc__env {
     bool stack_guard_mprotect; /* GOC_STACK_GUARD=mprotect */
     int traceback;       /* GOC__TRACEBACK_* from GOC_TRACEBACK */
     bool debug_signals;  /* GOC_DEBUG_SIGNALS set: report passed-on faults */
+    int64_t max_threads; /* GOC_MAXTHREADS (Go's debug.SetMaxThreads):
+                            Ms a run may start; 0 when unset/invalid */
 };
 
 extern struct goc__env goc__env;

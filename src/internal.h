@@ -56,6 +56,10 @@ bool goc__timers_pending(void);
 void goc__timers_kick(int64_t when);
 void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 
+/* ---- sysmon.c ---- */
+int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
+void goc__sysmon_stop(void); /* at its end, once exiting is set */
+
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 

@@ -34,6 +34,7 @@ static const char *const rank_name[GOC__RANK_COUNT] = {
     [GOC__RANK_CHAN] = "chan lock",
     [GOC__RANK_GTIMER] = "goroutine timer mu",
     [GOC__RANK_SEMQ] = "sema queue",
+    [GOC__RANK_PD] = "poll descriptor",
     [GOC__RANK_SCHED] = "sched lock",
     [GOC__RANK_STACK] = "stack pool lock",
     [GOC__RANK_TIMERS] = "timer heap lock",

@@ -17,6 +17,8 @@
  *            its function only readies a goroutine, so select may arm it
  *            holding its channels' locks.  Its own rank says so.
  *   SEMQ     a sync object's wait queue (sema.h); one at a time.
+ *   PD       a poll descriptor's lock (netpoll.c); one at a time.  Taken
+ *            under a context's mu by the cancel that wakes its waiters.
  *   SCHED    sched.lock.
  *   STACK    the stack pool's lock (stack.c), taken under sched.lock.
  *   TIMERS   a P's timer heap lock: a leaf below any timer's mu (the
@@ -47,6 +49,7 @@ enum goc__lockrank {
     GOC__RANK_CHAN,
     GOC__RANK_GTIMER,
     GOC__RANK_SEMQ,
+    GOC__RANK_PD,
     GOC__RANK_SCHED,
     GOC__RANK_STACK,
     GOC__RANK_TIMERS,

@@ -157,6 +157,13 @@ void goc__ready(goc__g *g)
     goc__ready_m(goc__getm(), g);
 }
 
+GOC__RUNTIME_TEXT
+void goc__yield_m(goc__m *m)
+{
+    m->curg->spawnstreak = 0;
+    mcall_m(m, GOC__AFTER_YIELD);
+}
+
 void goc_yield(void)
 {
     goc__m *m = goc__getm();

@@ -59,6 +59,10 @@ void goc__park(goc__unlockf unlockf, void *arg, const char *reason);
  * parked (saves the thread-local read on hot paths). */
 void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
                  const char *reason);
+/* The current goroutine, whose M has no P (it lost it in a blocking
+ * call), goes to the global queue; its M looks for a P or sleeps.
+ * May park: yes (as a yield).  Only on: a goroutine. */
+void goc__yield_m(goc__m *m);
 /* Make a WAITING G runnable: into the caller's runnext when the caller is a
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */

@@ -46,6 +46,7 @@
 
 #include "goc.h"
 #include "internal.h"
+#include "netpoll.h"
 
 #ifdef GOC_HAVE_TSAN
 #include <sanitizer/tsan_interface.h>
@@ -141,6 +142,14 @@ goc__p *goc__pidleget(void)
         goc__sched.pidle = p->link;
         p->link = NULL;
         atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
+        /* seq_cst, after the decrement: sysmon sets sysmon_wait, then
+         * rechecks npidle before it sleeps (sysmon.c). */
+        if (atomic_load_explicit(&goc__sched.sysmon_wait,
+                                 memory_order_seq_cst)) {
+            atomic_store_explicit(&goc__sched.sysmon_wait, false,
+                                  memory_order_relaxed);
+            goc__notewakeup(&goc__sched.sysmon_note);
+        }
     }
     GOC_ASSERT_EXPENSIVE(pidle_is_valid());
     return p;
@@ -275,6 +284,10 @@ static void *mstart(void *arg)
     return NULL;
 }
 
+/* Go's default limit on the threads of a program (debug.SetMaxThreads):
+ * a program that blocks this many threads in calls is broken. */
+#define GOC__MAXTHREADS_DEFAULT 10000
+
 /* Start a new M that will hold p.  Requires: nothing; takes sched.lock. */
 static void newm(goc__p *p, bool spinning)
 {
@@ -284,6 +297,12 @@ static void newm(goc__p *p, bool spinning)
     m->nextp = p;
     m->spinning = spinning;
     goc__lock(&goc__sched.lock);
+    int64_t max = goc__env.max_threads > 0 ? goc__env.max_threads
+                                           : GOC__MAXTHREADS_DEFAULT;
+    if (goc__sched.mcount >= max)
+        goc__fatal("thread exhaustion: program exceeds %lld-thread limit "
+                   "(GOC_MAXTHREADS)",
+                   (long long)max);
     m->id = goc__sched.mnext++;
     m->alllink = goc__sched.allm;
     goc__sched.allm = m;
@@ -371,18 +390,37 @@ void goc__startm_spinning(void)
     startm(NULL, true);
 }
 
+void goc__startm_p(goc__p *p)
+{
+    startm(p, false);
+}
+
 void goc__wakep(void)
 {
     goc__m *m = goc__getm();
     goc__wakep_after(m != NULL && m->p != NULL);
 }
 
-/* m is giving up p (locked G parked, locked thread leaving): find p a new
- * M if it has work, or park it (Go's handoffp). */
-static void handoffp(goc__p *p)
+/* Does p have work for an M: goroutines queued, here or globally? */
+static bool p_has_work(goc__p *p)
 {
-    if (!goc__runq_empty(p) ||
-        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0) {
+    return !goc__runq_empty(p) ||
+           atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) >
+               0;
+}
+
+/* Would the poller be left without anyone to poll it?  (Waiters on
+ * descriptors, and no M sleeping in it.) */
+static bool poller_unwatched(void)
+{
+    return goc__netpoll_waiters() > 0 &&
+           atomic_load_explicit(&goc__sched.timerm, memory_order_seq_cst) ==
+               NULL;
+}
+
+void goc__handoffp(goc__p *p)
+{
+    if (p_has_work(p)) {
         startm(p, false);
         return;
     }
@@ -397,6 +435,10 @@ static void handoffp(goc__p *p)
         startm(p, true); /* nobody else is looking for work */
         return;
     }
+    if (poller_unwatched()) {
+        startm(p, false); /* it will sleep in the poller */
+        return;
+    }
     goc__lock(&goc__sched.lock);
     if (atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0 &&
         !goc__exiting()) {
@@ -404,8 +446,12 @@ static void handoffp(goc__p *p)
         startm(p, false);
         return;
     }
+    int64_t timer = atomic_load_explicit(&p->timers.first,
+                                         memory_order_relaxed);
     goc__pidleput(p);
     goc__unlock(&goc__sched.lock);
+    if (timer != 0)
+        goc__timers_kick(timer); /* the sleeper, or an M for the idle P */
 }
 
 /* ------------------------------------------------------------------------
@@ -418,7 +464,7 @@ static void handoffp(goc__p *p)
 static bool stoplockedm(goc__m *m)
 {
     if (m->p != NULL)
-        handoffp(releasep(m));
+        goc__handoffp(releasep(m));
     goc__lock(&goc__sched.lock);
     if (goc__exiting()) {
         goc__unlock(&goc__sched.lock);
@@ -451,25 +497,10 @@ static bool startlockedm(goc__m *m, goc__g *g)
 }
 
 /* The M whose locked G exited without unlocking: as in Go, the thread
- * goes with it.  m0 cannot end (goc_run returns on it), so it sleeps,
- * counted as idle, until the run exits. */
+ * goes with it (m_loop returns; mstart ends the thread). */
 static void locked_m_retire(goc__m *m)
 {
-    handoffp(releasep(m));
-    if (!m->is_m0)
-        return; /* m_loop returns; mstart ends the thread */
-    goc__lock(&goc__sched.lock);
-    if (!goc__exiting()) {
-        goc__sched.nmidlelocked++;
-        checkdead();
-        goc__unlock(&goc__sched.lock);
-        while (!goc__exiting()) {
-            goc__notesleep(&m->park);
-            goc__noteclear(&m->park);
-        }
-        return;
-    }
-    goc__unlock(&goc__sched.lock);
+    goc__handoffp(releasep(m));
 }
 
 void goc_lock_os_thread(void)
@@ -576,8 +607,9 @@ static goc__g *steal_work(goc__m *m, goc__p *p, bool *churn)
             if (pass == 3 && run_due_timers(v) &&
                 (g = goc__runq_get(p, &inherit)) != NULL)
                 return g;
-            if (atomic_load_explicit(&v->status, memory_order_relaxed) !=
-                GOC__PRUNNING)
+            uint32_t vs = atomic_load_explicit(&v->status,
+                                               memory_order_relaxed);
+            if (vs != GOC__PRUNNING && vs != GOC__PSYSCALL)
                 continue;
             g = goc__runq_steal(p, v, pass == 3, churn);
             if (g != NULL)
@@ -612,18 +644,23 @@ static goc__p *retire_p(goc__m *m)
     return np;
 }
 
-/* m has no P and found no work.  If some timer is armed and no other M
- * sleeps on the timers, become the timer sleeper: sleep on timer_note
- * until the earliest deadline of any P, or until goc__timers_kick says an
- * earlier timer was armed.  Only the M that won the CAS clears the note
- * (an M that lost it once cleared the kick meant for the winner), and it
- * reads the deadlines after the clear: a kick that the clear erased was
- * sent after its timer was in a heap, so the read sees that timer.  The
- * seq_cst fence keeps the clear before the reads.
+/* m has no P and found no work.  If some timer is armed, or goroutines
+ * wait on descriptors, and no other M sleeps for them, become the
+ * sleeper: sleep until the earliest deadline of any P, or until
+ * goc__timers_kick says an earlier timer was armed; once the poller
+ * exists, sleep in it (so a descriptor's readiness wakes it too, and the
+ * kick breaks the poll).  Only the M that won the CAS clears the note (an
+ * M that lost it once cleared the kick meant for the winner), and it
+ * reads the deadlines after the clear and after it said where it sleeps
+ * (timer_via_poll): a kick that the clear erased, or that looked before
+ * that store, was sent after its timer was in a heap, so the read sees
+ * that timer.  The seq_cst fence keeps the clear before the reads.
+ * What the poll readies goes to the global queue (m holds no P).
  * Returns: true if m slept (it should now look for work again). */
-static bool timer_sleep(goc__m *m)
+static bool idle_sleep(goc__m *m)
 {
-    if (goc__timers_next() == 0)
+    bool net = goc__netpoll_waiters() > 0;
+    if (!net && goc__timers_next() == 0)
         return false;
     goc__m *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&goc__sched.timerm, &none, m,
@@ -631,14 +668,56 @@ static bool timer_sleep(goc__m *m)
                                                  memory_order_relaxed))
         return false; /* another M sleeps on them */
     goc__noteclear(&goc__sched.timer_note);
+    bool via_poll = goc__netpoll_inited();
+    atomic_store_explicit(&goc__sched.timer_via_poll, via_poll,
+                          memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
     int64_t next = goc__timers_next();
     atomic_store_explicit(&goc__sched.timer_until, next, memory_order_seq_cst);
-    if (next != 0 && !goc__exiting())
-        goc__notetsleep(&goc__sched.timer_note, next - goc__nanotime());
+    if (!goc__exiting()) {
+        if (via_poll && (net || next != 0)) {
+            int64_t delay = -1;
+            if (next != 0) {
+                delay = next - goc__nanotime();
+                if (delay < 0)
+                    delay = 0;
+            }
+            (void)goc__netpoll(delay, m);
+        } else if (next != 0) {
+            goc__notetsleep(&goc__sched.timer_note, next - goc__nanotime());
+        }
+    }
     atomic_store_explicit(&goc__sched.timer_until, 0, memory_order_seq_cst);
+    atomic_store_explicit(&goc__sched.timer_via_poll, false,
+                          memory_order_seq_cst);
     atomic_store_explicit(&goc__sched.timerm, NULL, memory_order_seq_cst);
     return true;
+}
+
+/* Poll the descriptors without blocking, before stealing (Go's
+ * findRunnable): only when somebody waits on one and no M sleeps in the
+ * poller (it would get the events anyway).  What it readies goes to p. */
+static bool poll_ready(goc__m *m)
+{
+    if (goc__likely(goc__netpoll_waiters() == 0) ||
+        atomic_load_explicit(&goc__sched.timer_via_poll,
+                             memory_order_relaxed))
+        return false;
+    return goc__netpoll(0, m) > 0;
+}
+
+/* m has no P (it lost it in a blocking call): take an idle one, or sleep
+ * until handed one.  Returns: false when the run is exiting. */
+static bool reacquire_p(goc__m *m)
+{
+    goc__lock(&goc__sched.lock);
+    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
+    goc__unlock(&goc__sched.lock);
+    if (np != NULL) {
+        goc__acquirep(m, np);
+        return true;
+    }
+    return stopm(m);
 }
 
 /* Has any P in [0, GOMAXPROCS) or the global queue got work?  Racy; used
@@ -701,6 +780,8 @@ top:
         return NULL;
     if (m->lockedg != NULL)
         return stoplockedm(m) ? m->lockedg : NULL;
+    if (goc__unlikely(m->p == NULL) && !reacquire_p(m))
+        return NULL;
     goc__p *p = m->p;
     if (goc__unlikely(p->id >= goc__gomaxprocs())) {
         goc__p *np = retire_p(m);
@@ -738,7 +819,10 @@ top:
         if (g != NULL)
             return g;
     }
-    /* 4. Steal, spinning; at most half the busy Ps spin at once. */
+    /* 4. Descriptors that became ready (no M sleeps in the poller). */
+    if (poll_ready(m) && (g = goc__runq_get(p, inherit)) != NULL)
+        return g;
+    /* 5. Steal, spinning; at most half the busy Ps spin at once. */
     int32_t procs = goc__gomaxprocs();
     if (m->spinning ||
         2 * atomic_load_explicit(&goc__sched.nmspinning,
@@ -756,7 +840,7 @@ top:
         if ((churn || m->spin_since != 0) && spin_linger(m))
             goto top;
     }
-    /* 5. Nothing: a last look at the global queue under the lock, then
+    /* 6. Nothing: a last look at the global queue under the lock, then
      *    give up the P. */
     goc__lock(&goc__sched.lock);
     if (goc__exiting()) {
@@ -771,7 +855,7 @@ top:
     goc__pidleput(p);
     goc__unlock(&goc__sched.lock);
 
-    /* 6. Spin down: decrement nmspinning first, then recheck everything;
+    /* 7. Spin down: decrement nmspinning first, then recheck everything;
      *    the heavy fence pairs with goc__wakep_after's light one. */
     if (m->spinning) {
         stop_spinning(m); /* spin_since is 0 here: step 4 cleared it */
@@ -789,10 +873,11 @@ top:
             }
         }
     }
-    /* 7. Timers pending somewhere: sleep until the earliest, unless
+    /* 8. Timers pending somewhere, or goroutines waiting on descriptors:
+     *    sleep until the earliest timer or a descriptor's event, unless
      *    another M already does.  Then take an idle P and look again: the
-     *    timers are due (or an earlier one was armed). */
-    if (timer_sleep(m)) {
+     *    timers are due, or what the poll readied is queued. */
+    if (idle_sleep(m)) {
         goc__lock(&goc__sched.lock);
         goc__p *np = goc__exiting() ? NULL : goc__pidleget();
         goc__unlock(&goc__sched.lock);
@@ -803,7 +888,7 @@ top:
             goto top;
         }
     }
-    /* 8. Sleep until handed a P. */
+    /* 9. Sleep until handed a P. */
     if (!stopm(m))
         return NULL;
     goto top;
@@ -890,6 +975,8 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
          * global queue is served only once per 61 ticks. */
         goc__gstatus_leave_running(g, GOC__GRUNNABLE);
         goc__globrunqput(g);
+        if (m->p == NULL) /* back from a blocking call without a P */
+            goc__wakep_after(false);
         return NULL;
     case GOC__AFTER_PARK:
         return goc__finish_park(m, g) ? g : NULL;
@@ -905,7 +992,7 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
             begin_exit();
         } else if (locked) {
             locked_m_retire(m);
-            *m_done = !m->is_m0;
+            *m_done = true;
         }
         return NULL;
     }
@@ -983,7 +1070,8 @@ void goc__extern_thread(void)
     goc__unlock(&goc__sched.lock);
 }
 
-/* The run is ending: every M and the timer sleeper wake to see it. */
+/* The run is ending: every M, the sleeper (on its note or in the
+ * poller), sysmon and goc_run's thread wake to see it. */
 static void begin_exit(void)
 {
     goc__lock(&goc__sched.lock);
@@ -991,5 +1079,8 @@ static void begin_exit(void)
     for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
         goc__notewakeup(&m->park);
     goc__notewakeup(&goc__sched.timer_note);
+    goc__notewakeup(&goc__sched.sysmon_note);
+    goc__notewakeup(&goc__sched.run_done);
     goc__unlock(&goc__sched.lock);
+    goc__netpoll_break();
 }

@@ -118,6 +118,12 @@ static inline goc__p *goc__allp(int32_t i)
 
 /* ---- P and M lists, for run.c (start, GOMAXPROCS, teardown) ---- */
 void goc__acquirep(goc__m *m, goc__p *p);
+/* Start an M (a new thread, or an idle one) on p, not spinning. */
+void goc__startm_p(goc__p *p);
+/* Find p, taken from its M (a locked G parked, a blocking call
+ * retaken by sysmon), a new M if it has work, or park it (Go's
+ * handoffp). */
+void goc__handoffp(goc__p *p);
 void goc__pidleput(goc__p *p);    /* Requires: sched.lock; p's queues empty */
 goc__p *goc__pidleget(void);      /* Requires: sched.lock */
 void goc__pidleremove(goc__p *p); /* Requires: sched.lock */

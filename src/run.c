@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "goc.h"
 #include "internal.h"
+#include "netpoll.h"
 
 static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
 /* A goc_run is between its start and its return (goc__sched.running is
@@ -103,13 +105,46 @@ int goc_maxprocs(int n)
  * goc_run: start and teardown
  * ------------------------------------------------------------------------ */
 
-static void teardown(goc__m *m0)
+/* How long the end of a run waits for an M that is running a goroutine
+ * (not in a declared blocking call) to come back to the scheduler. */
+#define EXIT_GRACE_NS (200 * 1000 * 1000)
+
+/* Wait until every M has left its loop, as long as it may take one that
+ * is on its way; give up on those that are in a blocking call, or still
+ * running a goroutine after EXIT_GRACE_NS.
+ * Returns: false if some M was given up on. */
+static bool wait_ms(void)
 {
-    /* No M is created once exiting is set (startm checks it under the
-     * lock), so allm is final. */
+    int64_t deadline = goc__nanotime() + EXIT_GRACE_NS;
+    bool all = true;
     for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
-        if (m == m0)
-            continue;
+        long nap = 20 * 1000;
+        for (;;) {
+            goc__lock(&goc__sched.lock);
+            bool exited = m->exited;
+            goc__unlock(&goc__sched.lock);
+            if (exited)
+                break;
+            if (atomic_load_explicit(&m->blocking, memory_order_relaxed) ||
+                goc__nanotime() > deadline) {
+                all = false;
+                break;
+            }
+            struct timespec ts = {0, nap};
+            nanosleep(&ts, NULL);
+            if (nap < 1000 * 1000)
+                nap *= 2;
+        }
+    }
+    return all;
+}
+
+/* Every M has left its loop: join them, free everything.  No M is
+ * created once exiting is set (startm checks it under the lock), so allm
+ * is final. */
+static void teardown(void)
+{
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
         goc__lock(&goc__sched.lock);
         bool detached = m->detached;
         goc__unlock(&goc__sched.lock);
@@ -123,10 +158,10 @@ static void teardown(goc__m *m0)
     goc__m *m = goc__sched.allm;
     while (m != NULL) {
         goc__m *next = m->alllink;
-        if (m != m0)
-            free(m);
+        free(m);
         m = next;
     }
+    goc__sched.allm = NULL;
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
     for (int32_t i = 0; i < nallp; i++) {
@@ -136,10 +171,27 @@ static void teardown(goc__m *m0)
     goc__stack_teardown();
     goc__g_teardown();
     goc__globrunq_free();
+    goc__netpoll_teardown();
     goc__signals_restore();
-    goc__altstack_free(m0);
-    goc__tls_m = NULL;
-    free(m0);
+}
+
+/* The run is over but some M could not be stopped (it sits in a blocking
+ * call, or its goroutine runs on without coming back): its goroutine's
+ * stack, its P and the scheduler's state stay as they are, for it to
+ * use when it comes back, and the process keeps them (as a Go program
+ * whose main returns just exits).  Threads are detached, not joined. */
+static void abandon(void)
+{
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
+        goc__lock(&goc__sched.lock);
+        bool detached = m->detached;
+        m->detached = true; /* an M still running must not detach again */
+        goc__unlock(&goc__sched.lock);
+        if (!detached)
+            pthread_detach(m->thread);
+    }
+    goc__netpoll_teardown();
+    goc__signals_restore();
 }
 
 /* goc__sched as a new run finds it: no Ms but m0, no Ps, empty queues,
@@ -155,8 +207,9 @@ static void sched_reset(void)
     goc__sched.nmidle = goc__sched.nmidlelocked = 0;
     goc__sched.nextern = 0;
     atomic_fetch_add_explicit(&goc__sched_epoch, 1, memory_order_release);
-    goc__sched.mcount = 1;
-    goc__sched.mnext = 1;
+    goc__sched.mcount = 0;
+    goc__sched.mnext = 0;
+    goc__sched.allm = NULL;
     goc__sched.main_goexited = false;
     atomic_store(&goc__sched.runqsize, 0);
     atomic_store(&goc__sched.npidle, 0);
@@ -168,7 +221,10 @@ static void sched_reset(void)
     atomic_store(&goc__sched.exiting, false);
     atomic_store(&goc__sched.timerm, NULL);
     atomic_store(&goc__sched.timer_until, 0);
+    atomic_store(&goc__sched.timer_via_poll, false);
+    atomic_store(&goc__sched.lastpoll, goc__nanotime());
     goc__noteclear(&goc__sched.timer_note);
+    goc__noteclear(&goc__sched.run_done);
 }
 
 int goc_run(void (*main_fn)(void *), void *arg)
@@ -194,42 +250,48 @@ int goc_run(void (*main_fn)(void *), void *arg)
     goc__stack_init();
     goc__membarrier_init();
 
-    goc__m *m0 = calloc(1, sizeof *m0);
-    if (m0 == NULL)
-        goto fail_m0;
-    m0->is_m0 = true;
-    goc__sched.allm = m0;
     goc__lock(&goc__sched.lock);
     bool ok = procresize(nprocs);
     goc__p *p0 = ok ? goc__pidleget() : NULL;
     goc__unlock(&goc__sched.lock);
     if (p0 == NULL)
-        goto fail_p;
-    goc__m_init_thread(m0);
-    goc__acquirep(m0, p0);
+        goto fail;
     if (goc__signals_install() != 0)
-        goto fail_p; /* sigaction cannot fail with these arguments */
+        goto fail; /* sigaction cannot fail with these arguments */
 
     goc__g *g;
     if (goc__newproc(goc__stack_slot_default, NULL, main_fn, arg,
-                     (uintptr_t)__builtin_return_address(0), false, &g) != 0) {
-        teardown(m0);
-        goto fail_m0;
-    }
+                     (uintptr_t)__builtin_return_address(0), false, &g) != 0)
+        goto fail;
     g->is_main = true;
     goc__runq_put(p0, g, true);
     /* release: what the run set up is visible to whoever sees it running
      * (goc__extern_thread, spawn, ... load it acquire). */
     atomic_store_explicit(&goc__sched.running, true, memory_order_release);
-    goc__m_loop(m0);
-    teardown(m0);
-    atomic_store_explicit(&goc__sched.running, false, memory_order_release);
-    atomic_store_explicit(&run_claimed, false, memory_order_release);
+    /* The calling thread only waits: the goroutines run on Ms, so that a
+     * goroutine stuck in a blocking call can never hold the thread that
+     * must return from goc_run. */
+    if (goc__sysmon_start() != 0)
+        goc__fatal("runtime: cannot create the sysmon thread");
+    goc__startm_p(p0);
+    goc__notesleep(&goc__sched.run_done);
+    goc__sysmon_stop();
+    if (wait_ms()) {
+        teardown();
+        atomic_store_explicit(&goc__sched.running, false,
+                              memory_order_release);
+        atomic_store_explicit(&run_claimed, false, memory_order_release);
+    } else {
+        /* run_claimed stays set: the next goc_run returns GOC_EBUSY, as
+         * the threads left behind still use the scheduler's state. */
+        abandon();
+        atomic_store_explicit(&goc__sched.running, false,
+                              memory_order_release);
+    }
     return 0;
 
-fail_p:
-    teardown(m0);
-fail_m0:
+fail:
+    teardown();
     atomic_store_explicit(&run_claimed, false, memory_order_release);
     return GOC_ENOMEM;
 }

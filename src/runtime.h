@@ -265,6 +265,9 @@ enum {
     GOC__PRUNNING,   /* held by an M, or promised to one: taken from
                         sched.pidle, to be acquired after the lock */
     GOC__PDEAD,      /* id >= GOMAXPROCS: unused until GOMAXPROCS grows */
+    GOC__PSYSCALL,   /* its M is in a blocking call (goc_blocking_begin)
+                        and has let go of it: m == NULL; whoever CASes it
+                        away (the M coming back, or sysmon) owns it */
 };
 
 /* Invariants:
@@ -281,6 +284,8 @@ struct goc__p {
     goc__m *m;                        /* holder; owner M, or sched.lock */
     goc__p *link;                     /* next on sched.pidle; sched.lock */
     uint32_t schedtick;               /* executes not inherited; owner M */
+    _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
+                                         M writes, sysmon reads (relaxed) */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
@@ -319,11 +324,14 @@ struct goc__m {
     int64_t id;                /* immutable; m0 is 0 */
     pthread_t thread;          /* immutable after start */
     int tid;                   /* kernel thread id, for tests and dumps */
-    bool is_m0;                /* the thread that called goc_run */
     void *g0_sp;               /* g0's saved context while a G runs */
     goc__g *curg;              /* G running on this M; owner M; read
                                   racily by dump (then re-checked) */
     goc__p *p;                 /* attached P; owner M */
+    goc__p *oldp;              /* the P it let go of in a blocking call
+                                  (PSYSCALL), to take back; owner M */
+    _Atomic bool blocking;     /* between goc_blocking_begin and _end:
+                                  teardown does not wait for it */
     goc__p *nextp;             /* P handed over by startm; written before
                                   notewakeup(park), read after notesleep */
     goc__note park;            /* idle/locked Ms sleep here */
@@ -422,6 +430,17 @@ struct goc__sched {
     _Atomic(goc__m *) timerm;    /* seq_cst: see goc__timers_kick */
     _Atomic int64_t timer_until; /* its deadline; 0 while none sleeps */
     goc__note timer_note;
+    /* The sleeper sleeps in the poller (netpoll.h) rather than on
+     * timer_note: a kick must break the poll.  seq_cst, as timerm. */
+    _Atomic bool timer_via_poll;
+    _Atomic int64_t lastpoll;    /* when the poller was last polled */
+
+    /* sysmon (sysmon.c).  It sleeps on sysmon_note without a timeout
+     * (sysmon_wait set) while every P is idle; taking a P wakes it. */
+    _Atomic bool sysmon_wait;
+    goc__note sysmon_note;
+    goc__note run_done;          /* goc_run's thread sleeps on it until
+                                    the run ends (begin_exit) */
 };
 
 extern struct goc__sched goc__sched;

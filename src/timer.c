@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "netpoll.h"
 
 /* ---- the heap (ts->lock) ---- */
 
@@ -156,8 +157,13 @@ void goc__timers_kick(int64_t when)
         NULL) {
         int64_t until = atomic_load_explicit(&goc__sched.timer_until,
                                              memory_order_seq_cst);
-        if (until == 0 || when < until)
+        if (until == 0 || when < until) {
             goc__notewakeup(&goc__sched.timer_note);
+            /* It may sleep in the poller (proc.c, idle_sleep): break it. */
+            if (atomic_load_explicit(&goc__sched.timer_via_poll,
+                                     memory_order_seq_cst))
+                goc__netpoll_break();
+        }
         return;
     }
     /* Nobody sleeps on the timers: if a P is idle, an M that looks for

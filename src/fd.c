@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fd.c - the descriptor calls: goc_read, goc_write, goc_fd_wait and the
+ * calls that own, close and let go of a descriptor (Go's internal/poll
+ * FD).  Each call holds its descriptor (goc__pd_acquire) from start to
+ * end, so goc_close can wake it and defer close(2) until it is over; it
+ * tries the system call first and parks only on EAGAIN (netpoll.c).
+ * Regular files cannot be polled: their calls run in a blocking section.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "goc.h"
+#include "internal.h"
+#include "netpoll.h"
+
+/* A ctx that is done already fails the call before it tries anything
+ * (Go's expired deadline).  Returns: 0 or the ctx's error. */
+static int ctx_check(goc_ctx *ctx)
+{
+    return ctx != NULL ? goc_ctx_err(ctx) : 0;
+}
+
+static bool is_file(const goc__pd *pd)
+{
+    return atomic_load_explicit(&pd->state, memory_order_relaxed) ==
+           GOC__PD_FILE;
+}
+
+ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
+{
+    int err = ctx_check(ctx);
+    if (err != 0)
+        return err;
+    goc__pd *pd;
+    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+        return err;
+    ssize_t r;
+    if (is_file(pd)) {
+        goc_blocking_begin();
+        do
+            r = read(fd, buf, n);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+            r = -errno;
+        goc_blocking_end();
+    } else {
+        for (;;) {
+            r = read(fd, buf, n);
+            if (r >= 0)
+                break;
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                r = -errno;
+                break;
+            }
+            if ((err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
+                r = err;
+                break;
+            }
+        }
+    }
+    goc__pd_release(pd);
+    return r;
+}
+
+/* write(2) that returns EPIPE instead of raising SIGPIPE, for what is
+ * not a socket (a pipe, a FIFO, a terminal): SIGPIPE is blocked in this
+ * thread around the call, and the one the call raised is taken back
+ * (unless one was pending already: that one is somebody else's).  The
+ * goroutine cannot move between threads in here: nothing parks. */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    ssize_t r = write(fd, buf, n);
+    int saved = errno;
+    if (r < 0 && errno == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return r;
+}
+
+static ssize_t write_once(const goc__pd *pd, const char *p, size_t n)
+{
+    if (pd->is_socket)
+        return send(pd->fd, p, n, MSG_NOSIGNAL);
+    return write_nosigpipe(pd->fd, p, n);
+}
+
+ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
+{
+    int err = ctx_check(ctx);
+    if (err != 0)
+        return err;
+    goc__pd *pd;
+    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+        return err;
+    const char *p = buf;
+    size_t done = 0;
+    bool file = is_file(pd);
+    if (file)
+        goc_blocking_begin();
+    while (done < n) {
+        ssize_t w = write_once(pd, p + done, n - done);
+        if (w >= 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || file) {
+            err = -errno;
+            break;
+        }
+        if ((err = goc__pd_wait(pd, GOC__NP_WRITE, ctx)) != 0)
+            break;
+    }
+    if (file)
+        goc_blocking_end();
+    goc__pd_release(pd);
+    return err != 0 ? err : (ssize_t)n;
+}
+
+/* The events of `events` that poll(2) reports ready now (0: none).
+ * Returns: the GOC_READ/GOC_WRITE bits, or -errno. */
+static int ready_now(int fd, int events)
+{
+    struct pollfd p = {.fd = fd};
+    if (events & GOC_READ)
+        p.events |= POLLIN | POLLRDHUP;
+    if (events & GOC_WRITE)
+        p.events |= POLLOUT;
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (n < 0)
+        return -errno;
+    if (p.revents & POLLNVAL)
+        return -EBADF;
+    int ready = 0;
+    if (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))
+        ready |= GOC_READ;
+    if (p.revents & (POLLOUT | POLLHUP | POLLERR))
+        ready |= GOC_WRITE;
+    return ready & events;
+}
+
+int goc_fd_wait(int fd, int events, goc_ctx *ctx)
+{
+    if (events == 0 || (events & ~(GOC_READ | GOC_WRITE)) != 0)
+        return GOC_EINVAL;
+    int err = ctx_check(ctx);
+    if (err != 0)
+        return err;
+    goc__pd *pd;
+    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+        return err;
+    int mode = ((events & GOC_READ) ? GOC__NP_READ : 0) |
+               ((events & GOC_WRITE) ? GOC__NP_WRITE : 0);
+    int rc;
+    if (is_file(pd)) {
+        rc = events; /* a file is always ready */
+    } else {
+        /* Ask the kernel first: the poller reports edges, and the state
+         * may have been ready long before this call. */
+        while ((rc = ready_now(fd, events)) == 0)
+            if ((rc = goc__pd_wait(pd, mode, ctx)) != 0)
+                break;
+    }
+    goc__pd_release(pd);
+    return rc;
+}
+
+int goc_fd_wrap(int fd)
+{
+    return goc__pd_open(fd);
+}
+
+int goc_fd_forget(int fd)
+{
+    return goc__pd_close(fd, false);
+}
+
+int goc_close(int fd)
+{
+    return goc__pd_close(fd, true);
+}
+
+int goc_close_write(int fd)
+{
+    return shutdown(fd, SHUT_WR) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sysmon.c - blocking calls (Go's entersyscall/exitsyscall) and the
+ * monitor thread that retakes the P of a thread stuck in one (Go's sysmon
+ * and retake, proc.go).
+ *
+ * goc_blocking_begin lets go of the caller's P without giving it away:
+ * the P becomes PSYSCALL, holding its queues and timers, with no M.  If
+ * the call is short, goc_blocking_end takes it back with one CAS
+ * (PSYSCALL -> RUNNING) and nothing else happened: no thread woke, none
+ * was created.  If it is long, sysmon CASes the P away first and hands it
+ * to another M (goc__handoffp), and goc_blocking_end finds it gone: it
+ * takes an idle P if there is one, or else queues its goroutine on the
+ * global queue and lets its thread sleep until an M is needed (the
+ * goroutine's thread goes back to the scheduler loop without a P:
+ * find_runnable's reacquire_p).  Whoever wins the CAS owns the P; the M in
+ * the call never touches it meanwhile (m->p is NULL, m->oldp remembers
+ * it).
+ *
+ * sysmon sleeps 20 us between looks, doubling after 50 looks that found
+ * nothing to do, up to 10 ms; while every P is idle it sleeps on a note
+ * that goc__pidleget wakes (an idle program costs no CPU).  Each look:
+ *   - retake every P in a blocking call seen in the same call (same
+ *     syscalltick) at the previous look, unless it has nothing queued, no
+ *     timers, somebody else is idle or spinning to pick up new work, and
+ *     the call is younger than 10 ms (Go's rule: a P is worth moving only
+ *     if it has work or nobody else could take it);
+ *   - poll the descriptors if nobody did for 10 ms (every M busy).
+ * sysmon has an M record of its own, without a P, so what it readies goes
+ * to the global queue and it never counts as a plain thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "goc.h"
+#include "internal.h"
+#include "netpoll.h"
+
+#define SYSMON_MIN_NS (20 * 1000)
+#define SYSMON_MAX_NS (10 * 1000 * 1000)
+#define SYSMON_IDLE_LOOKS 50        /* before the sleep starts doubling */
+#define RETAKE_AFTER_NS (10 * 1000 * 1000)
+#define POLL_AFTER_NS (10 * 1000 * 1000)
+
+/* ---- blocking calls ---- */
+
+void goc_blocking_begin(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL || m->oldp != NULL)
+        return; /* a plain thread (nothing to give), or nested */
+    goc__p *p = m->p;
+    atomic_fetch_add_explicit(&p->syscalltick, 1, memory_order_relaxed);
+    atomic_store_explicit(&m->blocking, true, memory_order_relaxed);
+    m->oldp = p;
+    p->m = NULL;
+    m->p = NULL;
+    /* release: sysmon, or the M that takes it, sees the P as we left it */
+    atomic_store_explicit(&p->status, GOC__PSYSCALL, memory_order_release);
+}
+
+GOC__RUNTIME_TEXT
+void goc_blocking_end(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL || m->oldp == NULL)
+        return;
+    goc__p *p = m->oldp;
+    m->oldp = NULL;
+    atomic_store_explicit(&m->blocking, false, memory_order_relaxed);
+    uint32_t s = GOC__PSYSCALL;
+    /* acquire: pairs with the release in goc_blocking_begin (ours, or
+     * another M's that entered a call on p since). */
+    if (goc__likely(atomic_compare_exchange_strong_explicit(
+            &p->status, &s, GOC__PRUNNING, memory_order_acquire,
+            memory_order_relaxed))) {
+        m->p = p;
+        p->m = m;
+        return;
+    }
+    goc__lock(&goc__sched.lock);
+    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
+    goc__unlock(&goc__sched.lock);
+    if (np != NULL) {
+        goc__acquirep(m, np);
+        return;
+    }
+    goc__yield_m(m); /* via the global queue: m looks for a P, or sleeps */
+}
+
+/* ---- sysmon ---- */
+
+static bool sysmon_running;
+static goc__m sysmon_m;
+/* What sysmon saw of each P at its previous look. */
+static struct {
+    uint32_t tick;
+    int64_t since;
+} seen[GOC__ALLP_MAX];
+
+/* Is it worth moving p out of its blocking call now (see the top)? */
+static bool worth_retaking(goc__p *p, int64_t since, int64_t now)
+{
+    if (!goc__runq_empty(p) ||
+        atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
+        return true;
+    if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_relaxed) +
+            atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) ==
+        0)
+        return true;
+    return now - since >= RETAKE_AFTER_NS;
+}
+
+/* Retake the Ps that have been in one blocking call since the previous
+ * look.  Returns: how many. */
+static int retake(int64_t now)
+{
+    int n = 0;
+    int32_t procs = goc__gomaxprocs();
+    for (int32_t i = 0; i < procs; i++) {
+        goc__p *p = goc__allp(i);
+        if (p == NULL || atomic_load_explicit(&p->status,
+                                              memory_order_relaxed) !=
+                             GOC__PSYSCALL)
+            continue;
+        uint32_t t = atomic_load_explicit(&p->syscalltick,
+                                          memory_order_relaxed);
+        if (seen[i].tick != t) { /* a new call: give it a look's time */
+            seen[i].tick = t;
+            seen[i].since = now;
+            continue;
+        }
+        if (!worth_retaking(p, seen[i].since, now))
+            continue;
+        uint32_t s = GOC__PSYSCALL;
+        if (atomic_compare_exchange_strong_explicit(
+                &p->status, &s, GOC__PRUNNING, memory_order_acquire,
+                memory_order_relaxed)) {
+            goc__handoffp(p);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Every P is idle: sleep until one is taken (goc__pidleget) or the run
+ * ends.  seq_cst: the flag is set before npidle is read again, as
+ * goc__pidleget decrements npidle before it reads the flag. */
+static void sysmon_deep_sleep(void)
+{
+    atomic_store_explicit(&goc__sched.sysmon_wait, true, memory_order_seq_cst);
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) ==
+            goc__gomaxprocs() &&
+        !goc__exiting())
+        goc__notesleep(&goc__sched.sysmon_note);
+    atomic_store_explicit(&goc__sched.sysmon_wait, false,
+                          memory_order_seq_cst);
+    goc__noteclear(&goc__sched.sysmon_note);
+}
+
+static void *sysmon_main(void *arg)
+{
+    (void)arg;
+    goc__m_init_thread(&sysmon_m);
+    int idle = 0;
+    int64_t delay = SYSMON_MIN_NS;
+    while (!goc__exiting()) {
+        if (idle == 0)
+            delay = SYSMON_MIN_NS;
+        else if (idle > SYSMON_IDLE_LOOKS && delay < SYSMON_MAX_NS)
+            delay = delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
+        /* The note is woken only by the end of the run (and, while
+         * sysmon_wait is set, by goc__pidleget): a clear that erases
+         * the end's wake-up is covered by the exiting check. */
+        goc__notetsleep(&goc__sched.sysmon_note, delay);
+        goc__noteclear(&goc__sched.sysmon_note);
+        if (goc__exiting())
+            break;
+        if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) ==
+            goc__gomaxprocs()) {
+            sysmon_deep_sleep();
+            idle = 0;
+            continue;
+        }
+        int64_t now = goc__nanotime();
+        bool busy = false;
+        if (goc__netpoll_waiters() > 0 &&
+            !atomic_load_explicit(&goc__sched.timer_via_poll,
+                                  memory_order_relaxed) &&
+            now - atomic_load_explicit(&goc__sched.lastpoll,
+                                       memory_order_relaxed) >
+                POLL_AFTER_NS)
+            busy = goc__netpoll(0, &sysmon_m) > 0;
+        if (retake(now) > 0)
+            busy = true;
+        idle = busy ? 0 : idle + 1;
+    }
+    goc__altstack_free(&sysmon_m);
+    return NULL;
+}
+
+int goc__sysmon_start(void)
+{
+    memset(&sysmon_m, 0, sizeof sysmon_m);
+    sysmon_m.id = -1;
+    memset(seen, 0, sizeof seen);
+    goc__noteclear(&goc__sched.sysmon_note);
+    atomic_store(&goc__sched.sysmon_wait, false);
+    int rc = goc__thread_start(&sysmon_m, sysmon_main);
+    sysmon_running = rc == 0;
+    return rc;
+}
+
+void goc__sysmon_stop(void)
+{
+    if (!sysmon_running)
+        return;
+    goc__notewakeup(&goc__sched.sysmon_note); /* exiting is set */
+    pthread_join(sysmon_m.thread, NULL);
+    sysmon_running = false;
+}
