@@ -72,6 +72,7 @@ hand_over(goc__m *m, goc__g *g, goc__g *next, int after)
     m->curg = next;
     m->handoff = g;
     m->after = after;
+    goc__p_runtick(m->p);
 }
 
 /* hand_over, then switch straight from g to next. */

@@ -87,6 +87,7 @@ void goc__acquirep(goc__m *m, goc__p *p)
     GOC_ASSERT_INTERNAL(m->p == NULL && p->m == NULL);
     m->p = p;
     p->m = m;
+    atomic_store_explicit(&p->mtid, m->tid, memory_order_relaxed);
     atomic_store_explicit(&p->status, GOC__PRUNNING, memory_order_relaxed);
 }
 
@@ -954,6 +955,7 @@ static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
     m->curg = g;
     if (!inherit)
         m->p->schedtick++;
+    goc__p_runtick(m->p);
     goc__switch_to_g(m, g);
     goc__g *back = m->curg;
     m->curg = NULL;

@@ -98,6 +98,16 @@ void goc__extern_thread(void);
 extern _Atomic uint64_t goc__sched_epoch;
 void goc__wakep(void);
 
+/* A goroutine is switched to on p: sysmon sees p's goroutine come back
+ * to the scheduler.  Only on: p's M. */
+static inline __attribute__((always_inline)) void goc__p_runtick(goc__p *p)
+{
+    atomic_store_explicit(
+        &p->runtick,
+        atomic_load_explicit(&p->runtick, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+}
+
 /* ---- the scheduler's state, as its other floors read it ---- */
 static inline int32_t goc__gomaxprocs(void)
 {
@@ -118,6 +128,10 @@ static inline goc__p *goc__allp(int32_t i)
 
 /* ---- P and M lists, for run.c (start, GOMAXPROCS, teardown) ---- */
 void goc__acquirep(goc__m *m, goc__p *p);
+/* sysmon's extra Ps (run.c): add one (delta 1) while a goroutine keeps
+ * its P blocked in a call it did not declare, or take one back (-1).
+ * Returns: true if done. */
+bool goc__procs_lend(int delta);
 /* Start an M (a new thread, or an idle one) on p, not spinning. */
 void goc__startm_p(goc__p *p);
 /* Find p, taken from its M (a locked G parked, a blocking call

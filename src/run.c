@@ -77,6 +77,24 @@ static bool procresize(int32_t n)
     return true;
 }
 
+bool goc__procs_lend(int delta)
+{
+    goc__lock(&goc__sched.lock);
+    int32_t n = goc__gomaxprocs();
+    int32_t lent = atomic_load_explicit(&goc__sched.lentprocs,
+                                        memory_order_relaxed);
+    bool ok = !goc__exiting() &&
+              (delta > 0 ? n < GOC_MAXPROCS_MAX : lent > 0) &&
+              procresize(n + delta);
+    if (ok)
+        atomic_store_explicit(&goc__sched.lentprocs, lent + delta,
+                              memory_order_relaxed);
+    goc__unlock(&goc__sched.lock);
+    if (ok && delta > 0)
+        goc__wakep(); /* an M for the new idle P */
+    return ok;
+}
+
 int goc_maxprocs(int n)
 {
     if (n > GOC_MAXPROCS_MAX)
@@ -89,11 +107,16 @@ int goc_maxprocs(int n)
         return prev;
     }
     goc__lock(&goc__sched.lock);
-    int prev = goc__gomaxprocs();
+    /* Ps that sysmon lent are not the program's: they come on top. */
+    int32_t lent = atomic_load_explicit(&goc__sched.lentprocs,
+                                        memory_order_relaxed);
+    int prev = goc__gomaxprocs() - lent;
     bool grew = false;
     if (n > 0 && n != prev && !goc__exiting()) {
         grew = n > prev;
-        (void)procresize(n);
+        int32_t want = n + lent > GOC_MAXPROCS_MAX ? GOC_MAXPROCS_MAX
+                                                   : n + lent;
+        (void)procresize(want);
     }
     goc__unlock(&goc__sched.lock);
     if (grew)
@@ -222,6 +245,7 @@ static void sched_reset(void)
     atomic_store(&goc__sched.timerm, NULL);
     atomic_store(&goc__sched.timer_until, 0);
     atomic_store(&goc__sched.timer_via_poll, false);
+    atomic_store(&goc__sched.lentprocs, 0);
     atomic_store(&goc__sched.lastpoll, goc__nanotime());
     goc__noteclear(&goc__sched.timer_note);
     goc__noteclear(&goc__sched.run_done);

@@ -286,6 +286,10 @@ struct goc__p {
     uint32_t schedtick;               /* executes not inherited; owner M */
     _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
                                          M writes, sysmon reads (relaxed) */
+    _Atomic uint32_t runtick;         /* goroutines switched to on it;
+                                         owner M writes, sysmon reads */
+    _Atomic int32_t mtid;             /* kernel thread id of its latest M
+                                         (acquirep), for sysmon */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
@@ -439,6 +443,9 @@ struct goc__sched {
      * (sysmon_wait set) while every P is idle; taking a P wakes it. */
     _Atomic bool sysmon_wait;
     goc__note sysmon_note;
+    _Atomic int32_t lentprocs;   /* Ps that sysmon added to gomaxprocs for
+                                    goroutines blocked in undeclared calls
+                                    (run.c, goc__procs_lend); lock */
     goc__note run_done;          /* goc_run's thread sleeps on it until
                                     the run ends (begin_exit) */
 };

@@ -25,13 +25,18 @@
  *     timers, somebody else is idle or spinning to pick up new work, and
  *     the call is younger than 10 ms (Go's rule: a P is worth moving only
  *     if it has work or nobody else could take it);
- *   - poll the descriptors if nobody did for 10 ms (every M busy).
+ *   - poll the descriptors if nobody did for 10 ms (every M busy);
+ *   - lend a P (lend) for a P whose goroutine keeps it in a call it did
+ *     not declare, and take it back when the goroutine returns.
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -95,8 +100,12 @@ static bool sysmon_running;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
 static struct {
-    uint32_t tick;
-    int64_t since;
+    uint32_t tick;      /* syscalltick */
+    int64_t since;      /* when tick was first seen */
+    uint32_t rtick;     /* runtick */
+    int64_t rsince;     /* when rtick was first seen */
+    int64_t rlooked;    /* when its thread's state was last read */
+    bool lent;          /* a P was lent while this one was stuck */
 } seen[GOC__ALLP_MAX];
 
 /* Is it worth moving p out of its blocking call now (see the top)? */
@@ -141,6 +150,87 @@ static int retake(int64_t now)
             n++;
         }
     }
+    return n;
+}
+
+/* Is thread tid asleep in the kernel (state S or D in its stat file)?
+ * A goroutine that keeps its P that long while its thread sleeps is in a
+ * blocking call it did not declare; one whose thread runs is computing,
+ * which is preemption's business, not a reason for another thread. */
+static bool thread_sleeps(int tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+    return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
+}
+
+/* Has p work that waits for a P: queued goroutines (its own or global)
+ * or armed timers? */
+static bool p_waits_for(goc__p *p)
+{
+    return !goc__runq_empty(p) ||
+           atomic_load_explicit(&p->timers.first, memory_order_relaxed) !=
+               0 ||
+           atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) >
+               0;
+}
+
+/* Lend a P for every P whose goroutine has not come back to the scheduler
+ * for RETAKE_AFTER_NS while its thread sleeps in the kernel (an
+ * undeclared read(2), sleep(3), a library's synchronous query) and work
+ * waits with no idle P to run it: the thread keeps its goroutine and its
+ * P, and the others go on.  The P is taken back once that goroutine
+ * comes back.  Returns: how many Ps were lent or taken back. */
+static int lend(int64_t now)
+{
+    int n = 0;
+    int32_t procs = goc__gomaxprocs();
+    for (int32_t i = 0; i < procs; i++) {
+        goc__p *p = goc__allp(i);
+        if (p == NULL)
+            continue;
+        uint32_t st = atomic_load_explicit(&p->status, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&p->runtick, memory_order_relaxed);
+        if (st != GOC__PRUNNING || seen[i].rtick != t) {
+            seen[i].rtick = t;
+            seen[i].rsince = now;
+            if (seen[i].lent && goc__procs_lend(-1)) {
+                seen[i].lent = false;
+                n++;
+            }
+            continue;
+        }
+        if (seen[i].lent || now - seen[i].rsince < RETAKE_AFTER_NS ||
+            now - seen[i].rlooked < RETAKE_AFTER_NS ||
+            atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) >
+                0 ||
+            !p_waits_for(p))
+            continue;
+        seen[i].rlooked = now;
+        if (thread_sleeps(atomic_load_explicit(&p->mtid,
+                                               memory_order_relaxed)) &&
+            goc__procs_lend(1)) {
+            seen[i].lent = true;
+            n++;
+        }
+    }
+    /* A stuck P past a GOMAXPROCS that shrank is not looked at above. */
+    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
+                                         memory_order_acquire);
+    for (int32_t i = procs; i < nallp; i++)
+        if (seen[i].lent && goc__procs_lend(-1)) {
+            seen[i].lent = false;
+            n++;
+        }
     return n;
 }
 
@@ -193,6 +283,8 @@ static void *sysmon_main(void *arg)
                 POLL_AFTER_NS)
             busy = goc__netpoll(0, &sysmon_m) > 0;
         if (retake(now) > 0)
+            busy = true;
+        if (lend(now) > 0)
             busy = true;
         idle = busy ? 0 : idle + 1;
     }
