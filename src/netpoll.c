@@ -375,6 +375,7 @@ static void thread_sleep(goc__pdwaiter *w)
         (void)goc__netpoll(10 * 1000 * 1000, NULL);
 }
 
+GOC__RUNTIME_TEXT
 int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
 {
     goc__m *m = goc__getm();

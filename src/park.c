@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * park.c - parking and readying goroutines: goc__park (WAITING until a
- * goc__ready), goc_yield, goc_exit and a goroutine's end, with the direct
+ * goc__ready), goc_yield, goc_exit and a goroutine's end, blocking
+ * sections (goc_blocking_begin/end: the goroutine lets go of its P and
+ * takes it back, or another), with the direct
  * hand-off that switches from a parking or exiting goroutine straight to
  * the one it has just readied (skipping g0 and the M loop).  The floor
  * above proc.c: it asks proc.c what find_runnable would do next
@@ -187,4 +189,50 @@ void goc_exit(void)
         goc__unlock(&goc__sched.lock);
     }
     goc__goexit();
+}
+
+/* ---- blocking calls (Go's entersyscall/exitsyscall; sysmon.c's header
+ * tells the protocol with sysmon) ---- */
+
+void goc_blocking_begin(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL || m->oldp != NULL)
+        return; /* a plain thread (nothing to give), or nested */
+    goc__p *p = m->p;
+    atomic_fetch_add_explicit(&p->syscalltick, 1, memory_order_relaxed);
+    atomic_store_explicit(&m->blocking, true, memory_order_relaxed);
+    m->oldp = p;
+    p->m = NULL;
+    m->p = NULL;
+    /* release: sysmon, or the M that takes it, sees the P as we left it */
+    atomic_store_explicit(&p->status, GOC__PSYSCALL, memory_order_release);
+}
+
+void goc_blocking_end(void)
+{
+    goc__m *m = goc__getm();
+    if (m == NULL || m->curg == NULL || m->oldp == NULL)
+        return;
+    goc__p *p = m->oldp;
+    m->oldp = NULL;
+    atomic_store_explicit(&m->blocking, false, memory_order_relaxed);
+    uint32_t s = GOC__PSYSCALL;
+    /* acquire: pairs with the release in goc_blocking_begin (ours, or
+     * another M's that entered a call on p since). */
+    if (goc__likely(atomic_compare_exchange_strong_explicit(
+            &p->status, &s, GOC__PRUNNING, memory_order_acquire,
+            memory_order_relaxed))) {
+        m->p = p;
+        p->m = m;
+        return;
+    }
+    goc__lock(&goc__sched.lock);
+    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
+    goc__unlock(&goc__sched.lock);
+    if (np != NULL) {
+        goc__acquirep(m, np);
+        return;
+    }
+    goc__yield_m(m); /* via the global queue: m looks for a P, or sleeps */
 }

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysmon.c - blocking calls (Go's entersyscall/exitsyscall) and the
- * monitor thread that retakes the P of a thread stuck in one (Go's sysmon
- * and retake, proc.go).
+ * sysmon.c - the monitor thread that retakes the P of a thread stuck in a
+ * blocking call (Go's sysmon and retake, proc.go).
  *
- * goc_blocking_begin lets go of the caller's P without giving it away:
+ * The blocking calls themselves are park.c's: goc_blocking_begin lets go of the caller's P without giving it away:
  * the P becomes PSYSCALL, holding its queues and timers, with no M.  If
  * the call is short, goc_blocking_end takes it back with one CAS
  * (PSYSCALL -> RUNNING) and nothing else happened: no thread woke, none
@@ -47,52 +46,6 @@
 #define SYSMON_IDLE_LOOKS 50        /* before the sleep starts doubling */
 #define RETAKE_AFTER_NS (10 * 1000 * 1000)
 #define POLL_AFTER_NS (10 * 1000 * 1000)
-
-/* ---- blocking calls ---- */
-
-void goc_blocking_begin(void)
-{
-    goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL || m->oldp != NULL)
-        return; /* a plain thread (nothing to give), or nested */
-    goc__p *p = m->p;
-    atomic_fetch_add_explicit(&p->syscalltick, 1, memory_order_relaxed);
-    atomic_store_explicit(&m->blocking, true, memory_order_relaxed);
-    m->oldp = p;
-    p->m = NULL;
-    m->p = NULL;
-    /* release: sysmon, or the M that takes it, sees the P as we left it */
-    atomic_store_explicit(&p->status, GOC__PSYSCALL, memory_order_release);
-}
-
-GOC__RUNTIME_TEXT
-void goc_blocking_end(void)
-{
-    goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL || m->oldp == NULL)
-        return;
-    goc__p *p = m->oldp;
-    m->oldp = NULL;
-    atomic_store_explicit(&m->blocking, false, memory_order_relaxed);
-    uint32_t s = GOC__PSYSCALL;
-    /* acquire: pairs with the release in goc_blocking_begin (ours, or
-     * another M's that entered a call on p since). */
-    if (goc__likely(atomic_compare_exchange_strong_explicit(
-            &p->status, &s, GOC__PRUNNING, memory_order_acquire,
-            memory_order_relaxed))) {
-        m->p = p;
-        p->m = m;
-        return;
-    }
-    goc__lock(&goc__sched.lock);
-    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
-    goc__unlock(&goc__sched.lock);
-    if (np != NULL) {
-        goc__acquirep(m, np);
-        return;
-    }
-    goc__yield_m(m); /* via the global queue: m looks for a P, or sleeps */
-}
 
 /* ---- sysmon ---- */
 
