@@ -18,85 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "test.h"
-
-#define MS GOC_MILLISECOND
-
-/* An I/O result: n bytes, or an error printed by name. */
-#define ASSERT_IO(expr, want)                                             \
-    do {                                                                  \
-        ssize_t r_ = (expr), w_ = (ssize_t)(want);                        \
-        if (r_ != w_)                                                     \
-            FAIL("%s: got %zd (%s), want %zd", #expr, r_,                 \
-                 r_ < 0 ? goc_err_name((int)r_) : "bytes", w_);           \
-    } while (0)
-
-/* A descriptor, or an error printed by name. */
-#define ASSERT_FD(fd)                                                     \
-    do {                                                                  \
-        if ((fd) < 0)                                                     \
-            FAIL("%s: %s (%d)", #fd, goc_err_name((int)(fd)), (int)(fd)); \
-    } while (0)
-
-/* ---- helpers ---- */
-
-/* Listen on a free loopback port; its address in addr (GOC_ADDR_MAX). */
-static int listen_local(char *addr, int backlog)
-{
-    int l = goc_tcp_listen("127.0.0.1:0", backlog);
-    ASSERT_FD(l);
-    ASSERT_GT(goc_local_addr(l, addr, GOC_ADDR_MAX), 0);
-    return l;
-}
-
-/* A connected loopback pair: *c dialed, *s accepted. */
-static void conn_pair(int *c, int *s)
-{
-    char addr[GOC_ADDR_MAX];
-    int l = listen_local(addr, 0);
-    *c = goc_tcp_dial(addr, NULL);
-    ASSERT_FD(*c);
-    *s = goc_accept(l, NULL);
-    ASSERT_FD(*s);
-    ASSERT_OK(goc_close(l));
-}
-
-/* Read exactly n bytes (goc_read may return fewer).
- * Returns: n, 0 at an early end of stream, or the error. */
-static ssize_t read_full(int fd, void *buf, size_t n, goc_ctx *ctx)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = goc_read(fd, (char *)buf + got, n - got, ctx);
-        if (r <= 0)
-            return r;
-        got += (size_t)r;
-    }
-    return (ssize_t)n;
-}
-
-/* How many goroutines the dump shows with `state`. */
-static int count_state(const char *state)
-{
-    static char dump[256 * 1024];
-    goc_stack(dump, sizeof dump, true);
-    int n = 0;
-    for (const char *p = dump; (p = strstr(p, state)) != NULL; p++)
-        n++;
-    return n;
-}
-
-/* Wait until at least n goroutines are parked in the poller.  Bounded:
- * 10 s of 1 ms looks, then the test fails. */
-static void wait_io_parked(int n)
-{
-    for (int i = 0; i < 10000; i++) {
-        if (count_state("[IO wait") >= n)
-            return;
-        goc_sleep(MS);
-    }
-    FAIL("fewer than %d goroutines reached [IO wait] in 10 s", n);
-}
+#include "test_net.h"
 
 /* Raise the soft RLIMIT_NOFILE to the hard one.  Returns: the limit. */
 static long raise_nofile(void)
@@ -108,20 +30,6 @@ static long raise_nofile(void)
         ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
     }
     return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
-}
-
-/* The highest descriptor number open in this process. */
-static int highest_fd(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    ASSERT(d != NULL);
-    int top = -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && atoi(e->d_name) > top)
-            top = atoi(e->d_name);
-    closedir(d);
-    return top;
 }
 
 static double cpu_seconds(void)
@@ -911,8 +819,8 @@ static void fd_wait_threads(void)
     atomic_store(&fdw_started, 0);
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, fdw_thread, NULL), 0);
-    for (int i = 0; i < 100000 && !atomic_load(&fdw_started); i++)
-        goc_yield(); /* sched_yield on a plain thread */
+    for (int i = 0; i < 10000 && !atomic_load(&fdw_started); i++)
+        goc_sleep(MS); /* bounded: 10 s */
     ASSERT(atomic_load(&fdw_started));
     ASSERT_IO(goc_write(fdw_pipe[1], "t", 1, NULL), 1);
     ASSERT_EQ(pthread_join(t, NULL), 0);
@@ -953,28 +861,11 @@ static void emfile_main(void *arg)
     emfile_c = goc_chan_make(sizeof(int64_t), 1);
     emfile_l = listen_local(addr, 0);
     /* The connection is made first (it needs a descriptor), then the
-     * limit drops to just above the highest open number and every free
-     * number below it is filled (there may be gaps: descriptors the
-     * process inherited). */
+     * rest are taken. */
     int c = goc_tcp_dial(addr, NULL);
     ASSERT_FD(c);
-    struct rlimit old, low;
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = (rlim_t)highest_fd() + 1 + EMFILE_SPARE;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int *fill = malloc(low.rlim_cur * sizeof *fill), nfill = 0;
-    ASSERT(fill != NULL);
-    while (nfill < (int)low.rlim_cur) {
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            ASSERT_EQ(errno, EMFILE);
-            break;
-        }
-        fill[nfill++] = fd;
-    }
-    ASSERT_GE(nfill, EMFILE_SPARE);
-    ASSERT_LT(nfill, (int)low.rlim_cur);
+    struct rlimit old;
+    int nfill, *fill = fill_descriptors(&old, EMFILE_SPARE, &nfill);
 
     ASSERT_OK(goc_go(emfile_acceptor, NULL));
     /* Half a second out of descriptors: the acceptor backs off.  A loose
@@ -995,10 +886,7 @@ static void emfile_main(void *arg)
     char b[2];
     ASSERT_IO(read_full((int)s, b, 2, NULL), 2);
 
-    while (nfill > 0)
-        close(fill[--nfill]);
-    free(fill);
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    unfill_descriptors(&old, fill, nfill);
     ASSERT_OK(goc_close((int)s));
     ASSERT_OK(goc_close(c));
     ASSERT_OK(goc_close(emfile_l));
