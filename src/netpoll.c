@@ -130,7 +130,8 @@ static uint64_t tag_of(goc__pd *pd)
 
 /* ---- owning and letting go ---- */
 
-int goc__pd_open(int fd)
+/* Out of line: it reads errno, and callers park (os.h, goc__sys_read). */
+__attribute__((noinline)) int goc__pd_open(int fd)
 {
     if (fd < 0)
         return -EBADF;
