@@ -57,7 +57,9 @@ static void echo(void *arg)
     char buf[512];
     ssize_t n;
     do {
-        /* A fresh deadline for every read: SetReadDeadline in a loop. */
+        /* A fresh deadline for every read, SetReadDeadline in a loop; the
+         * echo's write shares it, so a client that stops reading cannot
+         * hold the goroutine either. */
         goc_ctx *ctx = goc_ctx_with_timeout(NULL, IDLE);
         n = goc_read(fd, buf, sizeof buf, ctx);
         if (n > 0)
@@ -96,6 +98,7 @@ struct client {
     bool ok;
 };
 
+/* Record c's report, and whether it is what the tour expects. */
 static void say(struct client *c, bool ok, const char *fmt, ...)
 {
     va_list ap;
@@ -154,8 +157,8 @@ static void alice(struct client *c, int fd, goc_ctx *ctx)
     MUST(goc_close_write(fd));
     char back[8];
     ssize_t n = goc_read(fd, back, sizeof back, ctx);
-    say(c, n == 0, "3 lines, each echoed in turn; half-closed, then her read "
-                   "returned %zd: the server hung up", n);
+    say(c, n == 0, "3 lines echoed in turn; half-closed; her next read "
+                   "returned %zd", n);
 }
 
 /* bob sends everything at once, half-closes to say "that is all", and
@@ -168,8 +171,8 @@ static void bob(struct client *c, int fd, goc_ctx *ctx)
     MUST(goc_close_write(fd));
     ssize_t n = read_all(fd, back, sizeof back, ctx);
     bool ok = n == (ssize_t)sizeof data - 1 && memcmp(back, data, n) == 0;
-    say(c, ok, "sent %zu bytes, half-closed, read back %zd bytes until end "
-               "of stream: %s", sizeof data - 1, n, ok ? "the same" : "WRONG");
+    say(c, ok, "sent %zu bytes, half-closed, read %zd back until end of "
+               "stream: %s", sizeof data - 1, n, ok ? "the same" : "WRONG");
 }
 
 /* carol says hello, hears it back, then goes quiet and waits: the server's
@@ -184,8 +187,8 @@ static void carol(struct client *c, int fd, goc_ctx *ctx)
     int64_t waited = goc_now() - t0;
     /* The server's clock started a moment before hers: allow some slack. */
     bool ok = n == 0 && waited > IDLE / 2 && waited < CLIENT_TIMEOUT;
-    say(c, ok, "said hello, went quiet; her read returned %zd after about "
-               "%lld ms: dropped", n, (long long)(IDLE / MS));
+    say(c, ok, "said hello, then nothing; her read returned %zd after "
+               "~%lld ms: dropped", n, (long long)(IDLE / MS));
 }
 
 static void client(void *arg)
@@ -227,7 +230,7 @@ static void tour(void *arg)
     goc_wg_wait(&wg);
     *ok = true;
     for (int i = 0; i < N; i++) {
-        printf("  %-5s %s\n", clients[i].name, clients[i].report);
+        printf("  %-6s%s\n", clients[i].name, clients[i].report);
         *ok = *ok && clients[i].ok;
     }
 

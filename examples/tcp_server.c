@@ -35,7 +35,7 @@
 #include "must.h"
 
 #define CLIENTS 100
-#define LINE_MAX 128
+#define LINE_LEN 128
 /* Every connection, on either side, must be over by then: a lost wake-up
  * would show as an error here, not as a program that never ends. */
 #define CONN_TIMEOUT (5 * GOC_SECOND)
@@ -86,7 +86,7 @@ static void handle(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     goc_ctx *ctx = goc_ctx_with_timeout(NULL, CONN_TIMEOUT);
-    char line[LINE_MAX], reply[2 * LINE_MAX];
+    char line[LINE_LEN], reply[2 * LINE_LEN];
     ssize_t rc = read_line(fd, line, sizeof line, ctx);
     if (rc >= 0) {
         for (char *c = line; *c != '\0'; c++)
@@ -143,7 +143,7 @@ static void client(void *arg)
         c->err = fd;
         goto out;
     }
-    char msg[LINE_MAX], reply[2 * LINE_MAX], want[2 * LINE_MAX];
+    char msg[LINE_LEN], reply[2 * LINE_LEN], want[2 * LINE_LEN];
     snprintf(msg, sizeof msg, "client %d\n", c->id);
     ssize_t rc = write_str(fd, msg, ctx);
     if (rc >= 0)
