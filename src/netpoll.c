@@ -130,7 +130,8 @@ static uint64_t tag_of(goc__pd *pd)
 
 /* ---- owning and letting go ---- */
 
-int goc__pd_open(int fd)
+/* Out of line: it reads errno, and callers park (os.h, goc__sys_read). */
+__attribute__((noinline)) int goc__pd_open(int fd)
 {
     if (fd < 0)
         return -EBADF;
@@ -146,6 +147,15 @@ int goc__pd_open(int fd)
         GOC__PD_FREE) {
         rc = pd->closing ? GOC_ECLOSED : 0;
         goto out;
+    }
+    if (atomic_load_explicit(&pd->calls, memory_order_acquire) & 1) {
+        /* The last close of this number is between its unlock and its
+         * close(2) (pd_destroy): a few instructions.  The number may be
+         * ours already (socket(2) reused it): wait for the slot. */
+        goc__spin_unlock(&pd->lock);
+        while (atomic_load_explicit(&pd->calls, memory_order_acquire) & 1)
+            goc__cpu_relax();
+        return goc__pd_open(fd);
     }
     int fl = fcntl(fd, F_GETFL);
     struct stat st;
@@ -194,12 +204,13 @@ static void pd_destroy(goc__pd *pd)
     pd->rready = pd->wready = false;
     atomic_store_explicit(&pd->state, GOC__PD_FREE, memory_order_release);
     goc__spin_unlock(&pd->lock);
-    atomic_store_explicit(&pd->calls, 0, memory_order_release);
-    /* Last: once closed, the number may be handed out again, and a new
-     * owner must find the slot free. */
     if (close_fd)
         (void)close(pd->fd); /* as Go, the error of a deferred close is
                                 nobody's to hear; EINTR still closed it */
+    /* Last: until here the closing bit makes a late call fail, and a call
+     * that would own the number again waits (goc__pd_open).  Once it is
+     * clear, a new owner finds the slot free. */
+    atomic_store_explicit(&pd->calls, 0, memory_order_release);
 }
 
 int goc__pd_acquire(int fd, goc__pd **pdp)
@@ -210,11 +221,9 @@ int goc__pd_acquire(int fd, goc__pd **pdp)
         if (pd == NULL || atomic_load_explicit(&pd->state,
                                                memory_order_acquire) ==
                               GOC__PD_FREE) {
-            uint32_t c = pd != NULL ? atomic_load_explicit(
-                                          &pd->calls, memory_order_acquire)
-                                    : 0;
-            if (c & 1)
-                return GOC_ECLOSED; /* the close is finishing */
+            /* Not owned: own it (a call racing the close that just
+             * finished then gets -EBADF, or owns what reused the number,
+             * as a C call on a closed descriptor would). */
             int rc = goc__pd_open(fd);
             if (rc != 0)
                 return rc;

@@ -207,6 +207,17 @@ static void count_one(goc__g *g, void *arg)
         c->runnable++;
 }
 
+/* Is the only M not idle the sleeper, in the poller, with nothing that
+ * could end its sleep but a goroutine that is not waiting? */
+static bool sleeper_waits_for_nothing(void)
+{
+    return atomic_load_explicit(&goc__sched.timerm, memory_order_seq_cst) !=
+               NULL &&
+           atomic_load_explicit(&goc__sched.timer_via_poll,
+                                memory_order_seq_cst) &&
+           goc__netpoll_waiters() == 0 && !goc__timers_pending();
+}
+
 /* Called whenever an M goes idle (Go's checkdead).  If that was the last
  * M that could run anything, and no goroutine is runnable, nothing can
  * ever wake the waiting ones: report the deadlock as Go does (goc__fatal dumps every goroutine).
@@ -218,6 +229,12 @@ static void checkdead(void)
         return;
     int32_t run = goc__sched.mcount - goc__sched.nmidle -
                   goc__sched.nmidlelocked + goc__sched.nextern;
+    /* The one M left may be the sleeper, in the poller with nothing to
+     * wake it: no goroutine waits on a descriptor, no timer is armed.
+     * It is as idle as the others (a goroutine about to wait on a
+     * descriptor counts itself before it parks, and is not WAITING yet). */
+    if (run == 1 && sleeper_waits_for_nothing())
+        run = 0;
     if (run > 0)
         return;
     if (run < 0)
