@@ -28,7 +28,11 @@ static void reader(void *arg)
 
 /* ---- goc_close right after a reader was started, with no wait for it
  * to park: whichever comes first, the reader gets GOC_ECLOSED (closing
- * began) or -EBADF (the number was free already), never a hang ---- */
+ * began) or -EBADF (the number was free already), never a hang.
+ * A reader that starts after the close uses a free number, which any
+ * open(2) in the process may take meanwhile (the runtime's sysmon opens
+ * a /proc file now and then); a lower free number, the hole, is what
+ * such an open gets instead ---- */
 
 static void close_race_main(void *arg)
 {
@@ -37,10 +41,14 @@ static void close_race_main(void *arg)
     char addr[GOC_ADDR_MAX];
     int l = listen_local(addr, 0);
     for (int i = 0; i < scaled(500); i++) {
+        int hole = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ASSERT_GE(hole, 0);
         int c = goc_tcp_dial(addr, NULL);
         ASSERT_FD(c);
         int s = goc_accept(l, NULL);
         ASSERT_FD(s);
+        ASSERT_LT(hole, c);
+        ASSERT_EQ(close(hole), 0);
         the_fd = c;
         ASSERT_OK(goc_go(reader, NULL));
         if (i % 3 == 1)
@@ -49,7 +57,8 @@ static void close_race_main(void *arg)
         int64_t r;
         ASSERT_OK(goc_chan_recv(res_c, &r));
         if (r != GOC_ECLOSED && r != -EBADF)
-            FAIL("round %d: reader got %s", i, goc_err_name((int)r));
+            FAIL("round %d: reader got %s (%lld)", i, goc_err_name((int)r),
+                 (long long)r);
         ASSERT_OK(goc_close(s));
     }
     ASSERT_OK(goc_close(l));
