@@ -18,13 +18,6 @@
 #include "internal.h"
 #include "netpoll.h"
 
-/* A ctx that is done already fails the call before it tries anything
- * (Go's expired deadline).  Returns: 0 or the ctx's error. */
-static int ctx_check(goc_ctx *ctx)
-{
-    return ctx != NULL ? goc_ctx_err(ctx) : 0;
-}
-
 static bool is_file(const goc__pd *pd)
 {
     return atomic_load_explicit(&pd->state, memory_order_relaxed) ==
@@ -33,11 +26,9 @@ static bool is_file(const goc__pd *pd)
 
 ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
 {
-    int err = ctx_check(ctx);
-    if (err != 0)
-        return err;
     goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+    int err = goc__pd_begin(fd, ctx, &pd);
+    if (err != 0)
         return err;
     /* errno only through goc__sys_* (os.h): this function parks. */
     ssize_t r;
@@ -99,11 +90,9 @@ static ssize_t write_once(const goc__pd *pd, const char *p, size_t n)
 
 ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
 {
-    int err = ctx_check(ctx);
-    if (err != 0)
-        return err;
     goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+    int err = goc__pd_begin(fd, ctx, &pd);
+    if (err != 0)
         return err;
     const char *p = buf;
     size_t done = 0;
@@ -160,11 +149,9 @@ int goc_fd_wait(int fd, int events, goc_ctx *ctx)
 {
     if (events == 0 || (events & ~(GOC_READ | GOC_WRITE)) != 0)
         return GOC_EINVAL;
-    int err = ctx_check(ctx);
-    if (err != 0)
-        return err;
     goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+    int err = goc__pd_begin(fd, ctx, &pd);
+    if (err != 0)
         return err;
     int mode = ((events & GOC_READ) ? GOC__NP_READ : 0) |
                ((events & GOC_WRITE) ? GOC__NP_WRITE : 0);

@@ -428,11 +428,9 @@ static int sleep_ctx(int64_t ns, goc_ctx *ctx)
 
 int goc_accept(int listen_fd, goc_ctx *ctx)
 {
-    int rc = ctx != NULL ? goc_ctx_err(ctx) : 0;
-    if (rc != 0)
-        return rc;
     goc__pd *pd;
-    if ((rc = goc__pd_acquire(listen_fd, &pd)) != 0)
+    int rc = goc__pd_begin(listen_fd, ctx, &pd);
+    if (rc != 0)
         return rc;
     int64_t backoff = 0;
     /* errno only through goc__sys_* (os.h): this function parks. */

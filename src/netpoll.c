@@ -246,6 +246,12 @@ int goc__pd_acquire(int fd, goc__pd **pdp)
     }
 }
 
+int goc__pd_begin(int fd, goc_ctx *ctx, goc__pd **pdp)
+{
+    int err = ctx != NULL ? goc_ctx_err(ctx) : 0;
+    return err != 0 ? err : goc__pd_acquire(fd, pdp);
+}
+
 void goc__pd_release(goc__pd *pd)
 {
     /* acq_rel: the destroy sees every call's effects */
