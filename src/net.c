@@ -413,17 +413,19 @@ int goc_unix_dial(const char *path, goc_ctx *ctx)
     return dial_one((const struct sockaddr *)&un, len, ctx);
 }
 
-/* Sleep ns, or until ctx is done.  Returns: 0, or the ctx's error. */
-static int sleep_ctx(int64_t ns, goc_ctx *ctx)
+/* accept's back-off: wait ns on the listener, so that its close (and
+ * ctx) ends the wait, and a new connection too (one more try costs
+ * nothing).  Returns: 0 (try again), GOC_ECLOSED, or ctx's error. */
+static int backoff_wait(goc__pd *pd, int64_t ns, goc_ctx *ctx)
 {
-    goc_chan *done = ctx != NULL ? goc_ctx_done(ctx) : NULL;
-    if (done == NULL) {
-        goc_sleep(ns);
-        return 0;
-    }
-    goc_case c = {.op = GOC_RECV, .chan = done};
-    int rc = goc_select_until(&c, 1, goc_now() + ns);
-    return rc == GOC_ETIMEDOUT ? 0 : goc_ctx_err(ctx);
+    goc_ctx *t = goc_ctx_with_timeout(ctx, ns);
+    if (t == NULL)
+        return GOC_ENOMEM;
+    int rc = goc__pd_wait(pd, GOC__NP_READ, t);
+    goc_ctx_release(t);
+    if (rc == GOC_ETIMEDOUT || rc == GOC_ECANCELED) /* t's, or ctx's? */
+        rc = ctx != NULL ? goc_ctx_err(ctx) : 0;
+    return rc;
 }
 
 int goc_accept(int listen_fd, goc_ctx *ctx)
@@ -448,17 +450,13 @@ int goc_accept(int listen_fd, goc_ctx *ctx)
         int e = -fd;
         if (e == EINTR || e == ECONNABORTED)
             continue; /* a connection reset while queued: the next one */
-        if ((e == EMFILE || e == ENFILE) && goc__pd_is_closing(pd)) {
-            rc = GOC_ECLOSED;
-            break;
-        }
         if (e == EMFILE || e == ENFILE) {
             /* Out of descriptors: the connection waits in the backlog;
              * retry later rather than fail the listener or spin. */
             backoff = backoff == 0 ? ACCEPT_BACKOFF_MIN_NS : backoff * 2;
             if (backoff > ACCEPT_BACKOFF_MAX_NS)
                 backoff = ACCEPT_BACKOFF_MAX_NS;
-            if ((rc = sleep_ctx(backoff, ctx)) != 0)
+            if ((rc = backoff_wait(pd, backoff, ctx)) != 0)
                 break;
             continue;
         }

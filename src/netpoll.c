@@ -259,14 +259,6 @@ void goc__pd_release(goc__pd *pd)
         pd_destroy(pd);
 }
 
-bool goc__pd_is_closing(goc__pd *pd)
-{
-    goc__spin_lock(&pd->lock);
-    bool closing = pd->closing;
-    goc__spin_unlock(&pd->lock);
-    return closing;
-}
-
 /* Wake every waiter of list for why.  Requires: the list was taken off
  * its descriptor under the lock, which the caller has released. */
 static int wake_list(goc__m *m, goc__pdwaiter *w)
@@ -478,7 +470,7 @@ static void pd_event(uint64_t tag, int modes, void *arg)
     goc__pdwaiter *w = take_all(&pd->eq, WHY_READY);
     if (modes & GOC__NP_READ) {
         if (pd->rq != NULL)
-            w = take_all(&pd->rq, WHY_READY);
+            w = join(w, take_all(&pd->rq, WHY_READY));
         else
             pd->rready = true;
     }
