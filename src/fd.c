@@ -38,6 +38,18 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
         }
         goc_blocking_end();
     } else {
+        /* After a short read from a stream socket its queue was empty,
+         * and any data since then is an edge the poller reports: wait for
+         * it first instead of paying for a read that returns EAGAIN
+         * (one system call of the three a request/response costs).  A
+         * stale or early readiness only costs that read back. */
+        if (atomic_load_explicit(&pd->rdrained, memory_order_relaxed)) {
+            atomic_store_explicit(&pd->rdrained, false, memory_order_relaxed);
+            if (n > 0 && (err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
+                goc__pd_release(pd);
+                return err;
+            }
+        }
         for (;;) {
             r = goc__sys_read(fd, buf, n);
             if (r >= 0 || (r != -EINTR && r != -EAGAIN))
@@ -48,6 +60,8 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
                 break;
             }
         }
+        if (r > 0 && (size_t)r < n && pd->is_stream)
+            atomic_store_explicit(&pd->rdrained, true, memory_order_relaxed);
     }
     goc__pd_release(pd);
     return r;

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,6 +169,12 @@ __attribute__((noinline)) int goc__pd_open(int fd)
         goto out;
     }
     pd->is_socket = S_ISSOCK(st.st_mode);
+    int type = 0;
+    socklen_t tl = sizeof type;
+    pd->is_stream = pd->is_socket &&
+                    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+                    type == SOCK_STREAM;
+    atomic_store_explicit(&pd->rdrained, false, memory_order_relaxed);
     pd->rready = pd->wready = false;
     pd->closing = false;
     rc = goc__np_open(fd, tag_of(pd));
