@@ -5,7 +5,7 @@
  * the servers are what is compared.
  *
  *   bench_tcpecho_client -addr HOST:PORT [-c 1000] [-m 200] [-s 64]
- *                        [-t 1] [-d 30] [-name tcpecho]
+ *                        [-t 1] [-d 30] [-name tcpecho] [-pid SERVER_PID]
  *
  * Opens -c connections, 256 at a time, each warmed by one untimed round
  * trip (so the server has accepted it and its goroutine has run once).
@@ -17,7 +17,10 @@
  *   RESULT name=NAME metric=rtt_per_s value=... p50_us=... p99_us=...
  *   RESULT name=NAME_p99 metric=p99_us value=...
  * client_cpu is the client's CPU time over the run's wall time, per
- * thread: near 1.0 the client, not the server, limits the rate. */
+ * thread: near 1.0 the client, not the server, limits the rate.  With
+ * -pid, server_us_per_op is the server's CPU time (user and system, from
+ * /proc) per round trip during the timed phase: the server's cost, which
+ * the rate hides once the client is the bottleneck. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -34,14 +37,15 @@
 #include "bench.h"
 #include "bench_net.h"
 
-#define DIAL_BATCH 256 /* connections dialed before their warm-ups are
-                          read: well under the listen backlog (somaxconn) */
-#define EVENTS 256     /* per epoll_wait */
+/* Connections dialed before their warm-ups are read: well under the
+ * listen backlog (somaxconn). */
+#define DIAL_BATCH 256
+#define EVENTS 256         /* per epoll_wait */
 #define SETUP_TIMEOUT_S 10 /* bound on one connect or warm-up read */
 
 static struct {
     const char *addr, *name;
-    long conns, asked, msgs, size, threads, secs;
+    long conns, asked, msgs, size, threads, secs, pid;
 } opt;
 
 /* One connection: one message in flight at a time. */
@@ -244,6 +248,28 @@ static double cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
+/* The CPU time of process pid so far, user and system, in seconds
+ * (utime and stime of /proc/pid/stat, in clock ticks), or -1. */
+static double proc_cpu_s(long pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    /* The name, field 2, is in parentheses and may hold spaces: count
+     * the fields from the last ')', which ends it (field 3 follows). */
+    char *p = got == NULL ? NULL : strrchr(line, ')');
+    unsigned long utime, stime;
+    if (p == NULL ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Take the flags; fit the connections under the descriptor limit. */
 static void parse(int argc, char **argv)
 {
@@ -254,28 +280,33 @@ static void parse(int argc, char **argv)
     opt.size = bench_flag(argc, argv, "s", 64);
     opt.threads = bench_flag(argc, argv, "t", 1);
     opt.secs = bench_flag(argc, argv, "d", 30);
+    opt.pid = bench_flag(argc, argv, "pid", 0);
     if (opt.addr == NULL || opt.conns < 1 || opt.msgs < 1 || opt.size < 1 ||
         opt.size > 65536 || opt.threads < 1 || opt.threads > 64 ||
         opt.secs < 1) {
-        fprintf(stderr, "usage: %s -addr HOST:PORT [-c conns] [-m round "
-                        "trips per conn] [-s size] [-t threads] [-d max "
-                        "seconds] [-name name]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s -addr HOST:PORT [-c conns] [-m round "
+                "trips per conn] [-s size] [-t threads] [-d max "
+                "seconds] [-name name] [-pid server pid]\n",
+                argv[0]);
         exit(2);
     }
     /* Every connection is a descriptor, and a few more are in use
      * (stdio, the epoll instances). */
     long fit = bench_raise_nofile() - 16 - opt.threads;
     if (opt.conns > fit) {
-        fprintf(stderr, "# tcpecho client: the descriptor limit (hard) "
-                        "allows %ld connections, not %ld\n", fit, opt.conns);
+        fprintf(stderr,
+                "# tcpecho client: the descriptor limit (hard) "
+                "allows %ld connections, not %ld\n",
+                fit, opt.conns);
         opt.conns = fit;
     }
     if (opt.threads > opt.conns)
         opt.threads = opt.conns;
 }
 
-static void report(struct conn *cs, double connect_s, double run_s,
-                   double cpu)
+static void report(struct conn *cs, double connect_s, double run_s, double cpu,
+                   double server_cpu)
 {
     long total = 0;
     uint32_t *all = malloc((size_t)(opt.conns * opt.msgs) * sizeof *all);
@@ -286,23 +317,28 @@ static void report(struct conn *cs, double connect_s, double run_s,
         total += cs[i].done;
     }
     qsort(all, (size_t)total, sizeof *all, cmp_u32);
-#define PCT_US(p) \
+#define PCT_US(p)                                                              \
     (total == 0 ? 0.0 : (double)all[(long)((p) * (double)(total - 1))] / 1e3)
     int complete = total == opt.conns * opt.msgs;
     if (!complete)
-        fprintf(stderr, "tcpecho client: time bound of %ld s reached: "
-                        "%ld of %ld round trips\n", opt.secs, total,
-                opt.conns * opt.msgs);
+        fprintf(stderr,
+                "tcpecho client: time bound of %ld s reached: "
+                "%ld of %ld round trips\n",
+                opt.secs, total, opt.conns * opt.msgs);
     printf("RESULT name=%s metric=rtt_per_s value=%.0f p50_us=%.1f "
            "p99_us=%.1f max_us=%.1f conns=%ld conns_asked=%ld "
            "msgs_per_conn=%ld size=%ld threads=%ld connect_ms=%.1f "
-           "run_ms=%.1f client_cpu=%.2f complete=%d\n",
+           "run_ms=%.1f client_cpu=%.2f",
            opt.name, (double)total / run_s, PCT_US(0.5), PCT_US(0.99),
-           PCT_US(1.0), opt.conns, opt.asked, opt.msgs, opt.size,
-           opt.threads, connect_s * 1e3, run_s * 1e3,
-           cpu / run_s / (double)opt.threads, complete);
+           PCT_US(1.0), opt.conns, opt.asked, opt.msgs, opt.size, opt.threads,
+           connect_s * 1e3, run_s * 1e3, cpu / run_s / (double)opt.threads);
+    if (server_cpu >= 0 && total > 0)
+        printf(" server_cpu=%.2f server_us_per_op=%.2f", server_cpu / run_s,
+               server_cpu * 1e6 / (double)total);
+    printf(" complete=%d\n", complete);
     printf("RESULT name=%s_p99 metric=p99_us value=%.1f conns=%ld "
-           "complete=%d\n", opt.name, PCT_US(0.99), opt.conns, complete);
+           "complete=%d\n",
+           opt.name, PCT_US(0.99), opt.conns, complete);
 #undef PCT_US
     free(all);
 }
@@ -341,16 +377,18 @@ int main(int argc, char **argv)
             fail("pthread_create", EAGAIN);
     }
     double cpu0 = cpu_s();
+    double srv0 = opt.pid > 0 ? proc_cpu_s(opt.pid) : -1;
     pthread_barrier_wait(&start_line);
     double t1 = bench_now();
     for (long i = 0; i < opt.threads; i++)
         pthread_join(ws[i].th, NULL);
     double run_s = bench_now() - t1;
     double cpu = cpu_s() - cpu0;
+    double srv1 = srv0 >= 0 ? proc_cpu_s(opt.pid) : -1;
 
     for (long i = 0; i < opt.conns; i++)
         close(cs[i].fd);
-    report(cs, connect_s, run_s, cpu);
+    report(cs, connect_s, run_s, cpu, srv1 >= 0 ? srv1 - srv0 : -1);
     pthread_barrier_destroy(&start_line);
     free(ws);
     free(lat);

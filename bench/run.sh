@@ -18,7 +18,10 @@
 # and stops it.  With two CPUs or more the server is pinned to one and the
 # load to another (taskset); a server so pinned has one P, in goc as in Go
 # (both follow the affinity).  Each run gives two rows: the rate and the
-# p99 latency (NAME_p99).  NETHTTP=1 also runs the net/http version of
+# p99 latency (NAME_p99), and a third, NAME_cpu: the server's CPU time per
+# round trip or request (user and system, from /proc), which tells the
+# servers apart even when the load generator is what limits the rate (the
+# client's line says client_cpu=1.00 then).  NETHTTP=1 also runs the net/http version of
 # httphello (Go only, for reference).  Without wrk the httphello rows are
 # skipped (apt-get install wrk).
 set -euo pipefail
@@ -50,13 +53,14 @@ BENCHES=(
 
 # name | goc server (under BUILD_DIR/bench) | Go twin server (package under
 # bench/go) | load, run in BUILD_DIR/bench, with ADDR the server's address,
-# NAME the row's name and WRKLUA bench/wrk_result.lua.  The load prints
-# RESULT lines NAME (the rate: higher is better) and NAME_p99 (lower).
+# PID its process id, NAME the row's name and WRKLUA bench/wrk_result.lua.
+# The load prints RESULT lines NAME (the rate: higher is better, with
+# server_us_per_op=, lower is better) and NAME_p99 (lower).
 # Bounded: the client by its count (-m round trips per connection) and -d
 # seconds, wrk by -d; the servers exit after -life seconds in any case.
 NET_BENCHES=(
-  "tcpecho_1k|bench_tcpecho|tcpecho|./bench_tcpecho_client -addr ADDR -name NAME -c 1000 -m 200 -d 30"
-  "tcpecho_10k|bench_tcpecho|tcpecho|./bench_tcpecho_client -addr ADDR -name NAME -c 10000 -m 20 -d 30"
+  "tcpecho_1k|bench_tcpecho|tcpecho|./bench_tcpecho_client -addr ADDR -pid PID -name NAME -c 1000 -m 200 -d 30"
+  "tcpecho_10k|bench_tcpecho|tcpecho|./bench_tcpecho_client -addr ADDR -pid PID -name NAME -c 10000 -m 20 -d 30"
   "httphello_c100|bench_httphello|httphello|wrk -t2 -c100 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
   "httphello_c1000|bench_httphello|httphello|wrk -t2 -c1000 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
 )
@@ -181,26 +185,29 @@ net_run() {
   start_server "$1" "$2"
   [ -n "$srv_addr" ] || return 0
   local load=${4//ADDR/$srv_addr}
+  load=${load//PID/$srv_pid}
   load=${load//NAME/$3}
   load=${load//WRKLUA/$here/wrk_result.lua}
-  (cd "$build/bench" && env BENCH_NAME="$3" timeout 120 \
+  (cd "$build/bench" && env BENCH_NAME="$3" BENCH_SERVER_PID="$srv_pid" timeout 120 \
      ${pin_client[@]+"${pin_client[@]}"} $load | grep '^RESULT ' >"$tmp/out") || true
   stop_server
 }
 
-# named NAME -> the value of the RESULT line name=NAME of the last net_run
+# named NAME [FIELD] -> the value (or FIELD=) of the RESULT line name=NAME
+# of the last net_run
 named() {
-  value "$(grep "^RESULT name=$1 " "$tmp/out" || true)"
+  sed -n "s/^RESULT name=$1 .* ${2:-value}=\([^ ]*\).*/\1/p" "$tmp/out"
 }
 
-# net_pair SIDE DIR SERVER NAME LOAD RATES P99S: one net_run; its rate and
-# p99 are appended to the arrays named RATES and P99S.
+# net_pair SIDE DIR SERVER NAME LOAD RATES P99S CPUS: one net_run; its
+# rate, p99 and server CPU per op go to the arrays named RATES, P99S, CPUS.
 net_pair() {
   net_run "$2" "$3" "$4" "$5"
   echo "$1 $(grep "^RESULT name=$4 " "$tmp/out" || echo "(no result)")"
-  local -n rates=$6 p99s=$7
+  local -n rates=$6 p99s=$7 cpus=$8
   rates+=("$(named "$4")")
   p99s+=("$(named "$4_p99")")
+  cpus+=("$(named "$4" server_us_per_op)")
 }
 
 ran_net=0
@@ -221,25 +228,24 @@ for b in "${NET_BENCHES[@]}"; do
   fi
   ref=0
   [ "$have_go" = 1 ] && [ "$NETHTTP" = 1 ] && [ "$twin" = httphello ] && ref=1
-  gv=() gp=() ov=() op=() rv=() rp=()
+  gv=() gp=() gc=() ov=() op=() oc=() rv=() rp=() rc=()
   for k in $(seq 1 "$RUNS"); do
-    net_pair "goc " "$build/bench" "$gsrv" "$name" "$load" gv gp
+    net_pair "goc " "$build/bench" "$gsrv" "$name" "$load" gv gp gc
     if [ "$have_go" = 1 ]; then
-      net_pair "go  " "$gobin" "$twin" "$name" "$load" ov op
+      net_pair "go  " "$gobin" "$twin" "$name" "$load" ov op oc
     fi
     if [ "$ref" = 1 ]; then
-      net_pair "ref " "$gobin" httphello_nethttp "$name" "$load" rv rp
+      net_pair "ref " "$gobin" httphello_nethttp "$name" "$load" rv rp rc
     fi
   done
-  rx="" px=""
-  if [ "$ref" = 1 ]; then
-    rx="   net/http: $(printf '%s\n' "${rv[@]}" | median)"
-    px="   net/http: $(printf '%s\n' "${rp[@]}" | median)"
-  fi
-  add_row "$name" higher "$(printf '%s\n' "${gv[@]}" | median)" \
-    "$(printf '%s\n' "${ov[@]+"${ov[@]}"}" | median)" "$rx"
-  add_row "${name}_p99" lower "$(printf '%s\n' "${gp[@]}" | median)" \
-    "$(printf '%s\n' "${op[@]+"${op[@]}"}" | median)" "$px"
+  for row in "|higher|gv|ov|rv" "_p99|lower|gp|op|rp" "_cpu|lower|gc|oc|rc"; do
+    IFS='|' read -r suffix better ga oa ra <<<"$row"
+    ga="$ga[@]" oa="$oa[@]" ra="$ra[@]"
+    extra=""
+    [ "$ref" = 1 ] && extra="   net/http: $(printf '%s\n' "${!ra}" | median)"
+    add_row "$name$suffix" "$better" "$(printf '%s\n' "${!ga}" | median)" \
+      "$(printf '%s\n' ${!oa+"${!oa}"} | median)" "$extra"
+  done
 done
 
 echo
