@@ -17,13 +17,13 @@
 # it listens on from its first line of output, runs the load against it
 # and stops it.  With two CPUs or more the server is pinned to one and the
 # load to another (taskset); a server so pinned has one P, in goc as in Go
-# (both follow the affinity).  Each run gives two rows: the rate and the
-# p99 latency (NAME_p99), and a third, NAME_cpu: the server's CPU time per
-# round trip or request (user and system, from /proc), which tells the
-# servers apart even when the load generator is what limits the rate (the
-# client's line says client_cpu=1.00 then).  NETHTTP=1 also runs the net/http version of
-# httphello (Go only, for reference).  Without wrk the httphello rows are
-# skipped (apt-get install wrk).
+# (both follow the affinity).  Each run gives three rows: the rate, the
+# p99 latency (NAME_p99), and NAME_cpu, the server's CPU time per round
+# trip or request (user and system, from /proc), which tells the servers
+# apart even when the load generator is what limits the rate (the
+# client's line says client_cpu=1.00 then).  NETHTTP=1 also runs the
+# net/http version of httphello (Go only, for reference).  Without wrk
+# the httphello rows are skipped (apt-get install wrk).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/run.sh BUILD_DIR}
