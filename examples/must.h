@@ -19,9 +19,12 @@
 #include <goc.h>
 
 /* MUST_BE(call, want): call returns want, or the program stops (status 2,
- * as a Go panic).  MUST(call): call returns 0. */
+ * as a Go panic).  MUST(call): call returns 0.  MUST_OK(call): call
+ * returns a descriptor, a count or 0 (anything but a negative error), and
+ * the macro's value is that result: int fd = MUST_OK(goc_tcp_listen(...)). */
 #define MUST_BE(call, want) must_be((call), (want), #call, __FILE__, __LINE__)
 #define MUST(call) MUST_BE(call, 0)
+#define MUST_OK(call) must_ok((call), #call, __FILE__, __LINE__)
 
 static inline void must_be(int rc, int want, const char *call,
                            const char *file, int line)
@@ -30,6 +33,16 @@ static inline void must_be(int rc, int want, const char *call,
         return;
     fprintf(stderr, "%s:%d: %s: %s, want %s\n", file, line, call,
             goc_err_name(rc), goc_err_name(want));
+    exit(2);
+}
+
+static inline int must_ok(long rc, const char *call, const char *file,
+                          int line)
+{
+    if (rc >= 0)
+        return (int)rc;
+    fprintf(stderr, "%s:%d: %s: %s (%s), want a result >= 0\n", file, line,
+            call, goc_err_name((int)rc), goc_strerror((int)rc));
     exit(2);
 }
 

@@ -80,7 +80,8 @@ extern "C" {
  * Returns: a static string; "unknown error" for codes goc does not know. */
 GOC_EXTERN const char *goc_strerror(int code);
 
-/* The symbolic name of a code, e.g. "GOC_EINVAL"; "GOC_E?" when unknown. */
+/* The symbolic name of a code, e.g. "GOC_EINVAL"; for another -errno the
+ * errno name ("ECONNREFUSED"); "GOC_E?" when unknown. */
 GOC_EXTERN const char *goc_err_name(int code);
 
 /* The library's version as GOC_VERSION_HEX and as "major.minor.patch". */

@@ -64,7 +64,11 @@ const char *goc_err_name(int code)
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (codes[i].code == code)
             return codes[i].name;
-    return "GOC_E?";
+    /* A kernel failure passed through (-ECONNREFUSED, ...): its errno
+     * name, as the network calls return many that goc has no name for. */
+    const char *name = code < 0 && code > -4096 ? strerrorname_np(-code)
+                                                : NULL;
+    return name != NULL ? name : "GOC_E?";
 }
 
 unsigned goc_version(void)

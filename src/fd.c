@@ -18,13 +18,6 @@
 #include "internal.h"
 #include "netpoll.h"
 
-/* A ctx that is done already fails the call before it tries anything
- * (Go's expired deadline).  Returns: 0 or the ctx's error. */
-static int ctx_check(goc_ctx *ctx)
-{
-    return ctx != NULL ? goc_ctx_err(ctx) : 0;
-}
-
 static bool is_file(const goc__pd *pd)
 {
     return atomic_load_explicit(&pd->state, memory_order_relaxed) ==
@@ -33,33 +26,24 @@ static bool is_file(const goc__pd *pd)
 
 ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
 {
-    int err = ctx_check(ctx);
+    goc__pd *pd;
+    int err = goc__pd_begin(fd, ctx, &pd);
     if (err != 0)
         return err;
-    goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
-        return err;
+    /* errno only through goc__sys_* (os.h): this function parks. */
     ssize_t r;
     if (is_file(pd)) {
         goc_blocking_begin();
-        do
-            r = read(fd, buf, n);
-        while (r < 0 && errno == EINTR);
-        if (r < 0)
-            r = -errno;
+        while ((r = goc__sys_read(fd, buf, n)) == -EINTR) {
+        }
         goc_blocking_end();
     } else {
         for (;;) {
-            r = read(fd, buf, n);
-            if (r >= 0)
+            r = goc__sys_read(fd, buf, n);
+            if (r >= 0 || (r != -EINTR && r != -EAGAIN))
                 break;
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN) {
-                r = -errno;
-                break;
-            }
-            if ((err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
+            if (r == -EAGAIN &&
+                (err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
                 r = err;
                 break;
             }
@@ -69,12 +53,15 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
     return r;
 }
 
-/* write(2) that returns EPIPE instead of raising SIGPIPE, for what is
+/* write(2) that returns -EPIPE instead of raising SIGPIPE, for what is
  * not a socket (a pipe, a FIFO, a terminal): SIGPIPE is blocked in this
  * thread around the call, and the one the call raised is taken back
  * (unless one was pending already: that one is somebody else's).  The
- * goroutine cannot move between threads in here: nothing parks. */
-static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
+ * goroutine cannot move between threads in here: nothing parks.
+ * Returns: the count, or -errno (out of line: see goc__sys_read). */
+static __attribute__((noinline)) ssize_t write_nosigpipe(int fd,
+                                                         const void *buf,
+                                                         size_t n)
 {
     sigset_t pipe_only, old, pending;
     sigemptyset(&pipe_only);
@@ -90,24 +77,22 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = saved;
-    return r;
+    return r >= 0 ? r : -saved;
 }
 
+/* Returns: the count, or -errno. */
 static ssize_t write_once(const goc__pd *pd, const char *p, size_t n)
 {
     if (pd->is_socket)
-        return send(pd->fd, p, n, MSG_NOSIGNAL);
+        return goc__sys_send(pd->fd, p, n, MSG_NOSIGNAL);
     return write_nosigpipe(pd->fd, p, n);
 }
 
 ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
 {
-    int err = ctx_check(ctx);
-    if (err != 0)
-        return err;
     goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+    int err = goc__pd_begin(fd, ctx, &pd);
+    if (err != 0)
         return err;
     const char *p = buf;
     size_t done = 0;
@@ -120,10 +105,10 @@ ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
             done += (size_t)w;
             continue;
         }
-        if (errno == EINTR)
+        if (w == -EINTR)
             continue;
-        if (errno != EAGAIN || file) {
-            err = -errno;
+        if (w != -EAGAIN || file) {
+            err = (int)w;
             break;
         }
         if ((err = goc__pd_wait(pd, GOC__NP_WRITE, ctx)) != 0)
@@ -136,8 +121,9 @@ ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
 }
 
 /* The events of `events` that poll(2) reports ready now (0: none).
- * Returns: the GOC_READ/GOC_WRITE bits, or -errno. */
-static int ready_now(int fd, int events)
+ * Returns: the GOC_READ/GOC_WRITE bits, or -errno.  Out of line: it
+ * reads errno, and goc_fd_wait parks (os.h, goc__sys_read). */
+static __attribute__((noinline)) int ready_now(int fd, int events)
 {
     struct pollfd p = {.fd = fd};
     if (events & GOC_READ)
@@ -163,11 +149,9 @@ int goc_fd_wait(int fd, int events, goc_ctx *ctx)
 {
     if (events == 0 || (events & ~(GOC_READ | GOC_WRITE)) != 0)
         return GOC_EINVAL;
-    int err = ctx_check(ctx);
-    if (err != 0)
-        return err;
     goc__pd *pd;
-    if ((err = goc__pd_acquire(fd, &pd)) != 0)
+    int err = goc__pd_begin(fd, ctx, &pd);
+    if (err != 0)
         return err;
     int mode = ((events & GOC_READ) ? GOC__NP_READ : 0) |
                ((events & GOC_WRITE) ? GOC__NP_WRITE : 0);

@@ -109,6 +109,21 @@ static void lookups_init(void)
     goc_sem_init(&lookups, n < 1 ? 1 : n);
 }
 
+/* getaddrinfo in a blocking section.  Returns: 0 or an error.  Out of
+ * line (os.h, goc__sys_read: errno after a park); resolve parks. */
+static __attribute__((noinline)) int lookup(const char *node,
+                                            const char *port,
+                                            const struct addrinfo *hints,
+                                            struct addrinfo **res)
+{
+    goc_blocking_begin();
+    errno = 0;
+    int rc = getaddrinfo(node, port, hints, res);
+    int err = rc == 0 ? 0 : gai_to_goc(rc);
+    goc_blocking_end();
+    return err;
+}
+
 /* Resolve host and port into *res.  A literal address (or an empty host)
  * with a numeric port resolves at once; anything else waits for a lookup
  * slot (ctx bounds the wait) and runs getaddrinfo in a blocking section.
@@ -130,14 +145,9 @@ static int resolve(const char *host, const char *port, bool passive,
     pthread_once(&lookups_once, lookups_init);
     if ((rc = goc_sem_acquire(&lookups, 1, ctx)) != 0)
         return rc;
-    goc_blocking_begin();
-    errno = 0;
-    rc = getaddrinfo(node, port, &hints, res);
-    int saved = errno;
-    goc_blocking_end();
+    rc = lookup(node, port, &hints, res);
     goc_sem_release(&lookups, 1);
-    errno = saved;
-    return rc == 0 ? 0 : gai_to_goc(rc);
+    return rc;
 }
 
 /* Write sa in Go's form into buf.  Returns: the length, or GOC_EINVAL if
@@ -209,8 +219,10 @@ int goc_remote_addr(int fd, char *buf, size_t len)
 
 /* ---- sockets ---- */
 
-/* A new non-blocking socket, owned by the poller.  Returns: it, -errno. */
-static int new_socket(int family)
+/* A new non-blocking socket, owned by the poller.  Returns: it, -errno.
+ * Out of line, as every function here that reads errno and has callers
+ * that park (os.h, goc__sys_read). */
+static __attribute__((noinline)) int new_socket(int family)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -230,8 +242,9 @@ static void set_nodelay(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Bind and listen on one address.  Returns: the descriptor, -errno. */
-static int listen_on(const struct sockaddr *sa, socklen_t len, int backlog,
+/* Bind and listen on one address.  Returns: the descriptor, -errno.
+ * Out of line: it reads errno (new_socket). */
+static __attribute__((noinline)) int listen_on(const struct sockaddr *sa, socklen_t len, int backlog,
                      bool dual_stack)
 {
     int fd = new_socket(sa->sa_family);
@@ -289,13 +302,13 @@ static int connect_wait(int fd, goc_ctx *ctx)
     int rc = goc__pd_acquire(fd, &pd);
     if (rc != 0)
         return rc;
+    /* errno only through goc__sys_* (os.h): this function parks. */
     for (;;) {
         if ((rc = goc__pd_wait(pd, GOC__NP_WRITE, ctx)) != 0)
             break;
-        int soerr = 0;
-        socklen_t sl = sizeof soerr;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
-            rc = -errno;
+        int soerr = goc__sys_so_error(fd);
+        if (soerr < 0) {
+            rc = soerr;
             break;
         }
         if (soerr == EINPROGRESS || soerr == EALREADY || soerr == EINTR)
@@ -306,14 +319,10 @@ static int connect_wait(int fd, goc_ctx *ctx)
         }
         /* Writable and no error: connected, unless this was a stale
          * readiness; getpeername tells. */
-        struct sockaddr_storage ss;
-        sl = sizeof ss;
-        if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        rc = goc__sys_connected(fd);
+        if (rc != -ENOTCONN)
             break;
-        if (errno != ENOTCONN) {
-            rc = -errno;
-            break;
-        }
+        rc = 0;
     }
     goc__pd_release(pd);
     return rc;
@@ -325,13 +334,9 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, goc_ctx *ctx)
     int fd = new_socket(sa->sa_family);
     if (fd < 0)
         return fd;
-    int rc = 0;
-    if (connect(fd, sa, len) != 0) {
-        if (errno == EINPROGRESS || errno == EINTR || errno == EAGAIN)
-            rc = connect_wait(fd, ctx);
-        else
-            rc = -errno;
-    }
+    int rc = goc__sys_connect(fd, sa, len);
+    if (rc == -EINPROGRESS || rc == -EINTR || rc == -EAGAIN)
+        rc = connect_wait(fd, ctx);
     if (rc != 0) {
         (void)goc_close(fd);
         return rc;
@@ -408,30 +413,31 @@ int goc_unix_dial(const char *path, goc_ctx *ctx)
     return dial_one((const struct sockaddr *)&un, len, ctx);
 }
 
-/* Sleep ns, or until ctx is done.  Returns: 0, or the ctx's error. */
-static int sleep_ctx(int64_t ns, goc_ctx *ctx)
+/* accept's back-off: wait ns on the listener, so that its close (and
+ * ctx) ends the wait, and a new connection too (one more try costs
+ * nothing).  Returns: 0 (try again), GOC_ECLOSED, or ctx's error. */
+static int backoff_wait(goc__pd *pd, int64_t ns, goc_ctx *ctx)
 {
-    goc_chan *done = ctx != NULL ? goc_ctx_done(ctx) : NULL;
-    if (done == NULL) {
-        goc_sleep(ns);
-        return 0;
-    }
-    goc_case c = {.op = GOC_RECV, .chan = done};
-    int rc = goc_select_until(&c, 1, goc_now() + ns);
-    return rc == GOC_ETIMEDOUT ? 0 : goc_ctx_err(ctx);
+    goc_ctx *t = goc_ctx_with_timeout(ctx, ns);
+    if (t == NULL)
+        return GOC_ENOMEM;
+    int rc = goc__pd_wait(pd, GOC__NP_READ, t);
+    goc_ctx_release(t);
+    if (rc == GOC_ETIMEDOUT || rc == GOC_ECANCELED) /* t's, or ctx's? */
+        rc = ctx != NULL ? goc_ctx_err(ctx) : 0;
+    return rc;
 }
 
 int goc_accept(int listen_fd, goc_ctx *ctx)
 {
-    int rc = ctx != NULL ? goc_ctx_err(ctx) : 0;
+    goc__pd *pd;
+    int rc = goc__pd_begin(listen_fd, ctx, &pd);
     if (rc != 0)
         return rc;
-    goc__pd *pd;
-    if ((rc = goc__pd_acquire(listen_fd, &pd)) != 0)
-        return rc;
     int64_t backoff = 0;
+    /* errno only through goc__sys_* (os.h): this function parks. */
     for (;;) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = goc__sys_accept(listen_fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if ((rc = goc__pd_open(fd)) != 0) {
                 close(fd);
@@ -441,20 +447,16 @@ int goc_accept(int listen_fd, goc_ctx *ctx)
             rc = fd;
             break;
         }
-        int e = errno;
+        int e = -fd;
         if (e == EINTR || e == ECONNABORTED)
             continue; /* a connection reset while queued: the next one */
-        if ((e == EMFILE || e == ENFILE) && goc__pd_is_closing(pd)) {
-            rc = GOC_ECLOSED;
-            break;
-        }
         if (e == EMFILE || e == ENFILE) {
             /* Out of descriptors: the connection waits in the backlog;
              * retry later rather than fail the listener or spin. */
             backoff = backoff == 0 ? ACCEPT_BACKOFF_MIN_NS : backoff * 2;
             if (backoff > ACCEPT_BACKOFF_MAX_NS)
                 backoff = ACCEPT_BACKOFF_MAX_NS;
-            if ((rc = sleep_ctx(backoff, ctx)) != 0)
+            if ((rc = backoff_wait(pd, backoff, ctx)) != 0)
                 break;
             continue;
         }

@@ -130,7 +130,8 @@ static uint64_t tag_of(goc__pd *pd)
 
 /* ---- owning and letting go ---- */
 
-int goc__pd_open(int fd)
+/* Out of line: it reads errno, and callers park (os.h, goc__sys_read). */
+__attribute__((noinline)) int goc__pd_open(int fd)
 {
     if (fd < 0)
         return -EBADF;
@@ -245,19 +246,17 @@ int goc__pd_acquire(int fd, goc__pd **pdp)
     }
 }
 
+int goc__pd_begin(int fd, goc_ctx *ctx, goc__pd **pdp)
+{
+    int err = ctx != NULL ? goc_ctx_err(ctx) : 0;
+    return err != 0 ? err : goc__pd_acquire(fd, pdp);
+}
+
 void goc__pd_release(goc__pd *pd)
 {
     /* acq_rel: the destroy sees every call's effects */
     if (atomic_fetch_sub_explicit(&pd->calls, 2, memory_order_acq_rel) == 3)
         pd_destroy(pd);
-}
-
-bool goc__pd_is_closing(goc__pd *pd)
-{
-    goc__spin_lock(&pd->lock);
-    bool closing = pd->closing;
-    goc__spin_unlock(&pd->lock);
-    return closing;
 }
 
 /* Wake every waiter of list for why.  Requires: the list was taken off
@@ -471,7 +470,7 @@ static void pd_event(uint64_t tag, int modes, void *arg)
     goc__pdwaiter *w = take_all(&pd->eq, WHY_READY);
     if (modes & GOC__NP_READ) {
         if (pd->rq != NULL)
-            w = take_all(&pd->rq, WHY_READY);
+            w = join(w, take_all(&pd->rq, WHY_READY));
         else
             pd->rready = true;
     }

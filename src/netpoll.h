@@ -84,9 +84,9 @@ int goc__pd_open(int fd);
  * *pdp set (pair with goc__pd_release), or GOC_ECLOSED, -EBADF, ... */
 int goc__pd_acquire(int fd, goc__pd **pdp);
 void goc__pd_release(goc__pd *pd);
-/* Has goc_close (or goc_fd_forget) begun on pd?  For a call that waits
- * for something other than readiness (accept's back-off). */
-bool goc__pd_is_closing(goc__pd *pd);
+/* A call's start: a ctx that is done already fails it before it tries
+ * anything (Go's expired deadline), then goc__pd_acquire. */
+int goc__pd_begin(int fd, goc_ctx *ctx, goc__pd **pdp);
 /* goc_close (close_fd) or goc_fd_forget.  Returns: 0, GOC_ECLOSED,
  * -EBADF (goc does not own fd). */
 int goc__pd_close(int fd, bool close_fd);

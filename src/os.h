@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "runtime.h"
 
@@ -28,5 +30,21 @@ int goc__signals_install(void);      /* SIGSEGV overflow handler */
 void goc__signals_restore(void);
 int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
 void goc__altstack_free(goc__m *m);
+
+/* System calls for code that parks between two of them (the descriptor
+ * and socket calls): each returns its result, or -errno read in its own
+ * frame.  A goroutine may resume on another thread after a park, errno is
+ * per thread, and compilers compute errno's address once per function
+ * (__errno_location is declared const), so a function that parks must
+ * never read errno itself after a park.  Out of line (noinline, even in
+ * the unity build): each call computes the address afresh.  EINTR is
+ * returned like any error. */
+ssize_t goc__sys_read(int fd, void *buf, size_t n);
+ssize_t goc__sys_write(int fd, const void *buf, size_t n);
+ssize_t goc__sys_send(int fd, const void *buf, size_t n, int flags);
+int goc__sys_accept(int fd, int flags);             /* accept4, no address */
+int goc__sys_connect(int fd, const struct sockaddr *sa, socklen_t len);
+int goc__sys_so_error(int fd);   /* SO_ERROR's value (>= 0), or -errno */
+int goc__sys_connected(int fd);  /* getpeername: 0 or -errno (-ENOTCONN) */
 
 #endif /* GOC_OS_H */

@@ -288,3 +288,53 @@ void goc__altstack_free(goc__m *m)
     free(m->altstack);
     m->altstack = NULL;
 }
+
+/* ---- system calls that return -errno (os.h: why) ---- */
+
+#define SYSCALL_WRAPPER __attribute__((noinline))
+
+SYSCALL_WRAPPER ssize_t goc__sys_read(int fd, void *buf, size_t n)
+{
+    ssize_t r = read(fd, buf, n);
+    return r >= 0 ? r : -errno;
+}
+
+SYSCALL_WRAPPER ssize_t goc__sys_write(int fd, const void *buf, size_t n)
+{
+    ssize_t r = write(fd, buf, n);
+    return r >= 0 ? r : -errno;
+}
+
+SYSCALL_WRAPPER ssize_t goc__sys_send(int fd, const void *buf, size_t n,
+                                      int flags)
+{
+    ssize_t r = send(fd, buf, n, flags);
+    return r >= 0 ? r : -errno;
+}
+
+SYSCALL_WRAPPER int goc__sys_accept(int fd, int flags)
+{
+    int r = accept4(fd, NULL, NULL, flags);
+    return r >= 0 ? r : -errno;
+}
+
+SYSCALL_WRAPPER int goc__sys_connect(int fd, const struct sockaddr *sa,
+                                     socklen_t len)
+{
+    return connect(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+SYSCALL_WRAPPER int goc__sys_so_error(int fd)
+{
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    return getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 ? soerr
+                                                                   : -errno;
+}
+
+SYSCALL_WRAPPER int goc__sys_connected(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 ? 0 : -errno;
+}

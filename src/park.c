@@ -225,6 +225,7 @@ void goc_blocking_end(void)
             memory_order_relaxed))) {
         m->p = p;
         p->m = m;
+        atomic_store_explicit(&p->mclock, m->cpuclock, memory_order_relaxed);
         return;
     }
     goc__lock(&goc__sched.lock);

@@ -87,7 +87,7 @@ void goc__acquirep(goc__m *m, goc__p *p)
     GOC_ASSERT_INTERNAL(m->p == NULL && p->m == NULL);
     m->p = p;
     p->m = m;
-    atomic_store_explicit(&p->mtid, m->tid, memory_order_relaxed);
+    atomic_store_explicit(&p->mclock, m->cpuclock, memory_order_relaxed);
     atomic_store_explicit(&p->status, GOC__PRUNNING, memory_order_relaxed);
 }
 
@@ -264,6 +264,10 @@ void goc__m_init_thread(goc__m *m)
 {
     goc__tls_m = m;
     m->tid = goc__gettid();
+    clockid_t clock;
+    m->cpuclock = pthread_getcpuclockid(pthread_self(), &clock) == 0
+                      ? (int32_t)clock
+                      : (int32_t)CLOCK_THREAD_CPUTIME_ID; /* "unknown" */
     m->rand = ((uint64_t)m->id * 0x9E3779B97F4A7C15ULL ^
                (uint64_t)goc__nanotime()) | 1;
     goc__thread_stack(&m->g0_stack_lo, &m->g0_stack_size);

@@ -288,8 +288,8 @@ struct goc__p {
                                          M writes, sysmon reads (relaxed) */
     _Atomic uint32_t runtick;         /* goroutines switched to on it;
                                          owner M writes, sysmon reads */
-    _Atomic int32_t mtid;             /* kernel thread id of its latest M
-                                         (acquirep), for sysmon */
+    _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) of its
+                                         latest M (acquirep), for sysmon */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
@@ -328,6 +328,8 @@ struct goc__m {
     int64_t id;                /* immutable; m0 is 0 */
     pthread_t thread;          /* immutable after start */
     int tid;                   /* kernel thread id, for tests and dumps */
+    int32_t cpuclock;          /* the thread's CPU-time clock (clockid_t),
+                                  for sysmon; immutable after start */
     void *g0_sp;               /* g0's saved context while a G runs */
     goc__g *curg;              /* G running on this M; owner M; read
                                   racily by dump (then re-checked) */

@@ -26,16 +26,15 @@
  *     if it has work or nobody else could take it);
  *   - poll the descriptors if nobody did for 10 ms (every M busy);
  *   - lend a P (lend) for a P whose goroutine keeps it in a call it did
- *     not declare, and take it back when the goroutine returns.
+ *     not declare (its thread's CPU clock barely moves), and take it back
+ *     when the goroutine returns.
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -57,7 +56,7 @@ static struct {
     int64_t since;      /* when tick was first seen */
     uint32_t rtick;     /* runtick */
     int64_t rsince;     /* when rtick was first seen */
-    int64_t rlooked;    /* when its thread's state was last read */
+    int64_t rcpu;       /* its M's CPU time then, or -1 */
     bool lent;          /* a P was lent while this one was stuck */
 } seen[GOC__ALLP_MAX];
 
@@ -106,24 +105,15 @@ static int retake(int64_t now)
     return n;
 }
 
-/* Is thread tid asleep in the kernel (state S or D in its stat file)?
- * A goroutine that keeps its P that long while its thread sleeps is in a
- * blocking call it did not declare; one whose thread runs is computing,
- * which is preemption's business, not a reason for another thread. */
-static bool thread_sleeps(int tid)
+/* CPU time used so far by the thread whose CPU-time clock is clock, or
+ * -1 (a thread that has exited, a clock that cannot be read). */
+static int64_t thread_cpu(int32_t clock)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
-    return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
+    struct timespec ts;
+    if (clock == (int32_t)CLOCK_THREAD_CPUTIME_ID || /* unknown: not ours */
+        clock_gettime((clockid_t)clock, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Has p work that waits for a P: queued goroutines (its own or global)
@@ -138,11 +128,15 @@ static bool p_waits_for(goc__p *p)
 }
 
 /* Lend a P for every P whose goroutine has not come back to the scheduler
- * for RETAKE_AFTER_NS while its thread sleeps in the kernel (an
- * undeclared read(2), sleep(3), a library's synchronous query) and work
- * waits with no idle P to run it: the thread keeps its goroutine and its
- * P, and the others go on.  The P is taken back once that goroutine
- * comes back.  Returns: how many Ps were lent or taken back. */
+ * for RETAKE_AFTER_NS while its thread mostly slept in the kernel (used
+ * under half that time in CPU: an undeclared read(2), sleep(3), a
+ * library's synchronous query) and work waits with no idle P to run it:
+ * the thread keeps its goroutine and its P, and the others go on.  The P
+ * is taken back once that goroutine comes back.  A thread that runs (a
+ * goroutine computing) gets nothing: that is preemption's business.  The
+ * thread's CPU-time clock tells sleeping from running without a
+ * descriptor (reading /proc would take one, which a program racing its
+ * own close could adopt).  Returns: how many Ps were lent or taken back. */
 static int lend(int64_t now)
 {
     int n = 0;
@@ -156,6 +150,8 @@ static int lend(int64_t now)
         if (st != GOC__PRUNNING || seen[i].rtick != t) {
             seen[i].rtick = t;
             seen[i].rsince = now;
+            seen[i].rcpu = thread_cpu(
+                atomic_load_explicit(&p->mclock, memory_order_relaxed));
             if (seen[i].lent && goc__procs_lend(-1)) {
                 seen[i].lent = false;
                 n++;
@@ -163,15 +159,20 @@ static int lend(int64_t now)
             continue;
         }
         if (seen[i].lent || now - seen[i].rsince < RETAKE_AFTER_NS ||
-            now - seen[i].rlooked < RETAKE_AFTER_NS ||
+            seen[i].rcpu < 0 ||
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) >
                 0 ||
             !p_waits_for(p))
             continue;
-        seen[i].rlooked = now;
-        if (thread_sleeps(atomic_load_explicit(&p->mtid,
-                                               memory_order_relaxed)) &&
-            goc__procs_lend(1)) {
+        int64_t cpu = thread_cpu(
+            atomic_load_explicit(&p->mclock, memory_order_relaxed));
+        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rsince) / 2) {
+            /* Computing: look again over the next window. */
+            seen[i].rsince = now;
+            seen[i].rcpu = cpu;
+            continue;
+        }
+        if (goc__procs_lend(1)) {
             seen[i].lent = true;
             n++;
         }
