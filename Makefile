@@ -22,7 +22,8 @@
 #                       build test/install/ against it (CMake, pkg-config),
 #                       and compile goc.h as C++
 #   make demo           make deps, Release build, then examples/demo.sh
-#   make bench          Release build, then bench/run.sh
+#   make bench          make deps, Release build, then bench/run.sh (the
+#                       network benchmarks need wrk, a package of deps)
 #   make stress         not part of make test: the Release suite
 #                       STRESS_RUNS times (default 20) at GOMAXPROCS 2 and
 #                       1, then the TSan suite STRESS_TSAN_RUNS times (5);
@@ -53,7 +54,7 @@ CTEST_ARGS ?=
 
 PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev \
             gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-            golang-go pkg-config
+            golang-go pkg-config wrk
 
 # Options per configuration.
 CONF_release := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
@@ -159,7 +160,7 @@ test-install: deps build-release
 demo: deps build-release
 	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
 
-bench: build-release
+bench: deps build-release
 	$(ISOLATE) bash bench/run.sh $(BUILD)/release
 
 # The library alone (no tests, examples or benchmarks), gcc Release, in its
