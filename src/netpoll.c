@@ -453,16 +453,12 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
 
 /* ---- the scheduler's side ---- */
 
-struct poll_arg {
-    goc__m *m;
-    int woken;
-};
-
-/* One event: wake the waiters of each ready direction, or keep the
- * readiness for the next wait. */
+/* One event: take the waiters of each ready direction onto *arg (a list
+ * to wake once the poll is over), or keep the readiness for the next
+ * wait. */
 static void pd_event(uint64_t tag, int modes, void *arg)
 {
-    struct poll_arg *pa = arg;
+    goc__pdwaiter **batch = arg;
     goc__pd *pd = goc__pd_find((int)(uint32_t)tag);
     if (pd == NULL)
         return;
@@ -488,18 +484,28 @@ static void pd_event(uint64_t tag, int modes, void *arg)
             pd->wready = true;
     }
     goc__spin_unlock(&pd->lock);
-    pa->woken += wake_list(pa->m, w);
+    *batch = join(w, *batch);
+}
+
+goc__pdwaiter *goc__netpoll_take(int64_t delay)
+{
+    if (!goc__netpoll_inited())
+        return NULL;
+    goc__pdwaiter *batch = NULL;
+    (void)goc__np_poll(delay, pd_event, &batch);
+    atomic_store_explicit(&goc__sched.lastpoll, goc__nanotime(),
+                          memory_order_relaxed);
+    return batch;
+}
+
+int goc__netpoll_wake(goc__m *m, goc__pdwaiter *list)
+{
+    return wake_list(m, list);
 }
 
 int goc__netpoll(int64_t delay, goc__m *m)
 {
-    if (!goc__netpoll_inited())
-        return 0;
-    struct poll_arg pa = {m, 0};
-    (void)goc__np_poll(delay, pd_event, &pa);
-    atomic_store_explicit(&goc__sched.lastpoll, goc__nanotime(),
-                          memory_order_relaxed);
-    return pa.woken;
+    return wake_list(m, goc__netpoll_take(delay));
 }
 
 void goc__netpoll_break(void)

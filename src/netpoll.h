@@ -118,6 +118,12 @@ int32_t goc__netpoll_waiters(void);
  * the global queue (m: the caller's M; any M, with or without a P).
  * Returns: the number of goroutines and threads woken. */
 int goc__netpoll(int64_t delay, goc__m *m);
+/* The same in two steps, for the M that polls without a P: take the
+ * waiters off their descriptors (they are no longer on any list, and
+ * must be woken), then, once it holds a P, wake them into it (Go's
+ * findRunnable: a P first, then the goroutines). */
+goc__pdwaiter *goc__netpoll_take(int64_t delay);
+int goc__netpoll_wake(goc__m *m, goc__pdwaiter *list);
 /* Wake an M blocked in goc__netpoll (deduplicated). */
 void goc__netpoll_break(void);
 /* Forget every waiter (the run is over: their goroutines are gone). */

@@ -207,6 +207,11 @@ void goc_blocking_begin(void)
     m->p = NULL;
     /* release: sysmon, or the M that takes it, sees the P as we left it */
     atomic_store_explicit(&p->status, GOC__PSYSCALL, memory_order_release);
+    /* sysmon sleeps deeply while every P was idle: this call may be
+     * long, and it is sysmon that must notice (Go's entersyscall). */
+    if (goc__unlikely(atomic_load_explicit(&goc__sched.sysmon_wait,
+                                           memory_order_relaxed)))
+        goc__sysmon_wake();
 }
 
 void goc_blocking_end(void)

@@ -143,14 +143,6 @@ goc__p *goc__pidleget(void)
         goc__sched.pidle = p->link;
         p->link = NULL;
         atomic_fetch_sub_explicit(&goc__sched.npidle, 1, memory_order_seq_cst);
-        /* seq_cst, after the decrement: sysmon sets sysmon_wait, then
-         * rechecks npidle before it sleeps (sysmon.c). */
-        if (atomic_load_explicit(&goc__sched.sysmon_wait,
-                                 memory_order_seq_cst)) {
-            atomic_store_explicit(&goc__sched.sysmon_wait, false,
-                                  memory_order_relaxed);
-            goc__notewakeup(&goc__sched.sysmon_note);
-        }
     }
     GOC_ASSERT_EXPENSIVE(pidle_is_valid());
     return p;
@@ -677,9 +669,10 @@ static goc__p *retire_p(goc__m *m)
  * (timer_via_poll): a kick that the clear erased, or that looked before
  * that store, was sent after its timer was in a heap, so the read sees
  * that timer.  The seq_cst fence keeps the clear before the reads.
- * What the poll readies goes to the global queue (m holds no P).
- * Returns: true if m slept (it should now look for work again). */
-static bool idle_sleep(goc__m *m)
+ * What the poll found is left in *polled, for the caller to wake once it
+ * holds a P.  Returns: true if m slept (it should now look for work
+ * again). */
+static bool idle_sleep(goc__m *m, goc__pdwaiter **polled)
 {
     bool net = goc__netpoll_waiters() > 0;
     if (!net && goc__timers_next() == 0)
@@ -704,7 +697,7 @@ static bool idle_sleep(goc__m *m)
                 if (delay < 0)
                     delay = 0;
             }
-            (void)goc__netpoll(delay, m);
+            *polled = goc__netpoll_take(delay);
         } else if (next != 0) {
             goc__notetsleep(&goc__sched.timer_note, next - goc__nanotime());
         }
@@ -899,16 +892,20 @@ top:
      *    sleep until the earliest timer or a descriptor's event, unless
      *    another M already does.  Then take an idle P and look again: the
      *    timers are due, or what the poll readied is queued. */
-    if (idle_sleep(m)) {
+    goc__pdwaiter *polled = NULL;
+    if (idle_sleep(m, &polled)) {
         goc__lock(&goc__sched.lock);
         goc__p *np = goc__exiting() ? NULL : goc__pidleget();
         goc__unlock(&goc__sched.lock);
+        if (np != NULL)
+            goc__acquirep(m, np);
+        /* Into np if we got one (no other thread to wake), else the
+         * global queue with a wake-up; at the end of a run, nobody. */
+        (void)goc__netpoll_wake(m, polled);
         if (goc__exiting())
             return NULL;
-        if (np != NULL) {
-            goc__acquirep(m, np);
+        if (np != NULL)
             goto top;
-        }
     }
     /* 9. Sleep until handed a P. */
     if (!stopm(m))

@@ -108,6 +108,16 @@ static inline __attribute__((always_inline)) void goc__p_runtick(goc__p *p)
         memory_order_relaxed);
 }
 
+/* End sysmon's deep sleep (sysmon.c), if it is in one: a blocking call
+ * begins, which sysmon may have to retake.  A call that begins as sysmon
+ * goes to sleep may be noticed only at the sleep's end (100 ms at most). */
+static inline void goc__sysmon_wake(void)
+{
+    if (atomic_exchange_explicit(&goc__sched.sysmon_wait, false,
+                                 memory_order_relaxed))
+        goc__notewakeup(&goc__sched.sysmon_note);
+}
+
 /* ---- the scheduler's state, as its other floors read it ---- */
 static inline int32_t goc__gomaxprocs(void)
 {

@@ -441,8 +441,9 @@ struct goc__sched {
     _Atomic bool timer_via_poll;
     _Atomic int64_t lastpoll;    /* when the poller was last polled */
 
-    /* sysmon (sysmon.c).  It sleeps on sysmon_note without a timeout
-     * (sysmon_wait set) while every P is idle; taking a P wakes it. */
+    /* sysmon (sysmon.c).  While every P is idle it sleeps on sysmon_note
+     * (sysmon_wait set) until the next timer, 100 ms at most; a blocking
+     * call that begins wakes it (goc__sysmon_wake), and the run's end. */
     _Atomic bool sysmon_wait;
     goc__note sysmon_note;
     _Atomic int32_t lentprocs;   /* Ps that sysmon added to gomaxprocs for

@@ -17,8 +17,9 @@
  * it).
  *
  * sysmon sleeps 20 us between looks, doubling after 50 looks that found
- * nothing to do, up to 10 ms; while every P is idle it sleeps on a note
- * that goc__pidleget wakes (an idle program costs no CPU).  Each look:
+ * nothing to do, up to 10 ms; while every P is idle it sleeps until the
+ * next timer (100 ms at most) or a blocking call begins (an idle program
+ * costs no CPU).  Each look:
  *   - retake every P in a blocking call seen in the same call (same
  *     syscalltick) at the previous look, unless it has nothing queued, no
  *     timers, somebody else is idle or spinning to pick up new work, and
@@ -45,6 +46,11 @@
 #define SYSMON_IDLE_LOOKS 50        /* before the sleep starts doubling */
 #define RETAKE_AFTER_NS (10 * 1000 * 1000)
 #define POLL_AFTER_NS (10 * 1000 * 1000)
+/* The longest deep sleep (every P idle): a goroutine that took a P since
+ * and then blocked without declaring it is noticed this late at worst,
+ * unless a timer is due earlier.  Ten wake-ups a second of an idle
+ * program cost nothing measurable. */
+#define DEEP_SLEEP_MAX_NS (100 * 1000 * 1000)
 
 /* ---- sysmon ---- */
 
@@ -56,7 +62,10 @@ static struct {
     int64_t since;      /* when tick was first seen */
     uint32_t rtick;     /* runtick */
     int64_t rsince;     /* when rtick was first seen */
-    int64_t rcpu;       /* its M's CPU time then, or -1 */
+    int64_t rcpu;       /* its M's CPU time at rcpu_at, or -1: not read
+                           yet (a system call: only for a P stuck with
+                           work waiting) */
+    int64_t rcpu_at;
     bool lent;          /* a P was lent while this one was stuck */
 } seen[GOC__ALLP_MAX];
 
@@ -150,26 +159,33 @@ static int lend(int64_t now)
         if (st != GOC__PRUNNING || seen[i].rtick != t) {
             seen[i].rtick = t;
             seen[i].rsince = now;
-            seen[i].rcpu = thread_cpu(
-                atomic_load_explicit(&p->mclock, memory_order_relaxed));
+            seen[i].rcpu = -1;
             if (seen[i].lent && goc__procs_lend(-1)) {
                 seen[i].lent = false;
                 n++;
             }
             continue;
         }
-        if (seen[i].lent || now - seen[i].rsince < RETAKE_AFTER_NS ||
-            seen[i].rcpu < 0 ||
+        /* Stuck for half the time with work waiting: read its thread's
+         * CPU clock; for the other half: compare. */
+        if (seen[i].lent || now - seen[i].rsince < RETAKE_AFTER_NS / 2 ||
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) >
                 0 ||
             !p_waits_for(p))
             continue;
-        int64_t cpu = thread_cpu(
-            atomic_load_explicit(&p->mclock, memory_order_relaxed));
-        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rsince) / 2) {
+        int32_t clock = atomic_load_explicit(&p->mclock, memory_order_relaxed);
+        if (seen[i].rcpu < 0) {
+            seen[i].rcpu = thread_cpu(clock);
+            seen[i].rcpu_at = now;
+            continue;
+        }
+        if (now - seen[i].rcpu_at < RETAKE_AFTER_NS / 2)
+            continue;
+        int64_t cpu = thread_cpu(clock);
+        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2) {
             /* Computing: look again over the next window. */
-            seen[i].rsince = now;
             seen[i].rcpu = cpu;
+            seen[i].rcpu_at = now;
             continue;
         }
         if (goc__procs_lend(1)) {
@@ -188,20 +204,27 @@ static int lend(int64_t now)
     return n;
 }
 
-/* Every P is idle: sleep until one is taken (goc__pidleget) or the run
- * ends.  seq_cst: the flag is set before npidle is read again, as
- * goc__pidleget decrements npidle before it reads the flag. */
-static void sysmon_deep_sleep(void)
+/* Every P is idle: sleep until the next timer (at most
+ * DEEP_SLEEP_MAX_NS), a blocking call begins (goc__sysmon_wake) or the
+ * run ends (Go's sysmon: no wake-up for each P that leaves the idle list,
+ * which a server going idle between requests does thousands of times a
+ * second).  Returns: true if a blocking call woke it. */
+static bool sysmon_deep_sleep(int64_t now)
 {
+    int64_t sleep = DEEP_SLEEP_MAX_NS;
+    int64_t next = goc__timers_next();
+    if (next != 0 && next - now < sleep)
+        sleep = next - now > 0 ? next - now : 0;
     atomic_store_explicit(&goc__sched.sysmon_wait, true, memory_order_seq_cst);
-    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) ==
-            goc__gomaxprocs() &&
-        !goc__exiting())
-        goc__notesleep(&goc__sched.sysmon_note);
+    bool woken = false;
+    if (!goc__exiting())
+        woken = goc__notetsleep(&goc__sched.sysmon_note, sleep);
     atomic_store_explicit(&goc__sched.sysmon_wait, false,
                           memory_order_seq_cst);
     goc__noteclear(&goc__sched.sysmon_note);
+    return woken;
 }
+
 
 static void *sysmon_main(void *arg)
 {
@@ -221,13 +244,15 @@ static void *sysmon_main(void *arg)
         goc__noteclear(&goc__sched.sysmon_note);
         if (goc__exiting())
             break;
+        int64_t now = goc__nanotime();
         if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) ==
             goc__gomaxprocs()) {
-            sysmon_deep_sleep();
-            idle = 0;
+            /* Woken by a blocking call: it may need retaking soon, so
+             * look often again (Go's bet); else keep the backed-off pace. */
+            if (sysmon_deep_sleep(now))
+                idle = 0;
             continue;
         }
-        int64_t now = goc__nanotime();
         bool busy = false;
         if (goc__netpoll_waiters() > 0 &&
             !atomic_load_explicit(&goc__sched.timer_via_poll,
