@@ -260,3 +260,38 @@ TEST(blocking_run_returns_with_spinner)
     alarm(0);
     atomic_store(&spin_stop, 1);
 }
+
+/* ---- the thread limit: GOC_MAXTHREADS, then a fatal error ---- */
+
+static void exhaust_child(void *arg)
+{
+    (void)arg;
+    goc_blocking_begin();
+    pause(); /* holds its thread; the death test's process ends it */
+    goc_blocking_end();
+}
+static void exhaust_main(void *arg)
+{
+    (void)arg;
+    /* Each goroutine in a blocking call keeps a thread; sysmon hands the
+     * P to a new one for the next.  The fifth thread is over the limit. */
+    for (int i = 0; i < 8; i++) {
+        ASSERT_OK(goc_go(exhaust_child, NULL));
+        goc_sleep(20 * MS);
+    }
+    FAIL("8 goroutines blocked in calls with GOC_MAXTHREADS=4");
+}
+static void exhaust_death(void)
+{
+    setenv("GOC_MAXTHREADS", "4", 1);
+    goc_maxprocs(1);
+    ASSERT_OK(goc_run(exhaust_main, NULL));
+}
+TEST(blocking_thread_limit)
+{
+    static struct death d;
+    death_run(&d, exhaust_death);
+    ASSERT_STATUS(d, 2);
+    ASSERT_CONTAINS(d.out, "fatal error: thread exhaustion: program exceeds "
+                           "4-thread limit (GOC_MAXTHREADS)");
+}
