@@ -96,31 +96,7 @@ static void serve(void *arg)
 static void bench_main(void *arg)
 {
     (void)arg;
-    int ln = goc_tcp_listen(addr, 0);
-    if (ln < 0) {
-        fprintf(stderr, "listen %s: %s\n", addr, goc_strerror(ln));
-        exit(1);
-    }
-    bench_print_addr(ln);
-    /* The accept loop ends with the life bound (see bench_tcpecho.c). */
-    goc_ctx *life = goc_ctx_with_timeout(NULL, life_s * GOC_SECOND);
-    if (life == NULL)
-        exit(1);
-    for (;;) {
-        int fd = goc_accept(ln, life);
-        if (fd == GOC_ETIMEDOUT)
-            break;
-        if (fd == -ECONNABORTED)
-            continue;
-        if (fd < 0) {
-            fprintf(stderr, "accept: %s\n", goc_strerror(fd));
-            exit(1);
-        }
-        BENCH_MUST(goc_go(serve, (void *)(intptr_t)fd));
-    }
-    fprintf(stderr, "httphello: life bound of %ld s reached\n", life_s);
-    goc_ctx_release(life);
-    exit(0); /* the open connections end with the process */
+    bench_serve("httphello", addr, life_s, serve);
 }
 
 int main(int argc, char **argv)

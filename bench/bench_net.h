@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_net.h - what the network benchmarks share: a string flag, the
- * descriptor limit, and the servers' start-up line.
+ * descriptor limit, the servers' start-up line and accept loop.
  *
  * A network benchmark is a server and a load generator, two programs:
  * bench/run.sh starts the server (goc's, then its Go twin), reads the
@@ -12,11 +12,16 @@
 #ifndef GOC_BENCH_NET_H
 #define GOC_BENCH_NET_H
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include <goc.h>
+
+#include "bench.h"
 
 /* "-name value" from argv, or def. */
 static inline const char *bench_str_flag(int argc, char **argv,
@@ -56,6 +61,40 @@ static inline void bench_print_addr(int listen_fd)
     }
     printf("%s\n", addr);
     fflush(stdout);
+}
+
+/* The servers' life: listen on addr, print the address, and run
+ * conn(fd) in a goroutine per accepted connection until life_s seconds
+ * have passed (a server nobody stopped goes away by itself); then exit
+ * the process (the open connections end with it).  Only on: a
+ * goroutine. */
+static inline void bench_serve(const char *name, const char *addr,
+                               long life_s, void (*conn)(void *))
+{
+    int ln = goc_tcp_listen(addr, 0);
+    if (ln < 0) {
+        fprintf(stderr, "listen %s: %s\n", addr, goc_strerror(ln));
+        exit(1);
+    }
+    bench_print_addr(ln);
+    goc_ctx *life = goc_ctx_with_timeout(NULL, life_s * GOC_SECOND);
+    if (life == NULL)
+        exit(1);
+    for (;;) {
+        int fd = goc_accept(ln, life);
+        if (fd == GOC_ETIMEDOUT)
+            break;
+        if (fd == -ECONNABORTED) /* the client gave up first: next one */
+            continue;
+        if (fd < 0) {
+            fprintf(stderr, "accept: %s\n", goc_strerror(fd));
+            exit(1);
+        }
+        BENCH_MUST(goc_go(conn, (void *)(intptr_t)fd));
+    }
+    fprintf(stderr, "%s: life bound of %ld s reached\n", name, life_s);
+    goc_ctx_release(life);
+    exit(0);
 }
 
 #endif /* GOC_BENCH_NET_H */

@@ -40,32 +40,7 @@ static void echo(void *arg)
 static void bench_main(void *arg)
 {
     (void)arg;
-    int ln = goc_tcp_listen(addr, 0);
-    if (ln < 0) {
-        fprintf(stderr, "listen %s: %s\n", addr, goc_strerror(ln));
-        exit(1);
-    }
-    bench_print_addr(ln);
-    /* The accept loop ends with the life bound: a server nobody stopped
-     * goes away by itself. */
-    goc_ctx *life = goc_ctx_with_timeout(NULL, life_s * GOC_SECOND);
-    if (life == NULL)
-        exit(1);
-    for (;;) {
-        int fd = goc_accept(ln, life);
-        if (fd == GOC_ETIMEDOUT)
-            break;
-        if (fd == -ECONNABORTED) /* the client gave up first: next one */
-            continue;
-        if (fd < 0) {
-            fprintf(stderr, "accept: %s\n", goc_strerror(fd));
-            exit(1);
-        }
-        BENCH_MUST(goc_go(echo, (void *)(intptr_t)fd));
-    }
-    fprintf(stderr, "tcpecho: life bound of %ld s reached\n", life_s);
-    goc_ctx_release(life);
-    exit(0); /* the open connections end with the process */
+    bench_serve("tcpecho", addr, life_s, echo);
 }
 
 int main(int argc, char **argv)

@@ -42,3 +42,19 @@ func ExitAfter(name string, secs int) {
 		os.Exit(0)
 	})
 }
+
+// Serve runs handle in a goroutine per connection accepted on addr, after
+// printing the address, until the process ends (ExitAfter's bound).
+func Serve(name, addr string, life int, handle func(net.Conn)) {
+	RaiseNofile()
+	ln := Listen(addr)
+	ExitAfter(name, life)
+	for {
+		c, err := ln.Accept()
+		if err != nil { // net's Accept retries ECONNABORTED itself
+			fmt.Fprintln(os.Stderr, "accept:", err)
+			os.Exit(1)
+		}
+		go handle(c)
+	}
+}

@@ -10,9 +10,7 @@ package main
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"net"
-	"os"
 
 	"goc-bench/benchutil"
 )
@@ -83,15 +81,5 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	life := flag.Int("life", 120, "exit after this many seconds")
 	flag.Parse()
-	benchutil.RaiseNofile()
-	ln := benchutil.Listen(*addr)
-	benchutil.ExitAfter("httphello", *life)
-	for {
-		c, err := ln.Accept()
-		if err != nil { // net's Accept retries ECONNABORTED itself
-			fmt.Fprintln(os.Stderr, "accept:", err)
-			os.Exit(1)
-		}
-		go serve(c)
-	}
+	benchutil.Serve("httphello", *addr, *life, serve)
 }

@@ -5,9 +5,7 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"net"
-	"os"
 
 	"goc-bench/benchutil"
 )
@@ -33,15 +31,5 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	life := flag.Int("life", 120, "exit after this many seconds")
 	flag.Parse()
-	benchutil.RaiseNofile()
-	ln := benchutil.Listen(*addr)
-	benchutil.ExitAfter("tcpecho", *life)
-	for {
-		c, err := ln.Accept()
-		if err != nil { // net's Accept retries ECONNABORTED itself
-			fmt.Fprintln(os.Stderr, "accept:", err)
-			os.Exit(1)
-		}
-		go echo(c)
-	}
+	benchutil.Serve("tcpecho", *addr, *life, echo)
 }
