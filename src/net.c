@@ -111,10 +111,9 @@ static void lookups_init(void)
 
 /* getaddrinfo in a blocking section.  Returns: 0 or an error.  Out of
  * line (os.h, goc__sys_read: errno after a park); resolve parks. */
-static __attribute__((noinline)) int lookup(const char *node,
-                                            const char *port,
-                                            const struct addrinfo *hints,
-                                            struct addrinfo **res)
+static __attribute__((noinline)) int
+gai_blocking(const char *node, const char *port, const struct addrinfo *hints,
+             struct addrinfo **res)
 {
     goc_blocking_begin();
     errno = 0;
@@ -145,7 +144,7 @@ static int resolve(const char *host, const char *port, bool passive,
     pthread_once(&lookups_once, lookups_init);
     if ((rc = goc_sem_acquire(&lookups, 1, ctx)) != 0)
         return rc;
-    rc = lookup(node, port, &hints, res);
+    rc = gai_blocking(node, port, &hints, res);
     goc_sem_release(&lookups, 1);
     return rc;
 }
