@@ -231,6 +231,7 @@ void goc_blocking_end(void)
         m->p = p;
         p->m = m;
         atomic_store_explicit(&p->mclock, m->cpuclock, memory_order_relaxed);
+        atomic_store_explicit(&p->mtid, m->tid, memory_order_relaxed);
         return;
     }
     goc__lock(&goc__sched.lock);

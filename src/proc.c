@@ -88,6 +88,7 @@ void goc__acquirep(goc__m *m, goc__p *p)
     m->p = p;
     p->m = m;
     atomic_store_explicit(&p->mclock, m->cpuclock, memory_order_relaxed);
+    atomic_store_explicit(&p->mtid, m->tid, memory_order_relaxed);
     atomic_store_explicit(&p->status, GOC__PRUNNING, memory_order_relaxed);
 }
 

@@ -288,8 +288,9 @@ struct goc__p {
                                          M writes, sysmon reads (relaxed) */
     _Atomic uint32_t runtick;         /* goroutines switched to on it;
                                          owner M writes, sysmon reads */
-    _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) of its
-                                         latest M (acquirep), for sysmon */
+    _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) and */
+    _Atomic int32_t mtid;             /* kernel thread id of its latest M
+                                         (acquirep), for sysmon */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also

@@ -32,10 +32,13 @@
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -125,6 +128,28 @@ static int64_t thread_cpu(int32_t clock)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Is thread tid blocked in the kernel (state S or D in its stat file)?
+ * The CPU clock alone cannot tell a thread blocked in a call from one
+ * the kernel has not run for a while (several runnable threads per CPU:
+ * a computing thread may get no CPU for a whole window); the state can
+ * (R: running or runnable).  Read only when the clock has said "barely
+ * moved", a rare event: it takes a descriptor for a moment. */
+static bool thread_blocked(int tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+    return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
+}
+
 /* Has p work that waits for a P: queued goroutines (its own or global)
  * or armed timers? */
 static bool p_waits_for(goc__p *p)
@@ -143,9 +168,9 @@ static bool p_waits_for(goc__p *p)
  * the thread keeps its goroutine and its P, and the others go on.  The P
  * is taken back once that goroutine comes back.  A thread that runs (a
  * goroutine computing) gets nothing: that is preemption's business.  The
- * thread's CPU-time clock tells sleeping from running without a
- * descriptor (reading /proc would take one, which a program racing its
- * own close could adopt).  Returns: how many Ps were lent or taken back. */
+ * thread's CPU-time clock is the cheap first test (no descriptor), its
+ * state in /proc the final one (thread_blocked).  Returns: how many Ps
+ * were lent or taken back. */
 static int lend(int64_t now)
 {
     int n = 0;
@@ -185,6 +210,12 @@ static int lend(int64_t now)
         if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2) {
             /* Computing: look again over the next window. */
             seen[i].rcpu = cpu;
+            seen[i].rcpu_at = now;
+            continue;
+        }
+        if (!thread_blocked(
+                atomic_load_explicit(&p->mtid, memory_order_relaxed))) {
+            seen[i].rcpu = cpu; /* runnable, not run: not blocked */
             seen[i].rcpu_at = now;
             continue;
         }
