@@ -284,13 +284,6 @@ struct goc__p {
     goc__m *m;                        /* holder; owner M, or sched.lock */
     goc__p *link;                     /* next on sched.pidle; sched.lock */
     uint32_t schedtick;               /* executes not inherited; owner M */
-    _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
-                                         M writes, sysmon reads (relaxed) */
-    _Atomic uint32_t runtick;         /* goroutines switched to on it;
-                                         owner M writes, sysmon reads */
-    _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) and */
-    _Atomic int32_t mtid;             /* kernel thread id of its latest M
-                                         (acquirep), for sysmon */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
@@ -301,6 +294,16 @@ struct goc__p {
     char *scache[GOC__SCACHE_MAX];    /* free default-size stack slots,
                                          LIFO (the top is the warmest);
                                          owner M */
+    /* For sysmon, which reads them every few ms: on a line that only the
+     * owner writes, not the first one, which stealers read all the time
+     * (status): runtick is written at every switch. */
+    _Atomic uint32_t runtick;         /* goroutines switched to on it;
+                                         owner M writes, sysmon reads */
+    _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
+                                         M writes, sysmon reads (relaxed) */
+    _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) and */
+    _Atomic int32_t mtid;             /* kernel thread id of its latest M
+                                         (acquirep), for sysmon */
     int64_t goidnext, goidend;        /* goid batch [next, end); owner M */
     _Atomic int64_t ngoroutine;       /* user goroutines spawned minus
                                          exited on this P (may be < 0);
@@ -320,6 +323,8 @@ struct goc__p {
                                          a thief may read a slot the owner
                                          rewrites, then lose its CAS */
 };
+_Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
+               "runtick shares no line with status, which stealers read");
 
 /* ------------------------------------------------------------------------
  * M: a thread
