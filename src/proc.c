@@ -580,7 +580,9 @@ static void run_overdue_timers(goc__p *p)
             continue;
         if (now == 0)
             now = goc__nanotime();
-        if (now >= first + TIMER_OVERDUE_NS)
+        /* A difference, not first + TIMER_OVERDUE_NS: a timer at the end
+         * of the clock (INT64_MAX, "never") would overflow the sum. */
+        if (now - first >= TIMER_OVERDUE_NS)
             goc__timers_run(v, now);
     }
 }
