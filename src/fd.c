@@ -43,19 +43,19 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
          * it first instead of paying for a read that returns EAGAIN
          * (one system call of the three a request/response costs).  A
          * stale or early readiness only costs that read back. */
-        if (atomic_load_explicit(&pd->rdrained, memory_order_relaxed)) {
+        bool wait_first =
+            atomic_load_explicit(&pd->rdrained, memory_order_relaxed);
+        if (wait_first)
             atomic_store_explicit(&pd->rdrained, false, memory_order_relaxed);
-            if (n > 0 && (err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
-                goc__pd_release(pd);
-                return err;
-            }
-        }
+        wait_first = wait_first && n > 0;
         for (;;) {
-            r = goc__sys_read(fd, buf, n);
-            if (r >= 0 || (r != -EINTR && r != -EAGAIN))
+            r = wait_first ? -EAGAIN : goc__sys_read(fd, buf, n);
+            wait_first = false;
+            if (r == -EINTR)
+                continue;
+            if (r != -EAGAIN)
                 break;
-            if (r == -EAGAIN &&
-                (err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
+            if ((err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
                 r = err;
                 break;
             }

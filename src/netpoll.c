@@ -43,6 +43,7 @@ enum { WHY_NONE = 0, WHY_READY, WHY_CLOSED, WHY_CTX };
 
 struct goc__pdwaiter {
     goc__pdwaiter *next;      /* on its list; pd lock */
+    goc__pdwaiter **list;     /* the list it waits on (rq, wq or eq) */
     goc__parker parker;
     goc__note note;           /* a plain thread sleeps on it */
     goc__pd *pd;
@@ -266,8 +267,9 @@ void goc__pd_release(goc__pd *pd)
         pd_destroy(pd);
 }
 
-/* Wake every waiter of list for why.  Requires: the list was taken off
- * its descriptor under the lock, which the caller has released. */
+/* Wake every waiter of list w (take_all marked each with why).
+ * Requires: the list was taken off its descriptor under the lock, which
+ * the caller has released. */
 static int wake_list(goc__m *m, goc__pdwaiter *w)
 {
     int n = 0;
@@ -355,16 +357,15 @@ static void ctx_fired(goc__ctxwatch *watch, int err)
     }
     w->why = WHY_CTX;
     w->err = err;
-    /* On a list (parked), or not yet (it will see why before parking). */
+    /* On its list (parked), or not yet (it will see why before parking):
+     * w->list is NULL until it queues, under this lock. */
     bool listed = false;
-    goc__pdwaiter **qs[] = {&pd->rq, &pd->wq, &pd->eq};
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0] && !listed; i++) {
-        for (goc__pdwaiter **pp = qs[i]; *pp != NULL; pp = &(*pp)->next) {
-            if (*pp == w) {
-                *pp = w->next;
-                listed = true;
-                break;
-            }
+    for (goc__pdwaiter **pp = w->list; pp != NULL && *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            listed = true;
+            break;
         }
     }
     goc__spin_unlock(&pd->lock);
@@ -395,6 +396,7 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
     goc__m *m = goc__getm();
     goc__pdwaiter w;
     w.next = NULL;
+    w.list = NULL;
     w.pd = pd;
     w.why = WHY_NONE;
     w.err = 0;
@@ -424,6 +426,7 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
                                                     : &pd->eq;
         w.next = *q;
         *q = &w;
+        w.list = q;
         goc__parker_init(&w.parker, m, &w.note);
         atomic_fetch_add_explicit(&nwaiters, 1, memory_order_seq_cst);
         if (w.parker.g != NULL) {

@@ -47,17 +47,18 @@ enum {
 
 /* Invariants (lock = the descriptor's lock, rank PD):
  *   state, closing, is_socket, is_stream, rready/wready and the waiter
- *   lists change
- *   under lock; a waiter is on rq (wq, eq) only while its owner is parked
- *   in goc__pd_wait for reading (writing, either), and whoever takes it
- *   off the list
- *   (a readiness event, a close, its ctx) is the one who wakes it;
+ *   lists change under lock; a waiter is on rq (wq, eq) only while its
+ *   owner is parked in goc__pd_wait for reading (writing, either), and
+ *   whoever takes it off the list (a readiness event, a close, its ctx)
+ *   is the one who wakes it;
  *   rready (wready) set => rq (wq) is empty: an event that found nobody
  *   waiting, kept for the next wait;
  *   seq changes (under lock) each time the descriptor is let go, so a
  *   late event tagged with an older seq is dropped;
  *   calls: 2 per call in progress (goc__pd_acquire), plus 1 once goc_close
- *   has begun; the descriptor is closed by whoever brings it to 1.
+ *   has begun; the descriptor is closed by whoever brings it to 1, and
+ *   the 1 stays until its close(2) has run (pd_destroy): meanwhile calls
+ *   fail and an owner of the reused number waits (goc__pd_open).
  * A slot is never freed while the process lives: an event or a stale call
  * may look at it at any time. */
 typedef struct goc__pd {

@@ -259,7 +259,7 @@ void goc__signals_restore(void)
  * run on the stack that just overflowed. */
 int goc__altstack_init(goc__m *m)
 {
-    /* A thread that already has one (the user's, on m0) keeps it. */
+    /* A thread that already has one (the program's own) keeps it. */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
         return 0;

@@ -197,12 +197,12 @@ void goc_exit(void)
 void goc_blocking_begin(void)
 {
     goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL || m->oldp != NULL)
+    if (m == NULL || m->curg == NULL ||
+        atomic_load_explicit(&m->oldp, memory_order_relaxed) != NULL)
         return; /* a plain thread (nothing to give), or nested */
     goc__p *p = m->p;
     atomic_fetch_add_explicit(&p->syscalltick, 1, memory_order_relaxed);
-    atomic_store_explicit(&m->blocking, true, memory_order_relaxed);
-    m->oldp = p;
+    atomic_store_explicit(&m->oldp, p, memory_order_relaxed);
     p->m = NULL;
     m->p = NULL;
     /* release: sysmon, or the M that takes it, sees the P as we left it */
@@ -217,26 +217,22 @@ void goc_blocking_begin(void)
 void goc_blocking_end(void)
 {
     goc__m *m = goc__getm();
-    if (m == NULL || m->curg == NULL || m->oldp == NULL)
+    if (m == NULL || m->curg == NULL)
         return;
-    goc__p *p = m->oldp;
-    m->oldp = NULL;
-    atomic_store_explicit(&m->blocking, false, memory_order_relaxed);
+    goc__p *p = atomic_load_explicit(&m->oldp, memory_order_relaxed);
+    if (p == NULL)
+        return;
+    atomic_store_explicit(&m->oldp, NULL, memory_order_relaxed);
     uint32_t s = GOC__PSYSCALL;
     /* acquire: pairs with the release in goc_blocking_begin (ours, or
      * another M's that entered a call on p since). */
     if (goc__likely(atomic_compare_exchange_strong_explicit(
             &p->status, &s, GOC__PRUNNING, memory_order_acquire,
             memory_order_relaxed))) {
-        m->p = p;
-        p->m = m;
-        atomic_store_explicit(&p->mclock, m->cpuclock, memory_order_relaxed);
-        atomic_store_explicit(&p->mtid, m->tid, memory_order_relaxed);
+        goc__acquirep(m, p);
         return;
     }
-    goc__lock(&goc__sched.lock);
-    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
-    goc__unlock(&goc__sched.lock);
+    goc__p *np = goc__pidletake();
     if (np != NULL) {
         goc__acquirep(m, np);
         return;

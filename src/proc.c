@@ -149,6 +149,14 @@ goc__p *goc__pidleget(void)
     return p;
 }
 
+goc__p *goc__pidletake(void)
+{
+    goc__lock(&goc__sched.lock);
+    goc__p *p = goc__exiting() ? NULL : goc__pidleget();
+    goc__unlock(&goc__sched.lock);
+    return p;
+}
+
 /* Requires: sched.lock.  Unlink an idle P (GOMAXPROCS shrinking). */
 void goc__pidleremove(goc__p *p)
 {
@@ -728,9 +736,7 @@ static bool poll_ready(goc__m *m)
  * until handed one.  Returns: false when the run is exiting. */
 static bool reacquire_p(goc__m *m)
 {
-    goc__lock(&goc__sched.lock);
-    goc__p *np = goc__exiting() ? NULL : goc__pidleget();
-    goc__unlock(&goc__sched.lock);
+    goc__p *np = goc__pidletake();
     if (np != NULL) {
         goc__acquirep(m, np);
         return true;
@@ -876,7 +882,7 @@ top:
     /* 7. Spin down: decrement nmspinning first, then recheck everything;
      *    the heavy fence pairs with goc__wakep_after's light one. */
     if (m->spinning) {
-        stop_spinning(m); /* spin_since is 0 here: step 4 cleared it */
+        stop_spinning(m); /* spin_since is 0 here: step 5 cleared it */
         goc__fence_heavy();
         if (any_work()) {
             goc__lock(&goc__sched.lock);
@@ -897,9 +903,7 @@ top:
      *    timers are due, or what the poll readied is queued. */
     goc__pdwaiter *polled = NULL;
     if (idle_sleep(m, &polled)) {
-        goc__lock(&goc__sched.lock);
-        goc__p *np = goc__exiting() ? NULL : goc__pidleget();
-        goc__unlock(&goc__sched.lock);
+        goc__p *np = goc__pidletake();
         if (np != NULL)
             goc__acquirep(m, np);
         /* Into np if we got one (no other thread to wake), else the

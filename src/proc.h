@@ -151,6 +151,9 @@ void goc__handoffp(goc__p *p);
 void goc__pidleput(goc__p *p);    /* Requires: sched.lock; p's queues empty */
 goc__p *goc__pidleget(void);      /* Requires: sched.lock */
 void goc__pidleremove(goc__p *p); /* Requires: sched.lock */
+/* An idle P for an M that has none: takes sched.lock.  Returns: NULL if
+ * none is idle or the run is exiting. */
+goc__p *goc__pidletake(void);
 /* The calling thread becomes m (its TLS, signal stack, TSan fiber). */
 void goc__m_init_thread(goc__m *m);
 /* m's scheduling loop; returns once the run is exiting (or m's locked G

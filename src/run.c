@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * run.c - a run of the scheduler: goc_run's start (reset goc__sched, make
- * m0 and the Ps, queue the main goroutine, enter m0's loop) and teardown
- * (join the Ms, free Ps, stacks and headers), and GOMAXPROCS, before a run
- * and during one (procresize).  Go's schedinit and procresize; the loop
+ * the Ps, queue the main goroutine, start the first M and wait for the
+ * run's end) and teardown (join the Ms, free Ps, stacks and headers, or
+ * leave to the process what cannot be stopped), and GOMAXPROCS, before a
+ * run and during one (procresize), with the Ps sysmon lends.  Go's schedinit and procresize; the loop
  * itself and the M/P lists are proc.c, the floor below.
  */
 #include <pthread.h>
@@ -81,14 +82,12 @@ bool goc__procs_lend(int delta)
 {
     goc__lock(&goc__sched.lock);
     int32_t n = goc__gomaxprocs();
-    int32_t lent = atomic_load_explicit(&goc__sched.lentprocs,
-                                        memory_order_relaxed);
+    int32_t lent = goc__sched.lentprocs;
     bool ok = !goc__exiting() &&
               (delta > 0 ? n < GOC_MAXPROCS_MAX : lent > 0) &&
               procresize(n + delta);
     if (ok)
-        atomic_store_explicit(&goc__sched.lentprocs, lent + delta,
-                              memory_order_relaxed);
+        goc__sched.lentprocs = lent + delta;
     goc__unlock(&goc__sched.lock);
     if (ok && delta > 0)
         goc__wakep(); /* an M for the new idle P */
@@ -108,8 +107,7 @@ int goc_maxprocs(int n)
     }
     goc__lock(&goc__sched.lock);
     /* Ps that sysmon lent are not the program's: they come on top. */
-    int32_t lent = atomic_load_explicit(&goc__sched.lentprocs,
-                                        memory_order_relaxed);
+    int32_t lent = goc__sched.lentprocs;
     int prev = goc__gomaxprocs() - lent;
     bool grew = false;
     if (n > 0 && n != prev && !goc__exiting()) {
@@ -148,7 +146,8 @@ static bool wait_ms(void)
             goc__unlock(&goc__sched.lock);
             if (exited)
                 break;
-            if (atomic_load_explicit(&m->blocking, memory_order_relaxed) ||
+            if (atomic_load_explicit(&m->oldp, memory_order_relaxed) !=
+                    NULL ||
                 goc__nanotime() > deadline) {
                 all = false;
                 break;
@@ -217,7 +216,7 @@ static void abandon(void)
     goc__signals_restore();
 }
 
-/* goc__sched as a new run finds it: no Ms but m0, no Ps, empty queues,
+/* goc__sched as a new run finds it: no Ms, no Ps, empty queues,
  * nothing spinning or exiting; a new epoch for goc__extern_thread.
  * Only on: the thread starting a run, before `running` is set. */
 static void sched_reset(void)
@@ -245,7 +244,7 @@ static void sched_reset(void)
     atomic_store(&goc__sched.timerm, NULL);
     atomic_store(&goc__sched.timer_until, 0);
     atomic_store(&goc__sched.timer_via_poll, false);
-    atomic_store(&goc__sched.lentprocs, 0);
+    goc__sched.lentprocs = 0;
     atomic_store(&goc__sched.lastpoll, goc__nanotime());
     goc__noteclear(&goc__sched.timer_note);
     goc__noteclear(&goc__sched.run_done);

@@ -331,7 +331,8 @@ _Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
  * ------------------------------------------------------------------------ */
 
 struct goc__m {
-    int64_t id;                /* immutable; m0 is 0 */
+    int64_t id;                /* immutable; the first M is 0, sysmon's
+                                  record -1 */
     pthread_t thread;          /* immutable after start */
     int tid;                   /* kernel thread id, for tests and dumps */
     int32_t cpuclock;          /* the thread's CPU-time clock (clockid_t),
@@ -340,10 +341,10 @@ struct goc__m {
     goc__g *curg;              /* G running on this M; owner M; read
                                   racily by dump (then re-checked) */
     goc__p *p;                 /* attached P; owner M */
-    goc__p *oldp;              /* the P it let go of in a blocking call
-                                  (PSYSCALL), to take back; owner M */
-    _Atomic bool blocking;     /* between goc_blocking_begin and _end:
-                                  teardown does not wait for it */
+    _Atomic(goc__p *) oldp;    /* the P it let go of in a blocking call
+                                  (PSYSCALL), to take back, or NULL; the
+                                  owner M writes, teardown reads (relaxed:
+                                  a hint not to wait for this M) */
     goc__p *nextp;             /* P handed over by startm; written before
                                   notewakeup(park), read after notesleep */
     goc__note park;            /* idle/locked Ms sleep here */
@@ -452,7 +453,7 @@ struct goc__sched {
      * call that begins wakes it (goc__sysmon_wake), and the run's end. */
     _Atomic bool sysmon_wait;
     goc__note sysmon_note;
-    _Atomic int32_t lentprocs;   /* Ps that sysmon added to gomaxprocs for
+    int32_t lentprocs;           /* Ps that sysmon added to gomaxprocs for
                                     goroutines blocked in undeclared calls
                                     (run.c, goc__procs_lend); lock */
     goc__note run_done;          /* goc_run's thread sleeps on it until

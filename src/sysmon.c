@@ -3,8 +3,9 @@
  * sysmon.c - the monitor thread that retakes the P of a thread stuck in a
  * blocking call (Go's sysmon and retake, proc.go).
  *
- * The blocking calls themselves are park.c's: goc_blocking_begin lets go of the caller's P without giving it away:
- * the P becomes PSYSCALL, holding its queues and timers, with no M.  If
+ * The blocking calls themselves are park.c's.  goc_blocking_begin lets go
+ * of the caller's P without giving it away: the P becomes PSYSCALL,
+ * holding its queues and timers, with no M.  If
  * the call is short, goc_blocking_end takes it back with one CAS
  * (PSYSCALL -> RUNNING) and nothing else happened: no thread woke, none
  * was created.  If it is long, sysmon CASes the P away first and hands it
@@ -14,7 +15,7 @@
  * goroutine's thread goes back to the scheduler loop without a P:
  * find_runnable's reacquire_p).  Whoever wins the CAS owns the P; the M in
  * the call never touches it meanwhile (m->p is NULL, m->oldp remembers
- * it).
+ * it, and tells teardown not to wait for that M).
  *
  * sysmon sleeps 20 us between looks, doubling after 50 looks that found
  * nothing to do, up to 10 ms; while every P is idle it sleeps until the
@@ -27,8 +28,8 @@
  *     if it has work or nobody else could take it);
  *   - poll the descriptors if nobody did for 10 ms (every M busy);
  *   - lend a P (lend) for a P whose goroutine keeps it in a call it did
- *     not declare (its thread's CPU clock barely moves), and take it back
- *     when the goroutine returns.
+ *     not declare (its thread's CPU clock barely moves and its state is
+ *     S or D), and take it back when the goroutine returns.
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
@@ -55,8 +56,6 @@
  * program cost nothing measurable. */
 #define DEEP_SLEEP_MAX_NS (100 * 1000 * 1000)
 
-/* ---- sysmon ---- */
-
 static bool sysmon_running;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
@@ -72,11 +71,21 @@ static struct {
     bool lent;          /* a P was lent while this one was stuck */
 } seen[GOC__ALLP_MAX];
 
+/* Has p work that waits for a P: queued goroutines (its own or global)
+ * or armed timers? */
+static bool p_waits_for(goc__p *p)
+{
+    return !goc__runq_empty(p) ||
+           atomic_load_explicit(&p->timers.first, memory_order_relaxed) !=
+               0 ||
+           atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) >
+               0;
+}
+
 /* Is it worth moving p out of its blocking call now (see the top)? */
 static bool worth_retaking(goc__p *p, int64_t since, int64_t now)
 {
-    if (!goc__runq_empty(p) ||
-        atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0)
+    if (p_waits_for(p))
         return true;
     if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_relaxed) +
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) ==
@@ -148,17 +157,6 @@ static bool thread_blocked(int tid)
     buf[n] = '\0';
     const char *rp = strrchr(buf, ')'); /* the name may hold anything */
     return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
-}
-
-/* Has p work that waits for a P: queued goroutines (its own or global)
- * or armed timers? */
-static bool p_waits_for(goc__p *p)
-{
-    return !goc__runq_empty(p) ||
-           atomic_load_explicit(&p->timers.first, memory_order_relaxed) !=
-               0 ||
-           atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) >
-               0;
 }
 
 /* Lend a P for every P whose goroutine has not come back to the scheduler
@@ -256,7 +254,6 @@ static bool sysmon_deep_sleep(int64_t now)
     return woken;
 }
 
-
 static void *sysmon_main(void *arg)
 {
     (void)arg;
@@ -268,9 +265,9 @@ static void *sysmon_main(void *arg)
             delay = SYSMON_MIN_NS;
         else if (idle > SYSMON_IDLE_LOOKS && delay < SYSMON_MAX_NS)
             delay = delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
-        /* The note is woken only by the end of the run (and, while
-         * sysmon_wait is set, by goc__pidleget): a clear that erases
-         * the end's wake-up is covered by the exiting check. */
+        /* Outside a deep sleep (sysmon_wait clear) only the end of the
+         * run wakes the note: a clear that erases that wake-up is
+         * covered by the exiting check. */
         goc__notetsleep(&goc__sched.sysmon_note, delay);
         goc__noteclear(&goc__sched.sysmon_note);
         if (goc__exiting())
