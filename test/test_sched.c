@@ -310,17 +310,22 @@ static void teardown_main(void *arg)
     while (goc_num_goroutine() > 1001)
         goc_yield();
 }
+/* The address space the program sees: the sum of its mappings.  Not
+ * VmSize from /proc/self/status: under a user-mode emulator that is the
+ * emulator's own address space (its code cache, its malloc arenas per
+ * thread), which grows with the peak thread count of a run, while
+ * /proc/self/maps is the guest's view, as natively. */
 static long vm_size_kb(void)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096 + 128]; /* a path of PATH_MAX fits: one line a read */
+    unsigned long lo, hi, bytes = 0;
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmSize:", 7) == 0)
-            kb = atol(line + 7);
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            bytes += hi - lo;
     if (f != NULL)
         fclose(f);
-    return kb;
+    return (long)(bytes / 1024);
 }
 static int count_maps(void)
 {
