@@ -129,8 +129,8 @@ GOC_NODISCARD GOC_EXTERN int goc_run(void (*main_fn)(void *), void *arg);
  * in which no goroutine can get a stack for a whole second ends with
  * "fatal error: out of memory: cannot allocate a goroutine stack".
  * A goroutine that has spawned 256 goroutines in a row without blocking or
- * yielding yields once (goc has no preemption yet; Go would preempt such a
- * spawn loop): the spawned get to run, and finish, while it goes on.
+ * yielding yields once, so the spawned get to run, and finish, while it
+ * goes on (sooner than the 10 ms preemption would make it yield).
  * Returns: 0.
  * Errors: GOC_EINVAL  fn is NULL, or stack_size over GOC_STACK_SIZE_MAX.
  *         GOC_ENOMEM  no stack could be mapped at the time of the call, or
@@ -144,6 +144,30 @@ GOC_EXTERN int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *),
 /* runtime.Gosched: let other goroutines run; this one stays runnable.
  * On a plain thread it yields the thread (sched_yield). */
 GOC_EXTERN void goc_yield(void);
+
+/* A preemption point for a hot loop that calls nothing else of goc:
+ *
+ *     for (size_t i = 0; i < n; i++) {
+ *         sum += f(v[i]);
+ *         goc_checkpoint();
+ *     }
+ *
+ * Go preempts a goroutine that has kept its P for 10 ms; goc does so at
+ * its next goc call (every call checks), and goc_checkpoint is the
+ * cheapest such call: one relaxed load of a process-wide word that is 0
+ * unless some P is overdue, and a call only then.  The goroutine whose P
+ * is overdue yields (as goc_yield); any other goes on at once.  Safe
+ * anywhere: on a plain thread, in a blocking section, outside a run it
+ * does nothing.  Code that never reaches a goc call is not stuck for
+ * ever either: see "Fairness and preemption" in the README. */
+extern GOC_EXTERN uint32_t goc__preempt_pending; /* not API: the word */
+GOC_EXTERN void goc__preempt_slow(void);          /* not API: the call */
+#define goc_checkpoint()                                                   \
+    do {                                                                   \
+        if (__builtin_expect(__atomic_load_n(&goc__preempt_pending,        \
+                                             __ATOMIC_RELAXED) != 0, 0))   \
+            goc__preempt_slow();                                           \
+    } while (0)
 
 /* runtime.Goexit: end the calling goroutine.  In the main goroutine the
  * others run on; when none is left the program dies with

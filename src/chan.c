@@ -202,6 +202,7 @@ chan_send(goc_chan *c, const void *elem, bool block)
 
 int goc_chan_send(goc_chan *c, const void *elem)
 {
+    goc__preempt_check();
     return chan_send(c, elem, true);
 }
 
@@ -248,11 +249,13 @@ chan_recv(goc_chan *c, void *elem, bool block)
 
 int goc_chan_recv(goc_chan *c, void *elem)
 {
+    goc__preempt_check();
     return chan_recv(c, elem, true);
 }
 
 int goc_chan_try_recv(goc_chan *c, void *elem)
 {
+    goc__preempt_check(); /* a polling loop's goc call */
     return chan_recv(c, elem, false);
 }
 

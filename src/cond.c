@@ -17,6 +17,7 @@
 
 void goc_cond_wait(goc_cond *c, goc_mutex *m)
 {
+    goc__preempt_check();
     goc__sync_enter();
     goc__semw w;
     goc__semw_init(&w, 0);

@@ -256,6 +256,7 @@ goc_chan *goc_ctx_done(goc_ctx *c)
 
 int goc_ctx_err(goc_ctx *c)
 {
+    goc__preempt_check(); /* a cancellable loop's goc call */
     goc_ctx *a = anchor_of(c);
     /* acquire: pairs with the release store in cancel_locked. */
     return a != NULL ? atomic_load_explicit(&a->err, memory_order_acquire)

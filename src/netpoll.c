@@ -256,6 +256,7 @@ int goc__pd_acquire(int fd, goc__pd **pdp)
 
 int goc__pd_begin(int fd, goc_ctx *ctx, goc__pd **pdp)
 {
+    goc__preempt_check(); /* every descriptor call begins here */
     int err = ctx != NULL ? goc_ctx_err(ctx) : 0;
     return err != 0 ? err : goc__pd_acquire(fd, pdp);
 }

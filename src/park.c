@@ -46,7 +46,7 @@ direct_next(goc__m *m, const goc__g *adopt)
             (h = goc__runq_get(p, &inherit)) == NULL)
             return NULL;
         if (!inherit)
-            p->schedtick++;
+            goc__p_new_slice(p);
     }
     if (h->lockedm != NULL) {
         /* Only its own M runs it: g0's loop hands it over.  Back to
@@ -176,6 +176,22 @@ void goc_yield(void)
     }
     m->curg->spawnstreak = 0;
     mcall_m(m, GOC__AFTER_YIELD);
+}
+
+/* ---- cooperative preemption (proc.h tells the protocol) ---- */
+
+uint32_t goc__preempt_pending;
+
+void goc__preempt_slow(void)
+{
+    goc__m *m = goc__getm();
+    /* Not a goroutine (a plain thread, g0), or in a blocking call: no
+     * slice of ours is over. */
+    if (m == NULL || m->curg == NULL || m->p == NULL ||
+        atomic_load_explicit(&m->p->preempt, memory_order_relaxed) == 0)
+        return;
+    goc__preempt_clear(m->p);
+    goc__yield_m(m); /* to the global queue, as Go's gopreempt_m */
 }
 
 void goc_exit(void)

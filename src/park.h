@@ -68,6 +68,19 @@ void goc__yield_m(goc__m *m);
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
 
+/* The preemption check every goc call that may block (and goc_go,
+ * goc_ctx_err, the polling forms) makes on its way in, before it takes
+ * any lock: one load of goc__preempt_pending (proc.h), and a call only
+ * when some P's slice is over.  Never from code that holds a runtime
+ * lock or runs on g0 (timer callbacks, unlock callbacks): the slow path
+ * may yield. */
+static inline __attribute__((always_inline)) void goc__preempt_check(void)
+{
+    if (goc__unlikely(__atomic_load_n(&goc__preempt_pending,
+                                      __ATOMIC_RELAXED) != 0))
+        goc__preempt_slow();
+}
+
 /* Block the caller (p, from goc__parker_init) until woken.  unlockf(g,
  * arg) releases the queue lock(s) once the caller can no longer miss the
  * wake-up (a plain thread calls it with g NULL, first) and must return

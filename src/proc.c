@@ -122,6 +122,7 @@ void goc__pidleput(goc__p *p)
 {
     GOC_ASSERT_HELD(&goc__sched.lock);
     GOC_ASSERT_INTERNAL(goc__runq_empty(p));
+    goc__preempt_clear(p); /* its slice is over */
     atomic_store_explicit(&p->status, GOC__PIDLE, memory_order_relaxed);
     p->link = goc__sched.pidle;
     goc__sched.pidle = p;
@@ -979,7 +980,7 @@ static goc__g *execute(goc__m *m, goc__g *g, bool inherit)
     g->m = m;
     m->curg = g;
     if (!inherit)
-        m->p->schedtick++;
+        goc__p_new_slice(m->p);
     goc__p_runtick(m->p);
     goc__switch_to_g(m, g);
     goc__g *back = m->curg;

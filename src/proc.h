@@ -108,6 +108,53 @@ static inline __attribute__((always_inline)) void goc__p_runtick(goc__p *p)
         memory_order_relaxed);
 }
 
+/* ---- time slices and cooperative preemption (Go's schedtick,
+ * preemptone; docs/design/scheduler.md "Fairness and preemption") ----
+ *
+ * A P's time slice begins at every execute that does not inherit the
+ * slice (a runnext hand-off inherits it).  sysmon counts the slices
+ * (schedtick) and, when one has lasted 10 ms, sets the P's preempt flag
+ * and adds one to goc__preempt_pending, the word that goc calls and
+ * goc_checkpoint test with one load; the slow path (park.c) yields the
+ * goroutine whose P is flagged.  The flag is cleared, and the count given
+ * back, when the slice ends in any way: a new slice begins, the P goes
+ * idle or into a blocking call, or the goroutine yields for it.
+ * Invariant: goc__preempt_pending == the number of Ps whose preempt is 1
+ * (each 0 -> 1 exchange adds one, each 1 -> 0 exchange takes one away). */
+
+/* p's flag, if set, is withdrawn.  Any thread (sysmon, p's M). */
+static inline void goc__preempt_clear(goc__p *p)
+{
+    if (atomic_load_explicit(&p->preempt, memory_order_relaxed) != 0 &&
+        atomic_exchange_explicit(&p->preempt, 0, memory_order_relaxed) != 0)
+        __atomic_fetch_sub(&goc__preempt_pending, 1, __ATOMIC_RELAXED);
+}
+
+/* Ask p's goroutine to yield at its next goc call (sysmon). */
+static inline void goc__preempt_request(goc__p *p)
+{
+    if (atomic_load_explicit(&p->preempt, memory_order_relaxed) == 0 &&
+        atomic_exchange_explicit(&p->preempt, 1, memory_order_relaxed) == 0)
+        __atomic_fetch_add(&goc__preempt_pending, 1, __ATOMIC_RELAXED);
+}
+
+/* A new time slice begins on p: count it; a preemption asked for the old
+ * slice no longer applies.  Only on: p's M. */
+static inline __attribute__((always_inline)) void goc__p_new_slice(goc__p *p)
+{
+    atomic_store_explicit(
+        &p->schedtick,
+        atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    goc__preempt_clear(p);
+}
+
+/* p's slice count (the 61-tick rule and sysmon).  Any thread. */
+static inline uint32_t goc__p_schedtick(goc__p *p)
+{
+    return atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+}
+
 /* End sysmon's deep sleep (sysmon.c), if it is in one: a blocking call
  * begins, which sysmon may have to retake.  A call that begins as sysmon
  * goes to sleep may be noticed only at the sleep's end (100 ms at most). */
@@ -168,7 +215,7 @@ bool goc__timers_elsewhere(goc__p *p);
  * a racy hint, as the global queue's lock is taken only on a yes. */
 static inline bool goc__global_turn(goc__p *p)
 {
-    return p->schedtick % GOC__GLOBAL_EVERY == 0 &&
+    return goc__p_schedtick(p) % GOC__GLOBAL_EVERY == 0 &&
            atomic_load_explicit(&goc__sched.runqsize,
                                 memory_order_relaxed) > 0;
 }

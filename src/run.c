@@ -187,6 +187,7 @@ static void teardown(void)
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_relaxed);
     for (int32_t i = 0; i < nallp; i++) {
+        goc__preempt_clear(goc__allp(i)); /* goc__preempt_pending to 0 */
         goc__timers_teardown(goc__allp(i));
         free(goc__allp(i));
     }
@@ -245,6 +246,8 @@ static void sched_reset(void)
     atomic_store(&goc__sched.timer_until, 0);
     atomic_store(&goc__sched.timer_via_poll, false);
     goc__sched.lentprocs = 0;
+    /* An abandoned run's Ps may have left flags counted. */
+    __atomic_store_n(&goc__preempt_pending, 0, __ATOMIC_RELAXED);
     atomic_store(&goc__sched.lastpoll, goc__nanotime());
     goc__noteclear(&goc__sched.timer_note);
     goc__noteclear(&goc__sched.run_done);

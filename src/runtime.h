@@ -283,7 +283,6 @@ struct goc__p {
                                          read racily by stealers */
     goc__m *m;                        /* holder; owner M, or sched.lock */
     goc__p *link;                     /* next on sched.pidle; sched.lock */
-    uint32_t schedtick;               /* executes not inherited; owner M */
     uint32_t nextstreak;              /* Gs run from runnext in a row;
                                          owner M (runq.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
@@ -299,6 +298,16 @@ struct goc__p {
      * (status): runtick is written at every switch. */
     _Atomic uint32_t runtick;         /* goroutines switched to on it;
                                          owner M writes, sysmon reads */
+    _Atomic uint32_t schedtick;       /* time slices begun on it: executes
+                                         that did not inherit the slice
+                                         (goc__p_new_slice); owner M
+                                         writes, sysmon reads (relaxed) */
+    _Atomic uint32_t preempt;         /* 1: this slice is over (sysmon saw
+                                         schedtick stand for 10 ms); the
+                                         goroutine yields at its next goc
+                                         call.  sysmon sets it, the owner
+                                         clears it (preempt.h); counted
+                                         in goc__preempt_pending */
     _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
                                          M writes, sysmon reads (relaxed) */
     _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) and */

@@ -428,15 +428,18 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
 
 int goc_select(goc_case *cases, size_t n)
 {
+    goc__preempt_check();
     return select_mode(cases, n, MODE_BLOCK, 0);
 }
 
 int goc_select_try(goc_case *cases, size_t n)
 {
+    goc__preempt_check();
     return select_mode(cases, n, MODE_TRY, 0);
 }
 
 int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
 {
+    goc__preempt_check();
     return select_mode(cases, n, MODE_UNTIL, deadline);
 }

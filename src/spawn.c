@@ -68,17 +68,17 @@ go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
 {
     if (fn == NULL)
         return GOC_EINVAL;
+    goc__preempt_check();
     goc__m *m = goc__getm();
     goc__g *self = m != NULL ? m->curg : NULL;
     int rc = spawn(m, stack_size, name, fn, arg, pc,
                    self != NULL && self->spawnstreak > 0);
     if (rc != 0)
         return rc;
-    /* A spawn storm yields now and then.  Go would preempt a goroutine
-     * that spawns in a tight loop after 10 ms; goc has no preemption yet,
-     * and without it the spawner's P never runs its children while the
-     * other Ps start them faster than they can finish them (every started
-     * goroutine holds a stack page).  So a goroutine that has spawned
+    /* A spawn storm yields now and then, sooner than the 10 ms
+     * preemption would make it: until then the spawner's P never runs its
+     * children while the other Ps start them faster than they can finish
+     * them (every started goroutine holds a stack page).  So a goroutine that has spawned
      * SPAWN_STREAK goroutines without blocking or yielding yields once,
      * to the global queue as goc_yield does: behind the children that
      * started and yielded themselves (spawn_yield), which must finish

@@ -49,6 +49,8 @@
 #define SYSMON_MAX_NS (10 * 1000 * 1000)
 #define SYSMON_IDLE_LOOKS 50        /* before the sleep starts doubling */
 #define RETAKE_AFTER_NS (10 * 1000 * 1000)
+/* Go's forcePreemptNS: the time slice. */
+#define PREEMPT_AFTER_NS (10 * 1000 * 1000)
 #define POLL_AFTER_NS (10 * 1000 * 1000)
 /* The longest deep sleep (every P idle): a goroutine that took a P since
  * and then blocked without declaring it is noticed this late at worst,
@@ -68,8 +70,16 @@ static struct {
                            yet (a system call: only for a P stuck with
                            work waiting) */
     int64_t rcpu_at;
-    bool lent;          /* a P was lent while this one was stuck */
+    uint8_t lent;       /* a P was lent while this one was stuck: LENT_* */
+    uint32_t stick;     /* schedtick */
+    int64_t ssince;     /* when stick was first seen running */
 } seen[GOC__ALLP_MAX];
+
+enum { LENT_NONE = 0, LENT_BLOCKED, LENT_COMPUTING };
+/* Ps lent in all, and for goroutines that compute without calling goc:
+ * those add parallelism, so there are at most as many as the program's
+ * GOMAXPROCS (lend). */
+static int32_t lent_total, lent_computing;
 
 /* Has p work that waits for a P: queued goroutines (its own or global)
  * or armed timers? */
@@ -94,17 +104,51 @@ static bool worth_retaking(goc__p *p, int64_t since, int64_t now)
     return now - since >= RETAKE_AFTER_NS;
 }
 
-/* Retake the Ps that have been in one blocking call since the previous
- * look.  Returns: how many. */
-static int retake(int64_t now)
+/* Flag p, running, if its time slice (schedtick) has lasted
+ * PREEMPT_AFTER_NS (Go's retake -> preemptone): its goroutine yields at
+ * its next goc call.  *next becomes the earliest time a slice seen
+ * running now reaches that age, or stays. */
+static void preempt_long_slice(int32_t i, goc__p *p, int64_t now,
+                               int64_t *next)
+{
+    uint32_t t = goc__p_schedtick(p);
+    if (seen[i].stick != t) {
+        seen[i].stick = t;
+        seen[i].ssince = now;
+    } else if (now - seen[i].ssince >= PREEMPT_AFTER_NS) {
+        goc__preempt_request(p);
+        /* The slice may have ended as we flagged it: then the flag would
+         * cut the next one short (harmless, but not ours to leave). */
+        if (atomic_load_explicit(&p->status, memory_order_relaxed) !=
+                GOC__PRUNNING ||
+            goc__p_schedtick(p) != t)
+            goc__preempt_clear(p);
+        return;
+    }
+    if (seen[i].ssince + PREEMPT_AFTER_NS < *next)
+        *next = seen[i].ssince + PREEMPT_AFTER_NS;
+}
+
+/* Flag the Ps whose slice is over; retake the Ps that have been in one
+ * blocking call since the previous look.  *next: as preempt_long_slice.
+ * Returns: how many Ps were retaken. */
+static int retake(int64_t now, int64_t *next)
 {
     int n = 0;
     int32_t procs = goc__gomaxprocs();
     for (int32_t i = 0; i < procs; i++) {
         goc__p *p = goc__allp(i);
-        if (p == NULL || atomic_load_explicit(&p->status,
-                                              memory_order_relaxed) !=
-                             GOC__PSYSCALL)
+        if (p == NULL)
+            continue;
+        uint32_t st = atomic_load_explicit(&p->status, memory_order_relaxed);
+        if (st == GOC__PRUNNING) {
+            preempt_long_slice(i, p, now, next);
+            continue;
+        }
+        /* Not running: the next slice starts its clock when it runs. */
+        seen[i].stick = goc__p_schedtick(p);
+        seen[i].ssince = now;
+        if (st != GOC__PSYSCALL)
             continue;
         uint32_t t = atomic_load_explicit(&p->syscalltick,
                                           memory_order_relaxed);
@@ -159,16 +203,35 @@ static bool thread_blocked(int tid)
     return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
 }
 
+/* Take back the P lent for seen[i]. */
+static bool lend_back(int32_t i)
+{
+    if (!goc__procs_lend(-1))
+        return false;
+    lent_total--;
+    if (seen[i].lent == LENT_COMPUTING)
+        lent_computing--;
+    seen[i].lent = LENT_NONE;
+    return true;
+}
+
 /* Lend a P for every P whose goroutine has not come back to the scheduler
- * for RETAKE_AFTER_NS while its thread mostly slept in the kernel (used
- * under half that time in CPU: an undeclared read(2), sleep(3), a
- * library's synchronous query) and work waits with no idle P to run it:
- * the thread keeps its goroutine and its P, and the others go on.  The P
- * is taken back once that goroutine comes back.  A thread that runs (a
- * goroutine computing) gets nothing: that is preemption's business.  The
- * thread's CPU-time clock is the cheap first test (no descriptor), its
- * state in /proc the final one (thread_blocked).  Returns: how many Ps
- * were lent or taken back. */
+ * for a while, when work waits and no P is idle to run it: the thread
+ * keeps its goroutine and its P, and the others go on on the lent P
+ * (the P comes back once that goroutine returns to the scheduler).  Two
+ * kinds of stuck goroutine:
+ *   - blocked in a call it did not declare (a read(2), sleep(3), a
+ *     library's synchronous query): its thread used under half the time
+ *     in CPU and sleeps in the kernel (state S or D).  Lent after
+ *     RETAKE_AFTER_NS, without limit: such a P adds no parallelism.
+ *   - computing without ever calling goc (or a thread the kernel did not
+ *     run): lent after twice that, once the preemption flag set at
+ *     PREEMPT_AFTER_NS went unanswered, and only while fewer such Ps are
+ *     lent than the program's GOMAXPROCS: past that, GOMAXPROCS would
+ *     mean nothing.  A hot loop offers goc_checkpoint to be fair.
+ * The thread's CPU-time clock is the cheap first test (no descriptor),
+ * its state in /proc the final one (thread_blocked).  Returns: how many
+ * Ps were lent or taken back. */
 static int lend(int64_t now)
 {
     int n = 0;
@@ -183,15 +246,14 @@ static int lend(int64_t now)
             seen[i].rtick = t;
             seen[i].rsince = now;
             seen[i].rcpu = -1;
-            if (seen[i].lent && goc__procs_lend(-1)) {
-                seen[i].lent = false;
+            if (seen[i].lent != LENT_NONE && lend_back(i))
                 n++;
-            }
             continue;
         }
         /* Stuck for half the time with work waiting: read its thread's
          * CPU clock; for the other half: compare. */
-        if (seen[i].lent || now - seen[i].rsince < RETAKE_AFTER_NS / 2 ||
+        if (seen[i].lent != LENT_NONE ||
+            now - seen[i].rsince < RETAKE_AFTER_NS / 2 ||
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) >
                 0 ||
             !p_waits_for(p))
@@ -205,20 +267,23 @@ static int lend(int64_t now)
         if (now - seen[i].rcpu_at < RETAKE_AFTER_NS / 2)
             continue;
         int64_t cpu = thread_cpu(clock);
-        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2) {
-            /* Computing: look again over the next window. */
-            seen[i].rcpu = cpu;
-            seen[i].rcpu_at = now;
-            continue;
-        }
-        if (!thread_blocked(
-                atomic_load_explicit(&p->mtid, memory_order_relaxed))) {
-            seen[i].rcpu = cpu; /* runnable, not run: not blocked */
+        uint8_t kind = LENT_BLOCKED;
+        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2 ||
+            !thread_blocked(
+                atomic_load_explicit(&p->mtid, memory_order_relaxed)))
+            kind = LENT_COMPUTING;
+        if (kind == LENT_COMPUTING &&
+            (now - seen[i].rsince < 2 * RETAKE_AFTER_NS ||
+             lent_computing >= procs - lent_total)) {
+            seen[i].rcpu = cpu; /* look again over the next window */
             seen[i].rcpu_at = now;
             continue;
         }
         if (goc__procs_lend(1)) {
-            seen[i].lent = true;
+            seen[i].lent = kind;
+            lent_total++;
+            if (kind == LENT_COMPUTING)
+                lent_computing++;
             n++;
         }
     }
@@ -226,10 +291,8 @@ static int lend(int64_t now)
     int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
                                          memory_order_acquire);
     for (int32_t i = procs; i < nallp; i++)
-        if (seen[i].lent && goc__procs_lend(-1)) {
-            seen[i].lent = false;
+        if (seen[i].lent != LENT_NONE && lend_back(i))
             n++;
-        }
     return n;
 }
 
@@ -260,15 +323,25 @@ static void *sysmon_main(void *arg)
     goc__m_init_thread(&sysmon_m);
     int idle = 0;
     int64_t delay = SYSMON_MIN_NS;
+    int64_t next = INT64_MAX; /* a slice seen running reaches 10 ms */
     while (!goc__exiting()) {
         if (idle == 0)
             delay = SYSMON_MIN_NS;
         else if (idle > SYSMON_IDLE_LOOKS && delay < SYSMON_MAX_NS)
             delay = delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
+        /* Backed off or not, look when a slice comes of age: a
+         * goroutine is preempted 10 ms after sysmon saw its slice begin,
+         * not up to 10 ms later still. */
+        int64_t sleep = delay;
+        if (next != INT64_MAX) {
+            int64_t left = next - goc__nanotime();
+            if (left < sleep)
+                sleep = left > 0 ? left : 0;
+        }
         /* Outside a deep sleep (sysmon_wait clear) only the end of the
          * run wakes the note: a clear that erases that wake-up is
          * covered by the exiting check. */
-        goc__notetsleep(&goc__sched.sysmon_note, delay);
+        goc__notetsleep(&goc__sched.sysmon_note, sleep);
         goc__noteclear(&goc__sched.sysmon_note);
         if (goc__exiting())
             break;
@@ -279,6 +352,7 @@ static void *sysmon_main(void *arg)
              * look often again (Go's bet); else keep the backed-off pace. */
             if (sysmon_deep_sleep(now))
                 idle = 0;
+            next = INT64_MAX; /* no slice was running */
             continue;
         }
         bool busy = false;
@@ -289,7 +363,8 @@ static void *sysmon_main(void *arg)
                                        memory_order_relaxed) >
                 POLL_AFTER_NS)
             busy = goc__netpoll(0, &sysmon_m) > 0;
-        if (retake(now) > 0)
+        next = INT64_MAX;
+        if (retake(now, &next) > 0)
             busy = true;
         if (lend(now) > 0)
             busy = true;
@@ -304,6 +379,7 @@ int goc__sysmon_start(void)
     memset(&sysmon_m, 0, sizeof sysmon_m);
     sysmon_m.id = -1;
     memset(seen, 0, sizeof seen);
+    lent_total = lent_computing = 0;
     goc__noteclear(&goc__sched.sysmon_note);
     atomic_store(&goc__sched.sysmon_wait, false);
     int rc = goc__thread_start(&sysmon_m, sysmon_main);

@@ -352,6 +352,7 @@ static bool sleep_arm(goc__g *g, void *arg)
 
 void goc_sleep(int64_t ns)
 {
+    goc__preempt_check();
     if (ns <= 0)
         return;
     goc__m *m = goc__getm();

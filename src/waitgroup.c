@@ -81,6 +81,7 @@ void goc_wg_done(goc_wg *wg)
 
 void goc_wg_wait(goc_wg *wg)
 {
+    goc__preempt_check();
     goc__sync_enter();
     uint64_t s = wg_load(wg);
     for (;;) {

@@ -63,30 +63,6 @@ TEST(sched_two_ps_run_in_parallel)
     run_main(handshake_main, NULL);
 }
 
-/* With one P the other goroutine cannot run while main spins: a bounded
- * wait must see nothing happen (goc has no preemption yet). */
-static _Atomic int other_ran;
-static void set_flag(void *arg)
-{
-    (void)arg;
-    atomic_store(&other_ran, 1);
-}
-static void one_p_main(void *arg)
-{
-    (void)arg;
-    ASSERT_OK(goc_go(set_flag, NULL));
-    for (long i = 0; i < 20 * 1000 * 1000; i++)
-        ASSERT_EQ(atomic_load(&other_ran), 0);
-    goc_yield();
-    while (!atomic_load(&other_ran))
-        goc_yield();
-}
-TEST(sched_one_p_is_not_parallel)
-{
-    goc_maxprocs(1);
-    run_main(one_p_main, NULL);
-}
-
 /* ---- an idle P steals work ---- */
 
 #define STEAL_N 64
