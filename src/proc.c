@@ -812,10 +812,9 @@ top:
         goc__p *np = retire_p(m);
         if (m->spinning) /* it may sleep below: stop counting it */
             stop_spinning(m);
-        if (np != NULL)
-            goc__acquirep(m, np);
-        else if (!stopm(m))
-            return NULL;
+        if (np == NULL)
+            goto idle; /* the timers may need a sleeper, as any idle M */
+        goc__acquirep(m, np);
         goto top;
     }
 
@@ -898,6 +897,7 @@ top:
             }
         }
     }
+idle:
     /* 8. Timers pending somewhere, or goroutines waiting on descriptors:
      *    sleep until the earliest timer or a descriptor's event, unless
      *    another M already does.  Then take an idle P and look again: the

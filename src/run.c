@@ -53,6 +53,9 @@ static bool procresize(int32_t n)
         memset(p, 0, sizeof *p);
         goc__lock_setrank(&p->timers.lock, GOC__RANK_TIMERS);
         p->id = i;
+        /* No M yet: no CPU clock to read (sysmon's lend). */
+        atomic_store_explicit(&p->mclock, (int32_t)CLOCK_THREAD_CPUTIME_ID,
+                              memory_order_relaxed);
         atomic_store_explicit(&p->status, GOC__PDEAD, memory_order_relaxed);
         /* release: pairs with the acquire in goc__allp(). */
         atomic_store_explicit(&goc__sched.allp[i], p, memory_order_release);

@@ -81,21 +81,23 @@ enum { LENT_NONE = 0, LENT_BLOCKED, LENT_COMPUTING };
  * GOMAXPROCS (lend). */
 static int32_t lent_total, lent_computing;
 
-/* Has p work that waits for a P: queued goroutines (its own or global)
- * or armed timers? */
-static bool p_waits_for(goc__p *p)
+/* Has p work that waits for a P: queued goroutines (its own or global),
+ * armed timers of its own, or a timer of any P that is due (with every
+ * P stuck, nobody runs it: the sleeper that wakes for it finds no P)? */
+static bool p_waits_for(goc__p *p, int64_t now)
 {
-    return !goc__runq_empty(p) ||
-           atomic_load_explicit(&p->timers.first, memory_order_relaxed) !=
-               0 ||
-           atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) >
-               0;
+    if (!goc__runq_empty(p) ||
+        atomic_load_explicit(&p->timers.first, memory_order_relaxed) != 0 ||
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return true;
+    int64_t next = goc__timers_next();
+    return next != 0 && next <= now;
 }
 
 /* Is it worth moving p out of its blocking call now (see the top)? */
 static bool worth_retaking(goc__p *p, int64_t since, int64_t now)
 {
-    if (p_waits_for(p))
+    if (p_waits_for(p, now))
         return true;
     if (atomic_load_explicit(&goc__sched.nmspinning, memory_order_relaxed) +
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) ==
@@ -136,11 +138,21 @@ static int retake(int64_t now, int64_t *next)
 {
     int n = 0;
     int32_t procs = goc__gomaxprocs();
-    for (int32_t i = 0; i < procs; i++) {
+    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
+                                         memory_order_acquire);
+    for (int32_t i = 0; i < nallp; i++) {
         goc__p *p = goc__allp(i);
         if (p == NULL)
             continue;
         uint32_t st = atomic_load_explicit(&p->status, memory_order_relaxed);
+        if (i >= procs) {
+            /* GOMAXPROCS shrank (or a lent P was taken back) under a
+             * goroutine that keeps running: it retires the P at its next
+             * trip to the scheduler, which the flag brings about now. */
+            if (st == GOC__PRUNNING)
+                goc__preempt_request(p);
+            continue;
+        }
         if (st == GOC__PRUNNING) {
             preempt_long_slice(i, p, now, next);
             continue;
@@ -256,7 +268,7 @@ static int lend(int64_t now)
             now - seen[i].rsince < RETAKE_AFTER_NS / 2 ||
             atomic_load_explicit(&goc__sched.npidle, memory_order_relaxed) >
                 0 ||
-            !p_waits_for(p))
+            !p_waits_for(p, now))
             continue;
         int32_t clock = atomic_load_explicit(&p->mclock, memory_order_relaxed);
         if (seen[i].rcpu < 0) {
@@ -267,8 +279,13 @@ static int lend(int64_t now)
         if (now - seen[i].rcpu_at < RETAKE_AFTER_NS / 2)
             continue;
         int64_t cpu = thread_cpu(clock);
+        if (cpu < 0) { /* its M left: a clock we cannot read */
+            seen[i].rcpu = cpu;
+            seen[i].rcpu_at = now;
+            continue;
+        }
         uint8_t kind = LENT_BLOCKED;
-        if (cpu < 0 || cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2 ||
+        if (cpu - seen[i].rcpu >= (now - seen[i].rcpu_at) / 2 ||
             !thread_blocked(
                 atomic_load_explicit(&p->mtid, memory_order_relaxed)))
             kind = LENT_COMPUTING;
@@ -294,6 +311,23 @@ static int lend(int64_t now)
         if (seen[i].lent != LENT_NONE && lend_back(i))
             n++;
     return n;
+}
+
+/* Is every P idle, none past GOMAXPROCS still running its goroutine
+ * (its M retires it at its next trip to the scheduler)? */
+static bool all_idle(void)
+{
+    int32_t procs = goc__gomaxprocs();
+    if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) !=
+        procs)
+        return false;
+    int32_t nallp = atomic_load_explicit(&goc__sched.nallp,
+                                         memory_order_acquire);
+    for (int32_t i = procs; i < nallp; i++)
+        if (atomic_load_explicit(&goc__allp(i)->status,
+                                 memory_order_relaxed) != GOC__PDEAD)
+            return false;
+    return true;
 }
 
 /* Every P is idle: sleep until the next timer (at most
@@ -346,8 +380,7 @@ static void *sysmon_main(void *arg)
         if (goc__exiting())
             break;
         int64_t now = goc__nanotime();
-        if (atomic_load_explicit(&goc__sched.npidle, memory_order_seq_cst) ==
-            goc__gomaxprocs()) {
+        if (all_idle()) {
             /* Woken by a blocking call: it may need retaking soon, so
              * look often again (Go's bet); else keep the backed-off pace. */
             if (sysmon_deep_sleep(now))
@@ -379,6 +412,12 @@ int goc__sysmon_start(void)
     memset(&sysmon_m, 0, sizeof sysmon_m);
     sysmon_m.id = -1;
     memset(seen, 0, sizeof seen);
+    int64_t now = goc__nanotime();
+    for (int32_t i = 0; i < GOC__ALLP_MAX; i++) {
+        /* A P not seen yet is not stuck since the epoch. */
+        seen[i].rsince = seen[i].ssince = now;
+        seen[i].rcpu = -1;
+    }
     lent_total = lent_computing = 0;
     goc__noteclear(&goc__sched.sysmon_note);
     atomic_store(&goc__sched.sysmon_wait, false);
