@@ -49,6 +49,8 @@ BENCHES=(
   "timers_p99|-|bench_timers -n 100000 -max 100 -report p99|timers -n 100000 -max 100 -report p99|lower"
   "after|-|bench_after -n 1000000|after -n 1000000|lower"
   "park|-|bench_park -n 100000|park -n 100000|lower"
+  "preempt|-|bench_preempt -n 1000|preempt -n 1000|lower"
+  "preempt_gmp1|GOMAXPROCS=1|bench_preempt -n 1000|preempt -n 1000|lower"
 )
 
 # name | goc server (under BUILD_DIR/bench) | Go twin server (package under
