@@ -150,8 +150,7 @@ static struct module *module_for(const char *path)
             module_load(m, path);
             bool ok = m->elf.syms != NULL;
             /* release: pairs with the acquire load above. */
-            atomic_store_explicit(&m->state, ok ? 2 : 3,
-                                  memory_order_release);
+            atomic_store_explicit(&m->state, ok ? 2 : 3, memory_order_release);
             return ok ? m : NULL;
         }
         if (s == 1)
@@ -211,9 +210,12 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc)
  *   function (foo.part.0, foo.cold, foo.constprop.0), emitted in the unit.
  *   The units count only when goc is linked into the executable (libgoc.a):
  *   with libgoc.so, a program's own chan.c is the program's.  goc's
- *   assembly has no STT_FILE of its own: it must name its functions goc__*.
+ *   assembly cannot count on an STT_FILE of its own (x86-64 objects have
+ *   none): it must name its functions goc__*.
  *   A program file named like one of goc's loses its static functions to
  *   goc: a missed preemption, never a wrong one.
+ * - the toolchain's, when it is local and its STT_FILE names an object
+ *   (crti.o, lse-init.o) rather than a source.
  * - the implementation's, when C reserves the name to it (a file-scope
  *   name beginning with an underscore): libgcc's helpers (__udivti3, and
  *   on arm64 the outline atomics __aarch64_cas4_acq that goc's own atomics
@@ -229,7 +231,9 @@ const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc)
  *   its text, and some of their functions have names a program could have
  *   (AnnotateHappensBefore, real_clock_gettime, static helpers of the
  *   interceptors).
- * - the program's: every other function symbol (STT_FUNC).
+ * - the program's: every other function symbol (STT_FUNC).  Among them
+ *   a few that are not, but that goc never calls, so that no goc lock can
+ *   be held there: libc_nonshared.a's atexit, TSan's setjmp trampolines.
  * goc.h has no inline functions, so no goc code lies inside the program's.
  *
  * When this cannot decide, goc__user_text_init fails and asynchronous
@@ -336,6 +340,16 @@ static bool is_goc_unit(const char *file)
     return false;
 }
 
+/* Does an STT_FILE symbol name an object file rather than a source?  The
+ * toolchain's own objects are named so (crti.o, libgcc's lse-init.o on
+ * arm64, compiler-rt's asan_interceptors.cpp.o): their static functions
+ * are not the program's. */
+static bool is_object_name(const char *file)
+{
+    size_t len = strlen(file);
+    return len >= 2 && strcmp(file + len - 2, ".o") == 0;
+}
+
 /* Is the function name reserved to the implementation (C's rule for
  * file-scope names; for mangled C++ names, C++'s "__" anywhere)? */
 static bool is_reserved_name(const char *name)
@@ -352,9 +366,8 @@ static bool is_reserved_name(const char *name)
 static bool is_sanitizer_name(const char *name)
 {
     static const char *const marks[] = {
-        "__asan",      "__tsan",   "__msan",        "__lsan",
-        "__hwasan",    "__ubsan",  "__sanitizer",   "__sancov",
-        "__interceptor", "__interception",
+        "__asan",  "__tsan",      "__msan",   "__lsan",        "__hwasan",
+        "__ubsan", "__sanitizer", "__sancov", "__interceptor", "__interception",
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         if (strstr(name, marks[i]) != NULL)
@@ -372,18 +385,17 @@ struct text_ranges {
 /* Sort the executable's function symbols into user and other ranges, in
  * the order of .symtab (which attributes local symbols to the STT_FILE
  * before them). */
-static void collect_ranges(const struct elf_file *f,
-                           const struct exe_image *e,
-                           struct text_ranges *user,
-                           struct text_ranges *other)
+static void collect_ranges(const struct elf_file *f, const struct exe_image *e,
+                           struct text_ranges *user, struct text_ranges *other)
 {
-    bool goc_unit = false;
+    bool foreign_unit = false; /* the locals that follow are not user */
     for (size_t i = 0; i < f->nsyms; i++) {
         const ElfW(Sym) *s = &f->syms[i];
         const char *name = elf_sym_name(f, s);
         int type = ELF64_ST_TYPE(s->st_info);
         if (type == STT_FILE) {
-            goc_unit = e->has_goc && is_goc_unit(name);
+            foreign_unit =
+                (e->has_goc && is_goc_unit(name)) || is_object_name(name);
             continue;
         }
         if (type == STT_SECTION || s->st_size == 0 ||
@@ -398,7 +410,7 @@ static void collect_ranges(const struct elf_file *f,
         bool local = ELF64_ST_BIND(s->st_info) == STB_LOCAL;
         bool is_user = type == STT_FUNC && name[0] != '\0' &&
                        strncmp(name, "goc_", 4) != 0 &&
-                       !(local && goc_unit) && !is_reserved_name(name);
+                       !(local && foreign_unit) && !is_reserved_name(name);
         struct text_ranges *to = is_user ? user : other;
         if (to->r != NULL)
             to->r[to->n] = r;
@@ -484,12 +496,12 @@ static struct user_text *user_text_from(const struct elf_file *f,
                                         const struct exe_image *e)
 {
     struct text_ranges user = {0}, other = {0};
-    collect_ranges(f, e, &user, &other); /* count */
+    collect_ranges(f, e, &user, &other);         /* count */
     size_t nuser = user.n, nother = other.n + 1; /* + the runtime span */
     user = (struct text_ranges){.r = malloc((nuser + 1) * sizeof *user.r)};
     other = (struct text_ranges){.r = malloc(nother * sizeof *other.r)};
-    struct user_text *t = malloc(sizeof *t + (nuser + nother) *
-                                                 sizeof(struct text_range));
+    struct user_text *t =
+        malloc(sizeof *t + (nuser + nother) * sizeof(struct text_range));
     if (user.r != NULL && other.r != NULL && t != NULL) {
         collect_ranges(f, e, &user, &other);
         if (other.runtime.lo != other.runtime.hi)
