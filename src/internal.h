@@ -62,6 +62,18 @@ void goc__sysmon_stop(void); /* at its end, once exiting is set */
 
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
+/* Build the table of the program's own code (the user text: what the
+ * main executable holds of it, not goc's nor any library's), for
+ * asynchronous preemption.  Once per process, outside signal handlers;
+ * idempotent and thread-safe.  Returns: 0, or a negative code when it
+ * cannot tell (-ENOEXEC: stripped or static executable; -errno; GOC_ENOMEM),
+ * and then asynchronous preemption must stay off. */
+int goc__user_text_init(void);
+/* Is pc in the user text?  false before goc__user_text_init succeeded.
+ * Async-signal-safe: no lock, no allocation. */
+bool goc__pc_in_user_text(uintptr_t pc);
+/* Does an STT_FILE symbol name one of goc's translation units? (tests) */
+bool goc__symtab_is_goc_unit(const char *file);
 
 /* ---- sanitizer.c ---- */
 void goc__sanitizer_check(void); /* dies on a sanitizer goc lacks */
