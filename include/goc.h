@@ -768,7 +768,11 @@ GOC_EXTERN void goc_blocking_end(void);
  * -fno-omit-frame-pointer (the CMake package and goc.pc add it; names come
  * from the symbol table, so do not strip the program); each frame's
  * "+0x..." is its offset in its module, for `addr2line -f -e module 0x...`.
- * A goroutine running on another thread shows
+ * A goroutine running on another thread is shown where that thread is:
+ * goc stops it for a moment with a SIGURG (its handler is installed during
+ * goc_run; a SIGURG that is not goc's goes to the program's previous
+ * handler).  If the thread does not answer within 100 ms (SIGURG blocked,
+ * or some sanitizers), the goroutine shows
  * "goroutine running on other thread; stack unavailable". */
 GOC_EXTERN void goc_dump(int fd);
 

@@ -6,10 +6,12 @@
  * through goc__fatal, which reaches the dump through that hook.
  *
  * Frames are walked through frame pointers: from a parked goroutine's saved
- * context (arch.h gives the slots of its frame pointer and return address)
- * or, for the calling goroutine, from the current frame.  Every step is
- * checked to stay inside the goroutine's stack and to move upwards, so code
- * built without frame pointers ends the walk early instead of faulting.
+ * context (arch.h gives the slots of its frame pointer and return address),
+ * for the calling goroutine from the current frame, and for one running
+ * on another thread from where a signal stops that thread (below).  Every
+ * step is checked to stay inside the goroutine's stack and to move
+ * upwards, so code built without frame pointers ends the walk early
+ * instead of faulting.
  * Names come from dladdr (exported symbols: link with -rdynamic); each
  * frame also shows its module and offset for addr2line.  goc's own frames
  * at the top of a stack (the park and switch path) are left out: they are
@@ -32,6 +34,29 @@
  * fence of its own (Dekker's: either the dump reads RUNNING and skips the
  * stack, or execute reads scanning == g and waits).  Dumps take dumplock,
  * so there is one scanning slot.
+ *
+ * A RUNNING goroutine (other than the dumper) is walked where its thread
+ * is: the dump sends that M a SIGURG DUMP request (sigurg.c, where the
+ * handshake is), and the handler publishes the interrupted pc, sp, frame
+ * pointer (and arm64's lr) with the G the M was running, then waits in
+ * the handler.  If that G is g and sp lies in g's stack, the dump copies
+ * what the walk needs - the frame records from the interrupted frame
+ * pointer on, and on x86-64 the words between sp and that record - and
+ * lets the thread go; symbols are looked up afterwards, so a held thread
+ * waits microseconds and the dump calls nothing (dladdr's lock, malloc)
+ * that the held thread might hold.  The first frame is the interrupted
+ * pc itself; then come the callers that have no frame record yet (a
+ * function in its prologue, or built without one: libc's system call
+ * wrappers; arm64 leaf functions): on arm64 lr, on x86-64 the stack words
+ * that follow a call to the function below them; then the record chain,
+ * as for a parked G, with goc's own frames at the top left out.
+ * Bounds: the dump waits at most ASK_WAIT_NS for one thread and
+ * ASK_BUDGET_NS in all for threads that never answer (SIGURG blocked, a
+ * program's handler over goc's, TSan deferring it); a handler holds its
+ * thread at most GOC__SIGURG_HOLD_NS; a dump nested in a dump (a fatal
+ * error inside one) asks none.  When the thread does not answer in time,
+ * runs another G, or is on g0's stack, the dump prints "goroutine running
+ * on other thread; stack unavailable" as before.
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -45,6 +70,11 @@
 #include "arch.h"
 #include "goc.h"
 #include "internal.h"
+
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define GOC__HAVE_MEMCHECK 1
+#endif
 
 /* ---- output: a file descriptor or a caller's buffer ---- */
 
@@ -155,36 +185,69 @@ static void print_frame(struct out *o, const struct sym *s)
                s->module, (unsigned long)s->offset);
 }
 
-/* Walk frame records from (pc, fp), where pc is a return address.  Stops
- * at a zero return address, when fp leaves [lo, hi) or fails to climb, or
- * after 64 frames. */
-static void walk(struct out *o, uintptr_t pc, uintptr_t fp, uintptr_t lo,
-                 uintptr_t hi)
+/* ---- frames: collected first, printed after ---- */
+
+#define MAX_FRAMES 64
+
+/* Code addresses of one stack, innermost first, each inside the call it
+ * stands for: an interrupted pc as it is, a return address minus one (so
+ * that a call at the very end of a function names that function). */
+struct frames {
+    int n;
+    uintptr_t pc[MAX_FRAMES];
+};
+
+/* Append return address ra.  Returns: false at the end of the walk (a
+ * zero return address, the goroutine's entry, or a full array). */
+static bool push_return(struct frames *f, uintptr_t ra)
 {
-    bool top = true; /* still in goc's own frames at the top */
-    for (int depth = 0; depth < 64 && pc != 0; depth++) {
-        if (is_entry_frame(pc - 1))
-            break;
-        if (!(top && is_runtime_frame(pc - 1))) {
-            struct sym s = lookup(pc - 1);
-            top = false;
-            print_frame(o, &s);
-        }
-        if (fp < lo || fp + 2 * sizeof(uintptr_t) > hi ||
-            (fp & (sizeof(uintptr_t) - 1)) != 0)
-            break;
+    if (f->n == MAX_FRAMES || ra == 0 || is_entry_frame(ra - 1))
+        return false;
+    f->pc[f->n++] = ra - 1;
+    return true;
+}
+
+/* Append the return addresses of the frame records from fp on.  Stops
+ * when fp leaves [lo, hi) or fails to climb, so code built without frame
+ * pointers ends the walk early instead of faulting. */
+static void collect_records(struct frames *f, uintptr_t fp, uintptr_t lo,
+                            uintptr_t hi)
+{
+    while (fp >= lo && fp + 2 * sizeof(uintptr_t) <= hi &&
+           (fp & (sizeof(uintptr_t) - 1)) == 0) {
         uintptr_t next = ((uintptr_t *)fp)[0];
-        pc = ((uintptr_t *)fp)[1];
-        if (next <= fp)
+        uintptr_t ra = ((uintptr_t *)fp)[1];
+        if (next <= fp || !push_return(f, ra))
             break;
         fp = next;
     }
 }
 
-static const char *state_name(goc__g *g, uint32_t s, bool self)
+/* Print f, leaving out goc's own frames at the top. */
+static void print_frames(struct out *o, const struct frames *f)
 {
-    if (self)
-        return "running";
+    int i = 0;
+    while (i < f->n && is_runtime_frame(f->pc[i]))
+        i++;
+    for (; i < f->n; i++) {
+        struct sym s = lookup(f->pc[i]);
+        print_frame(o, &s);
+    }
+}
+
+/* Walk frame records from (ra, fp), where ra is a return address. */
+static void walk(struct out *o, uintptr_t ra, uintptr_t fp, uintptr_t lo,
+                 uintptr_t hi)
+{
+    struct frames f = {.n = 0};
+    if (push_return(&f, ra))
+        collect_records(&f, fp, lo, hi);
+    print_frames(o, &f);
+}
+
+/* The state a parked G's header shows (its wait reason if it waits). */
+static const char *state_name(goc__g *g, uint32_t s)
+{
     switch (s) {
     case GOC__GRUNNABLE:
         return "runnable";
@@ -197,43 +260,65 @@ static const char *state_name(goc__g *g, uint32_t s, bool self)
     }
 }
 
-static void print_header(struct out *o, goc__g *g, uint32_t s, bool self)
+/* The fields of a header that a dump prints, copied at once: a running
+ * G may exit, and its header be reused, while the dump waits for its
+ * thread (print_running). */
+struct ghead {
+    int64_t goid, parent_goid;
+    const char *name;
+    uintptr_t gopc;
+    bool is_main, locked;
+};
+
+static struct ghead ghead_of(goc__g *g)
 {
-    out_printf(o, "goroutine %lld [%s%s]", (long long)g->goid,
-               state_name(g, s, self),
-               g->lockedm != NULL ? ", locked to thread" : "");
-    if (g->name != NULL)
-        out_printf(o, " \"%s\"", g->name);
+    return (struct ghead){.goid = g->goid,
+                          .parent_goid = g->parent_goid,
+                          .name = g->name,
+                          .gopc = g->gopc,
+                          .is_main = g->is_main,
+                          .locked = g->lockedm != NULL};
+}
+
+static void print_header(struct out *o, const struct ghead *h,
+                         const char *state)
+{
+    out_printf(o, "goroutine %lld [%s%s]", (long long)h->goid, state,
+               h->locked ? ", locked to thread" : "");
+    if (h->name != NULL)
+        out_printf(o, " \"%s\"", h->name);
     out_printf(o, ":\n");
 }
 
-static void print_creator(struct out *o, goc__g *g)
+static void print_creator(struct out *o, const struct ghead *h)
 {
-    if (g->is_main)
+    if (h->is_main)
         return;
-    struct sym s = lookup(g->gopc - 1);
+    struct sym s = lookup(h->gopc - 1);
     out_printf(o, "created by %s", s.name ? s.name : "??");
-    if (g->parent_goid != 0)
-        out_printf(o, " in goroutine %lld", (long long)g->parent_goid);
+    if (h->parent_goid != 0)
+        out_printf(o, " in goroutine %lld", (long long)h->parent_goid);
     out_printf(o, "\n\t%s +0x%lx\n", s.module, (unsigned long)s.offset);
 }
 
 /* Print a G that is not running: its stack is frozen (scan_begin). */
 static void print_parked(struct out *o, goc__g *g, uint32_t s)
 {
+    struct ghead h = ghead_of(g);
+    const char *state = state_name(g, s);
     uintptr_t *ctx = g->sp;
     if (ctx == NULL || ctx[GOC__CTX_PC_SLOT] == (uintptr_t)goc__ctx_entry) {
         /* Never ran: show where it will start. */
         struct sym fs = lookup((uintptr_t)g->fn);
-        print_header(o, g, s, false);
+        print_header(o, &h, state);
         print_frame(o, &fs);
     } else {
-        print_header(o, g, s, false);
+        print_header(o, &h, state);
         walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT],
              (uintptr_t)g->stack_lo,
              (uintptr_t)g->stack_hi);
     }
-    print_creator(o, g);
+    print_creator(o, &h);
 }
 
 /* The calling goroutine, walked from frame record fp: the frame of the
@@ -241,11 +326,12 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
  * caller's. */
 static void print_self(struct out *o, goc__g *g, uintptr_t fp)
 {
-    print_header(o, g, GOC__GRUNNING, true);
+    struct ghead h = ghead_of(g);
+    print_header(o, &h, "running");
     uintptr_t pc = ((uintptr_t *)fp)[1];
     walk(o, pc, ((uintptr_t *)fp)[0], (uintptr_t)g->stack_lo,
          (uintptr_t)g->stack_hi);
-    print_creator(o, g);
+    print_creator(o, &h);
 }
 
 /* ---- the scan protocol (see the top of the file) ---- */
@@ -309,8 +395,268 @@ void goc__dump_wait(goc__g *g)
 struct dump_state {
     struct out *o;
     goc__g *self;
-    bool any; /* something printed: separate the next with a blank line */
+    bool any;       /* something printed: separate the next with a blank
+                       line */
+    bool ask;       /* this dump holds dumplock: it may stop running
+                       threads to walk their goroutines (sigurg.c) */
+    int64_t budget; /* ns it may still wait for threads that do not
+                       answer */
 };
+
+/* ---- a running goroutine, walked where a SIGURG stops its thread ---- */
+
+/* How long a dump waits for one thread's answer, and for all those that
+ * never answer (SIGURG blocked, TSan deferring it): then it goes on with
+ * "stack unavailable".  An answer comes in microseconds. */
+#define ASK_WAIT_NS (100 * 1000 * 1000)
+#define ASK_BUDGET_NS (250 * 1000 * 1000)
+/* x86-64: stack words above the interrupted sp searched for the return
+ * addresses of frames that have no frame record (caller_scan). */
+#define SCAN_WORDS 256
+
+/* What is read of a held thread's stack: only memory, while the thread
+ * waits in its handler; symbols are looked up after it runs on.  Only the
+ * owner of dumplock asks, so one copy serves every dump. */
+static struct held {
+    goc__sigctx c;         /* where the signal stopped it */
+    uintptr_t lo, hi;      /* its G's stack (the G may be gone by the
+                              time the frames are printed) */
+    struct frames chain;   /* return addresses from c.fp's record on */
+    int nwords;
+    uintptr_t words[SCAN_WORDS]; /* x86-64: [c.sp, c.fp), at most */
+} held;
+
+/* g's M, read while that M may be switching g in or out (it writes g->m
+ * with plain stores, proc.c).  Only a hint: the M's handler reports the
+ * G it interrupted, and the dump trusts only that.  Hidden from TSan,
+ * which would rightly call it a race. */
+__attribute__((no_sanitize("thread"))) static goc__m *g_m_hint(goc__g *g)
+{
+    return *(goc__m *volatile *)&g->m;
+}
+
+#if defined(__x86_64__)
+/* Copy n stack words from `from`: locals included, which ASan may have
+ * poisoned (redzones), and which may never have been written. */
+__attribute__((no_sanitize("address"))) static void
+copy_words(uintptr_t *dst, uintptr_t from, int n)
+{
+    const volatile uintptr_t *src = (const volatile uintptr_t *)from;
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i]; /* volatile: not a memcpy ASan would check */
+#ifdef GOC__HAVE_MEMCHECK
+    VALGRIND_MAKE_MEM_DEFINED(dst, (size_t)n * sizeof *dst);
+#endif
+}
+#endif
+
+/* Read what the walk needs of g's stack while its thread is held.
+ * Returns: false if the thread was not on g's stack (g0's, or between
+ * goroutines: held.c.g is g only until the switch). */
+static bool collect_held(goc__g *g)
+{
+    /* g's bounds are stable while it runs; the handler's release
+     * publishes them (they were written before g first ran). */
+    uintptr_t lo = (uintptr_t)g->stack_lo, hi = (uintptr_t)g->stack_hi;
+    uintptr_t sp = held.c.sp;
+    if (sp < lo || sp >= hi || (sp & (sizeof(uintptr_t) - 1)) != 0)
+        return false;
+    held.lo = lo;
+    held.hi = hi;
+    held.chain.n = 0;
+    collect_records(&held.chain, held.c.fp, lo, hi);
+    held.nwords = 0;
+#if defined(__x86_64__)
+    uintptr_t top = held.c.fp > sp && held.c.fp < hi ? held.c.fp : hi;
+    size_t n = (top - sp) / sizeof(uintptr_t);
+    held.nwords = n < SCAN_WORDS ? (int)n : SCAN_WORDS;
+    copy_words(held.words, sp, held.nwords);
+#endif
+    return true;
+}
+
+#if defined(__x86_64__)
+/* The loaded modules' segments, read afresh for each running goroutine
+ * (after its thread runs on: dl_iterate_phdr takes the loader's lock),
+ * so that the search reads no byte that is not mapped. */
+#define MAX_SEGS 256
+static struct seg {
+    uintptr_t lo, hi;
+    bool exec;
+} segs[MAX_SEGS];
+static int nsegs;
+
+static int seg_add(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    for (int i = 0; i < info->dlpi_phnum && nsegs < MAX_SEGS; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        segs[nsegs++] = (struct seg){lo, lo + ph->p_memsz,
+                                     (ph->p_flags & PF_X) != 0};
+    }
+    return 0;
+}
+
+/* Do the n bytes at a lie in one loaded segment (executable if code)? */
+static bool mapped(uintptr_t a, size_t n, bool code)
+{
+    for (int i = 0; i < nsegs; i++)
+        if (a >= segs[i].lo && a + n <= segs[i].hi && a + n > a)
+            return !code || segs[i].exec;
+    return false;
+}
+
+/* A word of a GOT: memory ASan knows nothing of, but it may be next to
+ * a global's redzone. */
+__attribute__((no_sanitize("address"))) static uintptr_t
+load_word(uintptr_t a)
+{
+    return *(const volatile uintptr_t *)a;
+}
+
+/* t is a call's target: a function, or a PLT entry ([endbr64] [bnd] jmp
+ * *slot(%rip)), which stands for the function in its GOT slot.
+ * Returns: the function, or 0. */
+static uintptr_t plt_follow(uintptr_t t)
+{
+    if (!mapped(t, 11, true))
+        return 0;
+    const uint8_t *p = (const uint8_t *)t;
+    if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+        p += 4;
+    if (p[0] == 0xf2)
+        p++;
+    if (p[0] != 0xff || p[1] != 0x25)
+        return t;
+    int32_t rel;
+    memcpy(&rel, p + 2, sizeof rel);
+    uintptr_t slot = (uintptr_t)(p + 6) + (uintptr_t)(intptr_t)rel;
+    return mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
+}
+
+/* If the instruction that ends at ra is a call we can follow (call rel32,
+ * call *slot(%rip)), its target.  Returns: the function, or 0. */
+static uintptr_t call_target(uintptr_t ra)
+{
+    if (!mapped(ra - 6, 6, true))
+        return 0;
+    const uint8_t *p = (const uint8_t *)ra;
+    int32_t rel;
+    memcpy(&rel, p - 4, sizeof rel);
+    if (p[-5] == 0xe8)
+        return plt_follow(ra + (uintptr_t)(intptr_t)rel);
+    if (p[-6] == 0xff && p[-5] == 0x15) {
+        uintptr_t slot = ra + (uintptr_t)(intptr_t)rel;
+        return mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
+    }
+    return 0;
+}
+
+/* Frames between the interrupted one and the owner of the frame record
+ * that rbp names: functions interrupted before they made their record
+ * (a prologue), or built without one (libc's system call wrappers).
+ * Their return addresses lie between sp and that record; a stack word is
+ * taken for one only if the instruction before it calls the function
+ * below it (directly, or through the PLT or GOT), so stale words and data
+ * are left alone. */
+static void caller_scan(struct frames *f)
+{
+    uintptr_t lo = held.lo, hi = held.hi;
+    const char *callee = lookup(held.c.pc).name;
+    nsegs = 0;
+    dl_iterate_phdr(seg_add, NULL);
+    for (int i = 0; i < held.nwords && callee != NULL && f->n < MAX_FRAMES;
+         i++) {
+        uintptr_t w = held.words[i];
+        if (w - lo < hi - lo || w < 4096)
+            continue; /* a stack address, or a small number */
+        uintptr_t t = call_target(w);
+        if (t == 0)
+            continue;
+        struct sym ts = lookup(t);
+        if (ts.name == NULL || strcmp(ts.name, callee) != 0)
+            continue;
+        if (!push_return(f, w))
+            return;
+        callee = lookup(w - 1).name;
+    }
+}
+#elif defined(__aarch64__)
+/* The interrupted function's caller when it is a leaf without a frame
+ * record (gcc's default on arm64) or still in its prologue: its return
+ * address is in lr only.  Taken if lr follows a BL or BLR, is not the
+ * return address the frame record holds, and lies outside the
+ * interrupted function (a stale lr from a call that function made). */
+static void caller_lr(struct frames *f)
+{
+    uintptr_t lr = held.c.lr;
+    if (lr == 0 || (lr & 3) != 0 ||
+        (held.chain.n > 0 && held.chain.pc[0] == lr - 1))
+        return;
+    struct sym by = lookup(lr - 1);
+    if (by.name == NULL)
+        return;
+    struct sym at = lookup(held.c.pc);
+    if (at.name != NULL && strcmp(at.name, by.name) == 0)
+        return;
+    uint32_t insn; /* lr - 4 is in by's function, so mapped */
+    memcpy(&insn, (const void *)(lr - 4), sizeof insn);
+    bool bl = (insn & 0xfc000000u) == 0x94000000u;
+    bool blr = (insn & 0xfffffc1fu) == 0xd63f0000u;
+    if (bl || blr)
+        (void)push_return(f, lr);
+}
+#endif
+
+/* The held stack's frames, innermost first: the interrupted pc itself,
+ * the callers that have no frame record, then the record chain. */
+static void assemble(struct frames *f)
+{
+    f->n = 0;
+    if (is_entry_frame(held.c.pc))
+        return;
+    f->pc[f->n++] = held.c.pc;
+#if defined(__x86_64__)
+    caller_scan(f);
+#elif defined(__aarch64__)
+    caller_lr(f);
+#endif
+    for (int i = 0; i < held.chain.n && f->n < MAX_FRAMES; i++)
+        f->pc[f->n++] = held.chain.pc[i];
+}
+
+/* Print running g (not the dumper) from where its thread is: stop the
+ * thread in its SIGURG handler, read the stack, let it go, then print.
+ * Returns: false if that could not be done (the caller says "stack
+ * unavailable"). */
+static bool print_running(struct dump_state *d, goc__g *g,
+                          const struct ghead *h)
+{
+    goc__m *m = g_m_hint(g);
+    if (!d->ask || m == NULL || d->budget <= 0)
+        return false;
+    int64_t start = goc__nanotime();
+    int64_t wait = d->budget < ASK_WAIT_NS ? d->budget : ASK_WAIT_NS;
+    if (!goc__sigurg_dump_hold(m, wait, &held.c)) {
+        d->budget -= goc__nanotime() - start;
+        return false;
+    }
+    bool ok = held.c.g == g && collect_held(g);
+    if (!goc__sigurg_dump_release(m))
+        ok = false; /* its handler gave up: the stack moved under us */
+    if (!ok)
+        return false;
+    struct frames f;
+    assemble(&f);
+    print_header(d->o, h, "running");
+    print_frames(d->o, &f);
+    print_creator(d->o, h);
+    return true;
+}
 
 static void separate(struct dump_state *d)
 {
@@ -333,10 +679,13 @@ static void dump_one(goc__g *g, void *arg)
          s == GOC__GRUNNING) && !g->system) {
         separate(d);
         if (s == GOC__GRUNNING) {
-            print_header(d->o, g, s, false);
-            out_printf(d->o, "\tgoroutine running on other thread; "
-                             "stack unavailable\n");
-            print_creator(d->o, g);
+            struct ghead h = ghead_of(g);
+            if (!print_running(d, g, &h)) {
+                print_header(d->o, &h, "running");
+                out_printf(d->o, "\tgoroutine running on other thread; "
+                                 "stack unavailable\n");
+                print_creator(d->o, &h);
+            }
         } else {
 #if GOC_DEBUG >= 2
             uint32_t runs = atomic_load(&g->nexec);
@@ -357,8 +706,9 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
         print_self(o, self, fp);
     if (!all)
         return;
-    struct dump_state d = {o, self, self != NULL};
+    struct dump_state d = {o, self, self != NULL, false, ASK_BUDGET_NS};
     bool owner = scan_begin();
+    d.ask = owner; /* a dump nested in a dump (a fatal error) asks none */
     goc__g_each(dump_one, &d);
     scan_end(owner);
 }

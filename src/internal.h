@@ -27,6 +27,7 @@
 #include "runq.h"
 #include "proc.h"
 #include "park.h"
+#include "sigurg.h"
 
 /* ---- spawn.c ---- */
 /* goc_go for the runtime's own use (AfterFuncs): never yields, so it may

@@ -26,7 +26,7 @@ static inline size_t goc__pagesize(void)
 }
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
-int goc__signals_install(void);      /* SIGSEGV overflow handler */
+int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */
 void goc__signals_restore(void);
 int goc__altstack_init(goc__m *m);   /* per-M sigaltstack */
 void goc__altstack_free(goc__m *m);

@@ -2,7 +2,8 @@
 /*
  * os_linux.c - what the runtime needs from Linux: CPU count (affinity mask
  * and cgroup quota), clocks, threads, thread stacks, the stack-overflow
- * signal handler and environment knobs (Go's os_linux.go).
+ * signal handler (and the installation of sigurg.c's) and environment
+ * knobs (Go's os_linux.go).
  */
 #include <errno.h>
 #include <limits.h>
@@ -232,6 +233,9 @@ int goc__signals_install(void)
     if (sigaction(SIGBUS, &sa, &old_bus) != 0)
         return -errno;
     signals_installed = true;
+    int rc = goc__sigurg_install(); /* requests to Ms (sigurg.c) */
+    if (rc != 0)
+        return rc;
     /* Only if the program has not claimed SIGQUIT for itself. */
     struct sigaction cur;
     if (sigaction(SIGQUIT, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
@@ -250,6 +254,7 @@ void goc__signals_restore(void)
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     signals_installed = false;
+    goc__sigurg_restore();
     if (quit_installed)
         sigaction(SIGQUIT, &old_quit, NULL);
     quit_installed = false;

@@ -339,6 +339,18 @@ _Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
  * M: a thread
  * ------------------------------------------------------------------------ */
 
+/* Where a SIGURG interrupted an M's thread (sigurg.c): the registers a
+ * frame-pointer walk starts from, and the G the M was running then. */
+typedef struct goc__sigctx {
+    uintptr_t pc;              /* the interrupted instruction */
+    uintptr_t sp;
+    uintptr_t fp;              /* frame pointer (rbp, x29) */
+    uintptr_t lr;              /* arm64: link register (x30); else 0 */
+    goc__g *g;                 /* m->curg then: NULL on g0 or between
+                                  goroutines; may be running on g0's
+                                  stack still (check sp) */
+} goc__sigctx;
+
 struct goc__m {
     int64_t id;                /* immutable; the first M is 0, sysmon's
                                   record -1 */
@@ -390,6 +402,20 @@ struct goc__m {
     void *g0_stack_lo;         /* the thread's stack, for ASan */
     size_t g0_stack_size;
     void *altstack;            /* sigaltstack for the overflow handler */
+
+    /* SIGURG requests (sigurg.c, sigurg.h). */
+    _Atomic uint32_t sigreq;   /* GOC__SIGREQ_* bits: any thread ORs bits
+                                  in (release) before it signals; the
+                                  M's handler takes them all with an
+                                  exchange (acquire) */
+    _Atomic uint32_t sigdump;  /* the dump handshake, sigurg.c: the
+                                  dumper stores ASKED; the handler CASes
+                                  ASKED -> HELD (release) once sigctx is
+                                  written; the dumper (or the handler,
+                                  tired of waiting) CASes HELD -> IDLE */
+    goc__sigctx sigctx;        /* written by the M's handler before its
+                                  CAS to HELD; read by the dumper after
+                                  its acquire load of HELD */
 };
 
 /* ------------------------------------------------------------------------
