@@ -658,6 +658,30 @@ static bool print_running(struct dump_state *d, goc__g *g,
     return true;
 }
 
+/* Print g, which asynchronous preemption parked with its thread inside
+ * the SIGURG handler (preempt.c): RUNNABLE, its stack frozen by the scan
+ * protocol (it cannot run until scan_release), walked from the context
+ * the signal interrupted.  Returns: false if that context is not on g's
+ * stack (the caller prints it as any parked goroutine). */
+static bool print_async_parked(struct dump_state *d, goc__g *g, uint32_t s)
+{
+    const void *uc = g->async_ctx;
+    if (uc == NULL)
+        return false;
+    goc__sigctx_of(uc, &held.c);
+    held.c.g = g;
+    if (!collect_held(g))
+        return false;
+    struct frames f;
+    assemble(&f);
+    struct ghead h = ghead_of(g);
+    h.locked = g->lockcount > 0; /* not the preemption's own wiring */
+    print_header(d->o, &h, state_name(g, s));
+    print_frames(d->o, &f);
+    print_creator(d->o, &h);
+    return true;
+}
+
 static void separate(struct dump_state *d)
 {
     if (d->any)
@@ -686,6 +710,8 @@ static void dump_one(goc__g *g, void *arg)
                                  "stack unavailable\n");
                 print_creator(d->o, &h);
             }
+        } else if (s == GOC__GRUNNABLE && print_async_parked(d, g, s)) {
+            /* printed */
         } else {
 #if GOC_DEBUG >= 2
             uint32_t runs = atomic_load(&g->nexec);

@@ -12,6 +12,9 @@
  *   GOC_STACK_GUARD exactly "mprotect" selects the fallback guard
  *   GOC_TRACEBACK   exactly "none" or "crash"; anything else: all
  *   GOC_DEBUG_SIGNALS  set (to anything) or not
+ *   GOCDEBUG        comma-separated name=value settings, as Go's GODEBUG;
+ *                   known: asyncpreempt=1 (exactly "1" turns it on);
+ *                   unknown names are ignored
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +45,22 @@ static bool env_is(const char *name, const char *value)
     return s != NULL && strcmp(s, value) == 0;
 }
 
+/* Returns: true if the GOCDEBUG list has name=value, exactly. */
+static bool gocdebug_has(const char *name, const char *value)
+{
+    const char *s = getenv("GOCDEBUG");
+    size_t nl = strlen(name), vl = strlen(value);
+    while (s != NULL && *s != '\0') {
+        const char *end = strchr(s, ',');
+        size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+        if (len == nl + 1 + vl && strncmp(s, name, nl) == 0 && s[nl] == '=' &&
+            strncmp(s + nl + 1, value, vl) == 0)
+            return true;
+        s = end != NULL ? end + 1 : NULL;
+    }
+    return false;
+}
+
 void goc__env_read(void)
 {
     goc__env.gomaxprocs = env_int("GOMAXPROCS");
@@ -54,6 +73,7 @@ void goc__env_read(void)
                              ? GOC__TRACEBACK_CRASH
                              : GOC__TRACEBACK_ALL;
     goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
+    goc__env.async_preempt = gocdebug_has("asyncpreempt", "1");
 }
 
 /* At load time, so a fatal error before the first goc_run already honours

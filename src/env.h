@@ -28,6 +28,9 @@ struct goc__env {
     bool debug_signals;  /* GOC_DEBUG_SIGNALS set: report passed-on faults */
     int64_t max_threads; /* GOC_MAXTHREADS (Go's debug.SetMaxThreads):
                             Ms a run may start; 0 when unset/invalid */
+    bool async_preempt;  /* GOCDEBUG holds asyncpreempt=1 (Go's GODEBUG
+                            asyncpreemptoff, the other way round: off by
+                            default in goc) */
 };
 
 extern struct goc__env goc__env;

@@ -181,6 +181,10 @@ void goc_yield(void)
 /* ---- cooperative preemption (proc.h tells the protocol) ---- */
 
 uint32_t goc__preempt_pending;
+/* The same word under a hidden name: the library's own checks load it
+ * straight, where the exported name costs a load from the GOT first. */
+extern uint32_t goc__preempt_word
+    __attribute__((alias("goc__preempt_pending"), visibility("hidden")));
 
 void goc__preempt_slow(void)
 {

@@ -76,7 +76,7 @@ void goc__ready(goc__g *g);
  * may yield. */
 static inline __attribute__((always_inline)) void goc__preempt_check(void)
 {
-    if (goc__unlikely(__atomic_load_n(&goc__preempt_pending,
+    if (goc__unlikely(__atomic_load_n(&goc__preempt_word,
                                       __ATOMIC_RELAXED) != 0))
         goc__preempt_slow();
 }

@@ -485,7 +485,7 @@ void goc__handoffp(goc__p *p)
 /* m's locked G is not running: give away m's P and sleep until the G is
  * runnable and somebody hands m a P to run it on (startlockedm).
  * Returns: false when woken because the run is exiting. */
-static bool stoplockedm(goc__m *m)
+bool goc__stoplockedm(goc__m *m)
 {
     if (m->p != NULL)
         goc__handoffp(releasep(m));
@@ -804,7 +804,7 @@ top:
     if (goc__exiting())
         return NULL;
     if (m->lockedg != NULL)
-        return stoplockedm(m) ? m->lockedg : NULL;
+        return goc__stoplockedm(m) ? m->lockedg : NULL;
     if (goc__unlikely(m->p == NULL) && !reacquire_p(m))
         return NULL;
     goc__p *p = m->p;

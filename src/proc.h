@@ -122,12 +122,16 @@ static inline __attribute__((always_inline)) void goc__p_runtick(goc__p *p)
  * Invariant: goc__preempt_pending == the number of Ps whose preempt is 1
  * (each 0 -> 1 exchange adds one, each 1 -> 0 exchange takes one away). */
 
+/* goc__preempt_pending (goc.h) as the library reads and writes it: an
+ * alias without the GOT indirection of an exported name (park.c). */
+extern uint32_t goc__preempt_word __attribute__((visibility("hidden")));
+
 /* p's flag, if set, is withdrawn.  Any thread (sysmon, p's M). */
 static inline void goc__preempt_clear(goc__p *p)
 {
     if (atomic_load_explicit(&p->preempt, memory_order_relaxed) != 0 &&
         atomic_exchange_explicit(&p->preempt, 0, memory_order_relaxed) != 0)
-        __atomic_fetch_sub(&goc__preempt_pending, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_sub(&goc__preempt_word, 1, __ATOMIC_RELAXED);
 }
 
 /* Ask p's goroutine to yield at its next goc call (sysmon). */
@@ -135,7 +139,7 @@ static inline void goc__preempt_request(goc__p *p)
 {
     if (atomic_load_explicit(&p->preempt, memory_order_relaxed) == 0 &&
         atomic_exchange_explicit(&p->preempt, 1, memory_order_relaxed) == 0)
-        __atomic_fetch_add(&goc__preempt_pending, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&goc__preempt_word, 1, __ATOMIC_RELAXED);
 }
 
 /* A new time slice begins on p: count it; a preemption asked for the old
@@ -189,6 +193,19 @@ void goc__acquirep(goc__m *m, goc__p *p);
  * its P blocked in a call it did not declare, or take one back (-1).
  * Returns: true if done. */
 bool goc__procs_lend(int delta);
+/* m, whose G is wired to it (m->lockedg) and waits RUNNABLE in a queue,
+ * hands off its P if it holds one and sleeps until an M that dequeues
+ * the G hands it a P (acquired on return).  Returns: false when the run
+ * is exiting. */
+bool goc__stoplockedm(goc__m *m);
+/* Asynchronous preemption (preempt.c): on for this run? */
+extern bool goc__async_preempt;
+/* Decide it for the run that starts (env, sanitizers, valgrind, symbols). */
+void goc__preempt_init(void);
+/* The SIGURG handler's PREEMPT request, on m's thread; uc: the
+ * interrupted ucontext_t.  Parks the goroutine with its thread if it is
+ * at a safe point, else returns at once. */
+void goc__preempt_signal(goc__m *m, void *uc);
 /* Start an M (a new thread, or an idle one) on p, not spinning. */
 void goc__startm_p(goc__p *p);
 /* Find p, taken from its M (a locked G parked, a blocking call

@@ -250,7 +250,7 @@ static void sched_reset(void)
     atomic_store(&goc__sched.timer_via_poll, false);
     goc__sched.lentprocs = 0;
     /* An abandoned run's Ps may have left flags counted. */
-    __atomic_store_n(&goc__preempt_pending, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&goc__preempt_word, 0, __ATOMIC_RELAXED);
     atomic_store(&goc__sched.lastpoll, goc__nanotime());
     goc__noteclear(&goc__sched.timer_note);
     goc__noteclear(&goc__sched.run_done);
@@ -278,6 +278,7 @@ int goc_run(void (*main_fn)(void *), void *arg)
     sched_reset();
     goc__stack_init();
     goc__membarrier_init();
+    goc__preempt_init(); /* before sysmon, which reads it */
 
     goc__lock(&goc__sched.lock);
     bool ok = procresize(nprocs);

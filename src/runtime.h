@@ -222,6 +222,10 @@ struct goc__g {
                                   the first run on */
     char *stack_hi;
     void *tsan_fiber;          /* TSan fiber of this goroutine, if TSan */
+    void *async_ctx;           /* the ucontext_t where asynchronous
+                                  preemption stopped it, while it waits
+                                  RUNNABLE on its thread (preempt.c); the
+                                  dump walks from it; owner: that thread */
 #if GOC_DEBUG >= 2
     _Atomic uint32_t nexec;    /* times made RUNNING: the dump checks that
                                   it does not move while it walks g */
@@ -306,8 +310,13 @@ struct goc__p {
                                          schedtick stand for 10 ms); the
                                          goroutine yields at its next goc
                                          call.  sysmon sets it, the owner
-                                         clears it (preempt.h); counted
+                                         clears it (proc.h); counted
                                          in goc__preempt_pending */
+    _Atomic(goc__g *) asyncg;         /* PSYSCALL because asynchronous
+                                         preemption parked this goroutine
+                                         with its thread (preempt.c): for
+                                         sysmon to queue; the handler
+                                         writes, sysmon takes (exchange) */
     _Atomic uint32_t syscalltick;     /* blocking calls begun on it; owner
                                          M writes, sysmon reads (relaxed) */
     _Atomic int32_t mclock;           /* CPU-time clock (clockid_t) and */

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sigurg.c - goc's SIGURG handler: requests to one M's thread, served in
- * the context the signal interrupted (sigurg.h; Go's sigPreempt).  Today
- * the one request is DUMP, for goroutine dumps (debug.c); asynchronous
- * preemption will come through the same handler (GOC__SIGREQ_PREEMPT, a
- * marked place in dispatch below).
+ * the context the signal interrupted (sigurg.h; Go's sigPreempt): DUMP,
+ * for goroutine dumps (debug.c), and PREEMPT, asynchronous preemption
+ * (preempt.c, which may park the thread in the handler).
  *
  * The handler is installed at the start of a run with SA_SIGINFO |
  * SA_ONSTACK | SA_RESTART (every M has an alternate signal stack, and a
@@ -80,8 +79,9 @@ static void urg_futex_wake(_Atomic uint32_t *addr)
 
 /* ---- the handler ---- */
 
-static void context_of(const ucontext_t *uc, goc__sigctx *c)
+void goc__sigctx_of(const void *ucv, goc__sigctx *c)
 {
+    const ucontext_t *uc = ucv;
 #if defined(__x86_64__)
     c->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     c->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
@@ -122,7 +122,7 @@ static void answer_dump(goc__m *m, const ucontext_t *uc)
             urg_futex_wake(&m->sigdump);
         return;
     }
-    context_of(uc, &m->sigctx);
+    goc__sigctx_of(uc, &m->sigctx);
     m->sigctx.g = m->curg; /* this thread's own field */
     uint32_t asked = SIGDUMP_ASKED;
     /* release: sigctx, and every write this thread made to its stack,
@@ -179,8 +179,9 @@ static void sigurg_handler(int sig, siginfo_t *si, void *uc)
      * found it, before anything else changes it. */
     if (req & GOC__SIGREQ_DUMP)
         answer_dump(m, uc);
-    /* GOC__SIGREQ_PREEMPT: asynchronous preemption goes here (not built
-     * yet; the bit is never sent). */
+    /* Then a preemption, which may park the thread here for a while. */
+    if (req & GOC__SIGREQ_PREEMPT)
+        goc__preempt_signal(m, uc);
     errno = saved_errno;
 }
 

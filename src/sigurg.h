@@ -23,8 +23,8 @@ enum {
     /* Publish the interrupted context and hold the thread there until the
      * dumper lets go (debug.c walks the running goroutine's stack). */
     GOC__SIGREQ_DUMP = 1u << 0,
-    /* Reserved for asynchronous preemption (not built yet): its place in
-     * the handler's dispatch is marked in sigurg.c. */
+    /* Park the interrupted goroutine with its thread if it is at a safe
+     * point (asynchronous preemption, preempt.c). */
     GOC__SIGREQ_PREEMPT = 1u << 1,
 };
 
@@ -54,6 +54,10 @@ bool goc__sigurg_dump_hold(goc__m *m, int64_t wait_ns, goc__sigctx *out);
  * waiting (the thread ran on: what was read of its stack meanwhile may be
  * torn). */
 bool goc__sigurg_dump_release(goc__m *m);
+
+/* The registers a walk starts from, out of an interrupted ucontext_t
+ * (g is left as it was).  Async-signal-safe. */
+void goc__sigctx_of(const void *uc, goc__sigctx *c);
 
 /* How long a handler holds its thread for a dumper at most. */
 #define GOC__SIGURG_HOLD_NS (1000 * 1000 * 1000)

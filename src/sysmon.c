@@ -73,6 +73,7 @@ static struct {
     uint8_t lent;       /* a P was lent while this one was stuck: LENT_* */
     uint32_t stick;     /* schedtick */
     int64_t ssince;     /* when stick was first seen running */
+    int64_t sigat;      /* when its M was last signalled to preempt */
 } seen[GOC__ALLP_MAX];
 
 enum { LENT_NONE = 0, LENT_BLOCKED, LENT_COMPUTING };
@@ -106,17 +107,39 @@ static bool worth_retaking(goc__p *p, int64_t since, int64_t now)
     return now - since >= RETAKE_AFTER_NS;
 }
 
+/* With asynchronous preemption on (preempt.c), signal the M of p, whose
+ * goroutine has not answered its flag for a whole slice: at most once a
+ * slice.  Returns: true if signalled. */
+static bool preempt_async(int32_t i, goc__p *p, int64_t now)
+{
+    if (!goc__async_preempt || now - seen[i].ssince < 2 * PREEMPT_AFTER_NS ||
+        now - seen[i].sigat < PREEMPT_AFTER_NS ||
+        atomic_load_explicit(&p->preempt, memory_order_relaxed) == 0)
+        return false;
+    /* Racy: p may have changed hands; the handler checks that its M still
+     * holds a flagged P at a safe point, and a stale M is harmless. */
+    goc__m *m = __atomic_load_n(&p->m, __ATOMIC_RELAXED);
+    if (m == NULL)
+        return false;
+    seen[i].sigat = now;
+    goc__sigurg_send(m, GOC__SIGREQ_PREEMPT);
+    return true;
+}
+
 /* Flag p, running, if its time slice (schedtick) has lasted
  * PREEMPT_AFTER_NS (Go's retake -> preemptone): its goroutine yields at
  * its next goc call.  *next becomes the earliest time a slice seen
- * running now reaches that age, or stays. */
-static void preempt_long_slice(int32_t i, goc__p *p, int64_t now,
+ * running now reaches that age, or stays.  Returns: true if it signalled
+ * p's M (preempt_async). */
+static bool preempt_long_slice(int32_t i, goc__p *p, int64_t now,
                                int64_t *next)
 {
     uint32_t t = goc__p_schedtick(p);
     if (seen[i].stick != t) {
         seen[i].stick = t;
         seen[i].ssince = now;
+    } else if (preempt_async(i, p, now)) {
+        return true;
     } else if (now - seen[i].ssince >= PREEMPT_AFTER_NS) {
         goc__preempt_request(p);
         /* The slice may have ended as we flagged it: then the flag would
@@ -125,10 +148,32 @@ static void preempt_long_slice(int32_t i, goc__p *p, int64_t now,
                 GOC__PRUNNING ||
             goc__p_schedtick(p) != t)
             goc__preempt_clear(p);
-        return;
+        return false;
     }
     if (seen[i].ssince + PREEMPT_AFTER_NS < *next)
         *next = seen[i].ssince + PREEMPT_AFTER_NS;
+    return false;
+}
+
+/* p is PSYSCALL because asynchronous preemption parked its goroutine with
+ * its thread (preempt.c): queue the goroutine and hand the P on.  What
+ * the handler could not do (it may not allocate or start a thread).
+ * Returns: true if that was so. */
+static bool take_async_parked(goc__p *p)
+{
+    /* acquire: pairs with the handler's release store of the status. */
+    goc__g *g = atomic_exchange_explicit(&p->asyncg, NULL,
+                                         memory_order_acquire);
+    if (g == NULL)
+        return false;
+    goc__globrunqput(g);
+    uint32_t s = GOC__PSYSCALL;
+    if (atomic_compare_exchange_strong_explicit(&p->status, &s,
+                                                GOC__PRUNNING,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        goc__handoffp(p);
+    return true;
 }
 
 /* Flag the Ps whose slice is over; retake the Ps that have been in one
@@ -151,10 +196,13 @@ static int retake(int64_t now, int64_t *next)
              * trip to the scheduler, which the flag brings about now. */
             if (st == GOC__PRUNNING)
                 goc__preempt_request(p);
+            else if (st == GOC__PSYSCALL && take_async_parked(p))
+                n++; /* its new M retires it */
             continue;
         }
         if (st == GOC__PRUNNING) {
-            preempt_long_slice(i, p, now, next);
+            if (preempt_long_slice(i, p, now, next))
+                n++; /* look again soon: the handler will want us */
             continue;
         }
         /* Not running: the next slice starts its clock when it runs. */
@@ -162,6 +210,10 @@ static int retake(int64_t now, int64_t *next)
         seen[i].ssince = now;
         if (st != GOC__PSYSCALL)
             continue;
+        if (take_async_parked(p)) {
+            n++;
+            continue;
+        }
         uint32_t t = atomic_load_explicit(&p->syscalltick,
                                           memory_order_relaxed);
         if (seen[i].tick != t) { /* a new call: give it a look's time */
@@ -290,7 +342,8 @@ static int lend(int64_t now)
                 atomic_load_explicit(&p->mtid, memory_order_relaxed)))
             kind = LENT_COMPUTING;
         if (kind == LENT_COMPUTING &&
-            (now - seen[i].rsince < 2 * RETAKE_AFTER_NS ||
+            (now - seen[i].rsince <
+                 (goc__async_preempt ? 3 : 2) * RETAKE_AFTER_NS ||
              lent_computing >= procs - lent_total)) {
             seen[i].rcpu = cpu; /* look again over the next window */
             seen[i].rcpu_at = now;
@@ -416,6 +469,7 @@ int goc__sysmon_start(void)
     for (int32_t i = 0; i < GOC__ALLP_MAX; i++) {
         /* A P not seen yet is not stuck since the epoch. */
         seen[i].rsince = seen[i].ssince = now;
+        seen[i].sigat = now - PREEMPT_AFTER_NS;
         seen[i].rcpu = -1;
     }
     lent_total = lent_computing = 0;
