@@ -897,7 +897,7 @@ top:
             }
         }
     }
-idle:
+idle:;
     /* 8. Timers pending somewhere, or goroutines waiting on descriptors:
      *    sleep until the earliest timer or a descriptor's event, unless
      *    another M already does.  Then take an idle P and look again: the
