@@ -417,14 +417,14 @@ struct dump_state {
 /* What is read of a held thread's stack: only memory, while the thread
  * waits in its handler; symbols are looked up after it runs on.  Only the
  * owner of dumplock asks, so one copy serves every dump. */
-static struct held {
+static struct held_stack {
     goc__sigctx c;         /* where the signal stopped it */
     uintptr_t lo, hi;      /* its G's stack (the G may be gone by the
                               time the frames are printed) */
     struct frames chain;   /* return addresses from c.fp's record on */
     int nwords;
     uintptr_t words[SCAN_WORDS]; /* x86-64: [c.sp, c.fp), at most */
-} held;
+} held_stack;
 
 /* g's M, read while that M may be switching g in or out (it writes g->m
  * with plain stores, proc.c).  Only a hint: the M's handler reports the
@@ -450,27 +450,28 @@ copy_words(uintptr_t *dst, uintptr_t from, int n)
 }
 #endif
 
-/* Read what the walk needs of g's stack while its thread is held.
+/* Read what the walk needs of g's stack while its thread is held_stack.
  * Returns: false if the thread was not on g's stack (g0's, or between
- * goroutines: held.c.g is g only until the switch). */
+ * goroutines: held_stack.c.g is g only until the switch). */
 static bool collect_held(goc__g *g)
 {
     /* g's bounds are stable while it runs; the handler's release
      * publishes them (they were written before g first ran). */
     uintptr_t lo = (uintptr_t)g->stack_lo, hi = (uintptr_t)g->stack_hi;
-    uintptr_t sp = held.c.sp;
+    uintptr_t sp = held_stack.c.sp;
     if (sp < lo || sp >= hi || (sp & (sizeof(uintptr_t) - 1)) != 0)
         return false;
-    held.lo = lo;
-    held.hi = hi;
-    held.chain.n = 0;
-    collect_records(&held.chain, held.c.fp, lo, hi);
-    held.nwords = 0;
+    held_stack.lo = lo;
+    held_stack.hi = hi;
+    held_stack.chain.n = 0;
+    collect_records(&held_stack.chain, held_stack.c.fp, lo, hi);
+    held_stack.nwords = 0;
 #if defined(__x86_64__)
-    uintptr_t top = held.c.fp > sp && held.c.fp < hi ? held.c.fp : hi;
+    uintptr_t fp = held_stack.c.fp;
+    uintptr_t top = fp > sp && fp < hi ? fp : hi;
     size_t n = (top - sp) / sizeof(uintptr_t);
-    held.nwords = n < SCAN_WORDS ? (int)n : SCAN_WORDS;
-    copy_words(held.words, sp, held.nwords);
+    held_stack.nwords = n < SCAN_WORDS ? (int)n : SCAN_WORDS;
+    copy_words(held_stack.words, sp, held_stack.nwords);
 #endif
     return true;
 }
@@ -486,7 +487,7 @@ static struct seg {
 } segs[MAX_SEGS];
 static int nsegs;
 
-static int seg_add(struct dl_phdr_info *info, size_t size, void *arg)
+static int seg_add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     (void)arg;
@@ -502,7 +503,7 @@ static int seg_add(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* Do the n bytes at a lie in one loaded segment (executable if code)? */
-static bool mapped(uintptr_t a, size_t n, bool code)
+static bool seg_mapped(uintptr_t a, size_t n, bool code)
 {
     for (int i = 0; i < nsegs; i++)
         if (a >= segs[i].lo && a + n <= segs[i].hi && a + n > a)
@@ -523,7 +524,7 @@ load_word(uintptr_t a)
  * Returns: the function, or 0. */
 static uintptr_t plt_follow(uintptr_t t)
 {
-    if (!mapped(t, 11, true))
+    if (!seg_mapped(t, 11, true))
         return 0;
     const uint8_t *p = (const uint8_t *)t;
     if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
@@ -535,14 +536,14 @@ static uintptr_t plt_follow(uintptr_t t)
     int32_t rel;
     memcpy(&rel, p + 2, sizeof rel);
     uintptr_t slot = (uintptr_t)(p + 6) + (uintptr_t)(intptr_t)rel;
-    return mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
+    return seg_mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
 }
 
 /* If the instruction that ends at ra is a call we can follow (call rel32,
  * call *slot(%rip)), its target.  Returns: the function, or 0. */
 static uintptr_t call_target(uintptr_t ra)
 {
-    if (!mapped(ra - 6, 6, true))
+    if (!seg_mapped(ra - 6, 6, true))
         return 0;
     const uint8_t *p = (const uint8_t *)ra;
     int32_t rel;
@@ -551,7 +552,7 @@ static uintptr_t call_target(uintptr_t ra)
         return plt_follow(ra + (uintptr_t)(intptr_t)rel);
     if (p[-6] == 0xff && p[-5] == 0x15) {
         uintptr_t slot = ra + (uintptr_t)(intptr_t)rel;
-        return mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
+        return seg_mapped(slot, sizeof slot, false) ? load_word(slot) : 0;
     }
     return 0;
 }
@@ -565,13 +566,14 @@ static uintptr_t call_target(uintptr_t ra)
  * are left alone. */
 static void caller_scan(struct frames *f)
 {
-    uintptr_t lo = held.lo, hi = held.hi;
-    const char *callee = lookup(held.c.pc).name;
+    uintptr_t lo = held_stack.lo, hi = held_stack.hi;
+    const char *callee = lookup(held_stack.c.pc).name;
     nsegs = 0;
-    dl_iterate_phdr(seg_add, NULL);
-    for (int i = 0; i < held.nwords && callee != NULL && f->n < MAX_FRAMES;
+    dl_iterate_phdr(seg_add_module, NULL);
+    for (int i = 0; i < held_stack.nwords && callee != NULL &&
+                    f->n < MAX_FRAMES;
          i++) {
-        uintptr_t w = held.words[i];
+        uintptr_t w = held_stack.words[i];
         if (w - lo < hi - lo || w < 4096)
             continue; /* a stack address, or a small number */
         uintptr_t t = call_target(w);
@@ -593,14 +595,14 @@ static void caller_scan(struct frames *f)
  * interrupted function (a stale lr from a call that function made). */
 static void caller_lr(struct frames *f)
 {
-    uintptr_t lr = held.c.lr;
+    uintptr_t lr = held_stack.c.lr;
     if (lr == 0 || (lr & 3) != 0 ||
-        (held.chain.n > 0 && held.chain.pc[0] == lr - 1))
+        (held_stack.chain.n > 0 && held_stack.chain.pc[0] == lr - 1))
         return;
     struct sym by = lookup(lr - 1);
     if (by.name == NULL)
         return;
-    struct sym at = lookup(held.c.pc);
+    struct sym at = lookup(held_stack.c.pc);
     if (at.name != NULL && strcmp(at.name, by.name) == 0)
         return;
     uint32_t insn; /* lr - 4 is in by's function, so mapped */
@@ -614,19 +616,19 @@ static void caller_lr(struct frames *f)
 
 /* The held stack's frames, innermost first: the interrupted pc itself,
  * the callers that have no frame record, then the record chain. */
-static void assemble(struct frames *f)
+static void held_assemble(struct frames *f)
 {
     f->n = 0;
-    if (is_entry_frame(held.c.pc))
+    if (is_entry_frame(held_stack.c.pc))
         return;
-    f->pc[f->n++] = held.c.pc;
+    f->pc[f->n++] = held_stack.c.pc;
 #if defined(__x86_64__)
     caller_scan(f);
 #elif defined(__aarch64__)
     caller_lr(f);
 #endif
-    for (int i = 0; i < held.chain.n && f->n < MAX_FRAMES; i++)
-        f->pc[f->n++] = held.chain.pc[i];
+    for (int i = 0; i < held_stack.chain.n && f->n < MAX_FRAMES; i++)
+        f->pc[f->n++] = held_stack.chain.pc[i];
 }
 
 /* Print running g (not the dumper) from where its thread is: stop the
@@ -641,17 +643,17 @@ static bool print_running(struct dump_state *d, goc__g *g,
         return false;
     int64_t start = goc__nanotime();
     int64_t wait = d->budget < ASK_WAIT_NS ? d->budget : ASK_WAIT_NS;
-    if (!goc__sigurg_dump_hold(m, wait, &held.c)) {
+    if (!goc__sigurg_dump_hold(m, wait, &held_stack.c)) {
         d->budget -= goc__nanotime() - start;
         return false;
     }
-    bool ok = held.c.g == g && collect_held(g);
+    bool ok = held_stack.c.g == g && collect_held(g);
     if (!goc__sigurg_dump_release(m))
         ok = false; /* its handler gave up: the stack moved under us */
     if (!ok)
         return false;
     struct frames f;
-    assemble(&f);
+    held_assemble(&f);
     print_header(d->o, h, "running");
     print_frames(d->o, &f);
     print_creator(d->o, h);

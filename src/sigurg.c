@@ -98,7 +98,7 @@ void goc__sigctx_of(const void *ucv, goc__sigctx *c)
 /* Did the kernel deliver this signal to us directly?  Then we run on the
  * alternate stack (SA_ONSTACK); TSan's late calls run on the thread's
  * current stack (see the top of the file). */
-static bool delivered_now(void)
+static bool urg_delivered_now(void)
 {
 #ifdef GOC_HAVE_TSAN
     stack_t ss;
@@ -110,9 +110,9 @@ static bool delivered_now(void)
 
 /* DUMP: publish where this thread was, then stay here (bounded) while the
  * dumper reads the stack.  m: this thread's M. */
-static void answer_dump(goc__m *m, const ucontext_t *uc)
+static void urg_answer_dump(goc__m *m, const ucontext_t *uc)
 {
-    if (!delivered_now()) {
+    if (!urg_delivered_now()) {
         uint32_t asked = SIGDUMP_ASKED;
         /* release: pairs with the dumper's acquire load; it stops
          * waiting. */
@@ -152,7 +152,7 @@ static void answer_dump(goc__m *m, const ucontext_t *uc)
 }
 
 /* Not goc's signal: the program's handler, as it was before the run. */
-static void forward(int sig, siginfo_t *si, void *uc)
+static void urg_forward(int sig, siginfo_t *si, void *uc)
 {
     if (old_urg.sa_flags & SA_SIGINFO) {
         if (old_urg.sa_sigaction != NULL)
@@ -174,11 +174,11 @@ static void sigurg_handler(int sig, siginfo_t *si, void *uc)
                                    &m->sigreq, 0, memory_order_acquire)
                              : 0;
     if (req == 0)
-        forward(sig, si, uc);
+        urg_forward(sig, si, uc);
     /* Dispatch, in this order: a dump wants the context as the signal
      * found it, before anything else changes it. */
     if (req & GOC__SIGREQ_DUMP)
-        answer_dump(m, uc);
+        urg_answer_dump(m, uc);
     /* Then a preemption, which may park the thread here for a while. */
     if (req & GOC__SIGREQ_PREEMPT)
         goc__preempt_signal(m, uc);

@@ -42,6 +42,22 @@ static void block_of(const char *buf, const char *name, char *out,
     out[n] = '\0';
 }
 
+/* Dump every goroutine into buf and copy the block of the one named name
+ * into blk, again (at most 5 times) while it shows "stack unavailable":
+ * a thread that the machine's load keeps off a CPU for longer than the
+ * dump waits (100 ms) is not a failure.  Under TSan once: it never
+ * answers (see the top of the file). */
+static void dump_walked(char *buf, size_t len, const char *name, char *blk,
+                        size_t blen)
+{
+    for (int i = 0; i < (TEST_TSAN ? 1 : 5); i++) {
+        goc_stack(buf, len, true);
+        block_of(buf, name, blk, blen);
+        if (strstr(blk, "stack unavailable") == NULL)
+            return;
+    }
+}
+
 /* ---- a goroutine spinning in plain code ---- */
 
 static _Atomic bool spin_stop;
@@ -101,9 +117,8 @@ static void spinner_main(void *arg)
     goc_wg wg = {0};
     spinner_start(&wg);
     static char buf[64 * 1024], blk[8 * 1024];
-    goc_stack(buf, sizeof buf, true);
+    dump_walked(buf, sizeof buf, "spinner", blk, sizeof blk);
     ASSERT(strncmp(buf, "goroutine 1 [running]:\n", 23) == 0);
-    block_of(buf, "spinner", blk, sizeof blk);
     ASSERT_CONTAINS(blk, "[running] \"spinner\":\n");
     ASSERT_CONTAINS(blk, "created by spinner_start in goroutine 1\n");
     if (TEST_TSAN) {
@@ -126,20 +141,28 @@ TEST(dump_running_spinner)
 }
 
 /* Many dumps in a row while the spinner spins: each stops and releases
- * its thread; none leaves it stuck or loses a request. */
+ * its thread, which spins on; no request leaves the handshake in a state
+ * that fails the next (most are walked: the rest, at most, lost to the
+ * machine's load). */
 static void spinner_many_main(void *arg)
 {
     (void)arg;
     goc_wg wg = {0};
     spinner_start(&wg);
     static char buf[64 * 1024], blk[8 * 1024];
-    long n = TEST_TSAN ? 3 : scaled(200);
+    long n = TEST_TSAN ? 3 : scaled(200), walked = 0;
     for (long i = 0; i < n; i++) {
         goc_stack(buf, sizeof buf, true);
         block_of(buf, "spinner", blk, sizeof blk);
-        if (!TEST_TSAN)
-            ASSERT_CONTAINS(blk, "dump_running_spin_loop(...)\n");
+        if (strstr(blk, "stack unavailable") == NULL) {
+            ASSERT_CONTAINS(blk, "[running] \"spinner\":\n"
+                                 "dump_running_spin_loop(...)\n");
+            walked++;
+        }
     }
+    if (!TEST_TSAN)
+        ASSERT_GE(walked, n / 2);
+    ASSERT(!atomic_load(&spin_count)); /* it spins still */
     spinner_stop(&wg);
 }
 TEST(dump_running_spinner_repeated)
@@ -166,13 +189,19 @@ static void quit_spin_death(void)
 TEST(dump_running_on_sigquit)
 {
     static struct death d;
-    death_run(&d, quit_spin_death);
-    ASSERT_STATUS(d, 2);
+    static char blk[8 * 1024];
+    /* Again (at most 3 times) if the spinner's thread did not answer in
+     * time: see dump_walked. */
+    for (int i = 0; i < (TEST_TSAN ? 1 : 3); i++) {
+        death_run(&d, quit_spin_death);
+        ASSERT_STATUS(d, 2);
+        block_of(d.out, "spinner", blk, sizeof blk);
+        if (strstr(blk, "stack unavailable") == NULL)
+            break;
+    }
     char line[256];
     ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
     ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
-    static char blk[8 * 1024];
-    block_of(d.out, "spinner", blk, sizeof blk);
     if (TEST_TSAN) {
         ASSERT_CONTAINS(blk, "stack unavailable");
     } else {
@@ -243,8 +272,7 @@ static void reader_main(void *arg)
     }
     static char buf[64 * 1024], blk[8 * 1024];
     for (int i = 0; i < 3; i++) { /* each dump interrupts the read */
-        goc_stack(buf, sizeof buf, true);
-        block_of(buf, "reader", blk, sizeof blk);
+        dump_walked(buf, sizeof buf, "reader", blk, sizeof blk);
         ASSERT_CONTAINS(blk, "[running] \"reader\":\n");
         if (TEST_TSAN) {
             ASSERT_CONTAINS(blk, "stack unavailable");
@@ -336,17 +364,28 @@ static void prog_urg_plain(int sig)
 }
 
 /* A SIGURG that is not goc's reaches the program's handler, from a
- * goroutine's thread too; goc's own reach it not. */
+ * goroutine's thread too; goc's own reach it not.  A request the
+ * spinner's thread did not answer in time (TSan; an overloaded machine)
+ * has its signal reach the program's handler whenever it comes, as a
+ * spurious SIGURG: then the count may be higher. */
+static bool urg_answered;
 static void forward_main(void *arg)
 {
-    (void)arg;
+    int per_signal = *(int *)arg;
     goc_wg wg = {0};
     spinner_start(&wg);
-    static char buf[64 * 1024];
+    static char buf[64 * 1024], blk[8 * 1024];
     goc_stack(buf, sizeof buf, true); /* goc's SIGURG to the spinner */
+    block_of(buf, "spinner", blk, sizeof blk);
+    urg_answered = strstr(blk, "stack unavailable") == NULL;
+    if (urg_answered)
+        ASSERT_EQ(atomic_load(&prog_urgs), 0);
     int before = atomic_load(&prog_urgs);
     ASSERT_EQ(pthread_kill(pthread_self(), SIGURG), 0);
-    ASSERT_GT(atomic_load(&prog_urgs), before);
+    if (urg_answered)
+        ASSERT_EQ(atomic_load(&prog_urgs), before + per_signal);
+    else
+        ASSERT_GE(atomic_load(&prog_urgs), before + per_signal);
     spinner_stop(&wg);
 }
 static void forward_with(struct sigaction *sa, int per_signal)
@@ -355,11 +394,12 @@ static void forward_with(struct sigaction *sa, int per_signal)
     ASSERT_EQ(sigaction(SIGURG, sa, &old), 0);
     atomic_store(&prog_urgs, 0);
     goc_maxprocs(2);
-    run_main(forward_main, NULL);
-    /* The program's SIGURG and only it (a late one of goc's, after a
-     * timed-out request, may add one: not here, every answer came). */
-    if (!TEST_TSAN)
-        ASSERT_EQ(atomic_load(&prog_urgs), per_signal);
+    run_main(forward_main, &per_signal);
+    int n = atomic_load(&prog_urgs);
+    if (urg_answered)
+        ASSERT_EQ(n, per_signal);
+    else
+        ASSERT(n >= per_signal && n % per_signal == 0);
     ASSERT_EQ(sigaction(SIGURG, &old, &cur), 0);
     /* The run gave the program its handler back. */
     if (sa->sa_flags & SA_SIGINFO)
