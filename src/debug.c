@@ -670,12 +670,12 @@ static bool print_async_parked(struct dump_state *d, goc__g *g, uint32_t s)
     const void *uc = g->async_ctx;
     if (uc == NULL)
         return false;
-    goc__sigctx_of(uc, &held.c);
-    held.c.g = g;
+    goc__sigctx_of(uc, &held_stack.c);
+    held_stack.c.g = g;
     if (!collect_held(g))
         return false;
     struct frames f;
-    assemble(&f);
+    held_assemble(&f);
     struct ghead h = ghead_of(g);
     h.locked = g->lockcount > 0; /* not the preemption's own wiring */
     print_header(d->o, &h, state_name(g, s));

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "goc.h"
 #include "test.h"
@@ -362,7 +363,7 @@ TEST(preempt_async_spinners_share_one_p)
  * stops them.  At one P main must come back while three spin: a lend
  * would run one more of them, not main. */
 static volatile int plain_stop;
-static void plain_loop(void *arg)
+__attribute__((noinline)) static void plain_loop(void *arg)
 {
     (void)arg;
     while (!plain_stop)
@@ -380,6 +381,19 @@ static void async_plain_main(void *arg)
     for (int i = 0; i < 3; i++)
         ASSERT_OK(goc_wg_go(&wg, plain_loop, NULL));
     goc_sleep(50 * MS); /* the loops hold the P in turn */
+    /* A dump shows each loop where it was stopped (runnable, parked with
+     * its thread in the signal handler) or where it runs. */
+    static char buf[64 * 1024];
+    int seen = 0;
+    for (int64_t until = goc_now() + 5000 * MS; seen < 3; goc_sleep(50 * MS)) {
+        ASSERT_GT(goc_stack(buf, sizeof buf, true), 0);
+        seen = 0; /* a loop that has not had its first turn yet: not */
+        for (const char *q = buf; (q = strstr(q, "plain_loop(")) != NULL;
+             q++)
+            seen++;
+        if (seen != 3 && goc_now() > until)
+            FAIL("3 loops, %d in the dump:\n%s", seen, buf);
+    }
     plain_stop = 1;
     goc_wg_wait(&wg);
 }
