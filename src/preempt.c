@@ -107,6 +107,7 @@ void goc__preempt_init(void)
     if (on && goc__user_text_init() != 0)
         on = false; /* no symbol table: goc's code cannot be told apart */
     goc__async_preempt = on;
+    goc__sigurg_on_preempt(goc__preempt_signal);
 }
 
 /* Is the handler on an alternate signal stack? */

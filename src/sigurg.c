@@ -55,6 +55,14 @@
 enum { SIGDUMP_IDLE = 0, SIGDUMP_ASKED, SIGDUMP_HELD };
 
 static struct sigaction old_urg;
+/* What serves a PREEMPT request (preempt.c, floors above, installs it). */
+static _Atomic(goc__sigurg_preemptf) preempt_hook;
+
+void goc__sigurg_on_preempt(goc__sigurg_preemptf f)
+{
+    /* release: pairs with the handler's acquire load. */
+    atomic_store_explicit(&preempt_hook, f, memory_order_release);
+}
 static bool urg_installed;
 
 /* ---- futex waits with a deadline (async-signal-safe) ---- */
@@ -180,8 +188,12 @@ static void sigurg_handler(int sig, siginfo_t *si, void *uc)
     if (req & GOC__SIGREQ_DUMP)
         urg_answer_dump(m, uc);
     /* Then a preemption, which may park the thread here for a while. */
-    if (req & GOC__SIGREQ_PREEMPT)
-        goc__preempt_signal(m, uc);
+    if (req & GOC__SIGREQ_PREEMPT) {
+        goc__sigurg_preemptf f =
+            atomic_load_explicit(&preempt_hook, memory_order_acquire);
+        if (f != NULL)
+            f(m, uc);
+    }
     errno = saved_errno;
 }
 

@@ -55,6 +55,12 @@ bool goc__sigurg_dump_hold(goc__m *m, int64_t wait_ns, goc__sigctx *out);
  * torn). */
 bool goc__sigurg_dump_release(goc__m *m);
 
+/* Who serves a PREEMPT request: called in the handler with the M and the
+ * interrupted ucontext_t (preempt.c installs goc__preempt_signal, from a
+ * floor above; a hook, as error.c's dump, so the call points down). */
+typedef void (*goc__sigurg_preemptf)(goc__m *m, void *uc);
+void goc__sigurg_on_preempt(goc__sigurg_preemptf f);
+
 /* The registers a walk starts from, out of an interrupted ucontext_t
  * (g is left as it was).  Async-signal-safe. */
 void goc__sigctx_of(const void *uc, goc__sigctx *c);
