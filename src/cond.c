@@ -17,8 +17,7 @@
 
 void goc_cond_wait(goc_cond *c, goc_mutex *m)
 {
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     goc__semw w;
     goc__semw_init(&w, 0);
     goc__semq_lock(&c->sema);

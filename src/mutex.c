@@ -156,8 +156,7 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
 
 void goc_mutex_lock(goc_mutex *m)
 {
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     goc__mutex_lock_as(m, "sync.Mutex.Lock");
 }
 

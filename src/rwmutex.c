@@ -35,8 +35,7 @@ static int32_t add(int32_t *p, int32_t delta)
 
 void goc_rwmutex_rlock(goc_rwmutex *rw)
 {
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     if (goc__unlikely(add(&rw->readers, 1) < 0)) /* a writer is pending */
         goc__semacquire(&rw->reader_sema, false, "sync.RWMutex.RLock");
 }
@@ -81,8 +80,7 @@ wait_readers(goc_rwmutex *rw)
 
 void goc_rwmutex_lock(goc_rwmutex *rw)
 {
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     goc__mutex_lock_as(&rw->w, "sync.RWMutex.Lock");
     wait_readers(rw);
 }

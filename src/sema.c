@@ -190,3 +190,9 @@ void goc__sync_enter_slow(void)
     }
     goc__sync_epoch = epoch;
 }
+
+void goc__sync_enter_block_slow(void)
+{
+    goc__preempt_check();
+    goc__sync_enter();
+}

@@ -148,6 +148,22 @@ static inline void goc__sync_enter(void)
         goc__sync_enter_slow();
 }
 
+/* goc__sync_enter and goc__preempt_check (park.h) in one: the entry of a
+ * public sync call that may block (lock, wait, acquire).  One branch for
+ * both rare cases and one cold call, so the fast path keeps its
+ * arguments in the registers they came in (two calls made the compiler
+ * save one across both, on every lock). */
+void goc__sync_enter_block_slow(void);
+static inline __attribute__((always_inline)) void goc__sync_enter_block(void)
+{
+    /* relaxed: as goc__sync_enter and goc__preempt_check. */
+    if (goc__unlikely(
+            (goc__sync_epoch != atomic_load_explicit(&goc__sched_epoch,
+                                                     memory_order_relaxed)) |
+            (__atomic_load_n(&goc__preempt_word, __ATOMIC_RELAXED) != 0)))
+        goc__sync_enter_block_slow();
+}
+
 /* Busy-wait hint for a spin loop: n pause instructions. */
 static inline void goc__sync_pause(int n)
 {

@@ -95,8 +95,7 @@ int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
 {
     if (n < 0)
         return GOC_EINVAL;
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     goc_chan *done = goc_ctx_done(ctx); /* NULL: nothing can cancel ctx */
     goc__semq_lock(&s->sema);
     int err = goc_ctx_err(ctx);

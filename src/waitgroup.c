@@ -81,8 +81,7 @@ void goc_wg_done(goc_wg *wg)
 
 void goc_wg_wait(goc_wg *wg)
 {
-    goc__preempt_check();
-    goc__sync_enter();
+    goc__sync_enter_block();
     uint64_t s = wg_load(wg);
     for (;;) {
         if ((s >> 32) == 0)
