@@ -16,6 +16,10 @@
 int goc__ncpu(void);                 /* affinity mask and cgroup quota */
 int64_t goc__nanotime(void);         /* CLOCK_MONOTONIC */
 int goc__gettid(void);
+/* The state letter of thread tid of this process, from its stat file in
+ * /proc (R running or runnable, S sleeping, D in uninterruptible wait,
+ * ...), or 0 if it cannot be read.  Takes a descriptor for a moment. */
+char goc__thread_state(int tid);
 /* The page size, read once (relaxed: every thread computes the same). */
 extern _Atomic size_t goc__page_size;
 size_t goc__pagesize_init(void);

@@ -6,6 +6,7 @@
  * knobs (Go's os_linux.go).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -292,6 +293,22 @@ void goc__altstack_free(goc__m *m)
     sigaltstack(&ss, NULL);
     free(m->altstack);
     m->altstack = NULL;
+}
+
+char goc__thread_state(int tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+    return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
 }
 
 /* ---- system calls that return -errno (os.h: why) ---- */

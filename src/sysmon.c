@@ -253,18 +253,8 @@ static int64_t thread_cpu(int32_t clock)
  * moved", a rare event: it takes a descriptor for a moment. */
 static bool thread_blocked(int tid)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
-    return rp != NULL && rp[1] == ' ' && (rp[2] == 'S' || rp[2] == 'D');
+    char st = goc__thread_state(tid);
+    return st == 'S' || st == 'D';
 }
 
 /* Take back the P lent for seen[i]. */

@@ -340,20 +340,10 @@ static void *reader(void *arg)
 }
 
 /* Is thread tid of this process asleep (state S in its stat file)? */
+char goc__thread_state(int tid);
 static bool thread_sleeping(int tid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
-    return paren != NULL && paren[1] == ' ' && paren[2] == 'S';
+    return goc__thread_state(tid) == 'S';
 }
 
 /* Send SIGURG to t until want hits were counted (at most 5000 tries,
