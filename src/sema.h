@@ -158,9 +158,9 @@ static inline __attribute__((always_inline)) void goc__sync_enter_block(void)
 {
     /* relaxed: as goc__sync_enter and goc__preempt_check. */
     if (goc__unlikely(
-            (goc__sync_epoch != atomic_load_explicit(&goc__sched_epoch,
-                                                     memory_order_relaxed)) |
-            (__atomic_load_n(&goc__preempt_word, __ATOMIC_RELAXED) != 0)))
+            goc__sync_epoch != atomic_load_explicit(&goc__sched_epoch,
+                                                    memory_order_relaxed) ||
+            __atomic_load_n(&goc__preempt_word, __ATOMIC_RELAXED) != 0))
         goc__sync_enter_block_slow();
 }
 
