@@ -38,19 +38,15 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
         }
         goc_blocking_end();
     } else {
-        /* After a short read from a stream socket its queue was empty,
-         * and any data since then is an edge the poller reports: wait for
-         * it first instead of paying for a read that returns EAGAIN
-         * (one system call of the three a request/response costs).  A
-         * stale or early readiness only costs that read back. */
-        bool wait_first =
-            atomic_load_explicit(&pd->rdrained, memory_order_relaxed);
-        if (wait_first)
-            atomic_store_explicit(&pd->rdrained, false, memory_order_relaxed);
-        wait_first = wait_first && n > 0;
+        /* Always read first.  Waiting first after a short read (to save
+         * the read that returns EAGAIN) loses the end of stream: a FIN or
+         * a reset queued behind the data came with the same edge as the
+         * data, a short read leaves it queued, and no new edge follows,
+         * so the reader would park for ever (a peer that writes and shuts
+         * down at once).  Doing it safely needs the poller to remember
+         * that the peer hung up. */
         for (;;) {
-            r = wait_first ? -EAGAIN : goc__sys_read(fd, buf, n);
-            wait_first = false;
+            r = goc__sys_read(fd, buf, n);
             if (r == -EINTR)
                 continue;
             if (r != -EAGAIN)
@@ -60,8 +56,6 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
                 break;
             }
         }
-        if (r > 0 && (size_t)r < n && pd->is_stream)
-            atomic_store_explicit(&pd->rdrained, true, memory_order_relaxed);
     }
     goc__pd_release(pd);
     return r;
