@@ -16,6 +16,7 @@
  * Invariants: at most one thread prints a fatal error (dying goes 0 -> 1
  * once); the others that fail meanwhile wait for the process to exit.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -84,15 +85,25 @@ const char *goc_version_string(void)
 
 /* ---- failure services ---- */
 
-void goc__write_all(int fd, const char *s, size_t n)
+/* Best effort: stops at the first error, but not at EINTR (a fatal error
+ * must not lose its message to a handler that lacks SA_RESTART while
+ * stderr is a full pipe).  errno is saved: this runs in signal handlers.
+ * Out of line, so that no caller that parks shares its errno address
+ * (os.h). */
+__attribute__((noinline)) void goc__write_all(int fd, const char *s,
+                                              size_t n)
 {
+    int saved = errno;
     while (n > 0) {
         ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
-            return;
+            break;
         s += w;
         n -= (size_t)w;
     }
+    errno = saved;
 }
 
 void goc__printf(int fd, const char *fmt, ...)

@@ -34,8 +34,7 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
     ssize_t r;
     if (is_file(pd)) {
         goc_blocking_begin();
-        while ((r = goc__sys_read(fd, buf, n)) == -EINTR) {
-        }
+        r = goc__sys_read(fd, buf, n); /* no -EINTR (os.h) */
         goc_blocking_end();
     } else {
         /* Always read first.  Waiting first after a short read (to save
@@ -46,9 +45,7 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
          * down at once).  Doing it safely needs the poller to remember
          * that the peer hung up. */
         for (;;) {
-            r = goc__sys_read(fd, buf, n);
-            if (r == -EINTR)
-                continue;
+            r = goc__sys_read(fd, buf, n); /* no -EINTR (os.h) */
             if (r != -EAGAIN)
                 break;
             if ((err = goc__pd_wait(pd, GOC__NP_READ, ctx)) != 0) {
@@ -65,7 +62,8 @@ ssize_t goc_read(int fd, void *buf, size_t n, goc_ctx *ctx)
  * not a socket (a pipe, a FIFO, a terminal): SIGPIPE is blocked in this
  * thread around the call, and the one the call raised is taken back
  * (unless one was pending already: that one is somebody else's).  The
- * goroutine cannot move between threads in here: nothing parks.
+ * goroutine cannot move between threads in here: nothing parks.  EINTR
+ * is retried, as in goc__sys_write.
  * Returns: the count, or -errno (out of line: see goc__sys_read). */
 static __attribute__((noinline)) ssize_t write_nosigpipe(int fd,
                                                          const void *buf,
@@ -77,7 +75,9 @@ static __attribute__((noinline)) ssize_t write_nosigpipe(int fd,
     sigpending(&pending);
     bool was_pending = sigismember(&pending, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    ssize_t r = write(fd, buf, n);
+    ssize_t r;
+    while ((r = write(fd, buf, n)) < 0 && errno == EINTR) {
+    }
     int saved = errno;
     if (r < 0 && errno == EPIPE && !was_pending) {
         struct timespec zero = {0, 0};
@@ -88,7 +88,7 @@ static __attribute__((noinline)) ssize_t write_nosigpipe(int fd,
     return r >= 0 ? r : -saved;
 }
 
-/* Returns: the count, or -errno. */
+/* Returns: the count, or -errno (never -EINTR). */
 static ssize_t write_once(const goc__pd *pd, const char *p, size_t n)
 {
     if (pd->is_socket)
@@ -113,8 +113,6 @@ ssize_t goc_write(int fd, const void *buf, size_t n, goc_ctx *ctx)
             done += (size_t)w;
             continue;
         }
-        if (w == -EINTR)
-            continue;
         if (w != -EAGAIN || file) {
             err = (int)w;
             break;
@@ -194,5 +192,6 @@ int goc_close(int fd)
 
 int goc_close_write(int fd)
 {
+    /* shutdown(2) does not sleep: no EINTR. */
     return shutdown(fd, SHUT_WR) == 0 ? 0 : -errno;
 }

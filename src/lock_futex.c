@@ -21,17 +21,41 @@
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
 {
     /* Spurious returns (EINTR, EAGAIN when *addr != val) are fine: every
-     * caller loops on its own condition. */
+     * caller loops on its own condition, and there is no time to keep. */
     syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
-/* The same with a relative timeout.  Returns: false once it expired. */
-static bool futex_wait_for(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
+/* A nap of at most ns while *addr == val, for a caller that looks again
+ * whatever ended it: a signal (EINTR) only makes the nap shorter. */
+static void futex_nap(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-    return !(syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL,
-                     0) != 0 &&
-             errno == ETIMEDOUT);
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+/* Sleep while *addr == val until deadline (goc__nanotime's clock).  An
+ * interrupted wait (EINTR: a signal handler ran, SA_RESTART or not) is
+ * made again for the time that remains, so the deadline is kept exactly:
+ * neither early nor pushed back by a storm of signals.
+ * Returns: false once the deadline has passed; true when woken or when
+ * *addr changed (maybe spuriously: the caller looks at its condition). */
+static bool futex_wait_until(_Atomic uint32_t *addr, uint32_t val,
+                             int64_t deadline)
+{
+    for (;;) {
+        int64_t ns = deadline - goc__nanotime();
+        if (ns <= 0)
+            return false;
+        struct timespec ts = {(time_t)(ns / 1000000000),
+                              (long)(ns % 1000000000)};
+        if (syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL,
+                    0) == 0 ||
+            errno == EAGAIN)
+            return true;
+        if (errno == ETIMEDOUT)
+            return false;
+        /* EINTR: again, for the rest of the time */
+    }
 }
 
 static void futex_wake(_Atomic uint32_t *addr, int n)
@@ -99,7 +123,7 @@ void goc__spin_lock_slow(goc__spinlock *l)
             return;
     }
     while (!spin_try(l))
-        (void)futex_wait_for(&l->key, 1, LOCK_NAP_NS);
+        futex_nap(&l->key, 1, LOCK_NAP_NS);
 }
 
 void goc__noteclear(goc__note *n)
@@ -123,16 +147,13 @@ void goc__notesleep(goc__note *n)
 
 bool goc__notetsleep(goc__note *n, int64_t ns)
 {
+    if (ns <= 0)
+        return atomic_load_explicit(&n->key, memory_order_acquire) != 0;
     int64_t now = goc__nanotime();
     /* A timer at the end of the clock asks for nearly INT64_MAX. */
     int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
-    while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
-        if (ns <= 0)
-            return false;
-        if (!futex_wait_for(&n->key, 0, ns) &&
-            atomic_load_explicit(&n->key, memory_order_acquire) == 0)
-            return false;
-        ns = deadline - goc__nanotime();
-    }
+    while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
+        if (!futex_wait_until(&n->key, 0, deadline))
+            return atomic_load_explicit(&n->key, memory_order_acquire) != 0;
     return true;
 }

@@ -74,7 +74,9 @@ static int split_host_port(const char *addr, char *host, char *port)
     return 0;
 }
 
-static int gai_to_goc(int rc)
+/* getaddrinfo's result rc as a goc error; err: errno after the call
+ * (read by the caller, in the call's frame: os.h). */
+static int gai_to_goc(int rc, int err)
 {
     switch (rc) {
     case EAI_NONAME:
@@ -90,7 +92,7 @@ static int gai_to_goc(int rc)
     case EAI_MEMORY:
         return GOC_ENOMEM;
     case EAI_SYSTEM:
-        return errno != 0 ? -errno : -EIO;
+        return err > 0 && err != EINTR ? -err : -EIO;
     default:
         return -EIO;
     }
@@ -109,16 +111,22 @@ static void lookups_init(void)
     goc_sem_init(&lookups, n < 1 ? 1 : n);
 }
 
-/* getaddrinfo in a blocking section.  Returns: 0 or an error.  Out of
- * line (os.h, goc__sys_read: errno after a park); resolve parks. */
+/* getaddrinfo in a blocking section.  EAI_SYSTEM with EINTR (an NSS
+ * module whose call a signal interrupted; glibc's own DNS code retries
+ * by itself) is looked up again: EINTR never leaves goc (os.h).
+ * Returns: 0 or an error.  Out of line (os.h, goc__sys_read: errno after
+ * a park); resolve parks. */
 static __attribute__((noinline)) int
 gai_blocking(const char *node, const char *port, const struct addrinfo *hints,
              struct addrinfo **res)
 {
     goc_blocking_begin();
-    errno = 0;
-    int rc = getaddrinfo(node, port, hints, res);
-    int err = rc == 0 ? 0 : gai_to_goc(rc);
+    int rc;
+    do {
+        errno = 0;
+        rc = getaddrinfo(node, port, hints, res);
+    } while (rc == EAI_SYSTEM && errno == EINTR);
+    int err = rc == 0 ? 0 : gai_to_goc(rc, errno);
     goc_blocking_end();
     return err;
 }
@@ -135,11 +143,12 @@ static int resolve(const char *host, const char *port, bool passive,
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
                      (passive ? AI_PASSIVE : 0);
     const char *node = host[0] != '\0' ? host : NULL;
+    /* Numeric host and service: no system call, no EAI_SYSTEM. */
     int rc = getaddrinfo(node, port, &hints, res);
     if (rc == 0)
         return 0;
     if (node == NULL && rc != EAI_SERVICE && rc != EAI_NONAME)
-        return gai_to_goc(rc);
+        return gai_to_goc(rc, 0);
     hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
     pthread_once(&lookups_once, lookups_init);
     if ((rc = goc_sem_acquire(&lookups, 1, ctx)) != 0)
@@ -228,7 +237,7 @@ static __attribute__((noinline)) int new_socket(int family)
         return -errno;
     int rc = goc__pd_open(fd);
     if (rc != 0) {
-        close(fd);
+        (void)goc__sys_close(fd);
         return rc;
     }
     return fd;
@@ -333,8 +342,10 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, goc_ctx *ctx)
     int fd = new_socket(sa->sa_family);
     if (fd < 0)
         return fd;
+    /* EINPROGRESS, also for an interrupted connect (goc__sys_connect);
+     * EAGAIN: a Unix socket whose listener's queue is full. */
     int rc = goc__sys_connect(fd, sa, len);
-    if (rc == -EINPROGRESS || rc == -EINTR || rc == -EAGAIN)
+    if (rc == -EINPROGRESS || rc == -EAGAIN)
         rc = connect_wait(fd, ctx);
     if (rc != 0) {
         (void)goc_close(fd);
@@ -439,15 +450,15 @@ int goc_accept(int listen_fd, goc_ctx *ctx)
         int fd = goc__sys_accept(listen_fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if ((rc = goc__pd_open(fd)) != 0) {
-                close(fd);
+                (void)goc__sys_close(fd);
                 break;
             }
             set_nodelay(fd);
             rc = fd;
             break;
         }
-        int e = -fd;
-        if (e == EINTR || e == ECONNABORTED)
+        int e = -fd; /* never EINTR (os.h) */
+        if (e == ECONNABORTED)
             continue; /* a connection reset while queued: the next one */
         if (e == EMFILE || e == ENFILE) {
             /* Out of descriptors: the connection waits in the backlog;

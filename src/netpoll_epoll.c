@@ -13,6 +13,12 @@
  * Waits use epoll_pwait2 (nanoseconds) where the kernel has it: the poller
  * also sleeps for the timers, and epoll_wait's milliseconds would make
  * every timer up to 1 ms late.
+ * EINTR (os.h): epoll waits fail with it whenever a handler runs, with
+ * SA_RESTART or not; goc__np_poll then returns no events and its callers
+ * (proc.c's timer sleeper, netpoll.c's plain-thread loop, sysmon) work
+ * out their next delay from the clock, so an interrupted wait is never
+ * restarted with the whole delay.  The eventfd calls never sleep (it is
+ * non-blocking) but are retried all the same.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -40,14 +46,14 @@ int goc__np_init(void)
     int bfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (bfd < 0) {
         int err = -errno;
-        close(ep);
+        (void)goc__sys_close(ep);
         return err;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = BREAK_TAG};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, bfd, &ev) != 0) {
         int err = -errno;
-        close(bfd);
-        close(ep);
+        (void)goc__sys_close(bfd);
+        (void)goc__sys_close(ep);
         return err;
     }
     breakfd = bfd;
@@ -78,17 +84,14 @@ void goc__np_break(void)
                                                  memory_order_relaxed))
         return; /* one is pending */
     uint64_t one = 1;
-    for (;;) {
-        ssize_t n = write(breakfd, &one, sizeof one);
-        if (n == (ssize_t)sizeof one || errno == EAGAIN)
-            return; /* EAGAIN: the counter is full, a wake-up is due */
-        if (errno != EINTR)
-            goc__fatal("netpoll: cannot write the break eventfd: %s",
-                       goc_strerror(-errno));
-    }
+    ssize_t n = goc__sys_write(breakfd, &one, sizeof one); /* no -EINTR */
+    if (n != (ssize_t)sizeof one && n != -EAGAIN) /* full: a wake-up is due */
+        goc__fatal("netpoll: cannot write the break eventfd: %s",
+                   goc_strerror((int)n));
 }
 
-/* One epoll wait of up to delay ns.  Returns: epoll_wait's result. */
+/* One epoll wait of up to delay ns.  Returns: the number of events, or
+ * -errno (-EINTR: a handler ran; nothing is restarted here). */
 static int wait_events(struct epoll_event *evs, int64_t delay)
 {
     if (delay > 0 &&
@@ -96,8 +99,10 @@ static int wait_events(struct epoll_event *evs, int64_t delay)
         struct timespec ts = {(time_t)(delay / 1000000000),
                               (long)(delay % 1000000000)};
         int n = epoll_pwait2(epfd, evs, EVENTS_MAX, &ts, NULL);
-        if (n >= 0 || errno != ENOSYS)
+        if (n >= 0)
             return n;
+        if (errno != ENOSYS)
+            return -errno;
         atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
     }
     int ms;
@@ -109,7 +114,18 @@ static int wait_events(struct epoll_event *evs, int64_t delay)
         ms = 1000000000;
     else
         ms = (int)((delay + 999999) / 1000000); /* round up: never early */
-    return epoll_wait(epfd, evs, EVENTS_MAX, ms);
+    int n = epoll_wait(epfd, evs, EVENTS_MAX, ms);
+    return n >= 0 ? n : -errno;
+}
+
+/* Consume the break: only a blocking poll does (Go's rule), a
+ * non-blocking one must leave it for the sleeper. */
+static void break_consume(void)
+{
+    uint64_t cnt;
+    ssize_t rd = goc__sys_read(breakfd, &cnt, sizeof cnt); /* no -EINTR */
+    (void)rd; /* -EAGAIN: another poll read it first */
+    atomic_store_explicit(&wakesig, 0, memory_order_release);
 }
 
 int goc__np_poll(int64_t delay, void (*f)(uint64_t tag, int modes, void *arg),
@@ -117,23 +133,16 @@ int goc__np_poll(int64_t delay, void (*f)(uint64_t tag, int modes, void *arg),
 {
     struct epoll_event evs[EVENTS_MAX];
     int n = wait_events(evs, delay);
-    if (n < 0) {
-        if (errno == EINTR)
-            return 0; /* the caller recomputes its delay */
-        goc__fatal("netpoll: epoll_wait: %s", goc_strerror(-errno));
-    }
+    if (n == -EINTR)
+        return 0; /* no events: the caller recomputes its delay */
+    if (n < 0)
+        goc__fatal("netpoll: epoll_wait: %s", goc_strerror(n));
     int delivered = 0;
     for (int i = 0; i < n; i++) {
         uint32_t e = evs[i].events;
         if (evs[i].data.u64 == BREAK_TAG) {
-            if (delay != 0) {
-                /* Only a blocking poll consumes the break (Go's rule): a
-                 * non-blocking one must leave it for the sleeper. */
-                uint64_t cnt;
-                ssize_t rd = read(breakfd, &cnt, sizeof cnt);
-                (void)rd; /* EAGAIN: another poll read it first */
-                atomic_store_explicit(&wakesig, 0, memory_order_release);
-            }
+            if (delay != 0)
+                break_consume();
             continue;
         }
         int modes = 0;

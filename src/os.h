@@ -2,6 +2,25 @@
 /*
  * os.h - what the runtime asks of the operating system (os_linux.c):
  * threads, time, signals, the page size, the environment.
+ *
+ * EINTR never leaves goc.  A signal whose handler lacks SA_RESTART (the
+ * program's own, or goc's when it signals its threads) makes some calls
+ * fail with EINTR even with SA_RESTART (epoll_wait, nanosleep, futex
+ * waits with a timeout, connect, ...).  So every system call is made
+ * correct under EINTR where it is made, never by its callers:
+ *   - reads, writes, accept4, getsockopt and the like: retried in their
+ *     wrapper (goc__sys_*), which never returns -EINTR;
+ *   - close(2): never retried; on Linux the descriptor is gone even when
+ *     close fails with EINTR (goc__sys_close);
+ *   - connect: EINTR means the connection goes on asynchronously; the
+ *     wrapper says -EINPROGRESS, and the caller waits for writability and
+ *     reads SO_ERROR (calling connect again would fail with EALREADY);
+ *   - epoll waits: EINTR is a poll that found nothing; the caller
+ *     recomputes its delay from the clock (netpoll_epoll.c);
+ *   - timed waits (futex, nanosleep): retried for the time that remains
+ *     to an absolute deadline, never for the whole time again and never
+ *     cut short; a nap that only paces a retry loop may end early.
+ * Design: docs/design/netpoll.md ("EINTR").
  */
 #ifndef GOC_OS_H
 #define GOC_OS_H
@@ -41,14 +60,16 @@ void goc__altstack_free(goc__m *m);
  * per thread, and compilers compute errno's address once per function
  * (__errno_location is declared const), so a function that parks must
  * never read errno itself after a park.  Out of line (noinline, even in
- * the unity build): each call computes the address afresh.  EINTR is
- * returned like any error. */
+ * the unity build): each call computes the address afresh.  None returns
+ * -EINTR (the rule above). */
 ssize_t goc__sys_read(int fd, void *buf, size_t n);
 ssize_t goc__sys_write(int fd, const void *buf, size_t n);
 ssize_t goc__sys_send(int fd, const void *buf, size_t n, int flags);
 int goc__sys_accept(int fd, int flags);             /* accept4, no address */
+/* 0, -EINPROGRESS (also for EINTR: it goes on), -EAGAIN, or -errno. */
 int goc__sys_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int goc__sys_so_error(int fd);   /* SO_ERROR's value (>= 0), or -errno */
 int goc__sys_connected(int fd);  /* getpeername: 0 or -errno (-ENOTCONN) */
+int goc__sys_close(int fd);      /* 0 or -errno, never retried; EINTR: 0 */
 
 #endif /* GOC_OS_H */

@@ -130,7 +130,14 @@ void goc__membarrier_init(void)
 
 static long membarrier_expedited(void)
 {
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    /* The kernel does not return EINTR here today; should a future one,
+     * the barrier is retried rather than taken for a refusal. */
+    long r;
+    while ((r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0,
+                        0)) != 0 &&
+           errno == EINTR) {
+    }
+    return r;
 }
 
 void goc__fence_heavy(void)
@@ -302,7 +309,9 @@ char goc__thread_state(int tid)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+    }
     close(fd);
     if (n <= 0)
         return 0;
@@ -311,52 +320,91 @@ char goc__thread_state(int tid)
     return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
 }
 
-/* ---- system calls that return -errno (os.h: why) ---- */
+/* ---- system calls that return -errno (os.h: why, and the EINTR rule) ---- */
 
 #define SYSCALL_WRAPPER __attribute__((noinline))
 
+/* Each loop below retries a call that EINTR interrupted before it did
+ * anything (a call that did some of its work returns that much instead);
+ * the descriptors are non-blocking, so none of them waits for long. */
+
 SYSCALL_WRAPPER ssize_t goc__sys_read(int fd, void *buf, size_t n)
 {
-    ssize_t r = read(fd, buf, n);
+    ssize_t r;
+    while ((r = read(fd, buf, n)) < 0 && errno == EINTR) {
+    }
     return r >= 0 ? r : -errno;
 }
 
 SYSCALL_WRAPPER ssize_t goc__sys_write(int fd, const void *buf, size_t n)
 {
-    ssize_t r = write(fd, buf, n);
+    ssize_t r;
+    while ((r = write(fd, buf, n)) < 0 && errno == EINTR) {
+    }
     return r >= 0 ? r : -errno;
 }
 
 SYSCALL_WRAPPER ssize_t goc__sys_send(int fd, const void *buf, size_t n,
                                       int flags)
 {
-    ssize_t r = send(fd, buf, n, flags);
+    ssize_t r;
+    while ((r = send(fd, buf, n, flags)) < 0 && errno == EINTR) {
+    }
     return r >= 0 ? r : -errno;
 }
 
 SYSCALL_WRAPPER int goc__sys_accept(int fd, int flags)
 {
-    int r = accept4(fd, NULL, NULL, flags);
+    int r;
+    while ((r = accept4(fd, NULL, NULL, flags)) < 0 && errno == EINTR) {
+    }
     return r >= 0 ? r : -errno;
 }
 
+/* Not retried: a connect that EINTR interrupted goes on in the kernel
+ * (POSIX), and a second connect would fail with EALREADY (or succeed
+ * with EISCONN, depending on the timing).  It is an EINPROGRESS: the
+ * caller waits for writability and reads SO_ERROR. */
 SYSCALL_WRAPPER int goc__sys_connect(int fd, const struct sockaddr *sa,
                                      socklen_t len)
 {
-    return connect(fd, sa, len) == 0 ? 0 : -errno;
+    if (connect(fd, sa, len) == 0)
+        return 0;
+    return errno == EINTR ? -EINPROGRESS : -errno;
 }
 
 SYSCALL_WRAPPER int goc__sys_so_error(int fd)
 {
     int soerr = 0;
     socklen_t sl = sizeof soerr;
-    return getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 ? soerr
-                                                                   : -errno;
+    int r;
+    while ((r = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl)) != 0 &&
+           errno == EINTR) {
+        sl = sizeof soerr;
+    }
+    return r == 0 ? soerr : -errno;
 }
 
 SYSCALL_WRAPPER int goc__sys_connected(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 ? 0 : -errno;
+    int r;
+    while ((r = getpeername(fd, (struct sockaddr *)&ss, &sl)) != 0 &&
+           errno == EINTR) {
+        sl = sizeof ss;
+    }
+    return r == 0 ? 0 : -errno;
+}
+
+/* Never retried.  On Linux close(2) releases the descriptor before
+ * anything that can be interrupted (the flush of an NFS file, a
+ * lingering socket), so after EINTR the number is free already and may
+ * belong to another thread's new open: closing it again would close
+ * that one.  EINTR therefore counts as success; other errors (EIO,
+ * ENOSPC from a deferred write) are reported, but the descriptor is gone
+ * for them too. */
+SYSCALL_WRAPPER int goc__sys_close(int fd)
+{
+    return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }

@@ -180,7 +180,9 @@ static bool guard_is_real(const char *p)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return false;
-    ssize_t n = write(fds[1], p, 1);
+    ssize_t n;
+    while ((n = write(fds[1], p, 1)) < 0 && errno == EINTR) {
+    }
     int err = errno;
     close(fds[0]);
     close(fds[1]);
@@ -209,7 +211,7 @@ static void guard_page(char *p)
         static const char msg[] =
             "goc: cannot map more guard pages (vm.max_map_count); "
             "new goroutine stacks have no guard page\n";
-        (void)!write(2, msg, sizeof msg - 1);
+        goc__write_all(2, msg, sizeof msg - 1); /* EINTR: goes on */
     }
     pool.unguarded++;
 }
