@@ -26,7 +26,6 @@
 
 #define STORM_MAX_S 60 /* the storm ends by itself should a test hang */
 
-static struct sigaction storm_old;
 static pthread_t storm_thread;
 static _Atomic int storm_stop;
 static _Atomic long storm_caught; /* handler runs */
@@ -44,8 +43,23 @@ static int64_t mono_now(void)
     return (int64_t)ts.tv_sec * GOC_SECOND + ts.tv_nsec;
 }
 
-/* Signal every other thread of the process (a thread that exits
- * meanwhile gives ESRCH: nothing to do), nap 100-200 us, again. */
+/* Signal every thread of the process but skip_tid (a thread that exits
+ * meanwhile gives ESRCH: nothing to do). */
+static void storm_round(int skip_tid)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int tid = atoi(e->d_name);
+        if (tid > 0 && tid != skip_tid)
+            (void)syscall(SYS_tgkill, getpid(), tid, SIGUSR2);
+    }
+    closedir(d);
+}
+
+/* A round, a nap of 100-200 us, again. */
 static void *storm_main(void *arg)
 {
     (void)arg;
@@ -53,66 +67,132 @@ static void *storm_main(void *arg)
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &usr2, NULL);
-    pid_t pid = getpid();
     int self = test_gettid();
     unsigned seed = 12345;
     int64_t end = mono_now() + STORM_MAX_S * GOC_SECOND;
     while (!atomic_load(&storm_stop) && mono_now() < end) {
-        DIR *d = opendir("/proc/self/task");
-        if (d != NULL) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                int tid = atoi(e->d_name);
-                if (tid > 0 && tid != self)
-                    (void)syscall(SYS_tgkill, pid, tid, SIGUSR2);
-            }
-            closedir(d);
-        }
+        storm_round(self);
         struct timespec nap = {0, 100 * 1000 + rand_r(&seed) % (100 * 1000)};
         nanosleep(&nap, NULL);
     }
     return NULL;
 }
 
-/* A no-op SIGUSR2 handler without SA_RESTART, and the storm. */
+/* The storm blows while the test's main goroutine runs, not during
+ * goc_run's start and teardown: the teardown joins threads, and under
+ * TSan a signal that lands in the free() inside pthread_join deadlocks
+ * TSan's runtime (google/sanitizers#1540).  For the same reason the
+ * tests' plain threads say they are done through a channel, and are
+ * joined once the storm is over. */
 static void storm_begin(void)
 {
-    struct sigaction sa;
+    storm_round(-1); /* a first round now, so that even a short body gets
+                        signals (this thread's own before tgkill returns) */
+    atomic_store(&storm_stop, 0);
+    ASSERT_EQ(pthread_create(&storm_thread, NULL, storm_main, NULL), 0);
+}
+
+/* SIGUSR2 is blocked around the join: a last signal to this thread may
+ * still be on its way. */
+static void storm_end(void)
+{
+    atomic_store(&storm_stop, 1);
+    sigset_t usr2, mask;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    goc_blocking_begin();
+    pthread_sigmask(SIG_BLOCK, &usr2, &mask);
+    int rc = pthread_join(storm_thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    goc_blocking_end();
+    ASSERT_EQ(rc, 0);
+}
+
+#define PLAIN_MAX 4
+
+static pthread_t plain[PLAIN_MAX];
+static int nplain;
+static goc_chan *plain_done; /* one value per plain thread that is done */
+
+struct plain_call {
+    void *(*fn)(void *);
+    void *arg;
+};
+static struct plain_call plain_calls[PLAIN_MAX];
+
+static void *plain_main(void *arg)
+{
+    struct plain_call *c = arg;
+    c->fn(c->arg);
+    ASSERT_OK(goc_chan_send(plain_done, NULL));
+    return NULL;
+}
+
+/* Start fn(arg) on a plain thread. */
+static void plain_start(void *(*fn)(void *), void *arg)
+{
+    ASSERT_LT(nplain, PLAIN_MAX);
+    plain_calls[nplain] = (struct plain_call){fn, arg};
+    ASSERT_EQ(pthread_create(&plain[nplain], NULL, plain_main,
+                             &plain_calls[nplain]),
+              0);
+    nplain++;
+}
+
+/* Wait until one more plain thread is done (60 s at most).  With a
+ * deadline, also because a plain thread counts as one that may wake
+ * goroutines only once it has waited in goc (or used a channel): one
+ * whose goc_read calls never had to wait does not count yet, and a
+ * plain receive here would be "all goroutines are asleep - deadlock!"
+ * (the armed timer keeps the deadlock check quiet). */
+static void plain_wait(void)
+{
+    goc_case c = GOC_RECV_CASE(plain_done, NULL);
+    ASSERT_EQ(goc_select_until(&c, 1, goc_now() + 60 * GOC_SECOND), 0);
+    ASSERT_OK(c.err);
+}
+
+static void (*storm_body)(void *);
+
+static void storm_main_g(void *arg)
+{
+    plain_done = goc_chan_make(0, PLAIN_MAX);
+    ASSERT(plain_done != NULL);
+    storm_begin();
+    storm_body(arg);
+    storm_end();
+    goc_chan_release(plain_done);
+}
+
+/* Run body as the main goroutine at procs Ps, in a storm of SIGUSR2 whose
+ * no-op handler lacks SA_RESTART; put the old action back afterwards
+ * (after taking any signal still pending for this thread: the others
+ * have exited) and check that signals came. */
+static void storm_run(int procs, void (*body)(void *))
+{
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = storm_handler;
     sa.sa_flags = 0; /* no SA_RESTART: interrupted calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    ASSERT_EQ(sigaction(SIGUSR2, &sa, &storm_old), 0);
-    atomic_store(&storm_stop, 0);
+    ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
     atomic_store(&storm_caught, 0);
-    ASSERT_EQ(pthread_create(&storm_thread, NULL, storm_main, NULL), 0);
-}
-
-/* Stop the storm, take any signal still pending for this thread (the
- * others have exited), put the old action back, check that signals came. */
-static void storm_end(void)
-{
-    atomic_store(&storm_stop, 1);
-    ASSERT_EQ(pthread_join(storm_thread, NULL), 0);
-    sigset_t usr2, old;
+    nplain = 0;
+    storm_body = body;
+    goc_maxprocs(procs);
+    run_main(storm_main_g, NULL);
+    for (int i = 0; i < nplain; i++)
+        ASSERT_EQ(pthread_join(plain[i], NULL), 0);
+    sigset_t usr2, mask;
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
-    ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &old), 0);
+    ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &mask), 0);
     struct timespec zero = {0, 0};
     while (sigtimedwait(&usr2, NULL, &zero) == SIGUSR2) {
     }
-    ASSERT_EQ(sigaction(SIGUSR2, &storm_old, NULL), 0);
-    ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    ASSERT_EQ(sigaction(SIGUSR2, &old, NULL), 0);
+    ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &mask, NULL), 0);
     ASSERT_GT(atomic_load(&storm_caught), 0);
-}
-
-/* Run body as the main goroutine at procs Ps, in a storm. */
-static void storm_run(int procs, void (*body)(void *))
-{
-    goc_maxprocs(procs);
-    storm_begin();
-    run_main(body, NULL);
-    storm_end();
 }
 
 /* At least ns passed between t0 and now. */
@@ -160,15 +240,12 @@ static void *sleeper_thread(void *arg)
 static void sleep_main(void *arg)
 {
     (void)arg;
-    pthread_t t;
-    ASSERT_EQ(pthread_create(&t, NULL, sleeper_thread, NULL), 0);
+    plain_start(sleeper_thread, NULL);
     goc_wg_add(&wg, 4);
     for (int i = 0; i < 4; i++)
         ASSERT_OK(goc_go(sleeper, NULL));
     goc_wg_wait(&wg);
-    goc_blocking_begin();
-    ASSERT_EQ(pthread_join(t, NULL), 0);
-    goc_blocking_end();
+    plain_wait();
 }
 TEST(eintr_sleep)
 {
@@ -258,12 +335,9 @@ static void duct_rounds(struct duct *d, bool plain_thread)
     goc_wg_add(&wg, 1);
     ASSERT_OK(goc_go(late_writer, d));
     if (plain_thread) {
-        pthread_t t;
-        ASSERT_EQ(pthread_create(&t, NULL, late_reader_thread, d), 0);
+        plain_start(late_reader_thread, d);
         goc_wg_wait(&wg);
-        goc_blocking_begin();
-        ASSERT_EQ(pthread_join(t, NULL), 0);
-        goc_blocking_end();
+        plain_wait();
     } else {
         late_reads(d->rd);
         goc_wg_wait(&wg);
@@ -459,15 +533,12 @@ static void timeouts_main(void *arg)
     never_c = goc_chan_make(0, 0);
     ASSERT(never_c != NULL);
     ASSERT_EQ(pipe2(idle_pipe, O_CLOEXEC), 0);
-    pthread_t t;
-    ASSERT_EQ(pthread_create(&t, NULL, timeouts_thread, NULL), 0);
+    plain_start(timeouts_thread, NULL);
     goc_wg_add(&wg, 3);
     for (int i = 0; i < 3; i++)
         ASSERT_OK(goc_go(timeouts_g, NULL));
     goc_wg_wait(&wg);
-    goc_blocking_begin();
-    ASSERT_EQ(pthread_join(t, NULL), 0);
-    goc_blocking_end();
+    plain_wait();
     ASSERT_OK(goc_close(idle_pipe[0]));
     ASSERT_EQ(close(idle_pipe[1]), 0);
     goc_chan_release(never_c);
