@@ -170,12 +170,6 @@ __attribute__((noinline)) int goc__pd_open(int fd)
         goto out;
     }
     pd->is_socket = S_ISSOCK(st.st_mode);
-    int type = 0;
-    socklen_t tl = sizeof type;
-    pd->is_stream = pd->is_socket &&
-                    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
-                    type == SOCK_STREAM;
-    atomic_store_explicit(&pd->rdrained, false, memory_order_relaxed);
     pd->rready = pd->wready = false;
     pd->closing = false;
     rc = goc__np_open(fd, tag_of(pd));
@@ -257,6 +251,11 @@ int goc__pd_acquire(int fd, goc__pd **pdp)
 int goc__pd_begin(int fd, goc_ctx *ctx, goc__pd **pdp)
 {
     goc__preempt_check(); /* every descriptor call begins here */
+    /* A plain thread's descriptor call may ready a goroutine (a write its
+     * reader waits for) without ever waiting itself: count it as a
+     * possible waker, as its channel calls do. */
+    if (goc__unlikely(goc__getm() == NULL))
+        goc__extern_thread();
     int err = ctx != NULL ? goc_ctx_err(ctx) : 0;
     return err != 0 ? err : goc__pd_acquire(fd, pdp);
 }

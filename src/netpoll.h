@@ -46,7 +46,7 @@ enum {
 };
 
 /* Invariants (lock = the descriptor's lock, rank PD):
- *   state, closing, is_socket, is_stream, rready/wready and the waiter
+ *   state, closing, is_socket, rready/wready and the waiter
  *   lists change under lock; a waiter is on rq (wq, eq) only while its
  *   owner is parked in goc__pd_wait for reading (writing, either), and
  *   whoever takes it off the list (a readiness event, a close, its ctx)
@@ -67,11 +67,6 @@ typedef struct goc__pd {
     _Atomic uint32_t seq;         /* lock for writes; read by events */
     _Atomic uint8_t state;        /* GOC__PD_*; read without lock by calls */
     bool is_socket;               /* send(MSG_NOSIGNAL) instead of write */
-    bool is_stream;               /* a stream socket: a short read means
-                                     its receive queue was empty */
-    _Atomic bool rdrained;        /* the last read was short (fd.c): the
-                                     next one waits for an event first;
-                                     relaxed, any reader */
     bool closing;                 /* goc_close or goc_fd_forget has begun */
     bool close_fd;                /* closing by goc_close (else forget) */
     bool rready, wready;

@@ -40,6 +40,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -274,6 +275,13 @@ void goc__m_init_thread(goc__m *m)
                (uint64_t)goc__nanotime()) | 1;
     goc__thread_stack(&m->g0_stack_lo, &m->g0_stack_size);
     (void)goc__altstack_init(m); /* without one, overflow is a plain SEGV */
+    /* A thread inherits its creator's signal mask: a program that blocked
+     * SIGURG before goc_run would turn off dumps of running goroutines
+     * and asynchronous preemption on every M (Go's minit unblocks too). */
+    sigset_t urg;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
 #ifdef GOC_HAVE_TSAN
     m->tsan_g0_fiber = __tsan_get_current_fiber();
 #endif
