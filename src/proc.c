@@ -1014,16 +1014,6 @@ static goc__g *after_switch(goc__m *m, goc__g *g, bool *m_done)
         if (m->p == NULL) /* back from a blocking call without a P */
             goc__wakep_after(false);
         return NULL;
-    case GOC__AFTER_PREEMPT:
-        /* Behind the P's own queue if it has one (the goroutine keeps its
-         * P and what it shares a cache with); else behind the global
-         * queue, which would otherwise wait 61 slices for its turn. */
-        goc__gstatus_leave_running(g, GOC__GRUNNABLE);
-        if (!goc__runq_empty(m->p))
-            goc__runq_put(m->p, g, false);
-        else
-            goc__globrunqput(g);
-        return NULL;
     case GOC__AFTER_PARK:
         return goc__finish_park(m, g) ? g : NULL;
     case GOC__AFTER_EXIT: {
