@@ -58,7 +58,6 @@
  * time; a lend does the job there.
  */
 #include <signal.h>
-#include <ucontext.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -79,22 +78,6 @@
 #endif
 
 bool goc__async_preempt;
-
-/* The pc and sp of an interrupted context. */
-static void uc_pc_sp(const void *ucv, uintptr_t *pc, uintptr_t *sp)
-{
-    const ucontext_t *uc = ucv;
-#if defined(__x86_64__)
-    *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-    *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-    *pc = (uintptr_t)uc->uc_mcontext.pc;
-    *sp = (uintptr_t)uc->uc_mcontext.sp;
-#else
-    (void)uc;
-    *pc = *sp = 0;
-#endif
-}
 
 void goc__preempt_init(void)
 {
@@ -128,18 +111,17 @@ static bool safe_point(goc__m *m, const void *uc)
             GOC__PRUNNING ||
         atomic_load_explicit(&p->preempt, memory_order_relaxed) == 0)
         return false;
-    uintptr_t pc, sp;
-    uc_pc_sp(uc, &pc, &sp);
-    return goc__pc_in_user_text(pc) && sp >= (uintptr_t)g->stack_lo &&
-           sp < (uintptr_t)g->stack_hi && on_altstack();
+    goc__sigctx c;
+    goc__sigctx_of(uc, &c);
+    return goc__pc_in_user_text(c.pc) && c.sp >= (uintptr_t)g->stack_lo &&
+           c.sp < (uintptr_t)g->stack_hi && on_altstack();
 }
 
 /* The run is over while the goroutine waited: it never runs again. */
-static void __attribute__((noreturn)) sleep_for_good(goc__m *m)
+static void __attribute__((noreturn)) sleep_for_good(void)
 {
     goc__note never;
     goc__noteclear(&never);
-    (void)m;
     for (;;)
         goc__notesleep(&never);
 }
@@ -163,15 +145,17 @@ void goc__preempt_signal(goc__m *m, void *uc)
     /* 2. The P to sysmon, which queues g and hands the P on. */
     p->m = NULL;
     m->p = NULL;
-    atomic_store_explicit(&p->asyncg, g, memory_order_relaxed);
+    /* release: g's state and wiring written above reach sysmon, whose
+     * acquire exchange of asyncg (take_async_parked) pairs with it. */
+    atomic_store_explicit(&p->asyncg, g, memory_order_release);
     atomic_fetch_add_explicit(&p->syscalltick, 1, memory_order_relaxed);
-    /* release: sysmon's acquire CAS sees the P, and asyncg, as we left
-     * them. */
+    /* release: the M that the P is handed to (through sysmon's acquire
+     * CAS) sees the P as we left it. */
     atomic_store_explicit(&p->status, GOC__PSYSCALL, memory_order_release);
     goc__notewakeup(&goc__sched.sysmon_note);
     /* 3. Sleep until handed a P with g. */
     if (!goc__stoplockedm(m))
-        sleep_for_good(m);
+        sleep_for_good();
     goc__gstatus_run(g); /* waits while a dump reads g's stack */
     g->async_ctx = NULL;
     g->m = m;

@@ -158,7 +158,7 @@ static bool preempt_long_slice(int32_t i, goc__p *p, int64_t now,
  * Returns: true if that was so. */
 static bool take_async_parked(goc__p *p)
 {
-    /* acquire: pairs with the handler's release store of the status. */
+    /* acquire: pairs with the handler's release store of asyncg. */
     goc__g *g = atomic_exchange_explicit(&p->asyncg, NULL,
                                          memory_order_acquire);
     if (g == NULL)
@@ -173,9 +173,11 @@ static bool take_async_parked(goc__p *p)
     return true;
 }
 
-/* Flag the Ps whose slice is over; retake the Ps that have been in one
- * blocking call since the previous look.  *next: as preempt_long_slice.
- * Returns: how many Ps were retaken. */
+/* Flag the Ps whose slice is over (signal their Ms, in async mode);
+ * retake the Ps that have been in one blocking call since the previous
+ * look, or that hold a goroutine async preemption parked.  *next: as
+ * preempt_long_slice.  Returns: how many Ps were retaken or signalled
+ * (sysmon then looks again soon). */
 static int retake(int64_t now, int64_t *next)
 {
     int n = 0;
