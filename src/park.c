@@ -28,8 +28,8 @@ static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
 /* The G to switch to straight from a parking or exiting G: the one
  * find_runnable would pick, when it would pick from the local queue
  * (nothing locked, no retirement or exit pending, no timer or global
- * queue to look at first): runnext within the runnext streak (a channel
- * hand-off), else the ring head (a spawn storm's children).  With
+ * queue to look at first): runnext (a channel hand-off, which shares
+ * the slice), else the ring head (a spawn storm's children).  With
  * `adopt`, a G that has never run and whose stack class is adopt's comes
  * back unstarted, to take over adopt's stack.
  * Returns: it, now RUNNING on m, or NULL. */
@@ -39,7 +39,7 @@ direct_next(goc__m *m, const goc__g *adopt)
     goc__p *p = m->p;
     if (m->lockedg != NULL || p->id >= goc__gomaxprocs() || goc__exiting())
         return NULL;
-    goc__g *h = goc__runq_take_next(p);
+    goc__g *h = goc__runq_take_runnext(p);
     if (h == NULL) {
         bool inherit;
         if (!goc__local_queue_first(p) ||
@@ -216,7 +216,8 @@ void goc__preempt_slow(void)
         goc__p_new_slice(p);
         return;
     }
-    goc__yield_m(m); /* to the global queue, as Go's gopreempt_m */
+    m->curg->spawnstreak = 0;
+    mcall_m(m, GOC__AFTER_PREEMPT);
 }
 
 void goc_exit(void)

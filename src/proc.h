@@ -228,11 +228,13 @@ void goc__m_loop(goc__m *m);
 bool goc__timers_elsewhere(goc__p *p);
 
 /* find_runnable's step order, in one place (local_queue_first predicts
- * it): is it the global queue's turn at p's current tick?  The length is
- * a racy hint, as the global queue's lock is taken only on a yes. */
+ * it): is it the global queue's turn at p's current tick, or right after
+ * a preemption on p?  The length is a racy hint, as the global queue's
+ * lock is taken only on a yes. */
 static inline bool goc__global_turn(goc__p *p)
 {
-    return goc__p_schedtick(p) % GOC__GLOBAL_EVERY == 0 &&
+    return (p->global_next ||
+            goc__p_schedtick(p) % GOC__GLOBAL_EVERY == 0) &&
            atomic_load_explicit(&goc__sched.runqsize,
                                 memory_order_relaxed) > 0;
 }

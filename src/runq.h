@@ -82,23 +82,6 @@ static inline goc__g *goc__runq_take_runnext(goc__p *p)
     return NULL;
 }
 
-/* runnext alone, if the runnext streak allows it (inherits the slice).
- *
- * Two goroutines that ready each other through runnext would keep the
- * ring and the global queue waiting for ever: Go breaks such a pair with
- * its 10 ms preemption, which goc does not have yet.  So after
- * GOC__RUNNEXT_STREAK inherited runs in a row the ring head goes first
- * (goc__runq_get), and the G taken does not inherit: schedtick moves, and
- * every 61st tick serves the global queue.  Only on: the M holding p. */
-static inline goc__g *goc__runq_take_next(goc__p *p)
-{
-    if (p->nextstreak >= GOC__RUNNEXT_STREAK)
-        return NULL;
-    goc__g *g = goc__runq_take_runnext(p);
-    if (g != NULL)
-        p->nextstreak++;
-    return g;
-}
 /* The ring head, if any.  Only on: the M holding p (thieves CAS too). */
 static inline goc__g *goc__runq_take_head(goc__p *p)
 {
@@ -118,20 +101,19 @@ static inline goc__g *goc__runq_take_head(goc__p *p)
 }
 
 /* Take the next G: runnext first (*inherit = true: it shares the time
- * slice of the G that readied it; the streak rule is goc__runq_take_next's),
- * then the ring head.  Only on: the M holding p. */
+ * slice of the G that readied it, as Go's inheritTime; two goroutines
+ * that ready each other through runnext keep the P until that slice is
+ * over, and preemption ends it: proc.h), then the ring head.
+ * Only on: the M holding p. */
 static inline goc__g *goc__runq_get(goc__p *p, bool *inherit)
 {
     goc__g *g;
-    if ((g = goc__runq_take_next(p)) != NULL) {
+    if ((g = goc__runq_take_runnext(p)) != NULL) {
         *inherit = true;
         return g;
     }
-    p->nextstreak = 0;
     *inherit = false;
-    if ((g = goc__runq_take_head(p)) != NULL)
-        return g;
-    return goc__runq_take_runnext(p);
+    return goc__runq_take_head(p);
 }
 bool goc__runq_empty(goc__p *p);
 /* Steal half of victim's ring into p and return one G; with stealnext and

@@ -163,6 +163,7 @@ enum {
 enum {
     GOC__AFTER_NONE = 0,
     GOC__AFTER_YIELD, /* requeue on the global queue (goc_yield) */
+    GOC__AFTER_PREEMPT, /* requeue at the tail of the P's ring */
     GOC__AFTER_PARK,  /* -> WAITING, then run m->unlockf */
     GOC__AFTER_EXIT,  /* -> DEAD, free the slot */
 };
@@ -242,7 +243,6 @@ _Static_assert(offsetof(struct goc__g, lockcount) == GOC__CACHE_LINE,
  * ------------------------------------------------------------------------ */
 
 #define GOC__RUNQ_SIZE 256   /* Go's local run queue length */
-#define GOC__RUNNEXT_STREAK 128 /* runnext runs in a row (runq.h) */
 /* Every GOC__GLOBAL_EVERY-th scheduling tick a P takes its next G from the
  * global queue first, so that Gs readying each other through the local
  * queue cannot starve it (Go's 61: prime, so it does not fall into step
@@ -287,8 +287,9 @@ struct goc__p {
                                          read racily by stealers */
     goc__m *m;                        /* holder; owner M, or sched.lock */
     goc__p *link;                     /* next on sched.pidle; sched.lock */
-    uint32_t nextstreak;              /* Gs run from runnext in a row;
-                                         owner M (runq.c) */
+    bool global_next;                 /* a preemption asks find_runnable
+                                         to serve the global queue first;
+                                         owner M (proc.c) */
     uint32_t timercheck;              /* looks for work; every 8th also
                                          checks other Ps' timers; owner M */
     uint32_t ngfree;                  /* dead headers in gfree; owner M */
