@@ -23,7 +23,10 @@
 #                       and compile goc.h as C++
 #   make demo           make deps, Release build, then examples/demo.sh
 #   make bench          make deps, Release build, then bench/run.sh (the
-#                       network benchmarks need wrk, a package of deps)
+#                       network benchmarks need wrk, a package of deps);
+#                       its race group (spawn, pingpong, mutex under TSan
+#                       against Go's -race) uses a TSan Release build
+#                       (build/racebench)
 #   make stress         not part of make test: the Release suite
 #                       STRESS_RUNS times (default 20) at GOMAXPROCS 2 and
 #                       1, then the TSan suite STRESS_TSAN_RUNS times (5);
@@ -67,6 +70,11 @@ CONF_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
                 '-DGOC_SANITIZE=address;undefined'
 CONF_tsan    := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
                 -DGOC_WERROR=ON -DGOC_DEBUG=2 -DGOC_SANITIZE=thread
+# The race group of make bench: what a program built with -fsanitize=thread
+# links, optimised (benchmarks only: no tests, no examples).
+CONF_racebench := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
+                -DGOC_SANITIZE=thread -DGOC_BUILD_TESTS=OFF \
+                -DGOC_BUILD_EXAMPLES=OFF
 CONF_debug   := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
                 -DGOC_WERROR=ON -DGOC_DEBUG=3
 CONF_arm64   := -DCMAKE_BUILD_TYPE=Release -DGOC_WERROR=ON \
@@ -89,7 +97,7 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 
 CONFIGS := release clang debug asan tsan arm64
 
-.PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) \
+.PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
         test-install demo bench stress install clean
 
 all: build-release
@@ -128,7 +136,7 @@ test-$(1): deps build-$(1)
 	cd $(BUILD)/$(1) && $(CTEST) --output-on-failure -j$(JOBS) $$(CTEST_ARGS) \
 	  | $$(CTEST_TAIL)
 endef
-$(foreach c,$(CONFIGS),$(eval $(call config_rules,$(c))))
+$(foreach c,$(CONFIGS) racebench,$(eval $(call config_rules,$(c))))
 
 # The Release suite once more with a single P: schedules that 2 Ps hide
 # (a goroutine blocking its thread, a wake-up that assumes a second P).
@@ -160,8 +168,8 @@ test-install: deps build-release
 demo: deps build-release
 	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
 
-bench: deps build-release
-	$(ISOLATE) bash bench/run.sh $(BUILD)/release
+bench: deps build-release build-racebench
+	$(ISOLATE) env RACE_BUILD=$(BUILD)/racebench bash bench/run.sh $(BUILD)/release
 
 # The library alone (no tests, examples or benchmarks), gcc Release, in its
 # own build directory; `cmake --install` honours DESTDIR.

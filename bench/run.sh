@@ -7,6 +7,7 @@
 #   bash bench/run.sh BUILD_DIR          # BUILD_DIR holds bench/bench_*
 #   RUNS=9 bash bench/run.sh build/release
 #   ONLY="yield" bash bench/run.sh build/release
+#   RACE_BUILD=build/race-bench bash bench/run.sh build/release
 #
 # The machines are noisy: goc and Go run one after the other, pair by
 # pair, and only medians within one run of this script are compared.  Without a
@@ -53,6 +54,18 @@ BENCHES=(
   "preempt_gmp1|GOMAXPROCS=1|bench_preempt -n 1000|preempt -n 1000|lower"
 )
 
+# The race group: the same programs built with -fsanitize=thread against a
+# goc built with GOC_SANITIZE=thread (RACE_BUILD, a build directory like
+# BUILD_DIR; `make bench` passes the Release one it builds), against their
+# Go twins built with -race.  What they measure is what race detection
+# costs each runtime: spawn and exit, a channel hand-off, a mutex.
+RACE_BUILD=${RACE_BUILD:-}
+RACE_BENCHES=(
+  "race_spawn|-|bench_spawn -n 50000|spawn -n 50000|lower"
+  "race_pingpong|-|bench_pingpong -n 200000|pingpong -n 200000|lower"
+  "race_mutex|-|bench_mutex -n 1000000 -g 8|mutex -n 1000000 -g 8 -mode mutex|lower"
+)
+
 # name | goc server (under BUILD_DIR/bench) | Go twin server (package under
 # bench/go) | load, run in BUILD_DIR/bench, with ADDR the server's address,
 # PID its process id, NAME the row's name and WRKLUA bench/wrk_result.lua.
@@ -87,6 +100,15 @@ if command -v go >/dev/null 2>&1; then
     # Always: go build is incremental, and a stale twin would lie.
     (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$gobin/$pkg" "./$pkg")
   done
+  if [ -n "$RACE_BUILD" ]; then
+    gobin_race="$build/bench/go-bin-race"
+    mkdir -p "$gobin_race"
+    for b in "${RACE_BENCHES[@]}"; do
+      IFS='|' read -r _ _ _ twin _ <<<"$b"
+      pkg=${twin%% *}
+      (cd "$here/go" && GOFLAGS=-mod=mod GOPROXY=off go build -race -o "$gobin_race/$pkg" "./$pkg")
+    done
+  fi
 else
   echo "# go not found: running the goc side only (apt-get install golang-go)"
 fi
@@ -115,24 +137,35 @@ add_row() {
   fi
 }
 
-for b in "${BENCHES[@]}"; do
-  IFS='|' read -r name envv gcmd twin better <<<"$b"
-  [ "$envv" = - ] && envv=""
-  if [ -n "$ONLY" ] && ! grep -qw "$name" <<<"$ONLY"; then continue; fi
-  gv=() ov=()
-  for k in $(seq 1 "$RUNS"); do
-    line=$(cd "$build/bench" && env $envv timeout 300 ./$gcmd | grep '^RESULT ' | tail -1) || line=""
-    echo "goc  $line"
-    gv+=("$(value "$line")")
-    if [ "$have_go" = 1 ]; then
-      line=$(cd "$gobin" && env $envv timeout 300 ./$twin | grep '^RESULT ' | tail -1) || line=""
-      echo "go   $line"
-      ov+=("$(value "$line")")
-    fi
+# run_group GOC_DIR GO_DIR ROW...: each row's goc program (in GOC_DIR) and
+# Go twin (in GO_DIR), interleaved, RUNS times; a summary line per row.
+run_group() {
+  local gdir=$1 odir=$2 b name envv gcmd twin better line k
+  shift 2
+  for b in "$@"; do
+    IFS='|' read -r name envv gcmd twin better <<<"$b"
+    [ "$envv" = - ] && envv=""
+    if [ -n "$ONLY" ] && ! grep -qw "$name" <<<"$ONLY"; then continue; fi
+    local gv=() ov=()
+    for k in $(seq 1 "$RUNS"); do
+      line=$(cd "$gdir" && env $envv timeout 300 ./$gcmd | grep '^RESULT ' | tail -1) || line=""
+      echo "goc  $line"
+      gv+=("$(value "$line")")
+      if [ "$have_go" = 1 ]; then
+        line=$(cd "$odir" && env $envv timeout 300 ./$twin | grep '^RESULT ' | tail -1) || line=""
+        echo "go   $line"
+        ov+=("$(value "$line")")
+      fi
+    done
+    add_row "$name" "$better" "$(printf '%s\n' "${gv[@]}" | median)" \
+      "$(printf '%s\n' "${ov[@]+"${ov[@]}"}" | median)"
   done
-  add_row "$name" "$better" "$(printf '%s\n' "${gv[@]}" | median)" \
-    "$(printf '%s\n' "${ov[@]+"${ov[@]}"}" | median)"
-done
+}
+
+run_group "$build/bench" "${gobin:-}" "${BENCHES[@]}"
+if [ -n "$RACE_BUILD" ]; then
+  run_group "$(cd "$RACE_BUILD" && pwd)/bench" "${gobin_race:-}" "${RACE_BENCHES[@]}"
+fi
 
 # ---- The network benchmarks ----
 
