@@ -20,7 +20,9 @@
 #                       (build/arm64)
 #   make test-install   install build/release into a temporary prefix and
 #                       build test/install/ against it (CMake, pkg-config),
-#                       and compile goc.h as C++
+#                       and compile goc.h as C++; then install goc-race
+#                       (build/install-race) beside it and build against
+#                       that (goc-race.pc, goc::goc_race)
 #   make demo           make deps, Release build, then examples/demo.sh
 #   make bench          make deps, Release build, then bench/run.sh (the
 #                       network benchmarks need wrk, a package of deps);
@@ -35,6 +37,12 @@
 #                       examples or benchmarks: build/install-lib) and
 #                       install it into PREFIX (/usr/local); DESTDIR is
 #                       honoured
+#   make install-race   the library built with clang and GOC_SANITIZE=thread
+#                       (RelWithDebInfo; build/install-race), installed
+#                       beside the plain one: libgoc-race.a, libgoc-race.so,
+#                       goc-race.pc, CMake component race (goc::goc_race)
+#   make install-asan   likewise with address;undefined: libgoc-asan.*,
+#                       goc-asan.pc, goc::goc_asan (build/install-asan)
 #   make clean          remove build/
 #
 # Knobs: JOBS (parallel build and ctest jobs, default 2), PREFIX, CTEST_ARGS
@@ -98,7 +106,8 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 CONFIGS := release clang debug asan tsan arm64
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
-        test-install demo bench stress install clean
+        test-install demo bench stress install install-race install-asan \
+        clean
 
 all: build-release
 
@@ -161,9 +170,10 @@ stress: deps build-release build-tsan
 	cd $(BUILD)/tsan && $(CTEST) --output-on-failure -j$(JOBS) \
 	  --repeat until-fail:$(STRESS_TSAN_RUNS) $(CTEST_ARGS) | $(CTEST_TAIL)
 
-test-install: deps build-release
-	@echo "==> install: consumers of an installed goc"
-	$(ISOLATE) sh test/install/check.sh $(BUILD)/release $(BUILD)/install
+test-install: deps build-release build-install-race
+	@echo "==> install: consumers of an installed goc, and of goc-race beside it"
+	$(ISOLATE) sh test/install/check.sh $(BUILD)/release $(BUILD)/install \
+	  $(BUILD)/install-race
 
 demo: deps build-release
 	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
@@ -171,17 +181,39 @@ demo: deps build-release
 bench: deps build-release build-racebench
 	$(ISOLATE) env RACE_BUILD=$(BUILD)/racebench bash bench/run.sh $(BUILD)/release
 
-# The library alone (no tests, examples or benchmarks), gcc Release, in its
-# own build directory; `cmake --install` honours DESTDIR.
-install:
-	@echo "==> install: the library into $(DESTDIR)$(PREFIX)"
+# The library alone (no tests, examples or benchmarks), in its own build
+# directory; `cmake --install` honours DESTDIR.  The plain library is gcc's
+# Release build.  The sanitized ones are clang's (the sanitizer runtime a
+# program uses must be the one of the compiler that built goc: gcc's TSan
+# runtime is far slower and dies at 8,128 goroutines), with debug info for
+# the reports, and install beside the plain one under their own names.
+LIB_OPTS := -DGOC_BUILD_TESTS=OFF -DGOC_BUILD_EXAMPLES=OFF -DGOC_BUILD_BENCH=OFF
+INSTALL_CONF_lib  := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+INSTALL_CONF_race := -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+                     -DCMAKE_C_COMPILER=clang -DGOC_SANITIZE=thread
+INSTALL_CONF_asan := -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+                     -DCMAKE_C_COMPILER=clang '-DGOC_SANITIZE=address;undefined'
+
+# lib_rules NAME: build-install-NAME builds $(BUILD)/install-NAME.
+define lib_rules
+build-install-$(1):
+	@echo "==> install-$(1): configure and build the library in $(BUILD)/install-$(1)"
 	@mkdir -p $(BUILD)
-	$(CMAKE) -S . -B $(BUILD)/install-lib -DCMAKE_BUILD_TYPE=Release \
-	  -DCMAKE_C_COMPILER=gcc -DGOC_BUILD_TESTS=OFF -DGOC_BUILD_EXAMPLES=OFF \
-	  -DGOC_BUILD_BENCH=OFF > $(BUILD)/install-lib.configure.log \
-	  || { cat $(BUILD)/install-lib.configure.log; exit 1; }
-	$(ISOLATE) $(CMAKE) --build $(BUILD)/install-lib -j$(JOBS)
+	$(CMAKE) -S . -B $(BUILD)/install-$(1) $(INSTALL_CONF_$(1)) $(LIB_OPTS) \
+	  > $(BUILD)/install-$(1).configure.log \
+	  || { cat $(BUILD)/install-$(1).configure.log; exit 1; }
+	$$(ISOLATE) $(CMAKE) --build $(BUILD)/install-$(1) -j$(JOBS)
+endef
+$(foreach c,lib race asan,$(eval $(call lib_rules,$(c))))
+.PHONY: build-install-lib build-install-race build-install-asan
+
+install: build-install-lib
+	@echo "==> install: the library into $(DESTDIR)$(PREFIX)"
 	$(ISOLATE) $(CMAKE) --install $(BUILD)/install-lib --prefix $(PREFIX)
+
+install-race install-asan: install-%: build-install-%
+	@echo "==> install-$*: goc-$* into $(DESTDIR)$(PREFIX)"
+	$(ISOLATE) $(CMAKE) --install $(BUILD)/install-$* --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

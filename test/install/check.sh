@@ -1,17 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# check.sh BUILD_DIR WORK_DIR - install the goc build in BUILD_DIR into
-# WORK_DIR/prefix and consume it as a user would:
+# check.sh BUILD_DIR WORK_DIR [RACE_BUILD_DIR] - install the goc build in
+# BUILD_DIR into WORK_DIR/prefix and consume it as a user would:
 #   1. find_package(goc) from a CMake project (test/install/CMakeLists.txt):
 #      goc::goc, goc::goc_static, goc::goc_shared,
 #   2. the README's commands: pkg-config with -Wl,-rpath (no
 #      LD_LIBRARY_PATH), and libgoc.a by path; also --static,
-#   3. goc.h compiled as C++.
+#   3. goc.h compiled as C++;
+#   then sanitizer.sh (a sanitized program refused by the plain goc), and
+#   with RACE_BUILD_DIR race.sh (goc-race installed beside the plain goc).
 # Every consumer is built at -O2 and checks that a dump shows its own frame
 # (the package's flags keep frame pointers).
 set -eu
 build=$1
 work=$2
+race_build=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 cc=${CC:-cc}
 cxx=${CXX:-c++}
@@ -73,3 +76,6 @@ $cxx -fsyntax-only -x c++ -Wall -Wextra -Werror $(pc --cflags) \
     "$prefix/include/goc.h"
 echo "install check: ok"
 sh "$here/sanitizer.sh" "$prefix" "$work"
+if [ -n "$race_build" ]; then
+    sh "$here/race.sh" "$prefix" "$work" "$race_build"
+fi
