@@ -75,9 +75,15 @@ int goc__user_text_init(void);
 bool goc__pc_in_user_text(uintptr_t pc);
 /* Does an STT_FILE symbol name one of goc's translation units? (tests) */
 bool goc__symtab_is_goc_unit(const char *file);
+/* Does a unit of the executable's own (not goc's) define a function named
+ * with one of the NULL-terminated prefixes?  1, 0, or negative: cannot
+ * tell (stripped). */
+int goc__symtab_exe_has_unit_func(const char *const prefixes[]);
 
 /* ---- sanitizer.c ---- */
-void goc__sanitizer_check(void); /* dies on a sanitizer goc lacks */
+/* Dies on a sanitizer goc lacks; warns once when a sanitized goc's program
+ * is not instrumented or runs another compiler's runtime. */
+void goc__sanitizer_check(void);
 
 /* ---- debug.c ---- */
 void goc__dump_all(int fd, goc__g *self);

@@ -569,3 +569,42 @@ bool goc__symtab_is_goc_unit(const char *file)
 {
     return is_goc_unit(file);
 }
+
+/* ---- Instrumented units (sanitizer.c) ---- */
+
+/* Does the executable hold a function whose name starts with one of
+ * `prefixes` (NULL-terminated) in a unit of its own, not one of goc's (when
+ * libgoc.a is linked in) nor a toolchain object?  sanitizer.c asks it for
+ * the module constructors that -fsanitize= adds to every unit it
+ * instruments.  Returns: 1 yes, 0 no, or a negative code when it cannot
+ * tell (-ENOEXEC: stripped, or /proc/self/exe is not the image; -errno). */
+int goc__symtab_exe_has_unit_func(const char *const prefixes[])
+{
+    struct exe_image e;
+    memset(&e, 0, sizeof e);
+    dl_iterate_phdr(exe_image_phdr, &e);
+    struct elf_file f;
+    int err = elf_map(&f, "/proc/self/exe");
+    if (err != 0)
+        return err;
+    int found = exe_image_is(&e, &f) ? 0 : -ENOEXEC;
+    bool foreign_unit = false; /* the locals that follow are not the program's */
+    for (size_t i = 0; found == 0 && i < f.nsyms; i++) {
+        const ElfW(Sym) *s = &f.syms[i];
+        const char *name = elf_sym_name(&f, s);
+        int type = ELF64_ST_TYPE(s->st_info);
+        if (type == STT_FILE) {
+            foreign_unit =
+                (e.has_goc && is_goc_unit(name)) || is_object_name(name);
+            continue;
+        }
+        if (type != STT_FUNC || s->st_shndx == SHN_UNDEF ||
+            (foreign_unit && ELF64_ST_BIND(s->st_info) == STB_LOCAL))
+            continue;
+        for (size_t k = 0; prefixes[k] != NULL; k++)
+            if (strncmp(name, prefixes[k], strlen(prefixes[k])) == 0)
+                found = 1;
+    }
+    elf_unmap(&f);
+    return found;
+}
