@@ -39,6 +39,10 @@ int goc__gettid(void);
  * /proc (R running or runnable, S sleeping, D in uninterruptible wait,
  * ...), or 0 if it cannot be read.  Takes a descriptor for a moment. */
 char goc__thread_state(int tid);
+/* CPU time used so far by the thread whose CPU-time clock is clock (an M's
+ * cpuclock), or -1 (a thread that has exited, a clock that cannot be
+ * read, or CLOCK_THREAD_CPUTIME_ID: the clock is not known). */
+int64_t goc__thread_cpu(int32_t clock);
 /* The page size, read once (relaxed: every thread computes the same). */
 extern _Atomic size_t goc__page_size;
 size_t goc__pagesize_init(void);

@@ -320,6 +320,15 @@ char goc__thread_state(int tid)
     return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
 }
 
+int64_t goc__thread_cpu(int32_t clock)
+{
+    struct timespec ts;
+    if (clock == (int32_t)CLOCK_THREAD_CPUTIME_ID || /* unknown: not ours */
+        clock_gettime((clockid_t)clock, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* ---- system calls that return -errno (os.h: why, and the EINTR rule) ---- */
 
 #define SYSCALL_WRAPPER __attribute__((noinline))

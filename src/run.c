@@ -129,17 +129,50 @@ int goc_maxprocs(int n)
  * goc_run: start and teardown
  * ------------------------------------------------------------------------ */
 
-/* How long the end of a run waits for an M that is running a goroutine
- * (not in a declared blocking call) to come back to the scheduler. */
+/* How long the end of a run lets an M that is running a goroutine (not
+ * in a declared blocking call) compute before it gives up on it: CPU
+ * time, not wall time, since on a loaded machine a thread may wait longer
+ * than that for a CPU and then come back at once (a test suite beside
+ * other builds saw it: the next goc_run got GOC_EBUSY for nothing).  An M
+ * whose thread is blocked in the kernel (an undeclared read or sleep) is
+ * given up on after the same time on the clock. */
 #define EXIT_GRACE_NS (200 * 1000 * 1000)
+/* The bound for an M the kernel does not run at all. */
+#define EXIT_WAIT_MAX_NS (10LL * 1000 * 1000 * 1000)
+
+/* Should the end of the run stop waiting for m, which has not left its
+ * loop after waited ns, having used cpu ns of CPU since (-1: unknown)? */
+static bool give_up_on(goc__m *m, int64_t waited, int64_t cpu)
+{
+    if (atomic_load_explicit(&m->oldp, memory_order_relaxed) != NULL)
+        return true; /* in a declared blocking call */
+    if (waited > EXIT_WAIT_MAX_NS)
+        return true;
+    if (waited <= EXIT_GRACE_NS)
+        return false;
+    /* curg is the M's own: a racy look, as a dump's.  An M in the
+     * scheduler leaves its loop as soon as it runs. */
+    if (__atomic_load_n(&m->curg, __ATOMIC_RELAXED) == NULL)
+        return false;
+    if (cpu < 0 || cpu > EXIT_GRACE_NS)
+        return true; /* computing */
+    char st = goc__thread_state(m->tid);
+    return st == 'S' || st == 'D'; /* blocked; R: waiting for a CPU */
+}
 
 /* Wait until every M has left its loop, as long as it may take one that
  * is on its way; give up on those that are in a blocking call, or still
- * running a goroutine after EXIT_GRACE_NS.
+ * running a goroutine after EXIT_GRACE_NS (give_up_on).
  * Returns: false if some M was given up on. */
 static bool wait_ms(void)
 {
-    int64_t deadline = goc__nanotime() + EXIT_GRACE_NS;
+    int64_t start = goc__nanotime();
+    /* The CPU clock of an M that runs a goroutine (it has set its clock
+     * up: an M that has just been created may not have); -1 otherwise. */
+    for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink)
+        m->exitcpu = __atomic_load_n(&m->curg, __ATOMIC_RELAXED) != NULL
+                         ? goc__thread_cpu(m->cpuclock)
+                         : -1;
     bool all = true;
     for (goc__m *m = goc__sched.allm; m != NULL; m = m->alllink) {
         long nap = 20 * 1000;
@@ -149,9 +182,9 @@ static bool wait_ms(void)
             goc__unlock(&goc__sched.lock);
             if (exited)
                 break;
-            if (atomic_load_explicit(&m->oldp, memory_order_relaxed) !=
-                    NULL ||
-                goc__nanotime() > deadline) {
+            int64_t cpu = m->exitcpu < 0 ? -1 : goc__thread_cpu(m->cpuclock);
+            if (give_up_on(m, goc__nanotime() - start,
+                           cpu < 0 ? -1 : cpu - m->exitcpu)) {
                 all = false;
                 break;
             }

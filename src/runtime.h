@@ -383,6 +383,8 @@ struct goc__m {
     int64_t spin_since;        /* when this spinner began to linger, or 0
                                   (proc.c, spin_linger); owner M */
     bool exited;               /* thread has left its loop; sched.lock */
+    int64_t exitcpu;           /* its CPU time when the run ended, or -1;
+                                  the thread of goc_run (run.c) */
     bool detached;             /* it left mid-run (its locked G exited)
                                   and detached itself: teardown must not
                                   join it; sched.lock */

@@ -233,17 +233,6 @@ static int retake(int64_t now, int64_t *next)
     return n;
 }
 
-/* CPU time used so far by the thread whose CPU-time clock is clock, or
- * -1 (a thread that has exited, a clock that cannot be read). */
-static int64_t thread_cpu(int32_t clock)
-{
-    struct timespec ts;
-    if (clock == (int32_t)CLOCK_THREAD_CPUTIME_ID || /* unknown: not ours */
-        clock_gettime((clockid_t)clock, &ts) != 0)
-        return -1;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Is thread tid blocked in the kernel (state S or D in its stat file)?
  * The CPU clock alone cannot tell a thread blocked in a call from one
  * the kernel has not run for a while (several runnable threads per CPU:
@@ -313,13 +302,13 @@ static int lend(int64_t now)
             continue;
         int32_t clock = atomic_load_explicit(&p->mclock, memory_order_relaxed);
         if (seen[i].rcpu < 0) {
-            seen[i].rcpu = thread_cpu(clock);
+            seen[i].rcpu = goc__thread_cpu(clock);
             seen[i].rcpu_at = now;
             continue;
         }
         if (now - seen[i].rcpu_at < RETAKE_AFTER_NS / 2)
             continue;
-        int64_t cpu = thread_cpu(clock);
+        int64_t cpu = goc__thread_cpu(clock);
         if (cpu < 0) { /* its M left: a clock we cannot read */
             seen[i].rcpu = cpu;
             seen[i].rcpu_at = now;
