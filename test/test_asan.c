@@ -16,10 +16,9 @@
  * says, so every goroutine here exercises the fake-stack switches of
  * goroutine.c.
  *
- * The functions that make the bad accesses are extern and noinline: the
- * binary exports its symbols (-rdynamic), so when no symbolizer is
- * installed the parent, which shares the child's layout (fork), names the
- * report's first frame itself with dladdr.
+ * The functions that make the bad accesses are exported and never
+ * inlined: when no symbolizer is installed, the parent, which shares the
+ * child's layout (fork), names the report's first frame with dladdr.
  */
 #include <alloca.h>
 #include <dlfcn.h>
@@ -30,6 +29,10 @@
 #ifndef TEST_ASAN_UAR
 #define TEST_ASAN_UAR 0
 #endif
+
+/* The functions that make the bad accesses: in the dynamic symbol table
+ * (the build hides symbols by default), never inlined. */
+#define TEST_EXPORT __attribute__((noinline, visibility("default")))
 
 /* The name of the function in the first frame of the ASan report in out
  * (its "#0" line): the report's own name, or dladdr's for its pc. */
@@ -104,7 +107,7 @@ __attribute__((noinline)) int asan_uar_frame(bool leak)
     return p[1];
 }
 /* The bad access: a write through the address of a dead frame. */
-__attribute__((noinline)) void asan_uar_write(int *p)
+TEST_EXPORT void asan_uar_write(int *p)
 {
     *p = 42;
 }
@@ -145,7 +148,7 @@ static volatile int sbo_index;
 static goc_chan *sbo_done;
 
 /* The bad access when sbo_index is 16: one past the array. */
-__attribute__((noinline)) int asan_sbo_write(int i)
+TEST_EXPORT int asan_sbo_write(int i)
 {
     volatile char buf[16];
     volatile char *p = buf; /* past UBSan's bounds check, to ASan's */
@@ -190,7 +193,7 @@ TEST(asan_stack_buffer_overflow)
  * and says so; the first then writes to it (the bug) or not (fixed). */
 static goc_chan *uaf_handoff, *uaf_freed;
 
-__attribute__((noinline)) void asan_uaf_write(long *p)
+TEST_EXPORT void asan_uaf_write(long *p)
 {
     p[1] = 7;
 }
