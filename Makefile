@@ -18,6 +18,10 @@
 #   make test-tsan      clang, RelWithDebInfo, GOC_DEBUG=2, TSan (build/tsan)
 #   make test-arm64     aarch64-linux-gnu-gcc, tests under qemu-aarch64
 #                       (build/arm64)
+#   make test-valgrind  gcc, Release with -g: every test under valgrind
+#                       memcheck (valgrind_<name>, GOMAXPROCS=1; the few
+#                       that cannot run there are listed with a reason in
+#                       test/CMakeLists.txt)  (build/valgrind)
 #   make test-install   install build/release into a temporary prefix and
 #                       build test/install/ against it (CMake, pkg-config),
 #                       and compile goc.h as C++; then install goc-race
@@ -87,6 +91,9 @@ CONF_debug   := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
                 -DGOC_WERROR=ON -DGOC_DEBUG=3
 CONF_arm64   := -DCMAKE_BUILD_TYPE=Release -DGOC_WERROR=ON \
                 -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-aarch64.cmake
+CONF_valgrind := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+                -DGOC_WERROR=ON -DCMAKE_C_FLAGS=-g -DGOC_TEST_VALGRIND=ON \
+                -DGOC_BUILD_EXAMPLES=OFF -DGOC_BUILD_BENCH=OFF
 
 # Sanitizer runtime options for the tests (the environment wins if set).
 export ASAN_OPTIONS  ?= detect_leaks=1
@@ -103,7 +110,7 @@ CTEST_TAIL := awk '/^Total Test time/ { next } /^$$/ { blank++; next } \
 # get their own -j$(JOBS), no jobserver and no "Entering directory" lines.
 ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 
-CONFIGS := release clang debug asan tsan arm64
+CONFIGS := release clang debug asan tsan arm64 valgrind
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
         test-install demo bench stress install install-race install-asan \
@@ -128,7 +135,7 @@ deps:
 # The install check and the C++ header check come before the last
 # configuration, so the final ctest summary closes the output.
 test: deps test-release test-gomaxprocs1 test-install test-clang test-debug \
-      test-asan test-tsan test-arm64
+      test-asan test-tsan test-valgrind test-arm64
 
 # build-NAME: configure (first time or when options change) and build.
 # test-NAME: build-NAME, then run the suite with ctest.

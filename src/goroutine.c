@@ -34,7 +34,9 @@
  * to the next G, and an exiting G's stack restarted for a G that has
  * never run, goc__g_exit_into):
  *   ASan: __sanitizer_start_switch_fiber before, ..._finish_ after, on the
- *         stack that resumes; a dying G passes NULL so its fake stack goes.
+ *         stack that resumes; a dying G passes NULL so its fake stack goes;
+ *         a G switched out keeps its fake stack in g->asan_fake, freed at
+ *         teardown if the G never resumes.
  *   TSan: one fiber per goroutine, created at spawn, destroyed by g0 after
  *         the G's last switch; __tsan_switch_to_fiber before each switch
  *         (flags 0: the switch is a synchronisation point).
@@ -185,9 +187,38 @@ void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
     }
 }
 
+#ifdef GOC_HAVE_ASAN
+/* Free a fake stack that no goroutine will resume with.  ASan frees only
+ * the running context's fake stack, at a switch out that passes NULL: so
+ * this thread "switches" to its own stack, resuming with fake, then
+ * "dies" out of it, and resumes with its own again.  Not instrumented:
+ * its frame must not live on the fake stacks it swaps. */
+__attribute__((no_sanitize("address"))) static void asan_fake_free(void *fake)
+{
+    void *lo, *mine = NULL;
+    size_t size;
+    goc__thread_stack(&lo, &size);
+    __sanitizer_start_switch_fiber(&mine, lo, size);
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+    __sanitizer_start_switch_fiber(NULL, lo, size);
+    __sanitizer_finish_switch_fiber(mine, NULL, NULL);
+}
+#endif
+
+/* Only when no goroutine runs (every M joined): free the headers, and the
+ * fake stacks of the goroutines abandoned when main returned. */
 void goc__g_teardown(void)
 {
     uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_relaxed);
+#ifdef GOC_HAVE_ASAN
+    for (uint32_t i = 0; i < n; i++) {
+        goc__g *c = atomic_load_explicit(&gpool.chunks[i],
+                                         memory_order_relaxed);
+        for (int j = 0; j < G_CHUNK; j++)
+            if (c[j].asan_fake != NULL)
+                asan_fake_free(c[j].asan_fake);
+    }
+#endif
     for (uint32_t i = 0; i < n; i++)
         free(atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed));
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
@@ -204,16 +235,21 @@ void goc__g_teardown(void)
 
 /* The one place that switches stacks: tell ASan (the stack we go to) and
  * TSan (the fiber we go to), switch, and finish ASan's bookkeeping once
- * this context runs again.  A dying goroutine passes dying so ASan frees
- * its fake stack; it never comes back. */
+ * this context runs again.  from is the goroutine switching out (NULL:
+ * g0), whose fake stack ASan hands back when it resumes; it is kept in
+ * the header, not on the stack, so that teardown can free the fake stacks
+ * of goroutines that never resume (goc__g_teardown).  A dying goroutine
+ * passes dying so ASan frees its fake stack; it never comes back. */
 static inline __attribute__((always_inline)) void
-switch_ctx(void **save, void *to_sp, void *to_lo, size_t to_size,
-           void *to_fiber, bool dying)
+switch_ctx(void **save, goc__g *from, void *to_sp, void *to_lo,
+           size_t to_size, void *to_fiber, bool dying)
 {
 #ifdef GOC_HAVE_ASAN
-    void *fake = NULL;
-    __sanitizer_start_switch_fiber(dying ? NULL : &fake, to_lo, to_size);
+    void *g0_fake = NULL;
+    void **fake = from != NULL ? &from->asan_fake : &g0_fake;
+    __sanitizer_start_switch_fiber(dying ? NULL : fake, to_lo, to_size);
 #else
+    (void)from;
     (void)to_lo;
     (void)to_size;
     (void)dying;
@@ -225,7 +261,8 @@ switch_ctx(void **save, void *to_sp, void *to_lo, size_t to_size,
 #endif
     goc__ctx_switch(save, to_sp);
 #ifdef GOC_HAVE_ASAN
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+    __sanitizer_finish_switch_fiber(*fake, NULL, NULL);
+    *fake = NULL; /* the thread's now, until the next switch out */
 #endif
 }
 
@@ -237,7 +274,7 @@ static size_t stack_size_of(goc__g *g)
 GOC__RUNTIME_TEXT
 void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
 {
-    switch_ctx(&g->sp, m->g0_sp, m->g0_stack_lo, m->g0_stack_size,
+    switch_ctx(&g->sp, g, m->g0_sp, m->g0_stack_lo, m->g0_stack_size,
                m->tsan_g0_fiber, dying);
     /* Resumed by some M's g0, or straight by a parking G: maybe on another
      * thread than the one we left. */
@@ -246,14 +283,14 @@ void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
 
 void goc__switch_to_g(goc__m *m, goc__g *g)
 {
-    switch_ctx(&m->g0_sp, g->sp, g->stack_lo, stack_size_of(g),
+    switch_ctx(&m->g0_sp, NULL, g->sp, g->stack_lo, stack_size_of(g),
                g->tsan_fiber, false);
 }
 
 GOC__RUNTIME_TEXT
 void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
 {
-    switch_ctx(&from->sp, to->sp, to->stack_lo, stack_size_of(to),
+    switch_ctx(&from->sp, from, to->sp, to->stack_lo, stack_size_of(to),
                to->tsan_fiber, dying);
     goc__after_resume(); /* never reached when dying */
 }

@@ -227,6 +227,12 @@ struct goc__g {
                                   preemption stopped it, while it waits
                                   RUNNABLE on its thread (preempt.c); the
                                   dump walks from it; owner: that thread */
+#ifdef GOC_HAVE_ASAN
+    void *asan_fake;           /* ASan's fake stack (use-after-return) of
+                                  this goroutine while it is switched out;
+                                  NULL while it runs and once it is dead
+                                  (goroutine.c) */
+#endif
 #if GOC_DEBUG >= 2
     _Atomic uint32_t nexec;    /* times made RUNNING: the dump checks that
                                   it does not move while it walks g */

@@ -44,6 +44,9 @@
 #include "goc.h"
 #include "internal.h"
 
+#ifdef GOC_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #define GOC_HAVE_VALGRIND 1
@@ -450,6 +453,13 @@ void goc__stack_teardown(void)
                 VALGRIND_STACK_DEREGISTER(s->vg_ids[j]);
             free(s->vg_ids);
         }
+#endif
+#ifdef GOC_HAVE_ASAN
+        /* The frames of goroutines abandoned when main returned are still
+         * poisoned, and ASan keeps shadow across munmap: the next run's
+         * slabs, mapped at the same addresses, would trip over them. */
+        __asan_unpoison_memory_region(s->base,
+                                      (size_t)s->ncarved * s->slot_size);
 #endif
         munmap(s->base, (size_t)s->nslots * s->slot_size);
         free(s);
