@@ -158,11 +158,14 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
     GOC_ASSERT_HELD(&c->lock);
     goc__waiter w;
     goc__note note;
+    bool send = q == &c->sendq;
     waiter_init(&w, m, c, elem, &note);
+    goc__race_chan_park(c, send ? elem : NULL);
     goc__waitq_enqueue(q, &w);
     goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
     /* Woken by the peer (success) or by close.  Either way the other
      * party has finished with w and with c's lock. */
+    goc__race_chan_woken(c, w.success, send ? NULL : elem);
     return w.success ? 0 : GOC_ECLOSED;
 }
 
@@ -237,6 +240,7 @@ chan_recv(goc_chan *c, void *elem, bool block)
     }
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__spin_unlock(&c->lock);
+        goc__race_chan_closed(c, elem);
         goc__chan_zero(c, elem);
         return GOC_ECLOSED;
     }
@@ -269,6 +273,7 @@ int goc_chan_close(goc_chan *c)
     if (!lock_open(c))
         return GOC_ECLOSED;
     atomic_store_explicit(&c->closed, 1, memory_order_relaxed); /* lock */
+    goc__race_release(&c->closed); /* close -> a receive that sees it */
     /* Collect every waiter, then wake them after unlocking: a woken
      * goroutine may release the channel at once. */
     goc__waiter *wake = NULL, **tail = &wake, *w;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "race.h"
 
 typedef struct goc__waiter goc__waiter;
 
@@ -150,6 +151,61 @@ static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
     }
 }
 
+/* ---- race detector edges (race.h; nothing outside TSan) ----
+ * As Go's chan.go: a buffered value carries its sender's history to its
+ * receiver through its slot, and the k-th receive's to the (k+cap)-th
+ * send (each slot is acquired then released by every send and receive
+ * that uses it: Go's racenotify).  A value handed to a parked goroutine
+ * goes through the channel itself: the parked side releases c before it
+ * queues and acquires c when woken; the side that finds it acquires and
+ * releases c (Go's racesync).  Close releases &c->closed; whoever sees the
+ * close acquires it.  The runtime's copies are hidden from TSan (race.h),
+ * so each side announces its own access to user memory: the sender reads
+ * its value, the receiver writes its destination. */
+
+/* The edge of buffer slot i (zero-size elements share one, as in Go). */
+static inline void goc__race_chan_slot(goc_chan *c, size_t i)
+{
+    const void *a = c->elem_size != 0 ? (const void *)(c->buf + i *
+                                                       c->elem_size)
+                                      : (const void *)c;
+    goc__race_acquire(a);
+    goc__race_release(a);
+}
+
+/* A goroutine about to queue on c: a sender (elem its value) or a
+ * receiver (elem NULL). */
+static inline void goc__race_chan_park(goc_chan *c, const void *send_elem)
+{
+    goc__race_read(send_elem, c->elem_size);
+    goc__race_release(c);
+}
+
+/* A queued goroutine woken: by a peer (success) or by close.  recv_elem:
+ * a receiver's destination, NULL for a sender. */
+static inline void goc__race_chan_woken(goc_chan *c, bool success,
+                                        void *recv_elem)
+{
+    goc__race_acquire(success ? (const void *)c : (const void *)&c->closed);
+    goc__race_write(recv_elem, c->elem_size);
+}
+
+/* What the caller did so far happens before the receive of whatever is
+ * next put in c's slot sendx (a timer's send, done hidden from TSan). */
+static inline void goc__race_chan_publish(goc_chan *c)
+{
+    goc__race_release_merge(c->elem_size != 0 ? (const void *)(c->buf +
+                                                 c->sendx * c->elem_size)
+                                              : (const void *)c);
+}
+
+/* A receive that finds c closed and drained. */
+static inline void goc__race_chan_closed(goc_chan *c, void *recv_elem)
+{
+    goc__race_acquire(&c->closed);
+    goc__race_write(recv_elem, c->elem_size);
+}
+
 /* ---- values: the operations once the lock is held and the peer is
  * known.  Requires: c->lock; they do not release it. ---- */
 
@@ -195,6 +251,8 @@ static inline size_t goc__chan_qcount(goc_chan *c)
 static inline void goc__chan_buf_put(goc_chan *c, const void *elem)
 {
     GOC_ASSERT_HELD(&c->lock);
+    goc__race_read(elem, c->elem_size);
+    goc__race_chan_slot(c, c->sendx);
     goc__chan_copy(c, goc__chan_slot(c, c->sendx), elem);
     if (++c->sendx == c->cap)
         c->sendx = 0;
@@ -208,6 +266,8 @@ static inline void goc__chan_buf_take(goc_chan *c, void *elem)
     /* The slot keeps its stale bytes: nothing reads a slot outside
      * [recvx, recvx + qcount), and C has no collector to keep alive what
      * they point to (Go clears it for its GC). */
+    goc__race_chan_slot(c, c->recvx);
+    goc__race_write(elem, c->elem_size);
     goc__chan_copy(c, elem, goc__chan_slot(c, c->recvx));
     if (++c->recvx == c->cap)
         c->recvx = 0;
@@ -219,6 +279,11 @@ static inline void goc__chan_buf_take(goc_chan *c, void *elem)
 static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
                                      const void *elem)
 {
+    goc__race_read(elem, c->elem_size);
+    goc__race_acquire(c);
+    if (c->cap != 0) /* as if through the buffer (Go) */
+        goc__race_chan_slot(c, c->recvx);
+    goc__race_release(c);
     goc__chan_copy(c, w->elem, elem);
     w->success = true;
 }
@@ -228,6 +293,13 @@ static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
 static inline void goc__chan_recv_from(goc_chan *c, goc__waiter *w,
                                        void *elem)
 {
+    /* Our receive is ordered after w's send (c), and w's send, as the
+     * value it puts at the tail, before that value's receiver (slot). */
+    goc__race_acquire(c);
+    if (c->cap != 0)
+        goc__race_chan_slot(c, c->recvx);
+    goc__race_release(c);
+    goc__race_write(elem, c->elem_size);
     if (c->cap == 0) {
         goc__chan_copy(c, elem, w->elem);
     } else {

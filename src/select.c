@@ -118,6 +118,7 @@ static bool case_proceed(goc_case *cs, goc__waiter **peer)
         } else if (goc__chan_qcount(c) > 0) {
             goc__chan_buf_take(c, cs->elem);
         } else if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+            goc__race_chan_closed(c, cs->elem);
             goc__chan_zero(c, cs->elem);
             cs->err = GOC_ECLOSED;
         } else {
@@ -283,6 +284,7 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
         w->elem = cs->elem;
         w->sel = &st;
         w->case_index = (int)i;
+        goc__race_chan_park(cs->chan, cs->op == GOC_RECV ? NULL : cs->elem);
         goc__waitq_enqueue(cs->op == GOC_RECV ? &cs->chan->recvq
                                               : &cs->chan->sendq,
                            w);
@@ -318,6 +320,9 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
     }
     if (f == NULL)
         return GOC_ETIMEDOUT;
+    goc__race_chan_woken(f->c, f->success,
+                         s->cases[f->case_index].op == GOC_RECV ? f->elem
+                                                                : NULL);
     if (!f->success)
         s->cases[f->case_index].err = GOC_ECLOSED; /* elem zeroed by close */
     return f->case_index;
