@@ -257,6 +257,8 @@ static inline void *goc__race_mmap(void *a, size_t n, int prot, int flags,
 #define epoll_ctl(...) GOC__RACE_HIDE_SYNC(epoll_ctl(__VA_ARGS__))
 #define epoll_wait(...) GOC__RACE_HIDE_SYNC(epoll_wait(__VA_ARGS__))
 #define pthread_create(t, a, f, x) goc__race_thread_create(t, a, f, x)
+#define pthread_attr_getstack(...) GOC__RACE_HIDE(pthread_attr_getstack(__VA_ARGS__))
+#define pthread_getattr_np(...) GOC__RACE_HIDE(pthread_getattr_np(__VA_ARGS__))
 #define snprintf(...) GOC__RACE_HIDE(snprintf(__VA_ARGS__))
 #define vsnprintf(...) GOC__RACE_HIDE(vsnprintf(__VA_ARGS__))
 #define fopen(...) GOC__RACE_HIDE(fopen(__VA_ARGS__))
