@@ -203,15 +203,23 @@ chan_send(goc_chan *c, const void *elem, bool block)
     return chan_block(m, c, &c->sendq, (void *)elem, "chan send");
 }
 
+/* goc__race_func_enter: the caller's frame in TSan's report of a race on
+ * the value (race.h). */
 int goc_chan_send(goc_chan *c, const void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check();
-    return chan_send(c, elem, true);
+    int rc = chan_send(c, elem, true);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_chan_try_send(goc_chan *c, const void *elem)
 {
-    return chan_send(c, elem, false);
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = chan_send(c, elem, false);
+    goc__race_func_exit();
+    return rc;
 }
 
 /* ---- receive ---- */
@@ -253,14 +261,20 @@ chan_recv(goc_chan *c, void *elem, bool block)
 
 int goc_chan_recv(goc_chan *c, void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check();
-    return chan_recv(c, elem, true);
+    int rc = chan_recv(c, elem, true);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_chan_try_recv(goc_chan *c, void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check(); /* a polling loop's goc call */
-    return chan_recv(c, elem, false);
+    int rc = chan_recv(c, elem, false);
+    goc__race_func_exit();
+    return rc;
 }
 
 /* ---- close ---- */

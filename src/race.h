@@ -54,6 +54,8 @@
  * are part of its ABI: compiler-generated code and the dynamic annotations
  * call them). */
 void __tsan_read_range(void *addr, unsigned long size);
+void __tsan_func_entry(void *caller_pc);
+void __tsan_func_exit(void);
 void __tsan_write_range(void *addr, unsigned long size);
 void __tsan_ignore_thread_begin(void);
 void __tsan_ignore_thread_end(void);
@@ -76,6 +78,18 @@ static inline void goc__race_release(const void *addr)
 static inline void goc__race_release_merge(const void *addr)
 {
     __tsan_release((void *)addr);
+}
+
+/* A public call that reports to TSan (a spawn, a channel value): the
+ * library is not instrumented, so its caller's frame would be missing
+ * from the report's stack; enter with the call's return address. */
+static inline void goc__race_func_enter(void *caller_pc)
+{
+    __tsan_func_entry(caller_pc);
+}
+static inline void goc__race_func_exit(void)
+{
+    __tsan_func_exit();
 }
 
 /* The runtime reads (writes) n bytes of user memory for the current
@@ -292,6 +306,11 @@ static inline void goc__race_write(void *addr, size_t n)
     (void)addr;
     (void)n;
 }
+static inline void goc__race_func_enter(void *caller_pc)
+{
+    (void)caller_pc;
+}
+static inline void goc__race_func_exit(void) {}
 static inline void goc__race_ignore_begin(void) {}
 static inline void goc__race_ignore_end(void) {}
 static inline void goc__race_ignore_sync_begin(void) {}

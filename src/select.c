@@ -433,18 +433,27 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
 
 int goc_select(goc_case *cases, size_t n)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_BLOCK, 0);
+    int rc = select_mode(cases, n, MODE_BLOCK, 0);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_select_try(goc_case *cases, size_t n)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_TRY, 0);
+    int rc = select_mode(cases, n, MODE_TRY, 0);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_UNTIL, deadline);
+    int rc = select_mode(cases, n, MODE_UNTIL, deadline);
+    goc__race_func_exit();
+    return rc;
 }

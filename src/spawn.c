@@ -124,15 +124,22 @@ go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
     return 0;
 }
 
+/* goc__race_func_enter: the spawner's frame in TSan's "created by". */
 int goc_go(void (*fn)(void *), void *arg)
 {
-    return go_common(0, NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = go_common(0, NULL, fn, arg,
+                       (uintptr_t)__builtin_return_address(0));
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *), void *arg)
 {
-    return go_common(o != NULL ? o->stack_size : 0,
-                     o != NULL ? o->name : NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = go_common(o != NULL ? o->stack_size : 0,
+                       o != NULL ? o->name : NULL, fn, arg,
+                       (uintptr_t)__builtin_return_address(0));
+    goc__race_func_exit();
+    return rc;
 }
