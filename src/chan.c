@@ -160,12 +160,12 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
     goc__note note;
     bool send = q == &c->sendq;
     waiter_init(&w, m, c, elem, &note);
-    goc__race_chan_park(c, send ? elem : NULL);
+    goc__race_chan_park(c, &w, send ? elem : NULL);
     goc__waitq_enqueue(q, &w);
     goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
     /* Woken by the peer (success) or by close.  Either way the other
-     * party has finished with w and with c's lock. */
-    goc__race_chan_woken(c, w.success, send ? NULL : elem);
+     * party has finished with w and with c's lock (and c may be gone). */
+    goc__race_chan_woken(&w, send ? NULL : elem);
     return w.success ? 0 : GOC_ECLOSED;
 }
 
@@ -292,12 +292,14 @@ int goc_chan_close(goc_chan *c)
      * goroutine may release the channel at once. */
     goc__waiter *wake = NULL, **tail = &wake, *w;
     while ((w = goc__waitq_dequeue(&c->recvq)) != NULL) {
+        goc__race_release(w); /* close -> the wait it ends */
         goc__chan_zero(c, w->elem);
         w->success = false;
         *tail = w;
         tail = &w->next;
     }
     while ((w = goc__waitq_dequeue(&c->sendq)) != NULL) {
+        goc__race_release(w);
         w->success = false;
         *tail = w;
         tail = &w->next;

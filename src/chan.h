@@ -41,6 +41,9 @@ struct goc__waiter {
     int case_index;           /* in the select's cases */
     bool queued;
     bool success;             /* true: a value moved; false: closed */
+#ifdef GOC_HAVE_TSAN
+    size_t race_size;         /* c's element size, for after the wake */
+#endif
 };
 
 /* first is written under the channel's lock but may be read without it
@@ -156,10 +159,12 @@ static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
  * receiver through its slot, and the k-th receive's to the (k+cap)-th
  * send (each slot is acquired then released by every send and receive
  * that uses it: Go's racenotify).  A value handed to a parked goroutine
- * goes through the channel itself: the parked side releases c before it
- * queues and acquires c when woken; the side that finds it acquires and
- * releases c (Go's racesync).  Close releases &c->closed; whoever sees the
- * close acquires it.  The runtime's copies are hidden from TSan (race.h),
+ * goes through its waiter record (alive on its stack until it returns,
+ * while the channel may be freed as soon as it is woken): the parked side
+ * releases it before it queues and acquires it when woken; the side that
+ * finds it acquires and releases it (Go's racesync, pairwise).  Close
+ * releases &c->closed for the receives that find the channel closed, and
+ * each waiter record it wakes.  The runtime's copies are hidden from TSan (race.h),
  * so each side announces its own access to user memory: the sender reads
  * its value, the receiver writes its destination. */
 
@@ -173,21 +178,29 @@ static inline void goc__race_chan_slot(goc_chan *c, size_t i)
     goc__race_release(a);
 }
 
-/* A goroutine about to queue on c: a sender (elem its value) or a
+/* A goroutine about to queue w on c: a sender (elem its value) or a
  * receiver (elem NULL). */
-static inline void goc__race_chan_park(goc_chan *c, const void *send_elem)
+static inline void goc__race_chan_park(goc_chan *c, goc__waiter *w,
+                                       const void *send_elem)
 {
+#ifdef GOC_HAVE_TSAN
+    w->race_size = c->elem_size;
+#endif
     goc__race_read(send_elem, c->elem_size);
-    goc__race_release(c);
+    goc__race_release(w);
 }
 
-/* A queued goroutine woken: by a peer (success) or by close.  recv_elem:
- * a receiver's destination, NULL for a sender. */
-static inline void goc__race_chan_woken(goc_chan *c, bool success,
-                                        void *recv_elem)
+/* A queued goroutine woken, by a peer or by close: w is its record,
+ * recv_elem a receiver's destination (NULL for a sender).  w->c may be
+ * gone by now (its last holder may free it as soon as we are woken). */
+static inline void goc__race_chan_woken(goc__waiter *w, void *recv_elem)
 {
-    goc__race_acquire(success ? (const void *)c : (const void *)&c->closed);
-    goc__race_write(recv_elem, c->elem_size);
+    goc__race_acquire(w);
+#ifdef GOC_HAVE_TSAN
+    goc__race_write(recv_elem, w->race_size);
+#else
+    (void)recv_elem;
+#endif
 }
 
 /* What the caller did so far happens before the receive of whatever is
@@ -280,10 +293,10 @@ static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
                                      const void *elem)
 {
     goc__race_read(elem, c->elem_size);
-    goc__race_acquire(c);
+    goc__race_acquire(w);
     if (c->cap != 0) /* as if through the buffer (Go) */
         goc__race_chan_slot(c, c->recvx);
-    goc__race_release(c);
+    goc__race_release(w);
     goc__chan_copy(c, w->elem, elem);
     w->success = true;
 }
@@ -293,12 +306,12 @@ static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
 static inline void goc__chan_recv_from(goc_chan *c, goc__waiter *w,
                                        void *elem)
 {
-    /* Our receive is ordered after w's send (c), and w's send, as the
-     * value it puts at the tail, before that value's receiver (slot). */
-    goc__race_acquire(c);
+    /* Our receive is ordered after w's send, and w's send, as the value
+     * it puts at the tail, before that value's receiver (slot). */
+    goc__race_acquire(w);
     if (c->cap != 0)
         goc__race_chan_slot(c, c->recvx);
-    goc__race_release(c);
+    goc__race_release(w);
     goc__race_write(elem, c->elem_size);
     if (c->cap == 0) {
         goc__chan_copy(c, elem, w->elem);

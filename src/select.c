@@ -284,7 +284,7 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
         w->elem = cs->elem;
         w->sel = &st;
         w->case_index = (int)i;
-        goc__race_chan_park(cs->chan, cs->op == GOC_RECV ? NULL : cs->elem);
+        goc__race_chan_park(cs->chan, w, cs->op == GOC_RECV ? NULL : cs->elem);
         goc__waitq_enqueue(cs->op == GOC_RECV ? &cs->chan->recvq
                                               : &cs->chan->sendq,
                            w);
@@ -320,9 +320,8 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
     }
     if (f == NULL)
         return GOC_ETIMEDOUT;
-    goc__race_chan_woken(f->c, f->success,
-                         s->cases[f->case_index].op == GOC_RECV ? f->elem
-                                                                : NULL);
+    goc__race_chan_woken(f, s->cases[f->case_index].op == GOC_RECV ? f->elem
+                                                                    : NULL);
     if (!f->success)
         s->cases[f->case_index].err = GOC_ECLOSED; /* elem zeroed by close */
     return f->case_index;

@@ -571,6 +571,7 @@ static void edges_main(void *arg)
     ASSERT_OK(goc_chan_recv(done, &v));
     ASSERT_EQ(edge_data[40], 8);
     goc_chan_release(token);
+    goc_chan_release(done);
 
     goc_chan *sel = goc_chan_make(sizeof(int), 0);
     ASSERT_OK(goc_go(edge_select_sender, sel));
