@@ -158,11 +158,14 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
     GOC_ASSERT_HELD(&c->lock);
     goc__waiter w;
     goc__note note;
+    bool send = q == &c->sendq;
     waiter_init(&w, m, c, elem, &note);
+    goc__race_chan_park(c, &w, send ? elem : NULL);
     goc__waitq_enqueue(q, &w);
     goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
     /* Woken by the peer (success) or by close.  Either way the other
-     * party has finished with w and with c's lock. */
+     * party has finished with w and with c's lock (and c may be gone). */
+    goc__race_chan_woken(&w, send ? NULL : elem);
     return w.success ? 0 : GOC_ECLOSED;
 }
 
@@ -200,15 +203,23 @@ chan_send(goc_chan *c, const void *elem, bool block)
     return chan_block(m, c, &c->sendq, (void *)elem, "chan send");
 }
 
+/* goc__race_func_enter: the caller's frame in TSan's report of a race on
+ * the value (race.h). */
 int goc_chan_send(goc_chan *c, const void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check();
-    return chan_send(c, elem, true);
+    int rc = chan_send(c, elem, true);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_chan_try_send(goc_chan *c, const void *elem)
 {
-    return chan_send(c, elem, false);
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = chan_send(c, elem, false);
+    goc__race_func_exit();
+    return rc;
 }
 
 /* ---- receive ---- */
@@ -237,6 +248,7 @@ chan_recv(goc_chan *c, void *elem, bool block)
     }
     if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
         goc__spin_unlock(&c->lock);
+        goc__race_chan_closed(c, elem);
         goc__chan_zero(c, elem);
         return GOC_ECLOSED;
     }
@@ -249,14 +261,20 @@ chan_recv(goc_chan *c, void *elem, bool block)
 
 int goc_chan_recv(goc_chan *c, void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check();
-    return chan_recv(c, elem, true);
+    int rc = chan_recv(c, elem, true);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_chan_try_recv(goc_chan *c, void *elem)
 {
+    goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check(); /* a polling loop's goc call */
-    return chan_recv(c, elem, false);
+    int rc = chan_recv(c, elem, false);
+    goc__race_func_exit();
+    return rc;
 }
 
 /* ---- close ---- */
@@ -269,16 +287,19 @@ int goc_chan_close(goc_chan *c)
     if (!lock_open(c))
         return GOC_ECLOSED;
     atomic_store_explicit(&c->closed, 1, memory_order_relaxed); /* lock */
+    goc__race_release(&c->closed); /* close -> a receive that sees it */
     /* Collect every waiter, then wake them after unlocking: a woken
      * goroutine may release the channel at once. */
     goc__waiter *wake = NULL, **tail = &wake, *w;
     while ((w = goc__waitq_dequeue(&c->recvq)) != NULL) {
+        goc__race_release(w); /* close -> the wait it ends */
         goc__chan_zero(c, w->elem);
         w->success = false;
         *tail = w;
         tail = &w->next;
     }
     while ((w = goc__waitq_dequeue(&c->sendq)) != NULL) {
+        goc__race_release(w);
         w->success = false;
         *tail = w;
         tail = &w->next;

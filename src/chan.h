@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "race.h"
 
 typedef struct goc__waiter goc__waiter;
 
@@ -40,6 +41,9 @@ struct goc__waiter {
     int case_index;           /* in the select's cases */
     bool queued;
     bool success;             /* true: a value moved; false: closed */
+#ifdef GOC_HAVE_TSAN
+    size_t race_size;         /* c's element size, for after the wake */
+#endif
 };
 
 /* first is written under the channel's lock but may be read without it
@@ -150,6 +154,71 @@ static inline goc__waiter *goc__waitq_dequeue(goc__waitq *q)
     }
 }
 
+/* ---- race detector edges (race.h; nothing outside TSan) ----
+ * As Go's chan.go: a buffered value carries its sender's history to its
+ * receiver through its slot, and the k-th receive's to the (k+cap)-th
+ * send (each slot is acquired then released by every send and receive
+ * that uses it: Go's racenotify).  A value handed to a parked goroutine
+ * goes through its waiter record (alive on its stack until it returns,
+ * while the channel may be freed as soon as it is woken): the parked side
+ * releases it before it queues and acquires it when woken; the side that
+ * finds it acquires and releases it (Go's racesync, pairwise).  Close
+ * releases &c->closed for the receives that find the channel closed, and
+ * each waiter record it wakes.  The runtime's copies are hidden from TSan (race.h),
+ * so each side announces its own access to user memory: the sender reads
+ * its value, the receiver writes its destination. */
+
+/* The edge of buffer slot i (zero-size elements share one, as in Go). */
+static inline void goc__race_chan_slot(goc_chan *c, size_t i)
+{
+    const void *a = c->elem_size != 0 ? (const void *)(c->buf + i *
+                                                       c->elem_size)
+                                      : (const void *)c;
+    goc__race_acquire(a);
+    goc__race_release(a);
+}
+
+/* A goroutine about to queue w on c: a sender (elem its value) or a
+ * receiver (elem NULL). */
+static inline void goc__race_chan_park(goc_chan *c, goc__waiter *w,
+                                       const void *send_elem)
+{
+#ifdef GOC_HAVE_TSAN
+    w->race_size = c->elem_size;
+#endif
+    goc__race_read(send_elem, c->elem_size);
+    goc__race_release(w);
+}
+
+/* A queued goroutine woken, by a peer or by close: w is its record,
+ * recv_elem a receiver's destination (NULL for a sender).  w->c may be
+ * gone by now (its last holder may free it as soon as we are woken). */
+static inline void goc__race_chan_woken(goc__waiter *w, void *recv_elem)
+{
+    goc__race_acquire(w);
+#ifdef GOC_HAVE_TSAN
+    goc__race_write(recv_elem, w->race_size);
+#else
+    (void)recv_elem;
+#endif
+}
+
+/* What the caller did so far happens before the receive of whatever is
+ * next put in c's slot sendx (a timer's send, done hidden from TSan). */
+static inline void goc__race_chan_publish(goc_chan *c)
+{
+    goc__race_release_merge(c->elem_size != 0 ? (const void *)(c->buf +
+                                                 c->sendx * c->elem_size)
+                                              : (const void *)c);
+}
+
+/* A receive that finds c closed and drained. */
+static inline void goc__race_chan_closed(goc_chan *c, void *recv_elem)
+{
+    goc__race_acquire(&c->closed);
+    goc__race_write(recv_elem, c->elem_size);
+}
+
 /* ---- values: the operations once the lock is held and the peer is
  * known.  Requires: c->lock; they do not release it. ---- */
 
@@ -195,6 +264,8 @@ static inline size_t goc__chan_qcount(goc_chan *c)
 static inline void goc__chan_buf_put(goc_chan *c, const void *elem)
 {
     GOC_ASSERT_HELD(&c->lock);
+    goc__race_read(elem, c->elem_size);
+    goc__race_chan_slot(c, c->sendx);
     goc__chan_copy(c, goc__chan_slot(c, c->sendx), elem);
     if (++c->sendx == c->cap)
         c->sendx = 0;
@@ -208,6 +279,8 @@ static inline void goc__chan_buf_take(goc_chan *c, void *elem)
     /* The slot keeps its stale bytes: nothing reads a slot outside
      * [recvx, recvx + qcount), and C has no collector to keep alive what
      * they point to (Go clears it for its GC). */
+    goc__race_chan_slot(c, c->recvx);
+    goc__race_write(elem, c->elem_size);
     goc__chan_copy(c, elem, goc__chan_slot(c, c->recvx));
     if (++c->recvx == c->cap)
         c->recvx = 0;
@@ -219,6 +292,11 @@ static inline void goc__chan_buf_take(goc_chan *c, void *elem)
 static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
                                      const void *elem)
 {
+    goc__race_read(elem, c->elem_size);
+    goc__race_acquire(w);
+    if (c->cap != 0) /* as if through the buffer (Go) */
+        goc__race_chan_slot(c, c->recvx);
+    goc__race_release(w);
     goc__chan_copy(c, w->elem, elem);
     w->success = true;
 }
@@ -228,6 +306,13 @@ static inline void goc__chan_send_to(goc_chan *c, goc__waiter *w,
 static inline void goc__chan_recv_from(goc_chan *c, goc__waiter *w,
                                        void *elem)
 {
+    /* Our receive is ordered after w's send, and w's send, as the value
+     * it puts at the tail, before that value's receiver (slot). */
+    goc__race_acquire(w);
+    if (c->cap != 0)
+        goc__race_chan_slot(c, c->recvx);
+    goc__race_release(w);
+    goc__race_write(elem, c->elem_size);
     if (c->cap == 0) {
         goc__chan_copy(c, elem, w->elem);
     } else {

@@ -13,6 +13,7 @@
  * Invariants: the queue holds the waiters not yet signaled, oldest first.
  * Locking: the queue lock (a leaf) is never held across m's calls.
  */
+#include "race.h"
 #include "sema.h"
 
 void goc_cond_wait(goc_cond *c, goc_mutex *m)
@@ -26,6 +27,7 @@ void goc_cond_wait(goc_cond *c, goc_mutex *m)
     goc_mutex_unlock(m);
     goc__semq_lock(&c->sema);
     goc__semq_sleep(&c->sema, &w, "sync.Cond.Wait");
+    goc__race_acquire(c); /* signal -> the wait it wakes */
     goc_mutex_lock(m);
 }
 
@@ -33,6 +35,7 @@ void goc_cond_wait(goc_cond *c, goc_mutex *m)
 static void wake(goc_cond *c, bool all)
 {
     goc__sync_enter();
+    goc__race_release(c);
     goc__wakelist wl;
     goc__wakelist_init(&wl);
     goc__semq_lock(&c->sema);

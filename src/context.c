@@ -33,6 +33,7 @@
 
 #include "context.h"
 #include "internal.h"
+#include "race.h"
 
 enum { KIND_BACKGROUND, KIND_CANCEL, KIND_VALUE };
 
@@ -106,6 +107,7 @@ static void cancel_locked(goc_ctx *c, int err, int cause)
         return;
     /* release: what the canceler did before is visible to whoever reads
      * the error without the lock (goc_ctx_err, acquire). */
+    goc__race_release(c); /* cancel -> ctx_err; done's close: its own */
     atomic_store_explicit(&c->err, err, memory_order_release);
     c->cause = cause != 0 ? cause : err;
     /* Cannot fail: done exists from the make, and the err test above lets
@@ -259,8 +261,11 @@ int goc_ctx_err(goc_ctx *c)
     goc__preempt_check(); /* a cancellable loop's goc call */
     goc_ctx *a = anchor_of(c);
     /* acquire: pairs with the release store in cancel_locked. */
-    return a != NULL ? atomic_load_explicit(&a->err, memory_order_acquire)
-                     : 0;
+    int err = a != NULL ? atomic_load_explicit(&a->err, memory_order_acquire)
+                        : 0;
+    if (err != 0)
+        goc__race_acquire(a);
+    return err;
 }
 
 int goc_ctx_cause(goc_ctx *c)
@@ -399,7 +404,7 @@ void goc__ctx_unwatch(goc__ctxwatch *w)
 static void spawn_afterfunc(void (*fn)(void *), void *arg)
 {
     /* "created by goc_ctx_after_func" in dumps */
-    int rc = goc__spawn(fn, arg, (uintptr_t)goc_ctx_after_func + 1);
+    int rc = goc__spawn_callback(fn, arg, (uintptr_t)goc_ctx_after_func + 1);
     if (rc != 0 && rc != GOC_EPERM)
         goc__fatal("cannot start an AfterFunc goroutine: %s",
                    goc_strerror(rc));
@@ -434,6 +439,7 @@ goc_ctx_afterfunc *goc_ctx_after_func(goc_ctx *c, void (*fn)(void *),
     f->fn = fn;
     f->arg = arg;
     atomic_init(&f->state, AF_PENDING);
+    goc__race_callback_registered(fn, arg);
     goc_ctx *a = anchor_of(c);
     if (a == NULL)
         return f; /* never canceled: fn never runs */

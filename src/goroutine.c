@@ -37,11 +37,17 @@
  *         stack that resumes; a dying G passes NULL so its fake stack goes;
  *         a G switched out keeps its fake stack in g->asan_fake, freed at
  *         teardown if the G never resumes.
- *   TSan: one fiber per goroutine, created at spawn, destroyed by g0 after
- *         the G's last switch; __tsan_switch_to_fiber before each switch
- *         (flags 0: the switch is a synchronisation point).
+ *   TSan: one fiber per goroutine, created at spawn by the spawner (so
+ *         the new fiber starts after everything its creator did: go ->
+ *         start) and named "goroutine N", destroyed after the G's last
+ *         switch; __tsan_switch_to_fiber before each switch with no_sync:
+ *         goroutines that share a thread are not ordered by sharing it
+ *         (docs/design/race.md).  A freed stack has its shadow reset
+ *         (stack_forget), and an exiting G does not hand its stack to the
+ *         next one under TSan (goc__g_exit_into).
  *   valgrind: stacks are registered when their slot is carved (stack.c).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +61,9 @@
 #endif
 #ifdef GOC_HAVE_TSAN
 #include <sanitizer/tsan_interface.h>
+#include <sys/mman.h>
 #endif
+#include "race.h"
 
 void goc__gstatus_bad(goc__g *g, uint32_t want)
 {
@@ -231,6 +239,57 @@ void goc__g_teardown(void)
     goc__lock_setrank(&gpool.lock, GOC__RANK_GPOOL);
 }
 
+/* ---- race detector: the threads of Ms ---- */
+
+#ifdef GOC_HAVE_TSAN
+#undef pthread_create
+
+/* Released by each M's thread as it starts (its own TLS address: one per
+ * thread), acquired by every goroutine that runs there. */
+static __thread char race_thread_started;
+
+struct race_thread {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *race_thread_main(void *p)
+{
+    struct race_thread t = *(struct race_thread *)p;
+    free(p);
+    goc__race_release(&race_thread_started);
+    return t.fn(t.arg);
+}
+
+int goc__race_thread_create(pthread_t *t, const pthread_attr_t *attr,
+                            void *(*fn)(void *), void *arg)
+{
+    struct race_thread *rt = malloc(sizeof *rt);
+    if (rt == NULL)
+        return ENOMEM;
+    rt->fn = fn;
+    rt->arg = arg;
+    /* Sync hidden: the thread does not start with its creator's history
+     * (a goroutine's, when a spawn starts an M), which it would pass on
+     * to every goroutine that runs on it. */
+    goc__race_ignore_sync_begin();
+    int rc = pthread_create(t, attr, race_thread_main, rt);
+    goc__race_ignore_sync_end();
+    if (rc != 0)
+        free(rt);
+    return rc;
+}
+
+/* A goroutine (re)starts on this thread.  Not inlined: the TLS address
+ * must be this thread's, not one computed before a switch. */
+__attribute__((noinline)) static void race_on_thread(void)
+{
+    goc__race_acquire(&race_thread_started);
+}
+#else
+static inline void race_on_thread(void) {}
+#endif
+
 /* ---- switches ---- */
 
 /* The one place that switches stacks: tell ASan (the stack we go to) and
@@ -255,7 +314,7 @@ switch_ctx(void **save, goc__g *from, void *to_sp, void *to_lo,
     (void)dying;
 #endif
 #ifdef GOC_HAVE_TSAN
-    __tsan_switch_to_fiber(to_fiber, 0);
+    __tsan_switch_to_fiber(to_fiber, __tsan_switch_to_fiber_no_sync);
 #else
     (void)to_fiber;
 #endif
@@ -278,6 +337,7 @@ void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying)
                m->tsan_g0_fiber, dying);
     /* Resumed by some M's g0, or straight by a parking G: maybe on another
      * thread than the one we left. */
+    race_on_thread();
     goc__after_resume();
 }
 
@@ -292,6 +352,7 @@ void goc__switch_g_to_g(goc__g *from, goc__g *to, bool dying)
 {
     switch_ctx(&from->sp, from, to->sp, to->stack_lo, stack_size_of(to),
                to->tsan_fiber, dying);
+    race_on_thread();
     goc__after_resume(); /* never reached when dying */
 }
 
@@ -309,6 +370,17 @@ static void g_main(void *arg);
 GOC__RUNTIME_TEXT
 void goc__g_exit_into(goc__g *g, goc__g *next)
 {
+#ifdef GOC_HAVE_TSAN
+    /* Under TSan next gets a slot of its own, and g's goes back through
+     * goc__g_release, which resets its shadow: g's frames would otherwise
+     * race with next's (they are not ordered).  Out of slots: share, as
+     * below (next may then see reports on g's stack variables). */
+    if (goc__g_start(goc__getm()->p, next)) {
+        __tsan_switch_to_fiber(next->tsan_fiber,
+                               __tsan_switch_to_fiber_no_sync);
+        goc__ctx_restart(next->stack_hi, g_main, next);
+    }
+#endif
     next->stack_slot = g->stack_slot;
     next->stack_lo = g->stack_lo;
     next->stack_hi = g->stack_hi;
@@ -321,7 +393,7 @@ void goc__g_exit_into(goc__g *g, goc__g *next)
     __sanitizer_start_switch_fiber(NULL, next->stack_lo, stack_size_of(next));
 #endif
 #ifdef GOC_HAVE_TSAN
-    __tsan_switch_to_fiber(next->tsan_fiber, 0);
+    __tsan_switch_to_fiber(next->tsan_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
     goc__ctx_restart(next->stack_hi, g_main, next);
 }
@@ -334,8 +406,12 @@ static void g_main(void *arg)
 #ifdef GOC_HAVE_ASAN
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+    race_on_thread();
     goc__after_resume();
     g->fn(g->arg);
+    /* Everything a goroutine did happens before goc_run returns (which
+     * waits for main; the others that ended are over by then). */
+    goc__race_release_merge(&goc__sched.run_done);
     goc__goexit();
 }
 
@@ -356,6 +432,22 @@ bool goc__g_start(goc__p *p, goc__g *g)
     g->stack_hi = slot + g->slot_size;
     g->sp = goc__ctx_make(g->stack_hi, g_main, g);
     return true;
+}
+
+/* Under TSan: g's stack goes to another goroutine, which is not ordered
+ * after g, so what TSan remembers of g's accesses there must go: map
+ * fresh pages over it while ignoring (TSan then resets the shadow of the
+ * range).  The cost is one mmap per goroutine, under TSan only. */
+static void stack_forget(goc__g *g)
+{
+#ifdef GOC_HAVE_TSAN
+    size_t n = stack_size_of(g);
+    if (mmap(g->stack_lo, n, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        goc__fatal("runtime: cannot reset a stack's race shadow");
+#else
+    (void)g;
+#endif
 }
 
 /* The G has switched away for the last time.  Only on: an M holding a P
@@ -379,6 +471,7 @@ void goc__g_release(goc__m *m, goc__g *g)
         char *lo = g->sp;
         __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
 #endif
+        stack_forget(g);
         goc__stack_free(m->p, g->stack_slot, g->slot_size);
     }
     /* Back to what spawn expects (goc__g's invariants). */

@@ -11,10 +11,25 @@
 
 #include "lock.h"
 #include "runtime.h"
+#include "race.h"
 #include "stack.h"
 
 #ifdef GOC_HAVE_TSAN
 #include <sanitizer/tsan_interface.h>
+
+/* Name a goroutine's fiber "goroutine N", as TSan's reports call it. */
+static inline void goc__race_name_fiber(void *fiber, int64_t goid)
+{
+    char name[32] = "goroutine ", digits[20];
+    int n = 0, k = 10;
+    do
+        digits[n++] = (char)('0' + goid % 10);
+    while ((goid /= 10) > 0 && n < (int)sizeof digits);
+    while (n > 0)
+        name[k++] = digits[--n];
+    name[k] = '\0';
+    __tsan_set_fiber_name(fiber, name);
+}
 #endif
 
 int goc__newproc(size_t slot_size, const char *name, void (*fn)(void *),
@@ -88,6 +103,20 @@ static inline void goc__gstatus_leave_running(goc__g *g, uint32_t to)
                                              memory_order_relaxed) ==
                         GOC__GRUNNING);
     atomic_store_explicit(&g->status, to, memory_order_release);
+}
+
+/* A park's unlockf(g, arg), run by g's M once g is off its stack (on g0
+ * or on the goroutine g switched to: proc.h, goc__finish_park).  Under
+ * TSan it runs hidden (race.h): done as whoever runs it, it would order
+ * g after that one or that one after g.  (Not as g's fiber: once the
+ * unlockf lets go of its lock, g may run elsewhere at once.) */
+static inline __attribute__((always_inline)) bool
+goc__race_unlockf(goc__unlockf f, goc__g *g, void *arg)
+{
+    goc__race_ignore_sync_begin();
+    bool ok = f(g, arg);
+    goc__race_ignore_sync_end();
+    return ok;
 }
 
 /* ---- creating a G (spawn.c queues it; run.c makes the main one) ---- */
@@ -165,7 +194,11 @@ goc__newproc_m(goc__m *m, size_t slot_size, const char *name, void (*fn)(void *)
     g->name = name;
     g->slot_size = slot_size;
 #ifdef GOC_HAVE_TSAN
+    /* Created here, by the spawner's fiber: TSan starts the new fiber
+     * after everything the spawner did (go -> start) and shows the
+     * spawner's stack as "created by". */
     g->tsan_fiber = __tsan_create_fiber(0);
+    goc__race_name_fiber(g->tsan_fiber, g->goid);
 #endif
     if (!system)
         goc__g_count(p, 1);

@@ -31,6 +31,7 @@
  * wake-up, never a re-read after a failed one (Go's unlockSlow loops).
  */
 #include "mutex.h"
+#include "race.h"
 
 enum {
     LOCKED = GOC__MUTEX_LOCKED,
@@ -158,6 +159,7 @@ void goc_mutex_lock(goc_mutex *m)
 {
     goc__sync_enter_block();
     goc__mutex_lock_as(m, "sync.Mutex.Lock");
+    goc__race_acquire(m); /* unlock -> lock */
 }
 
 bool goc_mutex_trylock(goc_mutex *m)
@@ -168,7 +170,10 @@ bool goc_mutex_trylock(goc_mutex *m)
      * Go; a handed-over (STARVING) mutex is the first waiter's. */
     if (old & (LOCKED | STARVING))
         return false;
-    return cas(m, &old, old | LOCKED);
+    if (!cas(m, &old, old | LOCKED))
+        return false;
+    goc__race_acquire(m);
+    return true;
 }
 
 /* The unlock of a contended mutex.  new: the state right after the add
@@ -202,6 +207,7 @@ static void unlock_slow(goc_mutex *m, uint32_t new)
 void goc_mutex_unlock(goc_mutex *m)
 {
     goc__sync_enter();
+    goc__race_release(m);
     /* release: pairs with the acquire CAS (or add) of the next locker. */
     uint32_t new = __atomic_sub_fetch(&m->state, LOCKED, __ATOMIC_RELEASE);
     if (goc__unlikely(new != 0))

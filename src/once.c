@@ -7,6 +7,7 @@
  * Invariants: done == 1 => fn has returned (and done never goes back).
  * Locking: done is written under m, read without it (acquire).
  */
+#include "race.h"
 #include "sema.h"
 
 /* The slow path, in the runtime text so that dumps hide it with the other
@@ -19,6 +20,7 @@ static void once_slow(goc_once *o, void (*fn)(void *), void *arg)
     if (__atomic_load_n(&o->done, __ATOMIC_RELAXED) == 0) {
         if (fn != NULL)
             fn(arg);
+        goc__race_release(o); /* the function -> every do that returns */
         /* release: pairs with the acquire load in goc_once_do, so a
          * caller that sees done sees what fn wrote. */
         __atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
@@ -29,7 +31,10 @@ static void once_slow(goc_once *o, void (*fn)(void *), void *arg)
 void goc_once_do(goc_once *o, void (*fn)(void *), void *arg)
 {
     /* acquire: pairs with the release store after fn. */
-    if (goc__likely(__atomic_load_n(&o->done, __ATOMIC_ACQUIRE) != 0))
+    if (goc__likely(__atomic_load_n(&o->done, __ATOMIC_ACQUIRE) != 0)) {
+        goc__race_acquire(o);
         return;
+    }
     once_slow(o, fn, arg);
+    goc__race_acquire(o);
 }

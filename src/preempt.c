@@ -62,7 +62,10 @@
 #include "goc.h"
 #include "internal.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+/* GOC_HAVE_TSAN: the library is built without -fsanitize=thread under
+ * TSan (race.h), the program with it. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || \
+    defined(GOC_HAVE_TSAN)
 #define PREEMPT_SANITIZED 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)

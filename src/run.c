@@ -15,6 +15,7 @@
 #include "goc.h"
 #include "internal.h"
 #include "netpoll.h"
+#include "race.h"
 
 static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
 /* A goc_run is between its start and its return (goc__sched.running is
@@ -338,6 +339,7 @@ int goc_run(void (*main_fn)(void *), void *arg)
         goc__fatal("runtime: cannot create the sysmon thread");
     goc__startm_p(p0);
     goc__notesleep(&goc__sched.run_done);
+    goc__race_acquire(&goc__sched.run_done); /* main's end (goroutine.c) */
     goc__sysmon_stop();
     if (wait_ms()) {
         teardown();

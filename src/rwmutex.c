@@ -22,8 +22,23 @@
  * semaphores have their own locks (sema.h); writers serialise on w.
  */
 #include "mutex.h"
+#include "race.h"
 
 #define MAX_READERS (1 << 30)
+
+/* Race detector edges, as Go's: a writer's unlock -> every later lock and
+ * rlock (through reader_sema); each reader's runlock -> the next writer's
+ * lock (through writer_sema, merged); readers are not ordered among
+ * themselves. */
+static void race_rlocked(goc_rwmutex *rw)
+{
+    goc__race_acquire(&rw->reader_sema);
+}
+static void race_locked(goc_rwmutex *rw)
+{
+    goc__race_acquire(&rw->reader_sema);
+    goc__race_acquire(&rw->writer_sema);
+}
 
 /* acq_rel throughout: each of these both publishes the caller's critical
  * section (release) and, when it lets the caller in, sees the previous
@@ -38,6 +53,7 @@ void goc_rwmutex_rlock(goc_rwmutex *rw)
     goc__sync_enter_block();
     if (goc__unlikely(add(&rw->readers, 1) < 0)) /* a writer is pending */
         goc__semacquire(&rw->reader_sema, false, "sync.RWMutex.RLock");
+    race_rlocked(rw);
 }
 
 bool goc_rwmutex_tryrlock(goc_rwmutex *rw)
@@ -47,8 +63,10 @@ bool goc_rwmutex_tryrlock(goc_rwmutex *rw)
     while (c >= 0) {
         /* acquire: pairs with the release in goc_rwmutex_unlock. */
         if (__atomic_compare_exchange_n(&rw->readers, &c, c + 1, false,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            race_rlocked(rw);
             return true;
+        }
     }
     return false;
 }
@@ -56,6 +74,7 @@ bool goc_rwmutex_tryrlock(goc_rwmutex *rw)
 void goc_rwmutex_runlock(goc_rwmutex *rw)
 {
     goc__sync_enter();
+    goc__race_release_merge(&rw->writer_sema);
     int32_t r = add(&rw->readers, -1);
     if (goc__likely(r >= 0))
         return;
@@ -83,6 +102,7 @@ void goc_rwmutex_lock(goc_rwmutex *rw)
     goc__sync_enter_block();
     goc__mutex_lock_as(&rw->w, "sync.RWMutex.Lock");
     wait_readers(rw);
+    race_locked(rw);
 }
 
 bool goc_rwmutex_trylock(goc_rwmutex *rw)
@@ -97,12 +117,14 @@ bool goc_rwmutex_trylock(goc_rwmutex *rw)
         goc_mutex_unlock(&rw->w);
         return false;
     }
+    race_locked(rw);
     return true;
 }
 
 void goc_rwmutex_unlock(goc_rwmutex *rw)
 {
     goc__sync_enter();
+    goc__race_release(&rw->reader_sema);
     int32_t r = add(&rw->readers, MAX_READERS);
     if (goc__unlikely(r >= MAX_READERS))
         goc__fatal("sync: Unlock of unlocked RWMutex");

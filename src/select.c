@@ -118,6 +118,7 @@ static bool case_proceed(goc_case *cs, goc__waiter **peer)
         } else if (goc__chan_qcount(c) > 0) {
             goc__chan_buf_take(c, cs->elem);
         } else if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+            goc__race_chan_closed(c, cs->elem);
             goc__chan_zero(c, cs->elem);
             cs->err = GOC_ECLOSED;
         } else {
@@ -283,6 +284,7 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
         w->elem = cs->elem;
         w->sel = &st;
         w->case_index = (int)i;
+        goc__race_chan_park(cs->chan, w, cs->op == GOC_RECV ? NULL : cs->elem);
         goc__waitq_enqueue(cs->op == GOC_RECV ? &cs->chan->recvq
                                               : &cs->chan->sendq,
                            w);
@@ -318,6 +320,8 @@ static int select_block(goc__m *m, struct sel *s, goc__waiter *ws,
     }
     if (f == NULL)
         return GOC_ETIMEDOUT;
+    goc__race_chan_woken(f, s->cases[f->case_index].op == GOC_RECV ? f->elem
+                                                                    : NULL);
     if (!f->success)
         s->cases[f->case_index].err = GOC_ECLOSED; /* elem zeroed by close */
     return f->case_index;
@@ -428,18 +432,27 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
 
 int goc_select(goc_case *cases, size_t n)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_BLOCK, 0);
+    int rc = select_mode(cases, n, MODE_BLOCK, 0);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_select_try(goc_case *cases, size_t n)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_TRY, 0);
+    int rc = select_mode(cases, n, MODE_TRY, 0);
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
 {
+    goc__race_func_enter(__builtin_return_address(0)); /* race.h */
     goc__preempt_check();
-    return select_mode(cases, n, MODE_UNTIL, deadline);
+    int rc = select_mode(cases, n, MODE_UNTIL, deadline);
+    goc__race_func_exit();
+    return rc;
 }

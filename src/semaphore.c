@@ -20,6 +20,7 @@
  * x/sync does.
  */
 #include "chan.h" /* goc__block_forever */
+#include "race.h"
 #include "sema.h"
 
 void goc_sem_init(goc_sem *s, int64_t size)
@@ -91,7 +92,10 @@ static int acquire_ctx(goc_sem *s, int64_t n, goc_ctx *ctx, goc_chan *done)
     return rc;
 }
 
-int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
+/* Always inlined into goc_sem_acquire: a frame of its own would show in
+ * goroutine dumps. */
+static inline __attribute__((always_inline)) int
+sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
 {
     if (n < 0)
         return GOC_EINVAL;
@@ -128,6 +132,14 @@ int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
     return w.result; /* the releaser added n to cur for us */
 }
 
+int goc_sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
+{
+    int rc = sem_acquire(s, n, ctx);
+    if (rc == 0)
+        goc__race_acquire(s); /* every earlier release -> this acquire */
+    return rc;
+}
+
 bool goc_sem_try_acquire(goc_sem *s, int64_t n)
 {
     if (n < 0)
@@ -138,12 +150,15 @@ bool goc_sem_try_acquire(goc_sem *s, int64_t n)
     if (ok)
         s->cur += n;
     goc__semq_unlock(&s->sema);
+    if (ok)
+        goc__race_acquire(s);
     return ok;
 }
 
 void goc_sem_release(goc_sem *s, int64_t n)
 {
     goc__sync_enter();
+    goc__race_release_merge(s);
     goc__wakelist wl;
     goc__wakelist_init(&wl);
     goc__semq_lock(&s->sema);

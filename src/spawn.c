@@ -14,6 +14,7 @@
 
 #include "goc.h"
 #include "internal.h"
+#include "race.h"
 
 #define SPAWN_STREAK GOC__RUNQ_SIZE
 
@@ -62,6 +63,39 @@ int goc__spawn(void (*fn)(void *), void *arg, uintptr_t pc)
     return spawn(goc__getm(), 0, NULL, fn, arg, pc, false);
 }
 
+#ifdef GOC_HAVE_TSAN
+struct race_callback {
+    void (*fn)(void *);
+    void *arg;
+};
+
+/* The callback's goroutine: its registration happens before fn. */
+static void race_callback_main(void *p)
+{
+    struct race_callback c = *(struct race_callback *)p;
+    free(p);
+    goc__race_acquire(goc__race_callback_addr(c.fn, c.arg));
+    c.fn(c.arg);
+}
+#endif
+
+int goc__spawn_callback(void (*fn)(void *), void *arg, uintptr_t pc)
+{
+#ifdef GOC_HAVE_TSAN
+    struct race_callback *c = malloc(sizeof *c);
+    if (c == NULL)
+        return GOC_ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    int rc = goc__spawn(race_callback_main, c, pc);
+    if (rc != 0)
+        free(c);
+    return rc;
+#else
+    return goc__spawn(fn, arg, pc);
+#endif
+}
+
 static inline __attribute__((always_inline)) int
 go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
           uintptr_t pc)
@@ -90,15 +124,22 @@ go_common(size_t stack_size, const char *name, void (*fn)(void *), void *arg,
     return 0;
 }
 
+/* goc__race_func_enter: the spawner's frame in TSan's "created by". */
 int goc_go(void (*fn)(void *), void *arg)
 {
-    return go_common(0, NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = go_common(0, NULL, fn, arg,
+                       (uintptr_t)__builtin_return_address(0));
+    goc__race_func_exit();
+    return rc;
 }
 
 int goc_go_opts(const goc_spawn_opts *o, void (*fn)(void *), void *arg)
 {
-    return go_common(o != NULL ? o->stack_size : 0,
-                     o != NULL ? o->name : NULL, fn, arg,
-                     (uintptr_t)__builtin_return_address(0));
+    goc__race_func_enter(__builtin_return_address(0));
+    int rc = go_common(o != NULL ? o->stack_size : 0,
+                       o != NULL ? o->name : NULL, fn, arg,
+                       (uintptr_t)__builtin_return_address(0));
+    goc__race_func_exit();
+    return rc;
 }

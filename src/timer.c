@@ -35,8 +35,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "chan.h" /* goc__race_chan_publish */
 #include "internal.h"
 #include "netpoll.h"
+#include "race.h"
 
 /* ---- the heap (ts->lock) ---- */
 
@@ -293,7 +295,14 @@ int goc__timers_run(goc__p *p, int64_t now)
         }
         goc__unlock(&ts->lock);
         fired++;
-        if (t->f(t, t->arg, now) == GOC__TIMER_KEEP)
+        /* Hidden from the race detector, on whatever fiber: a firing
+         * neither races nor orders goroutines.  The edges that timers
+         * give (set -> the receive of the value, set -> the callback)
+         * are released by the setter (race_timer_set). */
+        goc__race_ignore_sync_begin();
+        int keep = t->f(t, t->arg, now);
+        goc__race_ignore_sync_end();
+        if (keep == GOC__TIMER_KEEP)
             goc__unlock(&t->mu);
     }
 }
@@ -386,6 +395,17 @@ struct goc_ticker {
     struct goc_timer tm;
 };
 
+/* A timer is set (made, reset) by the calling goroutine: what it did so
+ * far happens before the receive of the value the timer sends (through
+ * the slot of its channel, of capacity 1) or before its callback. */
+static void race_timer_set(struct goc_timer *tm)
+{
+    if (tm->c != NULL)
+        goc__race_chan_publish(tm->c);
+    else
+        goc__race_callback_registered(tm->fn, tm->arg);
+}
+
 static int chan_fire(goc__timer *t, void *arg, int64_t now)
 {
     (void)t;
@@ -401,7 +421,8 @@ static int func_fire(goc__timer *t, void *arg, int64_t now)
     /* Its own goroutine, as Go's AfterFunc: fn may block.  GOC_EPERM: the
      * run is ending, and nothing runs any more. */
     /* "created by goc_after_func" in dumps */
-    int rc = goc__spawn(tm->fn, tm->arg, (uintptr_t)goc_after_func + 1);
+    int rc = goc__spawn_callback(tm->fn, tm->arg,
+                                 (uintptr_t)goc_after_func + 1);
     if (rc != 0 && rc != GOC_EPERM)
         goc__fatal("cannot start an AfterFunc goroutine: %s",
                    goc_strerror(rc));
@@ -435,8 +456,10 @@ static struct goc_timer *timer_make(bool with_chan)
 goc_timer *goc_timer_new(int64_t ns)
 {
     struct goc_timer *tm = timer_make(true);
-    if (tm != NULL)
+    if (tm != NULL) {
+        race_timer_set(tm);
         goc__timer_arm(&tm->t, chan_fire, tm->c, when_after(ns), 0);
+    }
     return tm;
 }
 
@@ -449,6 +472,7 @@ goc_timer *goc_after_func(int64_t ns, void (*fn)(void *), void *arg)
         return NULL;
     tm->fn = fn;
     tm->arg = arg;
+    race_timer_set(tm);
     goc__timer_arm(&tm->t, func_fire, tm, when_after(ns), 0);
     return tm;
 }
@@ -467,6 +491,7 @@ bool goc_timer_reset(goc_timer *t, int64_t ns)
 {
     if (t == NULL)
         return false;
+    race_timer_set(t);
     if (t->c != NULL)
         return goc__timer_arm(&t->t, chan_fire, t->c, when_after(ns),
                               0);
@@ -489,6 +514,7 @@ goc_ticker *goc_ticker_new(int64_t period)
     struct goc_timer *tm = timer_make(true);
     if (tm == NULL)
         return NULL;
+    race_timer_set(tm);
     goc__timer_arm(&tm->t, chan_fire, tm->c, when_after(period),
                    period);
     return (goc_ticker *)tm;
@@ -503,6 +529,7 @@ void goc_ticker_reset(goc_ticker *t, int64_t period)
 {
     if (t == NULL || period <= 0)
         return;
+    race_timer_set(&t->tm);
     goc__timer_arm(&t->tm.t, chan_fire, t->tm.c, when_after(period),
                    period);
 }
@@ -557,6 +584,7 @@ goc_chan *goc_after(int64_t ns)
     }
     goc_chan *c = a->c;
     goc_chan_retain(c); /* the timer's reference */
+    goc__race_chan_publish(c); /* set -> the receive of its value */
     a->t.abandon = after_abandon;
     /* Once armed, a may fire and free itself on another thread at once:
      * touch it no more. */

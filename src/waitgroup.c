@@ -21,6 +21,7 @@
  */
 #include <stdlib.h>
 
+#include "race.h"
 #include "sema.h"
 
 static uint64_t wg_load(goc_wg *wg)
@@ -59,6 +60,8 @@ void goc_wg_add(goc_wg *wg, int64_t delta)
     goc__sync_enter();
     if (delta > INT32_MAX || delta < -(int64_t)INT32_MAX)
         goc__fatal("sync: WaitGroup delta out of range");
+    if (delta < 0)
+        goc__race_release_merge(wg); /* done -> wait returns */
     /* acq_rel: each Done publishes its goroutine's work (release), and the
      * one that reaches zero sees all the others' (acquire) before it
      * wakes the waiters. */
@@ -72,6 +75,7 @@ void goc_wg_done(goc_wg *wg)
     goc__sync_enter();
     /* As goc_wg_add(wg, -1); a Done that leaves the counter above zero
      * has nothing else to do. */
+    goc__race_release_merge(wg);
     uint64_t s =
         __atomic_sub_fetch(&wg->state, (uint64_t)1 << 32, __ATOMIC_ACQ_REL);
     if (goc__likely((int32_t)(s >> 32) > 0))
@@ -84,8 +88,10 @@ void goc_wg_wait(goc_wg *wg)
     goc__sync_enter_block();
     uint64_t s = wg_load(wg);
     for (;;) {
-        if ((s >> 32) == 0)
+        if ((s >> 32) == 0) {
+            goc__race_acquire(wg);
             return;
+        }
         /* Success only counts us (the wake-up orders, through the
          * semaphore's lock); a failure reloads s, acquire as in wg_load(). */
         if (__atomic_compare_exchange_n(&wg->state, &s, s + 1, false,
@@ -98,6 +104,7 @@ void goc_wg_wait(goc_wg *wg)
     if (wg_load(wg) != 0)
         goc__fatal("sync: WaitGroup is reused before previous Wait has "
                    "returned");
+    goc__race_acquire(wg);
 }
 
 /* ---- goc_wg_go ---- */
