@@ -207,7 +207,7 @@ static inline void goc__race_chan_woken(goc__waiter *w, void *recv_elem)
  * next put in c's slot sendx (a timer's send, done hidden from TSan). */
 static inline void goc__race_chan_publish(goc_chan *c)
 {
-    goc__race_release_merge(c->elem_size != 0 ? (const void *)(c->buf +
+    goc__race_release(c->elem_size != 0 ? (const void *)(c->buf +
                                                  c->sendx * c->elem_size)
                                               : (const void *)c);
 }

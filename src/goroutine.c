@@ -411,7 +411,7 @@ static void g_main(void *arg)
     g->fn(g->arg);
     /* Everything a goroutine did happens before goc_run returns (which
      * waits for main; the others that ended are over by then). */
-    goc__race_release_merge(&goc__sched.run_done);
+    goc__race_release(&goc__sched.run_done);
     goc__goexit();
 }
 

@@ -16,18 +16,13 @@
 
 #ifdef GOC_HAVE_TSAN
 #include <sanitizer/tsan_interface.h>
+#include <stdio.h>
 
 /* Name a goroutine's fiber "goroutine N", as TSan's reports call it. */
 static inline void goc__race_name_fiber(void *fiber, int64_t goid)
 {
-    char name[32] = "goroutine ", digits[20];
-    int n = 0, k = 10;
-    do
-        digits[n++] = (char)('0' + goid % 10);
-    while ((goid /= 10) > 0 && n < (int)sizeof digits);
-    while (n > 0)
-        name[k++] = digits[--n];
-    name[k] = '\0';
+    char name[32];
+    snprintf(name, sizeof name, "goroutine %lld", (long long)goid);
     __tsan_set_fiber_name(fiber, name);
 }
 #endif

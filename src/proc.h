@@ -82,7 +82,7 @@ goc__finish_park(goc__m *m, goc__g *g)
     m->unlock_arg = NULL;
     /* From here on a ready() may run g anywhere: g is off its stack. */
     goc__gstatus_leave_running(g, GOC__GWAITING);
-    /* unlockf is g's last act of the park (race.h: as g's fiber). */
+    /* unlockf runs hidden from the race detector (goroutine.h). */
     if (f != NULL && !goc__race_unlockf(f, g, arg)) {
         goc__gstatus_ready(g);
         return true;

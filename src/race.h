@@ -64,18 +64,15 @@ void AnnotateIgnoreSyncEnd(const char *file, int line);
 
 /* Happens-before: everything the current goroutine did before a release
  * on addr happens before everything done after a later acquire on addr.
- * TSan's release merges (Go's racereleasemerge); after an acquire of the
- * same address it is Go's release as well.  addr only names the edge: it
- * is never read. */
+ * TSan's release merges into what addr already carries (Go's
+ * racereleasemerge); preceded by an acquire of the same address it is
+ * Go's plain release as well.  addr only names the edge: it is never
+ * read. */
 static inline void goc__race_acquire(const void *addr)
 {
     __tsan_acquire((void *)addr);
 }
 static inline void goc__race_release(const void *addr)
-{
-    __tsan_release((void *)addr);
-}
-static inline void goc__race_release_merge(const void *addr)
 {
     __tsan_release((void *)addr);
 }
@@ -132,76 +129,6 @@ static inline void goc__race_ignore_sync_end(void)
 int goc__race_thread_create(pthread_t *t, const pthread_attr_t *attr,
                             void *(*fn)(void *), void *arg);
 
-/* ---- the library's own libc calls, hidden (see the top) ---- */
-
-static inline void *goc__race_memcpy(void *d, const void *s, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = memcpy(d, s, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void *goc__race_memmove(void *d, const void *s, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = memmove(d, s, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void *goc__race_memset(void *d, int c, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = memset(d, c, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-/* An allocation made while ignoring gets clean shadow (no history), and
- * a free while ignoring checks nothing: a runtime object allocated by
- * one goroutine and freed by another is no race. */
-static inline void *goc__race_malloc(size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = malloc(n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void *goc__race_calloc(size_t k, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = calloc(k, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void *goc__race_realloc(void *p, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = realloc(p, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void *goc__race_aligned_alloc(size_t a, size_t n)
-{
-    __tsan_ignore_thread_begin();
-    void *r = aligned_alloc(a, n);
-    __tsan_ignore_thread_end();
-    return r;
-}
-static inline void goc__race_free(void *p)
-{
-    __tsan_ignore_thread_begin();
-    free(p);
-    __tsan_ignore_thread_end();
-}
-/* A mapping made while ignoring has its shadow reset. */
-static inline void *goc__race_mmap(void *a, size_t n, int prot, int flags,
-                                   int fd, off_t off)
-{
-    __tsan_ignore_thread_begin();
-    void *r = mmap(a, n, prot, flags, fd, off);
-    __tsan_ignore_thread_end();
-    return r;
-}
-
 /* A call that TSan intercepts, with its memory accesses hidden: fd
  * operations (the descriptors of the poller and of user sockets go from
  * goroutine to goroutine inside the runtime), formatting into runtime
@@ -211,9 +138,9 @@ static inline void *goc__race_mmap(void *a, size_t n, int prot, int flags,
  * by the caller (fd.c). */
 #define GOC__RACE_HIDE(call)                                              \
     __extension__({                                                       \
-        __tsan_ignore_thread_begin();                                     \
+        goc__race_ignore_begin();                                         \
         __typeof__(call) goc__race_r = (call);                            \
-        __tsan_ignore_thread_end();                                       \
+        goc__race_ignore_end();                                           \
         goc__race_r;                                                      \
     })
 /* The same, synchronisation hidden too: the runtime's own descriptors
@@ -221,18 +148,16 @@ static inline void *goc__race_mmap(void *a, size_t n, int prot, int flags,
  * Ms (a new thread would start with its creator's history). */
 #define GOC__RACE_HIDE_SYNC(call)                                         \
     __extension__({                                                       \
-        __tsan_ignore_thread_begin();                                     \
-        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);                      \
+        goc__race_ignore_sync_begin();                                    \
         __typeof__(call) goc__race_r = (call);                            \
-        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);                        \
-        __tsan_ignore_thread_end();                                       \
+        goc__race_ignore_sync_end();                                      \
         goc__race_r;                                                      \
     })
 #define GOC__RACE_HIDE_VOID(call)                                         \
     do {                                                                  \
-        __tsan_ignore_thread_begin();                                     \
+        goc__race_ignore_begin();                                         \
         (call);                                                           \
-        __tsan_ignore_thread_end();                                       \
+        goc__race_ignore_end();                                           \
     } while (0)
 
 #include <fcntl.h>
@@ -281,21 +206,25 @@ static inline void *goc__race_mmap(void *a, size_t n, int prot, int flags,
 #define qsort(...) GOC__RACE_HIDE_VOID(qsort(__VA_ARGS__))
 #define qsort_r(...) GOC__RACE_HIDE_VOID(qsort_r(__VA_ARGS__))
 
-#define memcpy(d, s, n) goc__race_memcpy(d, s, n)
-#define memmove(d, s, n) goc__race_memmove(d, s, n)
-#define memset(d, c, n) goc__race_memset(d, c, n)
-#define malloc(n) goc__race_malloc(n)
-#define calloc(k, n) goc__race_calloc(k, n)
-#define realloc(p, n) goc__race_realloc(p, n)
-#define aligned_alloc(a, n) goc__race_aligned_alloc(a, n)
-#define free(p) goc__race_free(p)
-#define mmap(a, n, p, f, d, o) goc__race_mmap(a, n, p, f, d, o)
+/* The library's own memory calls (see the top).  An allocation made
+ * while ignoring gets clean shadow (no history), and a free while
+ * ignoring checks nothing: a runtime object allocated by one goroutine
+ * and freed by another is no race.  A mapping made while ignoring has its
+ * shadow reset (goroutine.c, stack_forget). */
+#define memcpy(...) GOC__RACE_HIDE(memcpy(__VA_ARGS__))
+#define memmove(...) GOC__RACE_HIDE(memmove(__VA_ARGS__))
+#define memset(...) GOC__RACE_HIDE(memset(__VA_ARGS__))
+#define malloc(...) GOC__RACE_HIDE(malloc(__VA_ARGS__))
+#define calloc(...) GOC__RACE_HIDE(calloc(__VA_ARGS__))
+#define realloc(...) GOC__RACE_HIDE(realloc(__VA_ARGS__))
+#define aligned_alloc(...) GOC__RACE_HIDE(aligned_alloc(__VA_ARGS__))
+#define free(...) GOC__RACE_HIDE_VOID(free(__VA_ARGS__))
+#define mmap(...) GOC__RACE_HIDE(mmap(__VA_ARGS__))
 
 #else /* !GOC_HAVE_TSAN: nothing at all */
 
 static inline void goc__race_acquire(const void *addr) { (void)addr; }
 static inline void goc__race_release(const void *addr) { (void)addr; }
-static inline void goc__race_release_merge(const void *addr) { (void)addr; }
 static inline void goc__race_read(const void *addr, size_t n)
 {
     (void)addr;
@@ -332,7 +261,7 @@ static inline const void *goc__race_callback_addr(void (*fn)(void *),
 static inline void goc__race_callback_registered(void (*fn)(void *),
                                                  void *arg)
 {
-    goc__race_release_merge(goc__race_callback_addr(fn, arg));
+    goc__race_release(goc__race_callback_addr(fn, arg));
 }
 int goc__spawn_callback(void (*fn)(void *), void *arg, uintptr_t pc);
 

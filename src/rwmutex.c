@@ -74,7 +74,7 @@ bool goc_rwmutex_tryrlock(goc_rwmutex *rw)
 void goc_rwmutex_runlock(goc_rwmutex *rw)
 {
     goc__sync_enter();
-    goc__race_release_merge(&rw->writer_sema);
+    goc__race_release(&rw->writer_sema);
     int32_t r = add(&rw->readers, -1);
     if (goc__likely(r >= 0))
         return;

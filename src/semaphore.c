@@ -158,7 +158,7 @@ bool goc_sem_try_acquire(goc_sem *s, int64_t n)
 void goc_sem_release(goc_sem *s, int64_t n)
 {
     goc__sync_enter();
-    goc__race_release_merge(s);
+    goc__race_release(s);
     goc__wakelist wl;
     goc__wakelist_init(&wl);
     goc__semq_lock(&s->sema);

@@ -61,7 +61,7 @@ void goc_wg_add(goc_wg *wg, int64_t delta)
     if (delta > INT32_MAX || delta < -(int64_t)INT32_MAX)
         goc__fatal("sync: WaitGroup delta out of range");
     if (delta < 0)
-        goc__race_release_merge(wg); /* done -> wait returns */
+        goc__race_release(wg); /* done -> wait returns */
     /* acq_rel: each Done publishes its goroutine's work (release), and the
      * one that reaches zero sees all the others' (acquire) before it
      * wakes the waiters. */
@@ -75,7 +75,7 @@ void goc_wg_done(goc_wg *wg)
     goc__sync_enter();
     /* As goc_wg_add(wg, -1); a Done that leaves the counter above zero
      * has nothing else to do. */
-    goc__race_release_merge(wg);
+    goc__race_release(wg);
     uint64_t s =
         __atomic_sub_fetch(&wg->state, (uint64_t)1 << 32, __ATOMIC_ACQ_REL);
     if (goc__likely((int32_t)(s >> 32) > 0))

@@ -47,6 +47,24 @@ int test_threads(void)
     return n;
 }
 
+/* The address space the program sees: the sum of its mappings.  Not
+ * VmSize from /proc/self/status: under a user-mode emulator that is the
+ * emulator's own address space (its code cache, its malloc arenas per
+ * thread), which grows with the peak thread count of a run, while
+ * /proc/self/maps is the guest's view, as natively. */
+long test_vm_kb(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096 + 128]; /* a path of PATH_MAX fits: one line a read */
+    unsigned long lo, hi, bytes = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            bytes += hi - lo;
+    if (f != NULL)
+        fclose(f);
+    return (long)(bytes / 1024);
+}
+
 void death_run(struct death *d, void (*fn)(void))
 {
     int fds[2];

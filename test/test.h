@@ -137,5 +137,7 @@ test_g *goc__getg(void);
 int test_gettid(void);
 /* Thread count of this process, from /proc/self/status. */
 int test_threads(void);
+/* The program's address space in KiB: the sum of /proc/self/maps. */
+long test_vm_kb(void);
 
 #endif /* GOC_TEST_H */

@@ -382,24 +382,12 @@ static void churn_main(void *arg)
     }
     ASSERT_EQ(atomic_load(&churn_exited), n - parked);
 }
-static long vm_kb(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096 + 128];
-    unsigned long lo, hi, bytes = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-            bytes += hi - lo;
-    if (f != NULL)
-        fclose(f);
-    return (long)(bytes / 1024);
-}
 static void churn_runs(void)
 {
     goc_maxprocs(2);
     mallopt(M_ARENA_MAX, 2); /* arenas per thread: see sched_teardown */
     ASSERT_OK(goc_run(churn_main, NULL)); /* warm up lazy state */
-    long vm = vm_kb();
+    long vm = test_vm_kb();
     /* Few runs: goc_run gives up on an M that a loaded machine keeps off
      * the CPU for 200 ms as it ends, and the next run is then refused. */
     for (int i = 0; i < 2; i++)
@@ -407,7 +395,7 @@ static void churn_runs(void)
     /* A leaked fake stack is megabytes, a hundred of them a run (the
      * address space without ASan is sched_teardown's to check). */
     if (TEST_ASAN)
-        ASSERT_LT(vm_kb() - vm, 256 * 1024);
+        ASSERT_LT(test_vm_kb() - vm, 256 * 1024);
 }
 TEST(asan_exit_while_others_run)
 {

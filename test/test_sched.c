@@ -298,23 +298,6 @@ static void teardown_main(void *arg)
     while (goc_num_goroutine() > 1001)
         goc_yield();
 }
-/* The address space the program sees: the sum of its mappings.  Not
- * VmSize from /proc/self/status: under a user-mode emulator that is the
- * emulator's own address space (its code cache, its malloc arenas per
- * thread), which grows with the peak thread count of a run, while
- * /proc/self/maps is the guest's view, as natively. */
-static long vm_size_kb(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[4096 + 128]; /* a path of PATH_MAX fits: one line a read */
-    unsigned long lo, hi, bytes = 0;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-            bytes += hi - lo;
-    if (f != NULL)
-        fclose(f);
-    return (long)(bytes / 1024);
-}
 static int count_maps(void)
 {
     FILE *f = fopen("/proc/self/maps", "r");
@@ -341,7 +324,7 @@ TEST(sched_teardown)
         run_main(teardown_main, NULL);
     int threads = test_threads();
     int maps = count_maps();
-    long vm = vm_size_kb();
+    long vm = test_vm_kb();
     for (int i = 0; i < 10; i++)
         run_main(teardown_main, NULL);
     /* pthread_join returns when the kernel clears the thread's tid, which
@@ -363,7 +346,7 @@ TEST(sched_teardown)
      * thread than any before, so allow a little of both.  TSan maps shadow
      * memory for each new address: no such count holds under it. */
     if (!TEST_TSAN) {
-        ASSERT_LT(vm_size_kb() - vm, 200 * 1024);
+        ASSERT_LT(test_vm_kb() - vm, 200 * 1024);
         ASSERT_LE(count_maps(), maps + 6);
     }
     ASSERT_EQ(goc_num_goroutine(), 0);
