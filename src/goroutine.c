@@ -43,8 +43,9 @@
  *         switch; __tsan_switch_to_fiber before each switch with no_sync:
  *         goroutines that share a thread are not ordered by sharing it
  *         (docs/design/race.md).  A freed stack has its shadow reset
- *         (stack_forget), and an exiting G does not hand its stack to the
- *         next one under TSan (goc__g_exit_into).
+ *         before it is used again (stack.c, dirty_flush), and an exiting
+ *         G does not hand its stack to the next one under TSan
+ *         (goc__g_exit_into).
  *   valgrind: stacks are registered when their slot is carved (stack.c).
  */
 #include <errno.h>
@@ -61,7 +62,6 @@
 #endif
 #ifdef GOC_HAVE_TSAN
 #include <sanitizer/tsan_interface.h>
-#include <sys/mman.h>
 #endif
 #include "race.h"
 
@@ -434,22 +434,6 @@ bool goc__g_start(goc__p *p, goc__g *g)
     return true;
 }
 
-/* Under TSan: g's stack goes to another goroutine, which is not ordered
- * after g, so what TSan remembers of g's accesses there must go: map
- * fresh pages over it while ignoring (TSan then resets the shadow of the
- * range).  The cost is one mmap per goroutine, under TSan only. */
-static void stack_forget(goc__g *g)
-{
-#ifdef GOC_HAVE_TSAN
-    size_t n = stack_size_of(g);
-    if (mmap(g->stack_lo, n, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-        goc__fatal("runtime: cannot reset a stack's race shadow");
-#else
-    (void)g;
-#endif
-}
-
 /* The G has switched away for the last time.  Only on: an M holding a P
  * (on g0, or on the G that the dying one switched to). */
 void goc__g_release(goc__m *m, goc__g *g)
@@ -471,7 +455,6 @@ void goc__g_release(goc__m *m, goc__g *g)
         char *lo = g->sp;
         __asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
 #endif
-        stack_forget(g);
         goc__stack_free(m->p, g->stack_slot, g->slot_size);
     }
     /* Back to what spawn expects (goc__g's invariants). */

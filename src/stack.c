@@ -18,7 +18,8 @@
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
- *   array, or held by a live G (g->stack_slot);
+ *   array, held by a live G (g->stack_slot), or (under TSan) the dirty
+ *   batch;
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
  *   during a run;
  *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
@@ -29,7 +30,17 @@
  *   producer/consumer flow whose pool swings by thousands of slots would
  *   otherwise pay madvise, TLB shootdowns and page faults on every swing
  *   (measured: half of spawn_yield's time, before this rule).
- * Locking: pool.lock protects classes[] and slab creation; it is a leaf
+ * Under TSan a freed slot is dirty: TSan remembers the accesses of the
+ * goroutine that died there, and the next goroutine on the slot is not
+ * ordered after it.  The one public way to make TSan forget a range is to
+ * map fresh pages over it while ignoring (its dynamic annotation for new
+ * memory does nothing).  Dirty slots wait in pool.dirty; every DIRTY_BATCH
+ * of them are mapped over together, runs of adjacent slots in one call,
+ * their guard pages put back, and only then are they free.  One mapping
+ * per goroutine cost a TLB shootdown each, and a third of a spawn's time
+ * (docs/performance.md, "The race group").
+ * Locking: pool.lock protects classes[], the dirty batch and slab
+ * creation; it is a leaf
  * (sched.lock < pool.lock).  A P's scache belongs to the M holding the P.
  */
 #include <errno.h>
@@ -65,6 +76,7 @@
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX GOC_STACK_SIZE_MAX
+#define DIRTY_BATCH 64 /* TSan: freed slots whose shadow is reset at once */
 
 enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
 
@@ -94,6 +106,13 @@ static struct {
     int nclasses;
     int guard_mode;
     uint64_t unguarded;
+#ifdef GOC_HAVE_TSAN
+    struct dirty_slot {
+        char *slot;
+        size_t slot_size;
+    } dirty[DIRTY_BATCH];
+    uint32_t ndirty;
+#endif
 } pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
 static size_t round_page(size_t n)
@@ -416,8 +435,63 @@ bool goc__stack_available_slow(goc__p *p, size_t slot_size)
     return ok;
 }
 
+#ifdef GOC_HAVE_TSAN
+static int cmp_dirty(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct dirty_slot *)a)->slot;
+    uintptr_t y = (uintptr_t)((const struct dirty_slot *)b)->slot;
+    return x < y ? -1 : x > y;
+}
+
+/* Requires: pool.lock.  Reset the race shadow of every dirty slot (see
+ * the top) and free them.  Sorted by address, a run of adjacent slots of
+ * one size is one mapping from above its first guard page to its end; the
+ * guard pages inside the run go with it and are put back. */
+static void dirty_flush(void)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    qsort(pool.dirty, pool.ndirty, sizeof pool.dirty[0], cmp_dirty);
+    size_t ps = goc__pagesize();
+    int64_t now = coarse_now();
+    for (uint32_t i = 0; i < pool.ndirty;) {
+        size_t size = pool.dirty[i].slot_size;
+        char *hi = pool.dirty[i].slot + size;
+        uint32_t j = i + 1;
+        while (j < pool.ndirty && pool.dirty[j].slot == hi &&
+               pool.dirty[j].slot_size == size) {
+            hi += size;
+            j++;
+        }
+        char *lo = pool.dirty[i].slot + ps;
+        if (mmap(lo, (size_t)(hi - lo), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+                 0) == MAP_FAILED)
+            goc__fatal("runtime: cannot reset a stack's race shadow: %s",
+                       strerror(errno));
+        struct stack_class *c = class_for(size); /* it was carved: exists */
+        for (uint32_t k = i; k < j; k++) {
+            if (k > i)
+                guard_page(pool.dirty[k].slot);
+            pool_push(c, pool.dirty[k].slot, now);
+        }
+        pool_pushed(c, now);
+        i = j;
+    }
+    pool.ndirty = 0;
+}
+#endif
+
 void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
 {
+#ifdef GOC_HAVE_TSAN
+    (void)p; /* every free comes here under TSan (stack.h) */
+    goc__lock(&pool.lock);
+    pool.dirty[pool.ndirty++] = (struct dirty_slot){slot, slot_size};
+    if (pool.ndirty == DIRTY_BATCH)
+        dirty_flush();
+    goc__unlock(&pool.lock);
+    return;
+#endif
     if (p != NULL && slot_size == goc__stack_slot_default) {
         goc__lock(&pool.lock);
         scache_spill(p, GOC__SCACHE_REFILL);

@@ -29,13 +29,17 @@ static inline char *goc__stack_alloc(goc__p *p, size_t slot_size)
         return p->scache[--p->nscache];
     return goc__stack_alloc_slow(p, slot_size);
 }
+/* Under TSan every free takes the slow path: the slot is dirty until its
+ * race shadow is reset (stack.c). */
 static inline void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
 {
+#ifndef GOC_HAVE_TSAN
     if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
                     p->nscache < GOC__SCACHE_MAX)) {
         p->scache[p->nscache++] = slot;
         return;
     }
+#endif
     goc__stack_free_slow(p, slot, slot_size);
 }
 /* Could a slot of slot_size be had now (carving if need be)?  Binds
