@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -690,4 +691,90 @@ TEST(race_edges)
         edges_child();
 #endif
     }
+}
+
+/* ---- at the kernel's limit on mappings ----
+ * Under TSan every live goroutine holds about one mapping for every two
+ * (TSan's per-fiber state), and TSan dies with a bare "Failed to mmap"
+ * when the kernel refuses one: goc's death hint must name the limit
+ * (sanitizer.c, 4).  goc itself needs no mapping per goroutine: without
+ * TSan the same program runs. */
+
+static long mappings_in_use(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    ASSERT(f != NULL);
+    long n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* Split one mapping into single pages until fewer than leave mappings
+ * are left below vm.max_map_count. */
+static void fill_mappings(long leave)
+{
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    ASSERT(f != NULL);
+    long max = 0;
+    ASSERT(fscanf(f, "%ld", &max) == 1);
+    fclose(f);
+    long want = max - leave - mappings_in_use();
+    ASSERT(want > 0);
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, (size_t)want * ps, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ASSERT(p != MAP_FAILED);
+    for (long i = 1; i < want; i += 2)
+        ASSERT(mprotect(p + i * ps, ps, PROT_NONE) == 0);
+}
+
+#define MAPPING_GOROUTINES 5000
+
+static goc_chan *mapping_gate;
+static goc_wg mapping_wg;
+
+static void mapping_parked(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(goc_chan_recv(mapping_gate, NULL), GOC_ECLOSED);
+    goc_wg_done(&mapping_wg);
+}
+
+static void mapping_main(void *arg)
+{
+    (void)arg;
+    mapping_gate = goc_chan_make(0, 0);
+    goc_wg_add(&mapping_wg, MAPPING_GOROUTINES);
+    for (int i = 0; i < MAPPING_GOROUTINES; i++) {
+        ASSERT_OK(goc_go(mapping_parked, NULL));
+        if (i % 64 == 0)
+            goc_yield(); /* let them start: TSan maps at a fiber's first run */
+    }
+    ASSERT_OK(goc_chan_close(mapping_gate));
+    goc_wg_wait(&mapping_wg);
+    goc_chan_release(mapping_gate);
+}
+
+static void mapping_child(void)
+{
+    if (!TEST_EMULATED) /* an emulator's own mappings are not in the count */
+        fill_mappings(300);
+    ASSERT_OK(goc_run(mapping_main, NULL));
+}
+
+TEST(race_out_of_mappings)
+{
+    static struct death d;
+    death_run(&d, mapping_child);
+#if TEST_TSAN
+    ASSERT_STATUS(d, 66);
+    ASSERT_CONTAINS(d.out, "goc: the race detector ran out of memory "
+                           "mappings");
+    ASSERT_CONTAINS(d.out, "sysctl -w vm.max_map_count=");
+#else
+    ASSERT_STATUS(d, 0);
+#endif
 }
