@@ -42,10 +42,9 @@
  *         start) and named "goroutine N", destroyed after the G's last
  *         switch; __tsan_switch_to_fiber before each switch with no_sync:
  *         goroutines that share a thread are not ordered by sharing it
- *         (docs/design/race.md).  A freed stack has its shadow reset
- *         before it is used again (stack.c, dirty_flush), and an exiting
- *         G does not hand its stack to the next one under TSan
- *         (goc__g_exit_into).
+ *         (docs/design/race.md).  A stack's addresses serve one G only
+ *         (stack.c), and an exiting G does not hand its stack to the next
+ *         one under TSan (goc__g_exit_into).
  *   valgrind: stacks are registered when their slot is carved (stack.c).
  */
 #include <errno.h>

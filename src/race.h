@@ -210,7 +210,7 @@ int goc__race_thread_create(pthread_t *t, const pthread_attr_t *attr,
  * while ignoring gets clean shadow (no history), and a free while
  * ignoring checks nothing: a runtime object allocated by one goroutine
  * and freed by another is no race.  A mapping made while ignoring has its
- * shadow reset (stack.c, dirty_flush). */
+ * shadow reset. */
 #define memcpy(...) GOC__RACE_HIDE(memcpy(__VA_ARGS__))
 #define memmove(...) GOC__RACE_HIDE(memmove(__VA_ARGS__))
 #define memset(...) GOC__RACE_HIDE(memset(__VA_ARGS__))

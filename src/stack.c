@@ -18,10 +18,10 @@
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
- *   array, held by a live G (g->stack_slot), or (under TSan) the dirty
- *   batch;
+ *   array, or held by a live G (g->stack_slot), or (under TSan only)
+ *   freed for good, counted in its slab's nfreed;
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
- *   during a run;
+ *   during a run, but for the slabs retired under TSan;
  *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
  *   keeps push order), so the bottom holds the slots idle longest.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
@@ -30,17 +30,23 @@
  *   producer/consumer flow whose pool swings by thousands of slots would
  *   otherwise pay madvise, TLB shootdowns and page faults on every swing
  *   (measured: half of spawn_yield's time, before this rule).
- * Under TSan a freed slot is dirty: TSan remembers the accesses of the
- * goroutine that died there, and the next goroutine on the slot is not
- * ordered after it.  The one public way to make TSan forget a range is to
- * map fresh pages over it while ignoring (its dynamic annotation for new
- * memory does nothing).  Dirty slots wait in pool.dirty; every DIRTY_BATCH
- * of them are mapped over together, runs of adjacent slots in one call,
- * their guard pages put back, and only then are they free.  One mapping
- * per goroutine cost a TLB shootdown each, and a third of a spawn's time
- * (docs/performance.md, "The race group").
- * Locking: pool.lock protects classes[], the dirty batch and slab
- * creation; it is a leaf
+ * Under TSan a slot's addresses serve one goroutine only.  TSan
+ * remembers the accesses of the goroutine that died on a slot (its
+ * shadow) and the synchronisation objects it made there (its meta map:
+ * the waiter records of channels, say), and the next goroutine on those
+ * addresses would not be ordered after it.  The one public way to make
+ * TSan forget both is munmap (a fresh mapping over a range resets the
+ * shadow only, and TSan's annotation for new memory does nothing), and
+ * unmapping part of a slab leaves a hole that the kernel may fill with
+ * anything.  So under TSan slots are always carved, never pushed back;
+ * a slab counts its freed slots, and when all of them are freed it is
+ * unmapped whole and forgotten (slab_retire).  A dead goroutine's stack
+ * pages stay until then.  One mapping over each freed stack, as before,
+ * cost a TLB shootdown per goroutine and a third of a spawn's time, and
+ * left the meta map's objects behind (docs/performance.md, "The race
+ * group").  pool.slabs is sorted by address under TSan, for slab_of.
+ * Locking: pool.lock protects classes[] and slab creation (and, under
+ * TSan, retirement); it is a leaf
  * (sched.lock < pool.lock).  A P's scache belongs to the M holding the P.
  */
 #include <errno.h>
@@ -76,7 +82,6 @@
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX GOC_STACK_SIZE_MAX
-#define DIRTY_BATCH 64 /* TSan: freed slots whose shadow is reset at once */
 
 enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
 
@@ -85,6 +90,7 @@ struct slab {
     size_t slot_size;
     uint32_t nslots;
     uint32_t ncarved;         /* slots carved so far; pool.lock */
+    uint32_t nfreed;          /* TSan: slots freed for good; pool.lock */
     unsigned *vg_ids;         /* valgrind stack ids, when under valgrind */
 };
 
@@ -106,13 +112,6 @@ static struct {
     int nclasses;
     int guard_mode;
     uint64_t unguarded;
-#ifdef GOC_HAVE_TSAN
-    struct dirty_slot {
-        char *slot;
-        size_t slot_size;
-    } dirty[DIRTY_BATCH];
-    uint32_t ndirty;
-#endif
 } pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
 static size_t round_page(size_t n)
@@ -238,6 +237,22 @@ static void guard_page(char *p)
     pool.unguarded++;
 }
 
+/* Requires: pool.lock; nslabs < MAX_SLABS.  Under TSan pool.slabs is
+ * kept sorted by address (see the top). */
+static void slab_insert(struct slab *s)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    uint32_t i = pool.nslabs;
+#ifdef GOC_HAVE_TSAN
+    while (i > 0 && pool.slabs[i - 1]->base > s->base) {
+        pool.slabs[i] = pool.slabs[i - 1];
+        i--;
+    }
+#endif
+    pool.slabs[i] = s;
+    pool.nslabs++;
+}
+
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL. */
 static char *carve(struct stack_class *c)
 {
@@ -264,7 +279,7 @@ static char *carve(struct stack_class *c)
         if (RUNNING_ON_VALGRIND)
             s->vg_ids = calloc(s->nslots, sizeof *s->vg_ids);
 #endif
-        pool.slabs[pool.nslabs++] = s;
+        slab_insert(s);
         c->cur = s;
     }
     uint32_t i = s->ncarved++;
@@ -436,48 +451,45 @@ bool goc__stack_available_slow(goc__p *p, size_t slot_size)
 }
 
 #ifdef GOC_HAVE_TSAN
-static int cmp_dirty(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const struct dirty_slot *)a)->slot;
-    uintptr_t y = (uintptr_t)((const struct dirty_slot *)b)->slot;
-    return x < y ? -1 : x > y;
-}
-
-/* Requires: pool.lock.  Reset the race shadow of every dirty slot (see
- * the top) and free them.  Sorted by address, a run of adjacent slots of
- * one size is one mapping from above its first guard page to its end; the
- * guard pages inside the run go with it and are put back. */
-static void dirty_flush(void)
+/* Requires: pool.lock.  Returns: the index in pool.slabs of the slab
+ * that holds slot (a binary search: sorted under TSan). */
+static uint32_t slab_of(const char *slot)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    qsort(pool.dirty, pool.ndirty, sizeof pool.dirty[0], cmp_dirty);
-    size_t ps = goc__pagesize();
-    int64_t now = coarse_now();
-    for (uint32_t i = 0; i < pool.ndirty;) {
-        size_t size = pool.dirty[i].slot_size;
-        char *hi = pool.dirty[i].slot + size;
-        uint32_t j = i + 1;
-        while (j < pool.ndirty && pool.dirty[j].slot == hi &&
-               pool.dirty[j].slot_size == size) {
-            hi += size;
-            j++;
-        }
-        char *lo = pool.dirty[i].slot + ps;
-        if (mmap(lo, (size_t)(hi - lo), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-                 0) == MAP_FAILED)
-            goc__fatal("runtime: cannot reset a stack's race shadow: %s",
-                       strerror(errno));
-        struct stack_class *c = class_for(size); /* it was carved: exists */
-        for (uint32_t k = i; k < j; k++) {
-            if (k > i)
-                guard_page(pool.dirty[k].slot);
-            pool_push(c, pool.dirty[k].slot, now);
-        }
-        pool_pushed(c, now);
-        i = j;
+    uint32_t lo = 0, hi = pool.nslabs;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pool.slabs[mid]->base <= slot)
+            lo = mid;
+        else
+            hi = mid;
     }
-    pool.ndirty = 0;
+    const struct slab *s = pool.nslabs > 0 ? pool.slabs[lo] : NULL;
+    if (s == NULL || slot < s->base ||
+        slot >= s->base + (size_t)s->nslots * s->slot_size)
+        goc__fatal("runtime: a freed stack belongs to no slab");
+    return lo;
+}
+
+/* Requires: pool.lock.  A slot is freed for good; once all of its slab's
+ * are, unmap the slab and forget it (see the top). */
+static void slab_retire_slot(char *slot)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    uint32_t i = slab_of(slot);
+    struct slab *s = pool.slabs[i];
+    if (++s->nfreed < s->nslots)
+        return;
+    if (munmap(s->base, (size_t)s->nslots * s->slot_size) != 0)
+        goc__fatal("runtime: cannot unmap a slab of freed stacks: %s",
+                   strerror(errno));
+    for (int k = 0; k < pool.nclasses; k++)
+        if (pool.classes[k].cur == s)
+            pool.classes[k].cur = NULL;
+    pool.nslabs--;
+    memmove(&pool.slabs[i], &pool.slabs[i + 1],
+            (pool.nslabs - i) * sizeof pool.slabs[0]);
+    free(s);
 }
 #endif
 
@@ -485,10 +497,9 @@ void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
 {
 #ifdef GOC_HAVE_TSAN
     (void)p; /* every free comes here under TSan (stack.h) */
+    (void)slot_size;
     goc__lock(&pool.lock);
-    pool.dirty[pool.ndirty++] = (struct dirty_slot){slot, slot_size};
-    if (pool.ndirty == DIRTY_BATCH)
-        dirty_flush();
+    slab_retire_slot(slot);
     goc__unlock(&pool.lock);
     return;
 #endif

@@ -29,8 +29,8 @@ static inline char *goc__stack_alloc(goc__p *p, size_t slot_size)
         return p->scache[--p->nscache];
     return goc__stack_alloc_slow(p, slot_size);
 }
-/* Under TSan every free takes the slow path: the slot is dirty until its
- * race shadow is reset (stack.c). */
+/* Under TSan every free takes the slow path: a slot serves one goroutine
+ * only (stack.c). */
 static inline void goc__stack_free(goc__p *p, char *slot, size_t slot_size)
 {
 #ifndef GOC_HAVE_TSAN

@@ -535,11 +535,13 @@ static void edge_pipe_writer(void *arg)
     ASSERT_EQ(goc_write(fds[1], "x", 1, NULL), 1);
 }
 
-/* Goroutines one after another on the stacks of finished ones, each with
- * a local that TSan sees (its address escapes).  A round is larger than
- * the batch in which freed stacks are reset (stack.c, DIRTY_BATCH), so the
- * goroutines of one round, which are not ordered among themselves, run on
- * each other's stacks. */
+/* Goroutines one after another where finished ones ran, each with a
+ * local that TSan sees (its address escapes).  The goroutines of one
+ * round are not ordered among themselves, and without TSan they run on
+ * each other's stacks; under TSan a stack's addresses serve one goroutine
+ * (stack.c), and the 640 fill more than two slabs: the first is unmapped
+ * when its goroutines are done, and the kernel hands its addresses out
+ * again. */
 __attribute__((noinline)) static void edge_touch(volatile int *p)
 {
     *p += 1;
@@ -657,7 +659,7 @@ static void edges_main(void *arg)
     ASSERT_OK(goc_close(fds[0]));
     ASSERT_OK(goc_close(fds[1]));
 
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 4; round++) {
         goc_wg_add(&wg, 160);
         for (int i = 0; i < 160; i++)
             ASSERT_OK(goc_go(edge_stack_user, &wg));
