@@ -278,6 +278,8 @@ int goc_ctx_cause(goc_ctx *c)
                     ? a->cause
                     : 0;
     goc__unlock(&a->mu);
+    if (cause != 0)
+        goc__race_acquire(a); /* cancel -> the cause it set, as ctx_err */
     return cause;
 }
 

@@ -14,6 +14,7 @@
 
 #include "goc.h"
 #include "internal.h"
+#include "race.h"
 
 /* Switch from m's current goroutine to g0 with a request (m->after).
  * Always inlined: it then lives in its callers, all runtime text (check.h),
@@ -230,6 +231,7 @@ void goc_exit(void)
         goc__sched.main_goexited = true;
         goc__unlock(&goc__sched.lock);
     }
+    goc__race_release(&goc__sched.run_done); /* as a return from fn */
     goc__goexit();
 }
 

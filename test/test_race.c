@@ -555,6 +555,27 @@ static void edge_stack_user(void *arg)
     goc_wg_done(arg);
 }
 
+/* A goroutine's goc_exit -> goc_run returns: the goroutine is gone (its
+ * count dropped after its last switch) before main returns. */
+static int edge_exit_value;
+static atomic_int edge_exit_flag;
+static atomic_int edge_cause_spin;
+static void edge_exit_user(void *arg)
+{
+    (void)arg;
+    edge_exit_value = 5;
+    atomic_store_explicit(&edge_exit_flag, 1, memory_order_relaxed);
+    goc_exit();
+}
+
+/* goc_ctx_cause after a cancel sees what the canceller did before. */
+static int edge_cause_value;
+static void edge_cause_user(void *arg)
+{
+    edge_cause_value = 3;
+    goc_ctx_cancel_cause(arg, 42);
+}
+
 static void edges_main(void *arg)
 {
     (void)arg;
@@ -666,6 +687,23 @@ static void edges_main(void *arg)
         goc_wg_wait(&wg);
     }
 
+    goc_ctx *cctx = goc_ctx_with_cancel(NULL);
+    ASSERT(cctx != NULL);
+    ASSERT_OK(goc_go(edge_cause_user, cctx));
+    while (atomic_load_explicit(&edge_cause_spin, memory_order_relaxed) <
+           1000000 && goc_ctx_cause(cctx) == 0) {
+        atomic_fetch_add_explicit(&edge_cause_spin, 1, memory_order_relaxed);
+        goc_yield();
+    }
+    ASSERT_EQ(goc_ctx_cause(cctx), 42);
+    ASSERT_EQ(edge_cause_value, 3);
+    goc_ctx_release(cctx);
+
+    ASSERT_OK(goc_go(edge_exit_user, NULL));
+    while (!atomic_load_explicit(&edge_exit_flag, memory_order_relaxed) ||
+           goc_num_goroutine() > 1)
+        goc_yield();
+
     edge_after_run = 99; /* read by the caller of goc_run */
 }
 
@@ -674,6 +712,7 @@ static void edges_child(void)
     goc_maxprocs(child_procs);
     ASSERT_OK(goc_run(edges_main, NULL));
     ASSERT_EQ(edge_after_run, 99);
+    ASSERT_EQ(edge_exit_value, 5);
 }
 
 TEST(race_edges)
