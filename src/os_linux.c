@@ -194,7 +194,22 @@ void goc__thread_stack(void **lo, size_t *size)
 static struct sigaction old_segv, old_bus, old_quit;
 static bool signals_installed, quit_installed;
 
-/* SIGQUIT (^\\) dumps every goroutine and exits 2, as in Go. */
+/* SIGQUIT (^\\) dumps every goroutine and exits 2, as in Go.  Go takes
+ * SIGQUIT even when the process started with it ignored (only SIGHUP and
+ * SIGINT keep an inherited SIG_IGN): a shell's background job or a
+ * service manager may leave it so, and the dump is what the user asked
+ * for.  A program that ignores SIGQUIT itself, or handles it, keeps it:
+ * what it was at start is read before main (quit_at_start). */
+static bool quit_ignored_at_start;
+
+__attribute__((constructor)) static void quit_at_start(void)
+{
+    struct sigaction cur;
+    quit_ignored_at_start = sigaction(SIGQUIT, NULL, &cur) == 0 &&
+                            !(cur.sa_flags & SA_SIGINFO) &&
+                            cur.sa_handler == SIG_IGN;
+}
+
 static void quit_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
@@ -244,10 +259,12 @@ int goc__signals_install(void)
     int rc = goc__sigurg_install(); /* requests to Ms (sigurg.c) */
     if (rc != 0)
         return rc;
-    /* Only if the program has not claimed SIGQUIT for itself. */
+    /* Only if the program has not claimed SIGQUIT for itself: the default
+     * action, or ignored since the process started (above). */
     struct sigaction cur;
-    if (sigaction(SIGQUIT, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
-        !(cur.sa_flags & SA_SIGINFO)) {
+    if (sigaction(SIGQUIT, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+        (cur.sa_handler == SIG_DFL ||
+         (cur.sa_handler == SIG_IGN && quit_ignored_at_start))) {
         sa.sa_sigaction = quit_handler;
         if (sigaction(SIGQUIT, &sa, &old_quit) == 0)
             quit_installed = true;

@@ -399,6 +399,21 @@ static void quit_death(void)
 {
     ASSERT_OK(goc_run(quit_main, NULL));
 }
+static void quit_exec_ignored(void)
+{
+    signal(SIGQUIT, SIG_IGN);
+    setenv("GOC_TEST_QUIT_CHILD", "1", 1);
+    /* The path, not /proc/self/exe itself: under valgrind that is
+     * valgrind's tool, and readlink is answered with the program's. */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        _exit(98);
+    self[n] = '\0';
+    execl(self, "goc_tests", "dump_on_sigquit_inherited_ignored",
+          (char *)NULL);
+    _exit(99);
+}
 TEST(dump_on_sigquit)
 {
     static struct death d;
@@ -408,6 +423,45 @@ TEST(dump_on_sigquit)
     ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
     ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
     ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
+}
+
+/* SIGQUIT left ignored by the parent (a process started with it
+ * ignored): the dump all the same, as Go.  The child ignores SIGQUIT and
+ * execs this test again, which then runs quit_death. */
+TEST(dump_on_sigquit_inherited_ignored)
+{
+    if (getenv("GOC_TEST_QUIT_CHILD") != NULL) {
+        quit_death();
+        return;
+    }
+    if (TEST_EMULATED)
+        return; /* an exec of the test binary would not go through qemu */
+    static struct death d;
+    death_run(&d, quit_exec_ignored);
+    ASSERT_STATUS(d, 2);
+    char line[256];
+    ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
+    ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
+}
+
+/* A program that ignores SIGQUIT itself keeps it ignored. */
+static void quit_ignored_main(void *arg)
+{
+    (void)arg;
+    raise(SIGQUIT);
+}
+static void quit_ignored_death(void)
+{
+    signal(SIGQUIT, SIG_IGN);
+    ASSERT_OK(goc_run(quit_ignored_main, NULL));
+    printf("ignored\n");
+}
+TEST(dump_sigquit_ignored_by_program)
+{
+    static struct death d;
+    death_run(&d, quit_ignored_death);
+    ASSERT_STATUS(d, 0);
+    ASSERT_CONTAINS(d.out, "ignored\n");
 }
 
 /* ---- the last running thread leaves with its locked goroutine ---- */
