@@ -414,15 +414,21 @@ static void quit_exec_ignored(void)
           (char *)NULL);
     _exit(99);
 }
+/* A death by SIGQUIT: exit 2, the signal named first, the parked
+ * sender in the dump. */
+static void assert_quit_dump(const struct death *d)
+{
+    ASSERT_STATUS(*d, 2);
+    char line[256];
+    ASSERT(strcmp(first_line(d, line, sizeof line), "SIGQUIT: quit") == 0);
+    ASSERT_CONTAINS(d->out, "[chan send]:\npark_forever(...)\n");
+}
 TEST(dump_on_sigquit)
 {
     static struct death d;
     death_run(&d, quit_death);
-    ASSERT_STATUS(d, 2);
-    char line[256];
-    ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
+    assert_quit_dump(&d);
     ASSERT_CONTAINS(d.out, "goroutine 1 [running]:\n");
-    ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
 }
 
 /* SIGQUIT left ignored by the parent (a process started with it
@@ -438,10 +444,7 @@ TEST(dump_on_sigquit_inherited_ignored)
         return; /* an exec of the test binary would not go through qemu */
     static struct death d;
     death_run(&d, quit_exec_ignored);
-    ASSERT_STATUS(d, 2);
-    char line[256];
-    ASSERT(strcmp(first_line(&d, line, sizeof line), "SIGQUIT: quit") == 0);
-    ASSERT_CONTAINS(d.out, "[chan send]:\npark_forever(...)\n");
+    assert_quit_dump(&d);
 }
 
 /* A program that ignores SIGQUIT itself keeps it ignored. */
