@@ -82,6 +82,8 @@ struct out {
     int fd;       /* >= 0: write here */
     char *buf;    /* else append here */
     size_t len, pos;
+    void *lines;  /* the dump's source-line session (srclines.c) */
+    bool lines_tried;
 };
 
 static void out_write(struct out *o, const char *s, size_t n)
@@ -117,6 +119,7 @@ __attribute__((format(printf, 2, 3))) static void out_printf(struct out *o,
 /* ---- symbols and frames ---- */
 
 struct sym {
+    uintptr_t pc;
     const char *name;   /* NULL when unknown */
     const char *module;
     uintptr_t offset;   /* pc - module base */
@@ -134,7 +137,7 @@ static bool main_module(const Dl_info *info)
 
 static struct sym lookup(uintptr_t pc)
 {
-    struct sym s = {NULL, "??", pc};
+    struct sym s = {pc, NULL, "??", pc};
     Dl_info info;
     const ElfW(Sym) *es = NULL;
     if (dladdr1((void *)pc, &info, (void **)&es, RTLD_DL_SYMENT) == 0)
@@ -179,10 +182,28 @@ static bool is_entry_frame(uintptr_t pc)
            pc < (uintptr_t)__stop_goc_entry_text;
 }
 
+/* The second line of a frame, or of "created by": file:line when libdw
+ * knows it (the session opens at the first frame of a dump), else the
+ * module; then the offset in the module, for addr2line either way. */
+static void print_where(struct out *o, const struct sym *s)
+{
+    if (!o->lines_tried) {
+        o->lines_tried = true;
+        o->lines = goc__srclines_open();
+    }
+    const char *file;
+    int line;
+    if (goc__srclines_find(o->lines, s->pc, &file, &line))
+        out_printf(o, "\t%s:%d +0x%lx\n", file, line,
+                   (unsigned long)s->offset);
+    else
+        out_printf(o, "\t%s +0x%lx\n", s->module, (unsigned long)s->offset);
+}
+
 static void print_frame(struct out *o, const struct sym *s)
 {
-    out_printf(o, "%s(...)\n\t%s +0x%lx\n", s->name ? s->name : "??",
-               s->module, (unsigned long)s->offset);
+    out_printf(o, "%s(...)\n", s->name ? s->name : "??");
+    print_where(o, s);
 }
 
 /* ---- frames: collected first, printed after ---- */
@@ -298,7 +319,8 @@ static void print_creator(struct out *o, const struct ghead *h)
     out_printf(o, "created by %s", s.name ? s.name : "??");
     if (h->parent_goid != 0)
         out_printf(o, " in goroutine %lld", (long long)h->parent_goid);
-    out_printf(o, "\n\t%s +0x%lx\n", s.module, (unsigned long)s.offset);
+    out_printf(o, "\n");
+    print_where(o, &s);
 }
 
 /* Print a G that is not running: its stack is frozen (scan_begin). */
@@ -732,13 +754,15 @@ static void dump(struct out *o, goc__g *self, bool all, uintptr_t fp)
 {
     if (self != NULL)
         print_self(o, self, fp);
-    if (!all)
-        return;
-    struct dump_state d = {o, self, self != NULL, false, ASK_BUDGET_NS};
-    bool owner = scan_begin();
-    d.ask = owner; /* a dump nested in a dump (a fatal error) asks none */
-    goc__g_each(dump_one, &d);
-    scan_end(owner);
+    if (all) {
+        struct dump_state d = {o, self, self != NULL, false,
+                               ASK_BUDGET_NS};
+        bool owner = scan_begin();
+        d.ask = owner; /* a dump nested in a dump (a fatal error) asks none */
+        goc__g_each(dump_one, &d);
+        scan_end(owner);
+    }
+    goc__srclines_close(o->lines);
 }
 
 GOC__RUNTIME_TEXT

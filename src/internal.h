@@ -61,6 +61,13 @@ void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
 void goc__sysmon_stop(void); /* at its end, once exiting is set */
 
+/* ---- srclines.c: file and line of a code address, through libdw when
+ * the process can load it; a session per dump (NULL: no libdw) ---- */
+void *goc__srclines_open(void);
+bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
+                        int *line); /* false: unknown; file lives till close */
+void goc__srclines_close(void *session);
+
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);
 /* Build the table of the program's own code (the user text: what the

@@ -83,6 +83,10 @@
 #ifndef TEST_ASAN
 #define TEST_ASAN 0
 #endif
+/* TEST_DEBUGINFO: the tests are built with DWARF line tables (-g). */
+#ifndef TEST_DEBUGINFO
+#define TEST_DEBUGINFO 0
+#endif
 /* TEST_EMULATED: the tests run under an emulator (set by the build). */
 #ifndef TEST_EMULATED
 #define TEST_EMULATED 0

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_debug.c - deadlock detection and goroutine dumps. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -465,6 +466,81 @@ TEST(dump_sigquit_ignored_by_program)
     death_run(&d, quit_ignored_death);
     ASSERT_STATUS(d, 0);
     ASSERT_CONTAINS(d.out, "ignored\n");
+}
+
+/* ---- frames point at the line (srclines.c) ---- */
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+static bool test_under_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND;
+}
+#else
+static bool test_under_valgrind(void)
+{
+    return false;
+}
+#endif
+
+static goc_chan *line_ch;
+static _Atomic int line_parked_at; /* read by line_main: no race */
+static int line_spawned_at;
+
+static void line_parked(void *arg)
+{
+    (void)arg;
+    int at = __LINE__ + 2; /* the line of the call */
+    atomic_store_explicit(&line_parked_at, at, memory_order_relaxed);
+    ASSERT_EQ(goc_chan_recv(line_ch, NULL), GOC_ECLOSED);
+}
+
+static void line_main(void *arg)
+{
+    static char buf[1 << 16];
+    (void)arg;
+    line_ch = goc_chan_make(0, 0);
+    line_spawned_at = __LINE__ + 1;
+    ASSERT_OK(goc_go(line_parked, NULL));
+    while (atomic_load_explicit(&line_parked_at, memory_order_relaxed) == 0)
+        goc_yield();
+    for (int i = 0; i < 100000; i++) { /* until it waits */
+        goc_stack(buf, sizeof buf, true);
+        if (strstr(buf, "goroutine 2 [chan receive]:\n") != NULL)
+            break;
+        goc_yield();
+    }
+    ASSERT_CONTAINS(buf, "goroutine 2 [chan receive]:\n");
+    ASSERT_CONTAINS(buf, "line_parked(...)\n\t");
+    char want[128];
+    /* libdw loads, this file has line tables, and no valgrind (where goc
+     * leaves libdw out): file:line, Go's layout; else the module and its
+     * offset. */
+    void *dw = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (TEST_DEBUGINFO && dw != NULL && !test_under_valgrind()) {
+        snprintf(want, sizeof want, "line_parked(...)\n\t%s:%d +0x",
+                 __FILE__,
+                 atomic_load_explicit(&line_parked_at, memory_order_relaxed));
+        ASSERT_CONTAINS(buf, want);
+        snprintf(want, sizeof want,
+                 "created by line_main in goroutine 1\n\t%s:%d +0x",
+                 __FILE__, line_spawned_at);
+        ASSERT_CONTAINS(buf, want);
+    } else {
+        ASSERT_CONTAINS(buf, "line_parked(...)\n\t");
+        ASSERT_CONTAINS(buf, "goc_tests +0x");
+    }
+    if (dw != NULL)
+        dlclose(dw);
+    ASSERT_OK(goc_chan_close(line_ch));
+    while (goc_num_goroutine() > 1)
+        goc_yield();
+    goc_chan_release(line_ch);
+}
+
+TEST(dump_file_line)
+{
+    ASSERT_OK(goc_run(line_main, NULL));
 }
 
 /* ---- the last running thread leaves with its locked goroutine ---- */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srclines.c - the source file and line of a code address, for goroutine
+ * dumps (debug.c): through elfutils' libdw (its libdwfl part), loaded with
+ * dlopen when the first dump asks, so that goc neither links libdw nor
+ * needs its headers, and a program without it still dumps.  Without
+ * libdw.so.1 (Debian's libdw1), or for code without DWARF line tables
+ * (built without -g), or under valgrind (where libdw would take seconds
+ * per dump), a frame shows its module and offset alone.
+ *
+ * One session for the process (see cached, below): opening it the first
+ * time reports the process's modules (libdwfl reads /proc/self/maps),
+ * each lookup reads the line table of the compilation unit it needs, and
+ * the file names a lookup returns live until the dump closes it.
+ * What libdw does runs with TSan's checks off (its memory is its own).
+ *
+ * libdw's reader of line tables takes more than 100 KB of stack: it
+ * overflowed 64 KB goroutine stacks and a 128 KB signal stack, and ASan's
+ * own signal stack is smaller still.  So every call into libdw runs on a
+ * stack of the session's own (SESSION_STACK bytes, mapped once), entered
+ * with swapcontext: synchronous, on the caller's thread, nothing to wait
+ * for, so a dump from a signal handler or a fatal error can use it too.
+ * (ASan intercepts swapcontext and clears the new stack's shadow.)
+ *
+ * The calls are libdw's stable ABI, declared here as libdwfl.h and
+ * libdw.h declare them: dwfl_begin (with the standard callbacks for a
+ * live process: dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo),
+ * dwfl_linux_proc_report, dwfl_report_end, dwfl_addrmodule,
+ * dwfl_module_getsrc, dwfl_lineinfo, dwfl_end; and for code that clang
+ * built, which has no .debug_aranges (the table dwfl_module_getsrc looks
+ * in: elfutils 0.188, Debian 12's, does not fall back to the units), a
+ * walk of the module's units: dwfl_module_nextcu, dwarf_haspc,
+ * dwarf_getsrc_die, dwarf_lineno, dwarf_linesrc.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "race.h"
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SRCLINES_VALGRIND 1
+#endif
+
+#define SESSION_STACK (1u << 20)
+
+typedef struct Dwfl Dwfl;
+typedef struct Dwfl_Module Dwfl_Module;
+typedef struct Dwfl_Line Dwfl_Line;
+
+/* libdwfl.h's Dwfl_Callbacks: four pointers, in this order. */
+struct dwfl_callbacks {
+    void *find_elf;
+    void *find_debuginfo;
+    void *section_address;
+    char **debuginfo_path;
+};
+
+static struct {
+    Dwfl *(*begin)(const struct dwfl_callbacks *);
+    int (*proc_report)(Dwfl *, pid_t);
+    int (*report_end)(Dwfl *, void *removed, void *arg);
+    Dwfl_Module *(*addrmodule)(Dwfl *, uint64_t);
+    Dwfl_Line *(*getsrc)(Dwfl_Module *, uint64_t);
+    const char *(*lineinfo)(Dwfl_Line *, uint64_t *addr, int *line,
+                            int *col, uint64_t *mtime, uint64_t *length);
+    void (*end)(Dwfl *);
+    void *(*nextcu)(Dwfl_Module *, void *cu, uint64_t *bias);
+    int (*haspc)(void *die, uint64_t pc);
+    void *(*srcdie)(void *cudie, uint64_t pc);
+    int (*lineno)(void *line, int *lineno);
+    const char *(*linesrc)(void *line, uint64_t *mtime, uint64_t *length);
+    struct dwfl_callbacks cb;
+    bool loaded;
+} dw;
+
+static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+
+#define DW_SYM(lib, field, name)                                         \
+    (*(void **)&dw.field = dlsym(lib, name)) != NULL
+
+static void dw_load(void)
+{
+    void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL)
+        return;
+    if (DW_SYM(lib, begin, "dwfl_begin") &&
+        DW_SYM(lib, proc_report, "dwfl_linux_proc_report") &&
+        DW_SYM(lib, report_end, "dwfl_report_end") &&
+        DW_SYM(lib, addrmodule, "dwfl_addrmodule") &&
+        DW_SYM(lib, getsrc, "dwfl_module_getsrc") &&
+        DW_SYM(lib, lineinfo, "dwfl_lineinfo") &&
+        DW_SYM(lib, end, "dwfl_end") &&
+        DW_SYM(lib, nextcu, "dwfl_module_nextcu") &&
+        DW_SYM(lib, haspc, "dwarf_haspc") &&
+        DW_SYM(lib, srcdie, "dwarf_getsrc_die") &&
+        DW_SYM(lib, lineno, "dwarf_lineno") &&
+        DW_SYM(lib, linesrc, "dwarf_linesrc") &&
+        (dw.cb.find_elf = dlsym(lib, "dwfl_linux_proc_find_elf")) != NULL &&
+        (dw.cb.find_debuginfo =
+             dlsym(lib, "dwfl_standard_find_debuginfo")) != NULL)
+        dw.loaded = true;
+    else
+        dlclose(lib);
+}
+
+/* A session: libdw's handle, the stack its calls run on, and the call
+ * being made there (in and out). */
+struct srclines {
+    Dwfl *dwfl;
+    char *stack;
+    ucontext_t caller, callee;
+    void (*fn)(struct srclines *);
+    uintptr_t pc;       /* find: in */
+    const char *file;   /* find: out */
+    int line;
+    bool unknown_module; /* find: out, pc in no module of the session */
+    bool reread;         /* modules read again during this dump */
+};
+
+static __thread struct srclines *sl_running; /* for sl_trampoline */
+
+static void sl_trampoline(void)
+{
+    sl_running->fn(sl_running);
+} /* returns to uc_link: the caller */
+
+/* Run fn(s) on s's stack, hidden from TSan. */
+static void on_session_stack(struct srclines *s, void (*fn)(struct srclines *))
+{
+    s->fn = fn;
+    if (getcontext(&s->callee) != 0)
+        return;
+    s->callee.uc_stack.ss_sp = s->stack;
+    s->callee.uc_stack.ss_size = SESSION_STACK;
+    s->callee.uc_link = &s->caller;
+    makecontext(&s->callee, sl_trampoline, 0);
+    sl_running = s;
+    goc__race_ignore_begin();
+    swapcontext(&s->caller, &s->callee);
+    goc__race_ignore_end();
+}
+
+static void sl_open(struct srclines *s)
+{
+    s->dwfl = dw.begin(&dw.cb);
+    if (s->dwfl != NULL && (dw.proc_report(s->dwfl, getpid()) != 0 ||
+                            dw.report_end(s->dwfl, NULL, NULL) != 0)) {
+        dw.end(s->dwfl);
+        s->dwfl = NULL;
+    }
+}
+
+static void sl_find(struct srclines *s)
+{
+    uintptr_t pc = s->pc;
+    const char *f = NULL;
+    int ln = 0;
+    Dwfl_Module *m = dw.addrmodule(s->dwfl, pc);
+    s->unknown_module = m == NULL;
+    Dwfl_Line *l = m != NULL ? dw.getsrc(m, pc) : NULL;
+    if (l != NULL) {
+        f = dw.lineinfo(l, NULL, &ln, NULL, NULL, NULL);
+    } else if (m != NULL) { /* no .debug_aranges: walk the units */
+        uint64_t bias = 0;
+        for (void *cu = dw.nextcu(m, NULL, &bias); cu != NULL;
+             cu = dw.nextcu(m, cu, &bias)) {
+            if (dw.haspc(cu, pc - bias) <= 0)
+                continue;
+            void *dl = dw.srcdie(cu, pc - bias);
+            if (dl != NULL && dw.lineno(dl, &ln) == 0)
+                f = dw.linesrc(dl, NULL, NULL);
+            break;
+        }
+    }
+    s->file = f;
+    s->line = ln;
+}
+
+static void sl_close(struct srclines *s)
+{
+    dw.end(s->dwfl);
+    s->dwfl = NULL;
+}
+
+/* The one session, kept from dump to dump: a session reads the process's
+ * modules and its line tables once (a dump per session made a test that
+ * dumps in a loop five times slower).  A dump holds it from open to
+ * close; a second dump meanwhile (another thread, or a fatal error inside
+ * the first) goes without lines rather than wait.  An address in no
+ * module it knows (a library loaded since) makes it read the modules
+ * again, once per dump.  busy is an atomic of the uninstrumented library:
+ * no edge for TSan between goroutines that dump. */
+static struct srclines *cached;
+static atomic_bool busy;
+
+void *goc__srclines_open(void)
+{
+#ifdef SRCLINES_VALGRIND
+    if (RUNNING_ON_VALGRIND)
+        return NULL; /* libdw under memcheck: seconds per dump */
+#endif
+    pthread_once(&dw_once, dw_load);
+    if (!dw.loaded)
+        return NULL;
+    if (atomic_exchange_explicit(&busy, true, memory_order_acquire))
+        return NULL;
+    if (cached == NULL) {
+        struct srclines *s = calloc(1, sizeof *s);
+        if (s == NULL)
+            goto fail;
+        s->stack = mmap(NULL, SESSION_STACK, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (s->stack == MAP_FAILED) {
+            free(s);
+            goto fail;
+        }
+        cached = s;
+    }
+    if (cached->dwfl == NULL)
+        on_session_stack(cached, sl_open);
+    if (cached->dwfl == NULL)
+        goto fail;
+    cached->reread = false;
+    return cached;
+fail:
+    atomic_store_explicit(&busy, false, memory_order_release);
+    return NULL;
+}
+
+bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
+                        int *line)
+{
+    struct srclines *s = session;
+    if (s == NULL)
+        return false;
+    s->pc = pc;
+    s->file = NULL;
+    on_session_stack(s, sl_find);
+    if (s->file == NULL && s->unknown_module && !s->reread) {
+        s->reread = true; /* a module loaded since: read them again */
+        on_session_stack(s, sl_close);
+        on_session_stack(s, sl_open);
+        if (s->dwfl != NULL)
+            on_session_stack(s, sl_find);
+    }
+    if (s->dwfl == NULL || s->file == NULL || s->line <= 0)
+        return false;
+    *file = s->file;
+    *line = s->line;
+    return true;
+}
+
+void goc__srclines_close(void *session)
+{
+    if (session != NULL)
+        atomic_store_explicit(&busy, false, memory_order_release);
+}
