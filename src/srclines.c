@@ -5,8 +5,9 @@
  * dlopen when the first dump asks, so that goc neither links libdw nor
  * needs its headers, and a program without it still dumps.  Without
  * libdw.so.1 (Debian's libdw1), or for code without DWARF line tables
- * (built without -g), or under valgrind (where libdw would take seconds
- * per dump), a frame shows its module and offset alone.
+ * (built without -g), under valgrind (where libdw would take seconds per
+ * dump), or in a dump that a signal handler prints (SIGQUIT, a stack
+ * overflow: libdw allocates), a frame shows its module and offset alone.
  *
  * One session for the process (see cached, below): opening it the first
  * time reports the process's modules (libdwfl reads /proc/self/maps),
@@ -19,7 +20,7 @@
  * own signal stack is smaller still.  So every call into libdw runs on a
  * stack of the session's own (SESSION_STACK bytes, mapped once), entered
  * with swapcontext: synchronous, on the caller's thread, nothing to wait
- * for, so a dump from a signal handler or a fatal error can use it too.
+ * for, so a dump from a fatal error can use it too.
  * (ASan intercepts swapcontext and clears the new stack's shadow.)
  *
  * The calls are libdw's stable ABI, declared here as libdwfl.h and
@@ -34,6 +35,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -207,6 +209,13 @@ void *goc__srclines_open(void)
     if (RUNNING_ON_VALGRIND)
         return NULL; /* libdw under memcheck: seconds per dump */
 #endif
+    /* Not in a signal handler (goc's run on the alternate stack: SIGQUIT,
+     * stack overflow): libdw allocates, and malloc is not
+     * async-signal-safe (the handler may have stopped the thread inside
+     * it; TSan reports the call). */
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+        return NULL;
     pthread_once(&dw_once, dw_load);
     if (!dw.loaded)
         return NULL;

@@ -801,6 +801,7 @@ static void mapping_main(void *arg)
 
 static void mapping_child(void)
 {
+    goc_maxprocs(1); /* one M meets the limit: TSan dies in one thread */
     if (!TEST_EMULATED) /* an emulator's own mappings are not in the count */
         fill_mappings(300);
     ASSERT_OK(goc_run(mapping_main, NULL));
