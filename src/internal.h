@@ -62,10 +62,13 @@ int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
 void goc__sysmon_stop(void); /* at its end, once exiting is set */
 
 /* ---- srclines.c: file and line of a code address, through libdw when
- * the process can load it; a session per dump (NULL: no libdw) ---- */
+ * the process can load it.  A dump brackets its lookups with open and
+ * close (open: NULL when there are no lines to be had, or another dump
+ * holds the session) ---- */
 void *goc__srclines_open(void);
+/* false: unknown.  *file lives until the next find or the close. */
 bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
-                        int *line); /* false: unknown; file lives till close */
+                        int *line);
 void goc__srclines_close(void *session);
 
 /* ---- symtab.c ---- */

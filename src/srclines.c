@@ -12,16 +12,16 @@
  * One session for the process (see cached, below): opening it the first
  * time reports the process's modules (libdwfl reads /proc/self/maps),
  * each lookup reads the line table of the compilation unit it needs, and
- * the file names a lookup returns live until the dump closes it.
- * What libdw does runs with TSan's checks off (its memory is its own).
+ * the file name a lookup returns lives until the next lookup (which may
+ * read the modules again) or the dump's close.  What libdw does runs with
+ * TSan's checks off (its memory is its own).
  *
  * libdw's reader of line tables takes more than 100 KB of stack: it
- * overflowed 64 KB goroutine stacks and a 128 KB signal stack, and ASan's
- * own signal stack is smaller still.  So every call into libdw runs on a
+ * overflowed 64 KB goroutine stacks.  So every call into libdw runs on a
  * stack of the session's own (SESSION_STACK bytes, mapped once), entered
  * with swapcontext: synchronous, on the caller's thread, nothing to wait
- * for, so a dump from a fatal error can use it too.
- * (ASan intercepts swapcontext and clears the new stack's shadow.)
+ * for, so a dump from a fatal error can use it too.  (ASan intercepts
+ * swapcontext and clears the new stack's shadow.)
  *
  * The calls are libdw's stable ABI, declared here as libdwfl.h and
  * libdw.h declare them: dwfl_begin (with the standard callbacks for a
@@ -198,8 +198,10 @@ static void sl_close(struct srclines *s)
  * close; a second dump meanwhile (another thread, or a fatal error inside
  * the first) goes without lines rather than wait.  An address in no
  * module it knows (a library loaded since) makes it read the modules
- * again, once per dump.  busy is an atomic of the uninstrumented library:
- * no edge for TSan between goroutines that dump. */
+ * again, once per dump.  busy: the exchange in open (acquire) pairs with
+ * the store in close (release), which hands cached and its state to the
+ * next dump; an atomic of the uninstrumented library, so no edge for TSan
+ * between goroutines that dump. */
 static struct srclines *cached;
 static atomic_bool busy;
 

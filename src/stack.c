@@ -40,11 +40,12 @@
  * unmapping part of a slab leaves a hole that the kernel may fill with
  * anything.  So under TSan slots are always carved, never pushed back;
  * a slab counts its freed slots, and when all of them are freed it is
- * unmapped whole and forgotten (slab_retire).  A dead goroutine's stack
- * pages stay until then.  One mapping over each freed stack, as before,
- * cost a TLB shootdown per goroutine and a third of a spawn's time, and
- * left the meta map's objects behind (docs/performance.md, "The race
- * group").  pool.slabs is sorted by address under TSan, for slab_of.
+ * unmapped whole and forgotten (slab_retire_slot).  A dead goroutine's
+ * stack pages stay until then.  Mapping fresh pages over each freed stack
+ * instead cost a TLB shootdown per goroutine, a third of a spawn's time,
+ * and left the meta map's objects behind (docs/performance.md, "Spawn
+ * under TSan").  pool.slabs is sorted by address under TSan, for
+ * slab_of.
  * Locking: pool.lock protects classes[] and slab creation (and, under
  * TSan, retirement); it is a leaf
  * (sched.lock < pool.lock).  A P's scache belongs to the M holding the P.
@@ -501,8 +502,7 @@ void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
     goc__lock(&pool.lock);
     slab_retire_slot(slot);
     goc__unlock(&pool.lock);
-    return;
-#endif
+#else
     if (p != NULL && slot_size == goc__stack_slot_default) {
         goc__lock(&pool.lock);
         scache_spill(p, GOC__SCACHE_REFILL);
@@ -516,6 +516,7 @@ void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
     pool_push(c, slot, now);
     pool_pushed(c, now);
     goc__unlock(&pool.lock);
+#endif
 }
 
 void goc__stack_flush_cache(goc__p *p)

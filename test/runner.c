@@ -52,17 +52,36 @@ int test_threads(void)
  * emulator's own address space (its code cache, its malloc arenas per
  * thread), which grows with the peak thread count of a run, while
  * /proc/self/maps is the guest's view, as natively. */
-long test_vm_kb(void)
+static void maps_read(unsigned long *bytes, long *count)
 {
     FILE *f = fopen("/proc/self/maps", "r");
     char line[4096 + 128]; /* a path of PATH_MAX fits: one line a read */
-    unsigned long lo, hi, bytes = 0;
+    unsigned long lo, hi;
+    *bytes = 0;
+    *count = 0;
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-            bytes += hi - lo;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+            *bytes += hi - lo;
+            (*count)++;
+        }
     if (f != NULL)
         fclose(f);
+}
+
+long test_vm_kb(void)
+{
+    unsigned long bytes;
+    long count;
+    maps_read(&bytes, &count);
     return (long)(bytes / 1024);
+}
+
+long test_maps(void)
+{
+    unsigned long bytes;
+    long count;
+    maps_read(&bytes, &count);
+    return count;
 }
 
 void death_run(struct death *d, void (*fn)(void))

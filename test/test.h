@@ -143,5 +143,7 @@ int test_gettid(void);
 int test_threads(void);
 /* The program's address space in KiB: the sum of /proc/self/maps. */
 long test_vm_kb(void);
+/* The program's mappings: the lines of /proc/self/maps. */
+long test_maps(void);
 
 #endif /* GOC_TEST_H */

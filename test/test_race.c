@@ -741,18 +741,6 @@ TEST(race_edges)
  * (sanitizer.c, 4).  goc itself needs no mapping per goroutine: without
  * TSan the same program runs. */
 
-static long mappings_in_use(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    ASSERT(f != NULL);
-    long n = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
-
 /* Split one mapping into single pages until fewer than leave mappings
  * are left below vm.max_map_count. */
 static void fill_mappings(long leave)
@@ -762,7 +750,7 @@ static void fill_mappings(long leave)
     long max = 0;
     ASSERT(fscanf(f, "%ld", &max) == 1);
     fclose(f);
-    long want = max - leave - mappings_in_use();
+    long want = max - leave - test_maps();
     ASSERT(want > 0);
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     char *p = mmap(NULL, (size_t)want * ps, PROT_READ,
