@@ -759,15 +759,25 @@ GOC_EXTERN void goc_blocking_end(void);
  * ------------------------------------------------------------------------ */
 
 /* Write every goroutine to fd in Go's format:
- *     goroutine 7 [chan receive]:
- *     worker(...)
+ *     goroutine 7 [chan receive, 3 minutes]:
+ *     goc_chan_recv(0x55d0c2a4e2a0: cap 0, len 0)
  *             ./prog +0x1234
+ *     worker(...)
+ *             /src/app.c:42 +0x11f0
  *     created by main_fn in goroutine 1
- *             ./prog +0x1180
- * Frames are walked through frame pointers: build with
- * -fno-omit-frame-pointer (the CMake package and goc.pc add it; names come
- * from the symbol table, so do not strip the program); each frame's
- * "+0x..." is its offset in its module, for `addr2line -f -e module 0x...`.
+ *             /src/app.c:57 +0x1180
+ * A waiting goroutine shows how long it has waited once that is a minute
+ * or more (measured to about a second) and, in the goc call it waits in,
+ * what it waits on: a channel's address, capacity and length, a sync
+ * object's address.  goc's internal frames are left out unless
+ * GOC_TRACEBACK=system (or crash).  Frames are walked through frame
+ * pointers: build with -fno-omit-frame-pointer -fno-optimize-sibling-calls
+ * (the CMake package and goc.pc add them; a function that ends in a call
+ * that parks loses its frame to a sibling call; names come from the
+ * symbol table, so do not strip the program).  A frame's second line is
+ * file:line when elfutils' libdw.so.1 can be loaded and the code has line
+ * tables (-g), else the module; its "+0x..." is the offset in the module,
+ * for `addr2line -f -e module 0x...`.
  * A goroutine running on another thread is shown where that thread is:
  * goc stops it for a moment with a SIGURG (its handler is installed during
  * goc_run; a SIGURG that is not goc's goes to the program's previous

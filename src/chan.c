@@ -160,6 +160,7 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
     goc__note note;
     bool send = q == &c->sendq;
     waiter_init(&w, m, c, elem, &note);
+    goc__g_waiting_on(w.who.g, c);
     goc__race_chan_park(c, &w, send ? elem : NULL);
     goc__waitq_enqueue(q, &w);
     goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
@@ -211,6 +212,7 @@ int goc_chan_send(goc_chan *c, const void *elem)
     goc__preempt_check();
     int rc = chan_send(c, elem, true);
     goc__race_func_exit();
+    GOC__KEEP_FRAME();
     return rc;
 }
 
@@ -265,6 +267,7 @@ int goc_chan_recv(goc_chan *c, void *elem)
     goc__preempt_check();
     int rc = chan_recv(c, elem, true);
     goc__race_func_exit();
+    GOC__KEEP_FRAME();
     return rc;
 }
 

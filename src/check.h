@@ -58,6 +58,13 @@ __attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
  * no mark: they live in their callers. */
 #define GOC__RUNTIME_TEXT __attribute__((section("goc_runtime_text")))
 
+/* At the end of a public call that may park: the call keeps its own
+ * frame until it returns.  Without it the compiler may end the call with
+ * a jump into its slow path (a sibling call), and the public frame - the
+ * call site a dump shows the goroutine parked at - is gone from the stack.
+ * Costs the return through the caller, nothing else. */
+#define GOC__KEEP_FRAME() __asm__ volatile("")
+
 /* The goroutine entry (goroutine.c:g_main), alone in its section: a
  * dump's walk stops there. */
 #define GOC__ENTRY_TEXT __attribute__((section("goc_entry_text")))

@@ -25,6 +25,7 @@ void goc_cond_wait(goc_cond *c, goc_mutex *m)
     goc__semq_push(&c->sema, &w, false);
     goc__semq_unlock(&c->sema);
     goc_mutex_unlock(m);
+    goc__g_waiting_on(goc__getg(), c);
     goc__semq_lock(&c->sema);
     goc__semq_sleep(&c->sema, &w, "sync.Cond.Wait");
     goc__race_acquire(c); /* signal -> the wait it wakes */

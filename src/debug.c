@@ -200,10 +200,19 @@ static void print_where(struct out *o, const struct sym *s)
         out_printf(o, "\t%s +0x%lx\n", s->module, (unsigned long)s->offset);
 }
 
-static void print_frame(struct out *o, const struct sym *s)
+/* A frame: its function, with args (what a goroutine waits on, for the
+ * public goc call it parked in) or Go's "..." between the parentheses. */
+static void print_frame(struct out *o, const struct sym *s, const char *args)
 {
-    out_printf(o, "%s(...)\n", s->name ? s->name : "??");
+    out_printf(o, "%s(%s)\n", s->name ? s->name : "??",
+               args != NULL ? args : "...");
     print_where(o, s);
+}
+
+/* Is name one of goc's public calls (goc_*, not the internal goc__*)? */
+static bool is_public_call(const char *name)
+{
+    return name != NULL && strncmp(name, "goc_", 4) == 0 && name[4] != '_';
 }
 
 /* ---- frames: collected first, printed after ---- */
@@ -244,26 +253,49 @@ static void collect_records(struct frames *f, uintptr_t fp, uintptr_t lo,
     }
 }
 
-/* Print f, leaving out goc's own frames at the top. */
-static void print_frames(struct out *o, const struct frames *f)
+/* GOC_TRACEBACK=system or crash: goc's own frames are shown too. */
+static bool show_runtime_frames(void)
 {
-    int i = 0;
-    while (i < f->n && is_runtime_frame(f->pc[i]))
-        i++;
-    for (; i < f->n; i++) {
+    return goc__env.traceback == GOC__TRACEBACK_SYSTEM ||
+           goc__env.traceback == GOC__TRACEBACK_CRASH;
+}
+
+static const char *wait_args(goc__g *g, char *buf, size_t len);
+
+/* Print f, leaving out goc's own frames (runtime text: the park, switch
+ * and fatal paths; and goc__ names), unless GOC_TRACEBACK asks for them.  waiting (or
+ * NULL): a parked G whose first public goc call - the one it waits in -
+ * shows what it waits on. */
+static void print_frames(struct out *o, const struct frames *f,
+                         goc__g *waiting)
+{
+    bool all = show_runtime_frames();
+    for (int i = 0; i < f->n; i++) {
+        if (!all && is_runtime_frame(f->pc[i]))
+            continue;
         struct sym s = lookup(f->pc[i]);
-        print_frame(o, &s);
+        /* goc__ names are internal too, also where an unoptimised build
+         * gave an inline helper a frame of its own. */
+        if (!all && s.name != NULL && strncmp(s.name, "goc__", 5) == 0)
+            continue;
+        char args[96];
+        if (waiting != NULL && is_public_call(s.name)) {
+            print_frame(o, &s, wait_args(waiting, args, sizeof args));
+            waiting = NULL;
+        } else {
+            print_frame(o, &s, NULL);
+        }
     }
 }
 
 /* Walk frame records from (ra, fp), where ra is a return address. */
 static void walk(struct out *o, uintptr_t ra, uintptr_t fp, uintptr_t lo,
-                 uintptr_t hi)
+                 uintptr_t hi, goc__g *waiting)
 {
     struct frames f = {.n = 0};
     if (push_return(&f, ra))
         collect_records(&f, fp, lo, hi);
-    print_frames(o, &f);
+    print_frames(o, &f, waiting);
 }
 
 /* The state a parked G's header shows (its wait reason if it waits). */
@@ -289,6 +321,7 @@ struct ghead {
     const char *name;
     uintptr_t gopc;
     bool is_main, locked;
+    int64_t minutes; /* how long it has waited, if WAITING; else 0 */
 };
 
 static struct ghead ghead_of(goc__g *g)
@@ -301,11 +334,53 @@ static struct ghead ghead_of(goc__g *g)
                           .locked = g->lockedm != NULL};
 }
 
+/* Tests only: added to the clock that wait times are measured against,
+ * so that a test can show ", N minutes" without waiting them. */
+int64_t goc__dump_clock_skew;
+
+/* Whole minutes that WAITING g has waited (Go shows one or more). */
+static int64_t wait_minutes(goc__g *g)
+{
+    int64_t since = g->waitsince;
+    if (since == 0)
+        return 0; /* parked before the run's clock started: unknown */
+    int64_t ns = goc__nanotime() + goc__dump_clock_skew - since;
+    return ns / ((int64_t)60 * 1000 * 1000 * 1000);
+}
+
+/* What g waits on, as the arguments of the public call it parked in:
+ * a channel's address, capacity and length; a sync object's address.
+ * Read only under that call's frame: a waitobj is current while g waits
+ * in the call that set it.
+ * Returns: buf, or NULL when there is nothing to show. */
+static const char *wait_args(goc__g *g, char *buf, size_t len)
+{
+    const void *obj = g->waitobj;
+    const char *r = g->waitreason;
+    if (obj == NULL || r == NULL)
+        return NULL;
+    if (strcmp(r, "chan send") == 0 || strcmp(r, "chan receive") == 0) {
+        /* The channel outlives the wait: its waiter holds a reference,
+         * or borrows one its holder keeps until the wait ends (goc.h). */
+        goc_chan *c = (goc_chan *)obj;
+        snprintf(buf, len, "%p: cap %zu, len %zu", obj, goc_chan_cap(c),
+                 goc_chan_len(c));
+        return buf;
+    }
+    if (strncmp(r, "sync.", 5) == 0 || strcmp(r, "semacquire") == 0) {
+        snprintf(buf, len, "%p", obj);
+        return buf;
+    }
+    return NULL;
+}
+
 static void print_header(struct out *o, const struct ghead *h,
                          const char *state)
 {
-    out_printf(o, "goroutine %lld [%s%s]", (long long)h->goid, state,
-               h->locked ? ", locked to thread" : "");
+    out_printf(o, "goroutine %lld [%s", (long long)h->goid, state);
+    if (h->minutes > 0)
+        out_printf(o, ", %lld minutes", (long long)h->minutes);
+    out_printf(o, "%s]", h->locked ? ", locked to thread" : "");
     if (h->name != NULL)
         out_printf(o, " \"%s\"", h->name);
     out_printf(o, ":\n");
@@ -328,17 +403,19 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
 {
     struct ghead h = ghead_of(g);
     const char *state = state_name(g, s);
+    if (s == GOC__GWAITING)
+        h.minutes = wait_minutes(g);
     uintptr_t *ctx = g->sp;
     if (ctx == NULL || ctx[GOC__CTX_PC_SLOT] == (uintptr_t)goc__ctx_entry) {
         /* Never ran: show where it will start. */
         struct sym fs = lookup((uintptr_t)g->fn);
         print_header(o, &h, state);
-        print_frame(o, &fs);
+        print_frame(o, &fs, NULL);
     } else {
         print_header(o, &h, state);
         walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT],
-             (uintptr_t)g->stack_lo,
-             (uintptr_t)g->stack_hi);
+             (uintptr_t)g->stack_lo, (uintptr_t)g->stack_hi,
+             s == GOC__GWAITING ? g : NULL);
     }
     print_creator(o, &h);
 }
@@ -352,7 +429,7 @@ static void print_self(struct out *o, goc__g *g, uintptr_t fp)
     print_header(o, &h, "running");
     uintptr_t pc = ((uintptr_t *)fp)[1];
     walk(o, pc, ((uintptr_t *)fp)[0], (uintptr_t)g->stack_lo,
-         (uintptr_t)g->stack_hi);
+         (uintptr_t)g->stack_hi, NULL);
     print_creator(o, &h);
 }
 
@@ -677,7 +754,7 @@ static bool print_running(struct dump_state *d, goc__g *g,
     struct frames f;
     held_assemble(&f);
     print_header(d->o, h, "running");
-    print_frames(d->o, &f);
+    print_frames(d->o, &f, NULL);
     print_creator(d->o, h);
     return true;
 }
@@ -701,7 +778,7 @@ static bool print_async_parked(struct dump_state *d, goc__g *g, uint32_t s)
     struct ghead h = ghead_of(g);
     h.locked = g->lockcount > 0; /* not the preemption's own wiring */
     print_header(d->o, &h, state_name(g, s));
-    print_frames(d->o, &f);
+    print_frames(d->o, &f, NULL);
     print_creator(d->o, &h);
     return true;
 }

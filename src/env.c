@@ -10,7 +10,8 @@
  *   GOC_STACK_SIZE  an integer; the stack pool uses it only when
  *                   0 < n <= its maximum
  *   GOC_STACK_GUARD exactly "mprotect" selects the fallback guard
- *   GOC_TRACEBACK   exactly "none" or "crash"; anything else: all
+ *   GOC_TRACEBACK   exactly "none", "system" or "crash"; anything else:
+ *                   all
  *   GOC_DEBUG_SIGNALS  set (to anything) or not
  *   GOCDEBUG        comma-separated name=value settings, as Go's GODEBUG;
  *                   known: asyncpreempt=1 (exactly "1" turns it on);
@@ -71,6 +72,8 @@ void goc__env_read(void)
                              ? GOC__TRACEBACK_NONE
                          : env_is("GOC_TRACEBACK", "crash")
                              ? GOC__TRACEBACK_CRASH
+                         : env_is("GOC_TRACEBACK", "system")
+                             ? GOC__TRACEBACK_SYSTEM
                              : GOC__TRACEBACK_ALL;
     goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
     goc__env.async_preempt = gocdebug_has("asyncpreempt", "1");

@@ -17,7 +17,10 @@
 enum {
     GOC__TRACEBACK_ALL,   /* default: dump every goroutine */
     GOC__TRACEBACK_NONE,  /* GOC_TRACEBACK=none: the first line only */
-    GOC__TRACEBACK_CRASH  /* GOC_TRACEBACK=crash: dump, then abort() */
+    GOC__TRACEBACK_CRASH, /* GOC_TRACEBACK=crash: dump with goc's own
+                             frames, then abort() (a core file) */
+    GOC__TRACEBACK_SYSTEM /* GOC_TRACEBACK=system: dump with goc's own
+                             frames (the park and switch path) */
 };
 
 struct goc__env {

@@ -460,6 +460,7 @@ void goc__g_release(goc__m *m, goc__g *g)
     g->lockcount = g->spawnstreak = 0;
     g->sp = NULL;
     g->waitreason = NULL;
+    g->waitobj = NULL;
     g->m = g->lockedm = NULL;
     g->stack_slot = g->stack_lo = g->stack_hi = NULL;
     g_free(m->p, g);

@@ -133,6 +133,7 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
         bool lifo = wait_start != 0;
         if (!lifo)
             wait_start = goc__nanotime();
+        goc__g_waiting_on(goc__getg(), m);
         goc__semacquire(&m->sema, lifo, reason);
         starving = starving || goc__nanotime() - wait_start > STARVATION_NS;
         old = state_load(m);
@@ -160,6 +161,7 @@ void goc_mutex_lock(goc_mutex *m)
     goc__sync_enter_block();
     goc__mutex_lock_as(m, "sync.Mutex.Lock");
     goc__race_acquire(m); /* unlock -> lock */
+    GOC__KEEP_FRAME();
 }
 
 bool goc_mutex_trylock(goc_mutex *m)

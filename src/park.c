@@ -99,6 +99,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     goc__g *g = m->curg;
     GOC__ASSERT_ALWAYS(g != NULL);
     g->waitreason = reason;
+    g->waitsince = atomic_load_explicit(&goc__coarse.now, memory_order_relaxed);
     g->spawnstreak = 0;
     m->unlockf = unlockf;
     m->unlock_arg = arg;

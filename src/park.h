@@ -46,6 +46,14 @@ static inline void goc__parker_wake(goc__m *m, const goc__parker *p)
         goc__notewakeup(p->note);
 }
 
+/* Before a wait that a dump shows with its object (runtime.h, waitobj):
+ * g (the caller's goroutine; NULL on a plain thread) waits on obj. */
+static inline void goc__g_waiting_on(goc__g *g, const void *obj)
+{
+    if (g != NULL)
+        g->waitobj = obj;
+}
+
 /* The current goroutine ends (its fn returned, or goc_exit). */
 __attribute__((noreturn)) void goc__goexit(void);
 /* First thing a goroutine does whenever it resumes: finish the park of a

@@ -214,6 +214,13 @@ struct goc__g {
                                   first switch away: goc__g_exit_into) */
     const char *waitreason;    /* set by park before WAITING; read by the
                                   dump while it holds g (debug.c) */
+    int64_t waitsince;         /* goc__coarse_now when it last parked
+                                  (park); the dump's ", N minutes" */
+    const void *waitobj;       /* what it waits on, by waitreason: the
+                                  goc_chan of "chan send"/"chan receive",
+                                  the sync object of "sync.*" and
+                                  "semacquire"; set before the park by
+                                  those waits only (goc__g_waiting_on) */
     goc__m *m;                 /* M running it; owner M only */
     goc__m *lockedm;           /* M it is wired to; owner G, read by the M
                                   that dequeues it */
@@ -514,5 +521,16 @@ struct goc__sched {
 };
 
 extern struct goc__sched goc__sched;
+
+/* A clock in goc__nanotime's ns that sysmon moves on about once a second
+ * (sysmon.c): what a park stamps g->waitsince with, at the cost of one
+ * load of a line that is written once a second, where goc__nanotime
+ * would cost a clock read on every park.  Behind by up to
+ * GOC__COARSE_EVERY_NS, plus sysmon's deep sleep (100 ms) when idle. */
+#define GOC__COARSE_EVERY_NS ((int64_t)1000 * 1000 * 1000)
+extern struct goc__coarse {
+    _Alignas(GOC__CACHE_LINE) _Atomic int64_t now;
+    char pad[GOC__CACHE_LINE - sizeof(int64_t)];
+} goc__coarse;
 
 #endif /* GOC_RUNTIME_H */

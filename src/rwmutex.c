@@ -51,9 +51,12 @@ static int32_t add(int32_t *p, int32_t delta)
 void goc_rwmutex_rlock(goc_rwmutex *rw)
 {
     goc__sync_enter_block();
-    if (goc__unlikely(add(&rw->readers, 1) < 0)) /* a writer is pending */
+    if (goc__unlikely(add(&rw->readers, 1) < 0)) { /* a writer is pending */
+        goc__g_waiting_on(goc__getg(), rw);
         goc__semacquire(&rw->reader_sema, false, "sync.RWMutex.RLock");
+    }
     race_rlocked(rw);
+    GOC__KEEP_FRAME();
 }
 
 bool goc_rwmutex_tryrlock(goc_rwmutex *rw)
@@ -93,8 +96,10 @@ static inline __attribute__((always_inline)) void
 wait_readers(goc_rwmutex *rw)
 {
     int32_t r = add(&rw->readers, -MAX_READERS) + MAX_READERS;
-    if (r != 0 && add(&rw->departing, r) != 0)
+    if (r != 0 && add(&rw->departing, r) != 0) {
+        goc__g_waiting_on(goc__getg(), rw);
         goc__semacquire(&rw->writer_sema, false, "sync.RWMutex.Lock");
+    }
 }
 
 void goc_rwmutex_lock(goc_rwmutex *rw)
@@ -103,6 +108,7 @@ void goc_rwmutex_lock(goc_rwmutex *rw)
     goc__mutex_lock_as(&rw->w, "sync.RWMutex.Lock");
     wait_readers(rw);
     race_locked(rw);
+    GOC__KEEP_FRAME();
 }
 
 bool goc_rwmutex_trylock(goc_rwmutex *rw)

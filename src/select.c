@@ -436,6 +436,7 @@ int goc_select(goc_case *cases, size_t n)
     goc__preempt_check();
     int rc = select_mode(cases, n, MODE_BLOCK, 0);
     goc__race_func_exit();
+    GOC__KEEP_FRAME();
     return rc;
 }
 
@@ -454,5 +455,6 @@ int goc_select_until(goc_case *cases, size_t n, int64_t deadline)
     goc__preempt_check();
     int rc = select_mode(cases, n, MODE_UNTIL, deadline);
     goc__race_func_exit();
+    GOC__KEEP_FRAME();
     return rc;
 }

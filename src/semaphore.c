@@ -128,6 +128,7 @@ sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
     goc__semw w;
     goc__semw_init(&w, n);
     goc__semq_push(&s->sema, &w, false);
+    goc__g_waiting_on(goc__getg(), s);
     goc__semq_sleep(&s->sema, &w, "semacquire");
     return w.result; /* the releaser added n to cur for us */
 }

@@ -55,6 +55,8 @@
  * program cost nothing measurable. */
 #define DEEP_SLEEP_MAX_NS (100 * 1000 * 1000)
 
+struct goc__coarse goc__coarse;
+
 static bool sysmon_running;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
@@ -382,6 +384,15 @@ static bool sysmon_deep_sleep(int64_t now)
     return woken;
 }
 
+/* Move goc__coarse on if it is GOC__COARSE_EVERY_NS behind: every park
+ * reads its line, so it is written seldom. */
+static void coarse_tick(int64_t now)
+{
+    if (now - atomic_load_explicit(&goc__coarse.now, memory_order_relaxed) >=
+        GOC__COARSE_EVERY_NS)
+        atomic_store_explicit(&goc__coarse.now, now, memory_order_relaxed);
+}
+
 static void *sysmon_main(void *arg)
 {
     (void)arg;
@@ -411,6 +422,7 @@ static void *sysmon_main(void *arg)
         if (goc__exiting())
             break;
         int64_t now = goc__nanotime();
+        coarse_tick(now);
         if (all_idle()) {
             /* Woken by a blocking call: it may need retaking soon, so
              * look often again (Go's bet); else keep the backed-off pace. */
@@ -451,6 +463,7 @@ int goc__sysmon_start(void)
         seen[i].rcpu = -1;
     }
     lent_total = lent_computing = 0;
+    atomic_store_explicit(&goc__coarse.now, now, memory_order_relaxed);
     goc__noteclear(&goc__sched.sysmon_note);
     atomic_store(&goc__sched.sysmon_wait, false);
     int rc = goc__thread_start(&sysmon_m, sysmon_main);

@@ -98,6 +98,7 @@ void goc_wg_wait(goc_wg *wg)
                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             break;
     }
+    goc__g_waiting_on(goc__getg(), wg);
     goc__semacquire(&wg->sema, false, "sync.WaitGroup.Wait");
     /* The Add that woke us reset the word; a new round may start only
      * after every waiter of this one has returned. */
