@@ -247,6 +247,15 @@ GOC_NODISCARD GOC_EXTERN int goc_chan_send(goc_chan *c, const void *elem);
  * Returns: 0 with a value.
  * Errors: GOC_ECLOSED  closed and drained; *elem is zero-filled. */
 GOC_NODISCARD GOC_EXTERN int goc_chan_recv(goc_chan *c, void *elem);
+/* goc_chan_send, then goc_chan_release(c), as one call: the send holds
+ * the caller's reference while it waits, and drops it however it ends.
+ * For the goroutine whose last use of a channel is one send (Go's
+ * `go func() { ch <- result }()`): should everybody else let go of the
+ * channel, goc knows that the send waits for ever, and dumps mark the
+ * goroutine "(leaked)" (goc_leakcheck).  Returns and errors: as
+ * goc_chan_send. */
+GOC_NODISCARD GOC_EXTERN int goc_chan_send_release(goc_chan *c,
+                                                 const void *elem);
 /* The same without blocking: GOC_EAGAIN when the operation would block.
  * On a closed channel they return GOC_ECLOSED, never GOC_EAGAIN. */
 GOC_NODISCARD GOC_EXTERN int goc_chan_try_send(goc_chan *c, const void *elem);
@@ -791,6 +800,34 @@ GOC_EXTERN void goc_dump(int fd);
  * buf counts as len 0.
  * Returns: the number of bytes written, without the NUL. */
 GOC_EXTERN size_t goc_stack(char *buf, size_t len, bool all);
+
+/* goleak's VerifyNone, for the end of a test: every goroutine still alive,
+ * but the caller and those the options ignore, is a leak.  Goroutines on
+ * their way out get up to wait_ns to finish (the check is repeated with a
+ * growing pause), so a test that has closed its channels need not wait
+ * for its goroutines first.  Each leak is written to fd in the dump's
+ * format, after a line "goc_leakcheck: N goroutines leaked:"; one that
+ * waits for ever on a channel nobody can reach any more shows
+ * "(leaked)" after its wait reason (goc_chan_send_release).
+ * Returns: the number of leaked goroutines (0: none), or GOC_ENOMEM.
+ * Outside a run: 0. */
+typedef struct goc_leak_opts {
+    /* NULL-terminated function names: a goroutine with a frame of one of
+     * them is not a leak (goleak's IgnoreAnyFunction). */
+    const char *const *ignore_funcs;
+    /* Goroutine ids that are not leaks: those alive before the test, from
+     * goc_goroutine_ids (goleak's IgnoreCurrent). */
+    const int64_t *ignore_ids;
+    size_t nignore_ids;
+    int64_t wait_ns; /* how long leaks may take to exit; 0: one second */
+    int fd;          /* where the leaks go; 0: stderr, -1: nowhere */
+} goc_leak_opts;
+GOC_EXTERN int goc_leakcheck(const goc_leak_opts *o); /* o may be NULL */
+
+/* The ids of the live goroutines (not goc's own), at most n of them into
+ * ids (which may be NULL when n is 0).
+ * Returns: how many there are (more than n: call again, larger). */
+GOC_EXTERN size_t goc_goroutine_ids(int64_t *ids, size_t n);
 
 #ifdef __cplusplus
 }

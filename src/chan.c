@@ -153,13 +153,14 @@ static bool lock_open(goc_chan *c)
  * closed (a receiver's elem zero-filled by close). */
 GOC__RUNTIME_TEXT __attribute__((noinline))
 static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
-                      const char *reason)
+                      const char *reason, bool owns_ref)
 {
     GOC_ASSERT_HELD(&c->lock);
     goc__waiter w;
     goc__note note;
     bool send = q == &c->sendq;
     waiter_init(&w, m, c, elem, &note);
+    w.owns_ref = owns_ref;
     goc__g_waiting_on(w.who.g, c);
     goc__race_chan_park(c, &w, send ? elem : NULL);
     goc__waitq_enqueue(q, &w);
@@ -173,7 +174,7 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
 /* Always inlined into the public calls: a frame of its own would show in
  * goroutine dumps. */
 static inline __attribute__((always_inline)) int
-chan_send(goc_chan *c, const void *elem, bool block)
+chan_send(goc_chan *c, const void *elem, bool block, bool owns_ref)
 {
     if (goc__unlikely(c == NULL)) {
         if (!block)
@@ -201,7 +202,7 @@ chan_send(goc_chan *c, const void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return chan_block(m, c, &c->sendq, (void *)elem, "chan send");
+    return chan_block(m, c, &c->sendq, (void *)elem, "chan send", owns_ref);
 }
 
 /* goc__race_func_enter: the caller's frame in TSan's report of a race on
@@ -210,16 +211,29 @@ int goc_chan_send(goc_chan *c, const void *elem)
 {
     goc__race_func_enter(__builtin_return_address(0));
     goc__preempt_check();
-    int rc = chan_send(c, elem, true);
+    int rc = chan_send(c, elem, true, false);
     goc__race_func_exit();
     GOC__KEEP_FRAME();
+    return rc;
+}
+
+/* The waiter owns the caller's reference while it waits, so that a
+ * channel left with nothing but such waiters is known to be abandoned
+ * (goc__chan_abandoned); dropped here, once the send is over. */
+int goc_chan_send_release(goc_chan *c, const void *elem)
+{
+    goc__race_func_enter(__builtin_return_address(0));
+    goc__preempt_check();
+    int rc = chan_send(c, elem, true, true);
+    goc_chan_release(c);
+    goc__race_func_exit();
     return rc;
 }
 
 int goc_chan_try_send(goc_chan *c, const void *elem)
 {
     goc__race_func_enter(__builtin_return_address(0));
-    int rc = chan_send(c, elem, false);
+    int rc = chan_send(c, elem, false, false);
     goc__race_func_exit();
     return rc;
 }
@@ -258,7 +272,7 @@ chan_recv(goc_chan *c, void *elem, bool block)
         goc__spin_unlock(&c->lock);
         return GOC_EAGAIN;
     }
-    return chan_block(m, c, &c->recvq, elem, "chan receive");
+    return chan_block(m, c, &c->recvq, elem, "chan receive", false);
 }
 
 int goc_chan_recv(goc_chan *c, void *elem)
@@ -315,6 +329,35 @@ int goc_chan_close(goc_chan *c)
         goc__waiter_wake(m, w);
     }
     return 0;
+}
+
+/* ---- abandoned channels (the dumps' partial deadlocks) ---- */
+
+/* Count c's waiters that own a reference (goc_chan_send_release).
+ * Requires: c->lock. */
+static uint32_t owning_waiters(goc__waitq *q)
+{
+    uint32_t n = 0;
+    for (goc__waiter *w = goc__waitq_first(q); w != NULL; w = w->next)
+        n += w->owns_ref;
+    return n;
+}
+
+/* Every reference of c is held by a goroutine or thread that waits on c
+ * and cannot return before an operation on c: nobody can ever operate on
+ * c again, so every waiter on it waits for ever.  Once true, it stays
+ * true: a reference is only ever taken (retain) by a holder.  Uses a
+ * try-lock, so it never waits (a dump may run anywhere).
+ * Returns: 1 abandoned, 0 not, -1 unknown (c's lock was busy). */
+int goc__chan_abandoned(goc_chan *c)
+{
+    if (!goc__spin_trylock(&c->lock))
+        return -1;
+    uint32_t owned = owning_waiters(&c->sendq) + owning_waiters(&c->recvq);
+    /* acquire: pairs with release's acq_rel decrement. */
+    uint32_t refs = atomic_load_explicit(&c->refs, memory_order_acquire);
+    goc__spin_unlock(&c->lock);
+    return owned > 0 && refs == owned;
 }
 
 /* ---- len, cap ---- */

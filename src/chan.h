@@ -41,6 +41,9 @@ struct goc__waiter {
     int case_index;           /* in the select's cases */
     bool queued;
     bool success;             /* true: a value moved; false: closed */
+    bool owns_ref;            /* it holds a reference of c while it waits
+                                 (goc_chan_send_release): counted by
+                                 goc__chan_abandoned */
 #ifdef GOC_HAVE_TSAN
     size_t race_size;         /* c's element size, for after the wake */
 #endif
@@ -249,6 +252,10 @@ static inline void goc__chan_copy(goc_chan *c, void *dst, const void *src)
         memcpy(dst, src, c->elem_size);
     }
 }
+
+/* Is c abandoned: every reference held by a waiter on it (chan.c)?
+ * Never waits.  Returns: 1 yes, 0 no, -1 unknown (c's lock was busy). */
+int goc__chan_abandoned(goc_chan *c);
 
 static inline void goc__chan_zero(goc_chan *c, void *dst)
 {

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "chan.h"
 #include "goc.h"
 #include "internal.h"
 
@@ -322,6 +323,7 @@ struct ghead {
     uintptr_t gopc;
     bool is_main, locked;
     int64_t minutes; /* how long it has waited, if WAITING; else 0 */
+    bool leaked;     /* it waits on an abandoned channel: for ever */
 };
 
 static struct ghead ghead_of(goc__g *g)
@@ -374,10 +376,22 @@ static const char *wait_args(goc__g *g, char *buf, size_t len)
     return NULL;
 }
 
+/* Does WAITING g wait for ever on a channel that nobody can reach any
+ * more (goc__chan_abandoned)?  Go's leak profile calls it leaked. */
+static bool wait_leaked(goc__g *g)
+{
+    const char *r = g->waitreason;
+    if (g->waitobj == NULL || r == NULL ||
+        (strcmp(r, "chan send") != 0 && strcmp(r, "chan receive") != 0))
+        return false;
+    return goc__chan_abandoned((goc_chan *)g->waitobj) == 1;
+}
+
 static void print_header(struct out *o, const struct ghead *h,
                          const char *state)
 {
-    out_printf(o, "goroutine %lld [%s", (long long)h->goid, state);
+    out_printf(o, "goroutine %lld [%s%s", (long long)h->goid, state,
+               h->leaked ? " (leaked)" : "");
     if (h->minutes > 0)
         out_printf(o, ", %lld minutes", (long long)h->minutes);
     out_printf(o, "%s]", h->locked ? ", locked to thread" : "");
@@ -403,8 +417,10 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
 {
     struct ghead h = ghead_of(g);
     const char *state = state_name(g, s);
-    if (s == GOC__GWAITING)
+    if (s == GOC__GWAITING) {
         h.minutes = wait_minutes(g);
+        h.leaked = wait_leaked(g);
+    }
     uintptr_t *ctx = g->sp;
     if (ctx == NULL || ctx[GOC__CTX_PC_SLOT] == (uintptr_t)goc__ctx_entry) {
         /* Never ran: show where it will start. */

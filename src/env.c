@@ -14,7 +14,8 @@
  *                   all
  *   GOC_DEBUG_SIGNALS  set (to anything) or not
  *   GOCDEBUG        comma-separated name=value settings, as Go's GODEBUG;
- *                   known: asyncpreempt=1 (exactly "1" turns it on);
+ *                   known: asyncpreempt=1, leakreport=1 (exactly "1"
+ *                   turns them on);
  *                   unknown names are ignored
  */
 #include <errno.h>
@@ -77,6 +78,7 @@ void goc__env_read(void)
                              : GOC__TRACEBACK_ALL;
     goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
     goc__env.async_preempt = gocdebug_has("asyncpreempt", "1");
+    goc__env.leak_report = gocdebug_has("leakreport", "1");
 }
 
 /* At load time, so a fatal error before the first goc_run already honours

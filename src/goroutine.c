@@ -408,6 +408,8 @@ static void g_main(void *arg)
     race_on_thread();
     goc__after_resume();
     g->fn(g->arg);
+    if (goc__unlikely(g->is_main) && goc__env.leak_report)
+        goc__leak_report(2); /* GOCDEBUG=leakreport=1: main has returned */
     /* Everything a goroutine did happens before goc_run returns (which
      * waits for main; the others that ended are over by then). */
     goc__race_release(&goc__sched.run_done);

@@ -58,6 +58,10 @@ void goc__timers_kick(int64_t when);
 void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 
 /* ---- sysmon.c ---- */
+/* The goroutines that wait for ever on abandoned channels, with their
+ * dumps, to fd (leakcheck.c; GOCDEBUG=leakreport=1 at main's return).
+ * Returns: how many. */
+int goc__leak_report(int fd);
 int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
 void goc__sysmon_stop(void); /* at its end, once exiting is set */
 

@@ -41,6 +41,18 @@ static inline void goc__spin_lock(goc__spinlock *l)
     goc__spin_lock_slow(l);
 }
 
+/* Take l only if it is free.  Returns: true if taken. */
+static inline bool goc__spin_trylock(goc__spinlock *l)
+{
+    uint32_t c = 0;
+    /* acquire; pairs with the release store in goc__spin_unlock */
+    bool ok = atomic_compare_exchange_strong_explicit(
+        &l->key, &c, 1, memory_order_acquire, memory_order_relaxed);
+    if (ok)
+        GOC__LOCKRANK_TRY(l, l->rank);
+    return ok;
+}
+
 static inline void goc__spin_unlock(goc__spinlock *l)
 {
     GOC__LOCKRANK_RELEASE(l);

@@ -30,6 +30,8 @@
  *   - lend a P (lend) for a P whose goroutine keeps it in a call it did
  *     not declare (its thread's CPU clock barely moves and its state is
  *     S or D), and take it back when the goroutine returns.
+ * And it moves goc__coarse on (coarse_tick), the clock that parks stamp
+ * their wait times with, once a second.
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
