@@ -779,11 +779,13 @@ GOC_EXTERN void goc_blocking_end(void);
  * or more (measured to about a second) and, in the goc call it waits in,
  * what it waits on: a channel's address, capacity and length, a sync
  * object's address.  goc's internal frames are left out unless
- * GOC_TRACEBACK=system (or crash).  Frames are walked through frame
- * pointers: build with -fno-omit-frame-pointer -fno-optimize-sibling-calls
- * (the CMake package and goc.pc add them; a function that ends in a call
- * that parks loses its frame to a sibling call; names come from the
- * symbol table, so do not strip the program).  A frame's second line is
+ * GOC_TRACEBACK=system (or crash).  A parked goroutine is unwound with
+ * the modules' CFI (.eh_frame) when elfutils' libdw.so.1 can be loaded,
+ * else through frame pointers, as are running ones; build with
+ * -fno-omit-frame-pointer -fno-optimize-sibling-calls (the CMake package
+ * and goc.pc add them; a function that ends in a call that parks loses
+ * its frame to a sibling call; names come from the symbol table, so do
+ * not strip the program).  A frame's second line is
  * file:line when elfutils' libdw.so.1 can be loaded and the code has line
  * tables (-g), else the module; its "+0x..." is the offset in the module,
  * for `addr2line -f -e module 0x...`.

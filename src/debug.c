@@ -85,6 +85,14 @@ struct out {
     size_t len, pos;
     void *lines;  /* the dump's source-line session (srclines.c) */
     bool lines_tried;
+    /* Channels judged abandoned or not during this dump (wait_leaked),
+     * direct-mapped: the judgement walks the channel's queues, so ten
+     * thousand goroutines waiting on one channel cost one walk, not ten
+     * thousand. */
+    struct {
+        const void *c;
+        int verdict;
+    } judged[64];
 };
 
 static void out_write(struct out *o, const char *s, size_t n)
@@ -186,12 +194,20 @@ static bool is_entry_frame(uintptr_t pc)
 /* The second line of a frame, or of "created by": file:line when libdw
  * knows it (the session opens at the first frame of a dump), else the
  * module; then the offset in the module, for addr2line either way. */
-static void print_where(struct out *o, const struct sym *s)
+/* The dump's libdw session (srclines.c), opened at its first use: NULL
+ * when there is none to be had. */
+static void *out_session(struct out *o)
 {
     if (!o->lines_tried) {
         o->lines_tried = true;
         o->lines = goc__srclines_open();
     }
+    return o->lines;
+}
+
+static void print_where(struct out *o, const struct sym *s)
+{
+    out_session(o);
     const char *file;
     int line;
     if (goc__srclines_find(o->lines, s->pc, &file, &line))
@@ -299,6 +315,25 @@ static void walk(struct out *o, uintptr_t ra, uintptr_t fp, uintptr_t lo,
     print_frames(o, &f, waiting);
 }
 
+/* A parked goroutine's frames, from its saved context ctx: unwound with
+ * the modules' CFI when the dump has a libdw session (code built without
+ * frame pointers keeps its frames), else through the frame records. */
+static void walk_parked(struct out *o, const uintptr_t *ctx, uintptr_t lo,
+                        uintptr_t hi, goc__g *waiting)
+{
+    void *session = out_session(o);
+    struct frames f = {.n = 0};
+    if (session != NULL)
+        f.n = goc__srclines_unwind(session, ctx, lo, hi, is_entry_frame,
+                                   f.pc, MAX_FRAMES);
+    if (f.n == 0) {
+        walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT], lo, hi,
+             waiting);
+        return;
+    }
+    print_frames(o, &f, waiting);
+}
+
 /* The state a parked G's header shows (its wait reason if it waits). */
 static const char *state_name(goc__g *g, uint32_t s)
 {
@@ -377,14 +412,25 @@ static const char *wait_args(goc__g *g, char *buf, size_t len)
 }
 
 /* Does WAITING g wait for ever on a channel that nobody can reach any
- * more (goc__chan_abandoned)?  Go's leak profile calls it leaked. */
-static bool wait_leaked(goc__g *g)
+ * more (goc__chan_abandoned)?  Remembered in o for the rest of the dump
+ * (a judgement that was unknown, the lock being busy, is not). */
+static bool wait_leaked(struct out *o, goc__g *g)
 {
     const char *r = g->waitreason;
-    if (g->waitobj == NULL || r == NULL ||
+    const void *c = g->waitobj;
+    if (c == NULL || r == NULL ||
         (strcmp(r, "chan send") != 0 && strcmp(r, "chan receive") != 0))
         return false;
-    return goc__chan_abandoned((goc_chan *)g->waitobj) == 1;
+    size_t slot = ((uintptr_t)c >> 6) % (sizeof o->judged /
+                                         sizeof o->judged[0]);
+    if (o->judged[slot].c == c)
+        return o->judged[slot].verdict == 1;
+    int v = goc__chan_abandoned((goc_chan *)c);
+    if (v >= 0) {
+        o->judged[slot].c = c;
+        o->judged[slot].verdict = v;
+    }
+    return v == 1;
 }
 
 static void print_header(struct out *o, const struct ghead *h,
@@ -419,7 +465,7 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
     const char *state = state_name(g, s);
     if (s == GOC__GWAITING) {
         h.minutes = wait_minutes(g);
-        h.leaked = wait_leaked(g);
+        h.leaked = wait_leaked(o, g);
     }
     uintptr_t *ctx = g->sp;
     if (ctx == NULL || ctx[GOC__CTX_PC_SLOT] == (uintptr_t)goc__ctx_entry) {
@@ -429,9 +475,8 @@ static void print_parked(struct out *o, goc__g *g, uint32_t s)
         print_frame(o, &fs, NULL);
     } else {
         print_header(o, &h, state);
-        walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT],
-             (uintptr_t)g->stack_lo, (uintptr_t)g->stack_hi,
-             s == GOC__GWAITING ? g : NULL);
+        walk_parked(o, ctx, (uintptr_t)g->stack_lo, (uintptr_t)g->stack_hi,
+                    s == GOC__GWAITING ? g : NULL);
     }
     print_creator(o, &h);
 }

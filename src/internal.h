@@ -74,6 +74,13 @@ void *goc__srclines_open(void);
 bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
                         int *line);
 void goc__srclines_close(void *session);
+/* Unwind a parked goroutine with CFI from its saved context ctx (arch.h),
+ * reading nothing outside its stack [lo, hi), until stop(pc) (its entry)
+ * or max frames: each frame's code address (inside the call) into pcs.
+ * Returns: how many (0: no unwinder, or no frame could be found). */
+int goc__srclines_unwind(void *session, const uintptr_t *ctx, uintptr_t lo,
+                         uintptr_t hi, bool (*stop)(uintptr_t pc),
+                         uintptr_t *pcs, int max);
 
 /* ---- symtab.c ---- */
 const char *goc__symtab_lookup(const char *path, uintptr_t base, uintptr_t pc);

@@ -32,6 +32,19 @@
  * in: elfutils 0.188, Debian 12's, does not fall back to the units), a
  * walk of the module's units: dwfl_module_nextcu, dwarf_haspc,
  * dwarf_getsrc_die, dwarf_lineno, dwarf_linesrc.
+ *
+ * The session also unwinds a parked goroutine's stack with the CFI of its
+ * modules (.eh_frame, .debug_frame), for code built without frame
+ * pointers (goc__srclines_unwind): libdwfl's frame API, attached to the
+ * session with thread callbacks of our own (dwfl_attach_state).  There is
+ * one "thread", the goroutine being unwound; its first registers are
+ * those its context switch saved (arch.h: the callee-saved registers, the
+ * stack pointer after the switch returns, and the return address as pc),
+ * and memory reads are served from its stack alone, [lo, hi): the unwinder
+ * never reads memory the goroutine does not own, so a bad CFI row ends
+ * the walk instead of faulting.  Calls: dwfl_attach_state,
+ * dwfl_getthread_frames, dwfl_frame_pc, dwfl_thread_state_registers,
+ * dwfl_thread_state_register_pc.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -43,6 +56,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "internal.h"
 #include "race.h"
 
@@ -56,6 +70,21 @@
 typedef struct Dwfl Dwfl;
 typedef struct Dwfl_Module Dwfl_Module;
 typedef struct Dwfl_Line Dwfl_Line;
+typedef struct Dwfl_Thread Dwfl_Thread;
+typedef struct Dwfl_Frame Dwfl_Frame;
+
+/* libdwfl.h's Dwfl_Thread_Callbacks: six pointers, in this order. */
+struct dwfl_thread_callbacks {
+    pid_t (*next_thread)(Dwfl *, void *dwfl_arg, void **thread_argp);
+    bool (*get_thread)(Dwfl *, pid_t, void *dwfl_arg, void **thread_argp);
+    bool (*memory_read)(Dwfl *, uint64_t addr, uint64_t *result,
+                        void *dwfl_arg);
+    bool (*set_initial_registers)(Dwfl_Thread *, void *thread_arg);
+    void (*detach)(Dwfl *, void *dwfl_arg);
+    void (*thread_detach)(Dwfl_Thread *, void *thread_arg);
+};
+#define DWARF_CB_OK 0
+#define DWARF_CB_ABORT 1
 
 /* libdwfl.h's Dwfl_Callbacks: four pointers, in this order. */
 struct dwfl_callbacks {
@@ -81,6 +110,16 @@ static struct {
     const char *(*linesrc)(void *line, uint64_t *mtime, uint64_t *length);
     struct dwfl_callbacks cb;
     bool loaded;
+    /* the unwinder: optional (unwind is false without them) */
+    bool (*attach_state)(Dwfl *, void *elf, pid_t,
+                         const struct dwfl_thread_callbacks *, void *arg);
+    int (*getthread_frames)(Dwfl *, pid_t,
+                            int (*cb)(Dwfl_Frame *, void *), void *arg);
+    bool (*frame_pc)(Dwfl_Frame *, uint64_t *pc, bool *isactivation);
+    bool (*state_registers)(Dwfl_Thread *, int firstreg, unsigned nregs,
+                            const uint64_t *regs);
+    void (*state_register_pc)(Dwfl_Thread *, uint64_t pc);
+    bool unwind;
 } dw;
 
 static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
@@ -109,8 +148,16 @@ static void dw_load(void)
         (dw.cb.find_debuginfo =
              dlsym(lib, "dwfl_standard_find_debuginfo")) != NULL)
         dw.loaded = true;
-    else
+    else {
         dlclose(lib);
+        return;
+    }
+    dw.unwind = DW_SYM(lib, attach_state, "dwfl_attach_state") &&
+                DW_SYM(lib, getthread_frames, "dwfl_getthread_frames") &&
+                DW_SYM(lib, frame_pc, "dwfl_frame_pc") &&
+                DW_SYM(lib, state_registers, "dwfl_thread_state_registers") &&
+                DW_SYM(lib, state_register_pc,
+                       "dwfl_thread_state_register_pc");
 }
 
 /* A session: libdw's handle, the stack its calls run on, and the call
@@ -125,6 +172,14 @@ struct srclines {
     int line;
     bool unknown_module; /* find: out, pc in no module of the session */
     bool reread;         /* modules read again during this dump */
+    bool attached;       /* the unwinder's callbacks are on dwfl */
+    /* unwind: in */
+    const uintptr_t *ctx;    /* the goroutine's saved context (arch.h) */
+    uintptr_t lo, hi;        /* its stack: the only memory read */
+    bool (*stop)(uintptr_t pc); /* its entry: the walk ends there */
+    /* unwind: out */
+    uintptr_t *pcs;
+    int npcs, maxpcs;
 };
 
 static __thread struct srclines *sl_running; /* for sl_trampoline */
@@ -190,6 +245,112 @@ static void sl_close(struct srclines *s)
 {
     dw.end(s->dwfl);
     s->dwfl = NULL;
+    s->attached = false;
+}
+
+/* ---- the unwinder's thread callbacks: one thread, the goroutine ---- */
+
+#define UNWIND_TID 1
+
+static pid_t uw_next_thread(Dwfl *d, void *arg, void **thread_argp)
+{
+    (void)d;
+    if (*thread_argp != NULL)
+        return 0; /* one thread only */
+    *thread_argp = arg;
+    return UNWIND_TID;
+}
+
+static bool uw_get_thread(Dwfl *d, pid_t tid, void *arg, void **thread_argp)
+{
+    (void)d;
+    *thread_argp = arg;
+    return tid == UNWIND_TID;
+}
+
+/* A word of the goroutine's stack: the stack holds ASan's redzones and
+ * words never written, which this read must not trip on. */
+__attribute__((no_sanitize("address"))) static uint64_t
+stack_word(uintptr_t a)
+{
+    return *(const volatile uintptr_t *)a;
+}
+
+static bool uw_memory_read(Dwfl *d, uint64_t addr, uint64_t *result,
+                           void *arg)
+{
+    (void)d;
+    struct srclines *s = arg;
+    if (addr < s->lo || addr > s->hi - sizeof(uintptr_t) ||
+        (addr & (sizeof(uintptr_t) - 1)) != 0)
+        return false;
+    *result = stack_word((uintptr_t)addr);
+    return true;
+}
+
+/* The registers where the goroutine resumes: right after its context
+ * switch returns (arch.h gives the saved frame's layout). */
+static bool uw_set_initial_registers(Dwfl_Thread *t, void *arg)
+{
+    struct srclines *s = arg;
+    const uintptr_t *c = s->ctx;
+    uint64_t sp = (uint64_t)(uintptr_t)(c + GOC__CTX_WORDS);
+#if defined(__x86_64__)
+    /* DWARF: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
+    uint64_t r[17] = {0};
+    r[3] = c[5];  /* rbx */
+    r[6] = c[6];  /* rbp */
+    r[7] = sp;
+    r[12] = c[4]; /* r12 */
+    r[13] = c[3];
+    r[14] = c[2];
+    r[15] = c[1];
+    r[16] = c[GOC__CTX_PC_SLOT];
+    return dw.state_registers(t, 0, 17, r);
+#else
+    /* DWARF: x0..x30, sp; pc apart */
+    uint64_t r[32] = {0};
+    for (int i = 0; i < 10; i++)
+        r[19 + i] = c[i]; /* x19..x28 */
+    r[29] = c[10];
+    r[30] = c[11];
+    r[31] = sp;
+    if (!dw.state_registers(t, 0, 32, r))
+        return false;
+    dw.state_register_pc(t, c[GOC__CTX_PC_SLOT]);
+    return true;
+#endif
+}
+
+static const struct dwfl_thread_callbacks uw_callbacks = {
+    uw_next_thread, uw_get_thread, uw_memory_read, uw_set_initial_registers,
+    NULL, NULL};
+
+/* Each frame's pc as a code address inside its call: an activation's pc
+ * as it is, a return address minus one.  The first frame resumes after
+ * the switch's call: a return address too. */
+static int uw_frame(Dwfl_Frame *f, void *arg)
+{
+    struct srclines *s = arg;
+    uint64_t pc;
+    bool act = false;
+    if (!dw.frame_pc(f, &pc, &act) || pc == 0)
+        return DWARF_CB_ABORT;
+    if (!act || s->npcs == 0)
+        pc--;
+    if (s->stop((uintptr_t)pc) || s->npcs == s->maxpcs)
+        return DWARF_CB_ABORT;
+    s->pcs[s->npcs++] = (uintptr_t)pc;
+    return DWARF_CB_OK;
+}
+
+static void sl_unwind(struct srclines *s)
+{
+    if (!s->attached)
+        s->attached = dw.attach_state(s->dwfl, NULL, getpid(), &uw_callbacks,
+                                      s);
+    if (s->attached)
+        (void)dw.getthread_frames(s->dwfl, UNWIND_TID, uw_frame, s);
 }
 
 /* The one session, kept from dump to dump: a session reads the process's
@@ -267,6 +428,24 @@ bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
     *file = s->file;
     *line = s->line;
     return true;
+}
+
+int goc__srclines_unwind(void *session, const uintptr_t *ctx, uintptr_t lo,
+                         uintptr_t hi, bool (*stop)(uintptr_t pc),
+                         uintptr_t *pcs, int max)
+{
+    struct srclines *s = session;
+    if (s == NULL || s->dwfl == NULL || !dw.unwind)
+        return 0;
+    s->ctx = ctx;
+    s->lo = lo;
+    s->hi = hi;
+    s->stop = stop;
+    s->pcs = pcs;
+    s->npcs = 0;
+    s->maxpcs = max;
+    on_session_stack(s, sl_unwind);
+    return s->npcs;
 }
 
 void goc__srclines_close(void *session)

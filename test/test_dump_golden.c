@@ -282,8 +282,7 @@ TEST(dump_golden_waits)
 static goc_chan *minutes_c;
 static void g_minutes(void *arg)
 {
-    (void)arg;
-    (void)!goc_chan_recv(minutes_c, NULL);
+    (void)!goc_chan_recv(arg, NULL);
 }
 
 /* Dump until the goroutine named "waiter" shows parked; its header. */
@@ -307,7 +306,7 @@ static void minutes_main(void *arg)
     (void)arg;
     minutes_c = goc_chan_make(0, 0);
     goc_spawn_opts o = {.name = "waiter"};
-    ASSERT_OK(goc_go_opts(&o, g_minutes, NULL));
+    ASSERT_OK(goc_go_opts(&o, g_minutes, minutes_c));
     const char *h = waiter_header();
     /* Just parked: no wait time, as Go shows none under a minute. */
     ASSERT(strncmp(h, "goroutine ", 10) == 0);
@@ -321,6 +320,8 @@ static void minutes_main(void *arg)
     goc__dump_clock_skew = 0;
     ASSERT_OK(goc_chan_close(minutes_c));
     goc_chan_release(minutes_c);
+    while (goc_num_goroutine() > 1) /* the waiter leaves before the run */
+        goc_yield();
 }
 TEST(dump_wait_minutes)
 {
@@ -334,7 +335,7 @@ static void system_main(void *arg)
     bool system = arg != NULL;
     minutes_c = goc_chan_make(0, 0);
     goc_spawn_opts o = {.name = "waiter"};
-    ASSERT_OK(goc_go_opts(&o, g_minutes, NULL));
+    ASSERT_OK(goc_go_opts(&o, g_minutes, minutes_c));
     const char *h = waiter_header();
     const char *pub = strstr(h, "goc_chan_recv(");
     ASSERT(pub != NULL);
@@ -349,6 +350,8 @@ static void system_main(void *arg)
      * the channel (goc.h), which can go at once. */
     ASSERT_OK(goc_chan_close(minutes_c));
     goc_chan_release(minutes_c);
+    while (goc_num_goroutine() > 1) /* the waiter leaves before the run */
+        goc_yield();
 }
 TEST(dump_traceback_system)
 {
