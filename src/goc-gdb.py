@@ -110,19 +110,22 @@ def _minsym_name(pc):
 
 
 def describe(pc):
-    """(function, "file:line" or None, module) of the code at pc, which is
-    inside the call it stands for (a return address minus one)."""
-    name = None
+    """(function, "file:line" or None, module, outer function) of the code
+    at pc, which is inside the call it stands for (a return address minus
+    one).  With debug info, function is the innermost inlined one (as
+    gdb's first frame for pc) and outer the one that holds the code."""
+    name = outer = None
     try:
         block = gdb.block_for_pc(pc)
     except RuntimeError:
         block = None
-    while block is not None and block.function is None:
+    while block is not None:
+        if block.function is not None:
+            outer = block.function.print_name
+            name = name or outer
         block = block.superblock
-    if block is not None:
-        name = block.function.print_name
     if name is None:
-        name = _minsym_name(pc)
+        name = outer = _minsym_name(pc)
     where = None
     sal = gdb.find_pc_line(pc)
     if sal.symtab is not None and sal.line > 0:
@@ -130,7 +133,12 @@ def describe(pc):
     module = gdb.solib_name(pc)
     if module is None:
         module = gdb.current_progspace().filename
-    return name or "??", where, module
+    return name or "??", where, module, outer or "??"
+
+
+def is_goc(function):
+    """Is this function goc's own (its prefixes are goc_ and goc__)?"""
+    return function.startswith("goc_")
 
 
 class Frame(object):
@@ -142,15 +150,23 @@ class Frame(object):
         self.lookup = lookup
 
     def where(self):
-        name, loc, _ = describe(self.lookup)
+        name, loc, _, _ = describe(self.lookup)
         return "%s %s" % (name, loc) if loc else name
 
     def bt_line(self, level):
-        name, loc, module = describe(self.lookup)
+        name, loc, module, _ = describe(self.lookup)
         s = "#%-2d 0x%016x in %s ()" % (level, self.pc, name)
         if loc:
             return s + " at " + loc
         return s + " from " + module if module else s
+
+
+def _outer_name(frame):
+    """The name of the function that holds frame's code: frame's own, or
+    for an inlined call the caller's it was inlined into."""
+    while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+        frame = frame.older()
+    return frame.name() or "??"
 
 
 # ---- threads ----
@@ -375,12 +391,14 @@ class Goc(object):
         """The first frame of g outside goc, as "function file:line": below
         goc's runtime text and the goc_ call that blocked (the status says
         what that call waits for), so a parked goroutine shows the line of
-        the program that parked it.  goc__ and goc_ are goc's prefixes."""
+        the program that parked it.  goc__ and goc_ are goc's prefixes; a
+        function inlined into one of goc's (debug info shows those) is
+        goc's too."""
         if g.status != G_RUNNING:
             frames = self.walk(g)
             for f in frames:
-                name, loc, _ = describe(f.lookup)
-                if not name.startswith("goc_"):
+                name, loc, _, outer = describe(f.lookup)
+                if not is_goc(outer):
                     return "%s %s" % (name, loc) if loc else name
             return frames[0].where() if frames else UNREADABLE
         th = self.thread_of(g)
@@ -393,7 +411,7 @@ class Goc(object):
                 pc = f.pc() if pc is None else f.pc() - 1
                 if not self.in_runtime(pc):
                     first = first or f
-                    if not (f.name() or "").startswith("goc_"):
+                    if not is_goc(_outer_name(f)):
                         break
                 f = f.older()
             f = f or first
@@ -408,8 +426,8 @@ class Goc(object):
     def creator(self, g):
         if g.is_main or g.gopc == 0:
             return None
-        name, loc, _ = describe(g.gopc - 1)
-        s = "created by " + name
+        _, loc, _, outer = describe(g.gopc - 1)
+        s = "created by " + outer
         if g.parent_goid != 0:
             s += " in goroutine %d" % g.parent_goid
         return s + ("\n    at " + loc if loc else "")
