@@ -42,8 +42,8 @@ GDB_INFO_VERSION = 1
 GDB_INFO_FIELDS = (
     "magic", "version", "nwords",
     "chunks", "nchunks", "g_chunk", "g_size",
-    "g_status", "g_system", "g_is_main", "g_fn", "g_goid", "g_parent_goid", "g_gopc",
-    "g_name", "g_sp", "g_waitreason", "g_stack_lo", "g_stack_hi",
+    "g_status", "g_system", "g_is_main", "g_fn", "g_goid", "g_parent_goid",
+    "g_gopc", "g_name", "g_sp", "g_waitreason", "g_stack_lo", "g_stack_hi",
     "g_async_ctx", "g_lockedm",
     "allm", "m_tid", "m_curg", "m_alllink",
     "ctx_fp_slot", "ctx_pc_slot", "ctx_entry",
@@ -477,7 +477,10 @@ that blocked), as "function file:line"."""
         rows = []
         for g in rt.goroutines():
             mark = "*" if g.addr == cur and g.status == G_RUNNING else " "
-            where = rt.where(g)
+            try:
+                where = rt.where(g)
+            except gdb.error as e:  # one goroutine's trouble, not the list's
+                where = "? (%s)" % e
             th = rt.thread_of(g)
             if th is not None:
                 where += "  [thread %d]" % th.num

@@ -11,8 +11,9 @@
 # Each output must list every goroutine of prog.c with its status and
 # where it is (function and source line), and show their stacks.  The
 # script is loaded the way users get it: automatically, from the
-# program's .debug_gdb_scripts section (1, 2), or with "source" (3).  Exit 77 (a skip) without gdb or
-# without its Python support.  On failure the whole gdb output is shown.
+# program's .debug_gdb_scripts section (1, 2), or with "source" (3).
+# Exit 77 (a skip) without gdb or without its Python support.  On failure
+# the whole gdb output is shown.
 set -u
 prog=$1
 src=$2
@@ -83,19 +84,21 @@ check() {
     out=$2
     # info goroutines: "*" marks main, running on the selected thread.
     expect "$what" "$out" "^\* +1 +running +test_gdb_here .*$file:[0-9]+"
-    expect "$what" "$out" "^  +[0-9]+ +chan receive +gdb_receiver .*$file:$recv( |\$)"
-    expect "$what" "$out" "^  +[0-9]+ +sync\.Mutex\.Lock +gdb_locker .*$file:$lock( |\$)"
-    expect "$what" "$out" "^  +[0-9]+ +sleep +gdb_sleeper .*$file:$sleep +\"sleeper\"\$"
-    expect "$what" "$out" "^  +[0-9]+ +runnable +gdb_never_ran .*$file:[0-9]+\$"
+    id='^  +[0-9]+ +'
+    expect "$what" "$out" "$id"'chan receive +'"gdb_receiver .*$file:$recv( |\$)"
+    expect "$what" "$out" "$id"'sync\.Mutex\.Lock +'"gdb_locker .*$file:$lock( |\$)"
+    expect "$what" "$out" "$id"'sleep +'"gdb_sleeper .*$file:$sleep +\"sleeper\"\$"
+    expect "$what" "$out" "$id"'runnable +'"gdb_never_ran .*$file:[0-9]+\$"
     # goroutine all bt: each stack, the program's frame with its line.
     expect "$what" "$out" "^goroutine [0-9]+ \[chan receive\]:\$"
-    expect "$what" "$out" "^#[0-9] +0x[0-9a-f]+ in gdb_receiver \(\) at .*$file:$recv\$"
+    fr='^#[0-9] +0x[0-9a-f]+ in '
+    expect "$what" "$out" "$fr"'gdb_receiver \(\)'" at .*$file:$recv\$"
     expect "$what" "$out" "^goroutine [0-9]+ \[sync\.Mutex\.Lock\]:\$"
-    expect "$what" "$out" "^#[0-9] +0x[0-9a-f]+ in gdb_locker \(\) at .*$file:$lock\$"
+    expect "$what" "$out" "$fr"'gdb_locker \(\)'" at .*$file:$lock\$"
     expect "$what" "$out" "^goroutine [0-9]+ \[sleep\] \"sleeper\":\$"
-    expect "$what" "$out" "^#[0-9] +0x[0-9a-f]+ in gdb_sleeper \(\) at .*$file:$sleep\$"
+    expect "$what" "$out" "$fr"'gdb_sleeper \(\)'" at .*$file:$sleep\$"
     expect "$what" "$out" "^goroutine [0-9]+ \[runnable\]:\$"
-    expect "$what" "$out" "^#0 +0x[0-9a-f]+ in gdb_never_ran \(\) at .*$file:[0-9]+\$"
+    expect "$what" "$out" "$fr"'gdb_never_ran \(\)'" at .*$file:[0-9]+\$"
     expect "$what" "$out" "^created by gdb_main in goroutine 1\$"
     # goroutine N bt for one goroutine: that goroutine alone.
     sed -n '/^=== goroutine RECEIVER bt/,/^=== goroutine 1 bt/p' "$out" \
@@ -103,7 +106,7 @@ check() {
     expect "$what: goroutine N bt" "$out.one" \
         "^goroutine [0-9]+ \[chan receive\]:\$"
     expect "$what: goroutine N bt" "$out.one" \
-        "^#[0-9] +0x[0-9a-f]+ in gdb_receiver \(\) at .*$file:$recv\$"
+        "$fr"'gdb_receiver \(\)'" at .*$file:$recv\$"
     if grep -q 'gdb_locker\|gdb_sleeper' "$out.one"; then
         echo "FAIL ($what): goroutine N bt shows other goroutines"
         failed=1
