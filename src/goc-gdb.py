@@ -44,7 +44,7 @@ GDB_INFO_FIELDS = (
     "chunks", "nchunks", "g_chunk", "g_size",
     "g_status", "g_system", "g_is_main", "g_fn", "g_goid", "g_parent_goid",
     "g_gopc", "g_name", "g_sp", "g_waitreason", "g_stack_lo", "g_stack_hi",
-    "g_async_ctx", "g_lockedm",
+    "g_async_ctx", "g_lockedm", "g_lockcount",
     "allm", "m_tid", "m_curg", "m_alllink",
     "ctx_fp_slot", "ctx_pc_slot", "ctx_entry",
     "runtime_lo", "runtime_hi", "entry_lo", "entry_hi",
@@ -287,6 +287,11 @@ class Goc(object):
         g.stack_hi = word(self.g_stack_hi)
         g.async_ctx = word(self.g_async_ctx)
         g.locked = word(self.g_lockedm) != 0
+        if status == G_RUNNABLE and g.async_ctx != 0:
+            # Parked with its thread by asynchronous preemption, which
+            # wires it there: locked only if the program locked it.
+            g.locked = struct.unpack_from("<I", buf,
+                                          base + self.g_lockcount)[0] > 0
         g.is_main = buf[base + self.g_is_main] != 0
         return g
 

@@ -207,7 +207,7 @@ void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
  * the table by its symbol (hidden: a local symbol in the linked module,
  * gone only if the module is stripped).  Nothing here runs. */
 #define GDB_INFO_VERSION 1
-#define GDB_INFO_WORDS 34
+#define GDB_INFO_WORDS 35
 #define GDB_G(f) offsetof(goc__g, f)
 #define GDB_M(f) offsetof(goc__m, f)
 #if defined(__x86_64__)
@@ -249,6 +249,7 @@ __attribute__((used)) GDB_RETAIN const uint64_t goc__gdb_info[] = {
     GDB_G(stack_hi),
     GDB_G(async_ctx),
     GDB_G(lockedm),
+    GDB_G(lockcount), /* uint32 */
     (uint64_t)(uintptr_t)&goc__sched.allm,
     GDB_M(tid), /* int */
     GDB_M(curg),
