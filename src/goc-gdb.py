@@ -230,7 +230,8 @@ class Goc(object):
         magic, version, nwords = struct.unpack("<3Q", _read(addr, 3 * WORD))
         if magic != GDB_INFO_MAGIC:
             raise gdb.GdbError("goc: goc__gdb_info is not goc's table")
-        if version != GDB_INFO_VERSION or nwords < len(GDB_INFO_FIELDS):
+        # A word added or removed without a new version is caught here.
+        if version != GDB_INFO_VERSION or nwords != len(GDB_INFO_FIELDS):
             raise gdb.GdbError(
                 "goc: the program's goc has layout %d, this script knows %d"
                 % (version, GDB_INFO_VERSION))
