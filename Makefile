@@ -67,7 +67,7 @@ CMAKE   ?= cmake
 CTEST   ?= ctest
 CTEST_ARGS ?=
 
-PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev libdw1 \
+PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev libdw1 gdb \
             gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
             golang-go pkg-config wrk
 

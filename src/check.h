@@ -69,6 +69,14 @@ __attribute__((noreturn, cold)) void goc__assert_fail(const char *expr,
  * dump's walk stops there. */
 #define GOC__ENTRY_TEXT __attribute__((section("goc_entry_text")))
 
+/* Bounds of the sections above, defined by the linker for this module
+ * (hidden: libgoc.so and a program linking libgoc.a each see their own
+ * copy of goc). */
+#define GOC__HIDDEN __attribute__((visibility("hidden")))
+#define GOC__SECTION_BOUNDS(name)                   \
+    extern const char __start_##name[] GOC__HIDDEN; \
+    extern const char __stop_##name[] GOC__HIDDEN
+
 /* Sanitizer detection, for both gcc (__SANITIZE_*__) and clang. */
 #if defined(__SANITIZE_ADDRESS__)
 #define GOC_HAVE_ASAN 1

@@ -167,13 +167,7 @@ static struct sym lookup(uintptr_t pc)
     return s;
 }
 
-/* Bounds of the sections check.h's marks fill, defined by the linker for
- * this module (hidden: libgoc.so and a program linking libgoc.a each see
- * their own copy of goc). */
-#define GOC__HIDDEN __attribute__((visibility("hidden")))
-#define GOC__SECTION_BOUNDS(name)                  \
-    extern const char __start_##name[] GOC__HIDDEN; \
-    extern const char __stop_##name[] GOC__HIDDEN
+/* Bounds of the sections check.h's marks fill. */
 GOC__SECTION_BOUNDS(goc_runtime_text);
 GOC__SECTION_BOUNDS(goc_entry_text);
 
@@ -926,6 +920,17 @@ size_t goc_stack(char *buf, size_t len, bool all)
     dump(&o, goc__getg(), all, (uintptr_t)__builtin_frame_address(0));
     return o.pos;
 }
+
+/* ---- the gdb extension ---- */
+
+/* src/goc-gdb.py, in this module's .debug_gdb_scripts section, where gdb
+ * finds it when it loads the module (CMakeLists.txt makes the header).
+ * Here because every program that links goc links this file: the
+ * scheduler reads goc__dumping.  Not loaded into memory, so it costs the
+ * running program nothing; the layout table it reads is goroutine.c's
+ * goc__gdb_info. */
+#include "goc_gdb_script.h"
+__asm__(GOC__GDB_SCRIPT_ASM);
 
 /* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 

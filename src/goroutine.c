@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "arch.h"
 #include "goc.h"
@@ -193,6 +194,81 @@ void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
             fn(&c[j], arg);
     }
 }
+
+/* ---- what a debugger reads (the gdb extension, src/goc-gdb.py) ---- */
+
+/* The extension lists goroutines and walks their stacks from memory alone
+ * (a core file has no code to call), and goc is usually built without
+ * debug info, so DWARF cannot tell it where the headers are or how they
+ * are laid out: this table does, in words the extension reads by position
+ * (GDB_INFO_FIELDS there; bump version when they change).  Only numbers
+ * and addresses: the addresses are relocated at load time, so the page
+ * holding them is written, and a core file keeps it.  The extension finds
+ * the table by its symbol (hidden: a local symbol in the linked module,
+ * gone only if the module is stripped).  Nothing here runs. */
+#define GDB_INFO_VERSION 1
+#define GDB_INFO_WORDS 35
+#define GDB_G(f) offsetof(goc__g, f)
+#define GDB_M(f) offsetof(goc__m, f)
+#if defined(__x86_64__)
+#define GDB_UC_PC offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP])
+#define GDB_UC_FP offsetof(ucontext_t, uc_mcontext.gregs[REG_RBP])
+#elif defined(__aarch64__)
+#define GDB_UC_PC offsetof(ucontext_t, uc_mcontext.pc)
+#define GDB_UC_FP offsetof(ucontext_t, uc_mcontext.regs[29])
+#endif
+GOC__SECTION_BOUNDS(goc_runtime_text);
+GOC__SECTION_BOUNDS(goc_entry_text);
+#if defined(__has_attribute)
+#if __has_attribute(retain)
+#define GDB_RETAIN __attribute__((retain)) /* kept under --gc-sections */
+#endif
+#endif
+#ifndef GDB_RETAIN
+#define GDB_RETAIN
+#endif
+__attribute__((used)) GDB_RETAIN const uint64_t goc__gdb_info[] = {
+    0x676f632d67646200, /* magic: "goc-gdb" */
+    GDB_INFO_VERSION,
+    GDB_INFO_WORDS,
+    (uint64_t)(uintptr_t)&gpool.chunks[0],
+    (uint64_t)(uintptr_t)&gpool.nchunks, /* uint32 */
+    G_CHUNK,
+    sizeof(goc__g),
+    GDB_G(status), /* uint32 */
+    GDB_G(system), /* bool */
+    GDB_G(is_main), /* bool */
+    GDB_G(fn),
+    GDB_G(goid),
+    GDB_G(parent_goid),
+    GDB_G(gopc),
+    GDB_G(name),
+    GDB_G(sp),
+    GDB_G(waitreason),
+    GDB_G(stack_lo),
+    GDB_G(stack_hi),
+    GDB_G(async_ctx),
+    GDB_G(lockedm),
+    GDB_G(lockcount), /* uint32 */
+    (uint64_t)(uintptr_t)&goc__sched.allm,
+    GDB_M(tid), /* int */
+    GDB_M(curg),
+    GDB_M(alllink),
+    GOC__CTX_FP_SLOT,
+    GOC__CTX_PC_SLOT,
+    (uint64_t)(uintptr_t)goc__ctx_entry,
+    (uint64_t)(uintptr_t)__start_goc_runtime_text,
+    (uint64_t)(uintptr_t)__stop_goc_runtime_text,
+    (uint64_t)(uintptr_t)__start_goc_entry_text,
+    (uint64_t)(uintptr_t)__stop_goc_entry_text,
+    GDB_UC_PC,
+    GDB_UC_FP,
+};
+_Static_assert(sizeof goc__gdb_info == GDB_INFO_WORDS * sizeof(uint64_t),
+               "GDB_INFO_WORDS counts the table");
+_Static_assert(GOC__GRUNNABLE == 1 && GOC__GRUNNING == 2 &&
+                   GOC__GWAITING == 3 && GOC__GDEAD == 4,
+               "the gdb extension knows these states");
 
 #ifdef GOC_HAVE_ASAN
 /* Free a fake stack that no goroutine will resume with.  ASan frees only
