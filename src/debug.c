@@ -858,14 +858,22 @@ static void dump_one(goc__g *g, void *arg)
     if ((s == GOC__GRUNNABLE || s == GOC__GWAITING ||
          s == GOC__GRUNNING) && !g->system) {
         separate(d);
-        if (s == GOC__GRUNNING) {
-            struct ghead h = ghead_of(g);
-            if (!print_running(d, g, &h)) {
-                print_header(d->o, &h, "running");
-                out_printf(d->o, "\tgoroutine running on other thread; "
-                                 "stack unavailable\n");
-                print_creator(d->o, &h);
+        struct ghead h = ghead_of(g);
+        /* A running G whose thread has moved on by the time it answers
+         * (it parked, or was between goroutines) is held again: parked
+         * now, it is walked where it parked. */
+        for (int tries = 0; s == GOC__GRUNNING && tries < 3; tries++) {
+            if (print_running(d, g, &h)) {
+                scan_release();
+                return;
             }
+            s = scan_hold(g);
+        }
+        if (s != GOC__GRUNNABLE && s != GOC__GWAITING) {
+            print_header(d->o, &h, "running");
+            out_printf(d->o, "\tgoroutine running on other thread; "
+                             "stack unavailable\n");
+            print_creator(d->o, &h);
         } else if (s == GOC__GRUNNABLE && print_async_parked(d, g, s)) {
             /* printed */
         } else {
