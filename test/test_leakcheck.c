@@ -51,7 +51,7 @@ TEST(leakcheck_waits_for_exits)
     run_main(clean_main, NULL);
 }
 
-/* ---- a leak, reported, and ignored by name or by id ---- */
+/* ---- abandoned channels: the course's leak, found without a test ---- */
 
 static void leaky_sender(void *arg)
 {
@@ -60,61 +60,6 @@ static void leaky_sender(void *arg)
     (void)!goc_chan_send(c, &v); /* nobody receives */
     goc_chan_release(c);
 }
-
-static void report_main(void *arg)
-{
-    (void)arg;
-    int64_t before[8];
-    size_t nbefore = goc_goroutine_ids(before, 8);
-    ASSERT_EQ(nbefore, 1); /* main */
-    goc_chan *c = goc_chan_make(sizeof(int), 0);
-    goc_chan_retain(c); /* the sender's */
-    ASSERT_OK(goc_go(leaky_sender, c));
-    while (goc_num_goroutine() < 2)
-        goc_yield();
-
-    int fds[2];
-    ASSERT(pipe(fds) == 0);
-    goc_leak_opts o = {.fd = fds[1], .wait_ns = 20 * 1000 * 1000};
-    ASSERT_EQ(goc_leakcheck(&o), 1);
-    static char out[64 * 1024];
-    read_all(fds, out, sizeof out);
-    ASSERT(strncmp(out, "goc_leakcheck: 1 goroutine leaked:\n\ngoroutine ",
-                   46) == 0);
-    ASSERT_CONTAINS(out, " [chan send]:\ngoc_chan_send(");
-    ASSERT_CONTAINS(out, "\nleaky_sender(...)\n");
-    ASSERT_CONTAINS(out, "created by report_main in goroutine 1\n");
-    ASSERT(strstr(out, "goroutine 1 [") == NULL); /* not the caller */
-
-    /* goleak's IgnoreAnyFunction and IgnoreCurrent. */
-    static const char *const names[] = {"leaky_sender", NULL};
-    goc_leak_opts by_name = {.ignore_funcs = names, .fd = -1,
-                             .wait_ns = 1000 * 1000};
-    ASSERT_EQ(goc_leakcheck(&by_name), 0);
-    int64_t now[8];
-    size_t nnow = goc_goroutine_ids(now, 8);
-    ASSERT_EQ(nnow, 2);
-    ASSERT_EQ(goc_goroutine_ids(NULL, 0), 2);
-    goc_leak_opts by_id = {.ignore_ids = now, .nignore_ids = nnow,
-                           .fd = -1, .wait_ns = 1000 * 1000};
-    ASSERT_EQ(goc_leakcheck(&by_id), 0);
-    goc_leak_opts old_ids = {.ignore_ids = before, .nignore_ids = nbefore,
-                             .fd = -1, .wait_ns = 1000 * 1000};
-    ASSERT_EQ(goc_leakcheck(&old_ids), 1);
-
-    /* The fix: receive, and nothing is left. */
-    int v;
-    ASSERT_OK(goc_chan_recv(c, &v));
-    goc_chan_release(c);
-    goc_leak_opts after = {.fd = -1};
-    ASSERT_EQ(goc_leakcheck(&after), 0);
-}
-TEST(leakcheck_reports_and_ignores)
-{
-    run_main(report_main, NULL);
-}
-
-/* ---- abandoned channels: the course's leak, found without a test ---- */
 
 static void give_up_sender(void *arg)
 {
@@ -145,7 +90,7 @@ static const char *header_of(const char *dump, int64_t id, char *buf,
 /* The channels the tests abandon, kept in sight of LeakSanitizer (a
  * global is a root): the leaked goroutines' stacks are unmapped when the
  * run ends.  goc decides abandonment by reference counts alone. */
-static goc_chan *abandoned[4];
+static goc_chan *volatile abandoned[4];
 static int nabandoned;
 
 /* Start fn(c) with a reference of its own; return its id once it waits. */
@@ -222,6 +167,58 @@ static void abandoned_main(void *arg)
 TEST(leak_abandoned_channel_marked)
 {
     run_main(abandoned_main, NULL);
+}
+
+/* ---- a leak, reported, and ignored by name or by id ---- */
+
+static void report_main(void *arg)
+{
+    (void)arg;
+    int64_t before[8];
+    size_t nbefore = goc_goroutine_ids(before, 8);
+    ASSERT_EQ(nbefore, 1); /* main */
+    goc_chan *c = goc_chan_make(sizeof(int), 0);
+    (void)start_sender(leaky_sender, c); /* parked in its send */
+
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    goc_leak_opts o = {.fd = fds[1], .wait_ns = 20 * 1000 * 1000};
+    ASSERT_EQ(goc_leakcheck(&o), 1);
+    static char out[64 * 1024];
+    read_all(fds, out, sizeof out);
+    ASSERT(strncmp(out, "goc_leakcheck: 1 goroutine leaked:\n\ngoroutine ",
+                   46) == 0);
+    ASSERT_CONTAINS(out, " [chan send]:\ngoc_chan_send(");
+    ASSERT_CONTAINS(out, "\nleaky_sender(...)\n");
+    ASSERT_CONTAINS(out, "created by start_sender in goroutine 1\n");
+    ASSERT(strstr(out, "goroutine 1 [") == NULL); /* not the caller */
+
+    /* goleak's IgnoreAnyFunction and IgnoreCurrent. */
+    static const char *const names[] = {"leaky_sender", NULL};
+    goc_leak_opts by_name = {.ignore_funcs = names, .fd = -1,
+                             .wait_ns = 1000 * 1000};
+    ASSERT_EQ(goc_leakcheck(&by_name), 0);
+    int64_t now[8];
+    size_t nnow = goc_goroutine_ids(now, 8);
+    ASSERT_EQ(nnow, 2);
+    ASSERT_EQ(goc_goroutine_ids(NULL, 0), 2);
+    goc_leak_opts by_id = {.ignore_ids = now, .nignore_ids = nnow,
+                           .fd = -1, .wait_ns = 1000 * 1000};
+    ASSERT_EQ(goc_leakcheck(&by_id), 0);
+    goc_leak_opts old_ids = {.ignore_ids = before, .nignore_ids = nbefore,
+                             .fd = -1, .wait_ns = 1000 * 1000};
+    ASSERT_EQ(goc_leakcheck(&old_ids), 1);
+
+    /* The fix: receive, and nothing is left. */
+    int v;
+    ASSERT_OK(goc_chan_recv(c, &v));
+    goc_chan_release(c);
+    goc_leak_opts after = {.fd = -1};
+    ASSERT_EQ(goc_leakcheck(&after), 0);
+}
+TEST(leakcheck_reports_and_ignores)
+{
+    run_main(report_main, NULL);
 }
 
 /* ---- GOCDEBUG=leakreport=1: the report when main returns ---- */
