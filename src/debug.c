@@ -309,6 +309,28 @@ static void walk(struct out *o, uintptr_t ra, uintptr_t fp, uintptr_t lo,
     print_frames(o, &f, waiting);
 }
 
+/* The registers a parked goroutine resumes with: those its context
+ * switch saved (arch.h), the stack pointer once the switch has returned,
+ * and the return address as pc. */
+static goc__uregs uregs_of_ctx(const uintptr_t *ctx)
+{
+    goc__uregs r = {.pc = ctx[GOC__CTX_PC_SLOT],
+                    .sp = (uintptr_t)(ctx + GOC__CTX_WORDS),
+                    .resumes = true};
+#if defined(__x86_64__)
+    /* [1] r15 [2] r14 [3] r13 [4] r12 [5] rbx [6] rbp: uregs rbx rbp
+     * r12..r15 */
+    r.r[0] = ctx[5];
+    r.r[1] = ctx[6];
+    for (int i = 0; i < 4; i++)
+        r.r[2 + i] = ctx[4 - i];
+#else
+    for (int i = 0; i < GOC__UREGS; i++) /* x19..x30 */
+        r.r[i] = ctx[i];
+#endif
+    return r;
+}
+
 /* A parked goroutine's frames, from its saved context ctx: unwound with
  * the modules' CFI when the dump has a libdw session (code built without
  * frame pointers keeps its frames), else through the frame records. */
@@ -317,9 +339,12 @@ static void walk_parked(struct out *o, const uintptr_t *ctx, uintptr_t lo,
 {
     void *session = out_session(o);
     struct frames f = {.n = 0};
-    if (session != NULL)
-        f.n = goc__srclines_unwind(session, ctx, lo, hi, is_entry_frame,
-                                   f.pc, MAX_FRAMES);
+    if (session != NULL) {
+        goc__uregs r = uregs_of_ctx(ctx);
+        goc__umem mem = {lo, hi, NULL};
+        f.n = goc__srclines_unwind(session, &r, &mem, is_entry_frame, f.pc,
+                                   MAX_FRAMES);
+    }
     if (f.n == 0) {
         walk(o, ctx[GOC__CTX_PC_SLOT], ctx[GOC__CTX_FP_SLOT], lo, hi,
              waiting);
@@ -567,6 +592,10 @@ struct dump_state {
 /* x86-64: stack words above the interrupted sp searched for the return
  * addresses of frames that have no frame record (caller_scan). */
 #define SCAN_WORDS 256
+/* The stack words copied from the interrupted sp up, for the CFI unwind
+ * that runs once the thread has been let go (64 KiB: deeper frames are
+ * lost to it, and the frame records take over). */
+#define HELD_COPY_WORDS 8192
 
 /* What is read of a held thread's stack: only memory, while the thread
  * waits in its handler; symbols are looked up after it runs on.  Only the
@@ -578,6 +607,8 @@ static struct held_stack {
     struct frames chain;   /* return addresses from c.fp's record on */
     int nwords;
     uintptr_t words[SCAN_WORDS]; /* x86-64: [c.sp, c.fp), at most */
+    int ncopy;
+    uintptr_t copy[HELD_COPY_WORDS]; /* [c.sp, hi), at most */
 } held_stack;
 
 /* g's M, read while that M may be switching g in or out (it writes g->m
@@ -589,7 +620,6 @@ __attribute__((no_sanitize("thread"))) static goc__m *g_m_hint(goc__g *g)
     return *(goc__m *volatile *)&g->m;
 }
 
-#if defined(__x86_64__)
 /* Copy n stack words from `from`: locals included, which ASan may have
  * poisoned (redzones), and which may never have been written. */
 __attribute__((no_sanitize("address"))) static void
@@ -602,7 +632,6 @@ copy_words(uintptr_t *dst, uintptr_t from, int n)
     VALGRIND_MAKE_MEM_DEFINED(dst, (size_t)n * sizeof *dst);
 #endif
 }
-#endif
 
 /* Read what the walk needs of g's stack while its thread is held_stack.
  * Returns: false if the thread was not on g's stack (g0's, or between
@@ -619,6 +648,9 @@ static bool collect_held(goc__g *g)
     held_stack.hi = hi;
     held_stack.chain.n = 0;
     collect_records(&held_stack.chain, held_stack.c.fp, lo, hi);
+    size_t above = (hi - sp) / sizeof(uintptr_t);
+    held_stack.ncopy = above < HELD_COPY_WORDS ? (int)above : HELD_COPY_WORDS;
+    copy_words(held_stack.copy, sp, held_stack.ncopy);
     held_stack.nwords = 0;
 #if defined(__x86_64__)
     uintptr_t fp = held_stack.c.fp;
@@ -785,6 +817,26 @@ static void held_assemble(struct frames *f)
         f->pc[f->n++] = held_stack.chain.pc[i];
 }
 
+/* The held stack's frames unwound with CFI from the registers the signal
+ * found, over the copy of the stack (the thread has run on since).
+ * Returns: false without a libdw session or any frame. */
+static bool held_cfi(struct out *o, struct frames *f)
+{
+    void *session = out_session(o);
+    if (session == NULL || is_entry_frame(held_stack.c.pc))
+        return false;
+    goc__uregs r = {.pc = held_stack.c.pc, .sp = held_stack.c.sp,
+                    .resumes = false};
+    memcpy(r.r, held_stack.c.r, sizeof r.r);
+    goc__umem mem = {held_stack.c.sp,
+                     held_stack.c.sp +
+                         (uintptr_t)held_stack.ncopy * sizeof(uintptr_t),
+                     held_stack.copy};
+    f->n = goc__srclines_unwind(session, &r, &mem, is_entry_frame, f->pc,
+                                MAX_FRAMES);
+    return f->n > 0;
+}
+
 /* Print running g (not the dumper) from where its thread is: stop the
  * thread in its SIGURG handler, read the stack, let it go, then print.
  * Returns: false if that could not be done (the caller says "stack
@@ -807,7 +859,8 @@ static bool print_running(struct dump_state *d, goc__g *g,
     if (!ok)
         return false;
     struct frames f;
-    held_assemble(&f);
+    if (!held_cfi(d->o, &f))
+        held_assemble(&f);
     print_header(d->o, h, "running");
     print_frames(d->o, &f, NULL);
     print_creator(d->o, h);
@@ -829,7 +882,8 @@ static bool print_async_parked(struct dump_state *d, goc__g *g, uint32_t s)
     if (!collect_held(g))
         return false;
     struct frames f;
-    held_assemble(&f);
+    if (!held_cfi(d->o, &f))
+        held_assemble(&f);
     struct ghead h = ghead_of(g);
     h.locked = g->lockcount > 0; /* not the preemption's own wiring */
     print_header(d->o, &h, state_name(g, s));

@@ -74,12 +74,26 @@ void *goc__srclines_open(void);
 bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
                         int *line);
 void goc__srclines_close(void *session);
-/* Unwind a parked goroutine with CFI from its saved context ctx (arch.h),
- * reading nothing outside its stack [lo, hi), until stop(pc) (its entry)
- * or max frames: each frame's code address (inside the call) into pcs.
+/* Where a CFI unwind starts: pc, sp and the callee-saved registers
+ * (GOC__UREGS, runtime.h).  resumes: pc is where a parked goroutine
+ * resumes (a return address), not an interrupted instruction. */
+typedef struct goc__uregs {
+    uintptr_t pc, sp;
+    uintptr_t r[GOC__UREGS];
+    bool resumes;
+} goc__uregs;
+/* The memory an unwind may read: a goroutine's stack [lo, hi), read from
+ * copy (a copy of those bytes) unless copy is NULL. */
+typedef struct goc__umem {
+    uintptr_t lo, hi;
+    const void *copy;
+} goc__umem;
+/* Unwind a goroutine with CFI from regs, reading nothing outside mem,
+ * until stop(pc) (its entry) or max frames: each frame's code address
+ * (inside the call) into pcs.
  * Returns: how many (0: no unwinder, or no frame could be found). */
-int goc__srclines_unwind(void *session, const uintptr_t *ctx, uintptr_t lo,
-                         uintptr_t hi, bool (*stop)(uintptr_t pc),
+int goc__srclines_unwind(void *session, const goc__uregs *regs,
+                         const goc__umem *mem, bool (*stop)(uintptr_t pc),
                          uintptr_t *pcs, int max);
 
 /* ---- symtab.c ---- */

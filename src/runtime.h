@@ -364,11 +364,19 @@ _Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
 
 /* Where a SIGURG interrupted an M's thread (sigurg.c): the registers a
  * frame-pointer walk starts from, and the G the M was running then. */
+/* The callee-saved registers a CFI unwind starts from, besides pc and sp
+ * (x86-64: rbx rbp r12 r13 r14 r15; arm64: x19..x30). */
+#if defined(__aarch64__)
+#define GOC__UREGS 12
+#else
+#define GOC__UREGS 6
+#endif
 typedef struct goc__sigctx {
     uintptr_t pc;              /* the interrupted instruction */
     uintptr_t sp;
     uintptr_t fp;              /* frame pointer (rbp, x29) */
     uintptr_t lr;              /* arm64: link register (x30); else 0 */
+    uintptr_t r[GOC__UREGS];   /* callee-saved registers (above) */
     goc__g *g;                 /* m->curg then: NULL on g0 or between
                                   goroutines; may be running on g0's
                                   stack still (check sp) */

@@ -95,11 +95,17 @@ void goc__sigctx_of(const void *ucv, goc__sigctx *c)
     c->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     c->fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
     c->lr = 0;
+    static const int cs[GOC__UREGS] = {REG_RBX, REG_RBP, REG_R12,
+                                       REG_R13, REG_R14, REG_R15};
+    for (int i = 0; i < GOC__UREGS; i++)
+        c->r[i] = (uintptr_t)uc->uc_mcontext.gregs[cs[i]];
 #elif defined(__aarch64__)
     c->pc = (uintptr_t)uc->uc_mcontext.pc;
     c->sp = (uintptr_t)uc->uc_mcontext.sp;
     c->fp = (uintptr_t)uc->uc_mcontext.regs[29];
     c->lr = (uintptr_t)uc->uc_mcontext.regs[30];
+    for (int i = 0; i < GOC__UREGS; i++)
+        c->r[i] = (uintptr_t)uc->uc_mcontext.regs[19 + i];
 #endif
 }
 

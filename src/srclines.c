@@ -33,16 +33,16 @@
  * walk of the module's units: dwfl_module_nextcu, dwarf_haspc,
  * dwarf_getsrc_die, dwarf_lineno, dwarf_linesrc.
  *
- * The session also unwinds a parked goroutine's stack with the CFI of its
+ * The session also unwinds a goroutine's stack with the CFI of its
  * modules (.eh_frame, .debug_frame), for code built without frame
  * pointers (goc__srclines_unwind): libdwfl's frame API, attached to the
  * session with thread callbacks of our own (dwfl_attach_state).  There is
- * one "thread", the goroutine being unwound; its first registers are
- * those its context switch saved (arch.h: the callee-saved registers, the
- * stack pointer after the switch returns, and the return address as pc),
- * and memory reads are served from its stack alone, [lo, hi): the unwinder
- * never reads memory the goroutine does not own, so a bad CFI row ends
- * the walk instead of faulting.  Calls: dwfl_attach_state,
+ * one "thread", the goroutine being unwound; its first registers are the
+ * caller's (goc__uregs: those a parked goroutine's context switch saved,
+ * or those a signal found in a running one), and memory reads are served
+ * from its stack alone, [lo, hi), or from a copy of it taken while its
+ * thread was held: the unwinder never reads memory the goroutine does not
+ * own, so a bad CFI row ends the walk instead of faulting.  Calls: dwfl_attach_state,
  * dwfl_getthread_frames, dwfl_frame_pc, dwfl_thread_state_registers,
  * dwfl_thread_state_register_pc.
  */
@@ -52,11 +52,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "arch.h"
 #include "internal.h"
 #include "race.h"
 
@@ -174,8 +174,8 @@ struct srclines {
     bool reread;         /* modules read again during this dump */
     bool attached;       /* the unwinder's callbacks are on dwfl */
     /* unwind: in */
-    const uintptr_t *ctx;    /* the goroutine's saved context (arch.h) */
-    uintptr_t lo, hi;        /* its stack: the only memory read */
+    const goc__uregs *regs;  /* where the goroutine is */
+    const goc__umem *mem;    /* its stack: the only memory read */
     bool (*stop)(uintptr_t pc); /* its entry: the walk ends there */
     /* unwind: out */
     uintptr_t *pcs;
@@ -280,44 +280,40 @@ static bool uw_memory_read(Dwfl *d, uint64_t addr, uint64_t *result,
                            void *arg)
 {
     (void)d;
-    struct srclines *s = arg;
-    if (addr < s->lo || addr > s->hi - sizeof(uintptr_t) ||
+    const goc__umem *m = ((struct srclines *)arg)->mem;
+    if (addr < m->lo || addr > m->hi - sizeof(uintptr_t) ||
         (addr & (sizeof(uintptr_t) - 1)) != 0)
         return false;
-    *result = stack_word((uintptr_t)addr);
+    if (m->copy != NULL)
+        memcpy(result, (const char *)m->copy + (addr - m->lo), sizeof *result);
+    else
+        *result = stack_word((uintptr_t)addr);
     return true;
 }
 
-/* The registers where the goroutine resumes: right after its context
- * switch returns (arch.h gives the saved frame's layout). */
+/* The goroutine's registers, in DWARF's numbering. */
 static bool uw_set_initial_registers(Dwfl_Thread *t, void *arg)
 {
-    struct srclines *s = arg;
-    const uintptr_t *c = s->ctx;
-    uint64_t sp = (uint64_t)(uintptr_t)(c + GOC__CTX_WORDS);
+    const goc__uregs *g = ((struct srclines *)arg)->regs;
 #if defined(__x86_64__)
     /* DWARF: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
     uint64_t r[17] = {0};
-    r[3] = c[5];  /* rbx */
-    r[6] = c[6];  /* rbp */
-    r[7] = sp;
-    r[12] = c[4]; /* r12 */
-    r[13] = c[3];
-    r[14] = c[2];
-    r[15] = c[1];
-    r[16] = c[GOC__CTX_PC_SLOT];
+    r[3] = g->r[0];  /* rbx */
+    r[6] = g->r[1];  /* rbp */
+    r[7] = g->sp;
+    for (int i = 0; i < 4; i++)
+        r[12 + i] = g->r[2 + i]; /* r12..r15 */
+    r[16] = g->pc;
     return dw.state_registers(t, 0, 17, r);
 #else
     /* DWARF: x0..x30, sp; pc apart */
     uint64_t r[32] = {0};
-    for (int i = 0; i < 10; i++)
-        r[19 + i] = c[i]; /* x19..x28 */
-    r[29] = c[10];
-    r[30] = c[11];
-    r[31] = sp;
+    for (int i = 0; i < GOC__UREGS; i++)
+        r[19 + i] = g->r[i]; /* x19..x30 */
+    r[31] = g->sp;
     if (!dw.state_registers(t, 0, 32, r))
         return false;
-    dw.state_register_pc(t, c[GOC__CTX_PC_SLOT]);
+    dw.state_register_pc(t, g->pc);
     return true;
 #endif
 }
@@ -327,8 +323,8 @@ static const struct dwfl_thread_callbacks uw_callbacks = {
     NULL, NULL};
 
 /* Each frame's pc as a code address inside its call: an activation's pc
- * as it is, a return address minus one.  The first frame resumes after
- * the switch's call: a return address too. */
+ * as it is, a return address minus one.  A parked goroutine's first frame
+ * resumes after the switch's call: a return address too. */
 static int uw_frame(Dwfl_Frame *f, void *arg)
 {
     struct srclines *s = arg;
@@ -336,7 +332,7 @@ static int uw_frame(Dwfl_Frame *f, void *arg)
     bool act = false;
     if (!dw.frame_pc(f, &pc, &act) || pc == 0)
         return DWARF_CB_ABORT;
-    if (!act || s->npcs == 0)
+    if (!act || (s->npcs == 0 && s->regs->resumes))
         pc--;
     if (s->stop((uintptr_t)pc) || s->npcs == s->maxpcs)
         return DWARF_CB_ABORT;
@@ -430,16 +426,15 @@ bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
     return true;
 }
 
-int goc__srclines_unwind(void *session, const uintptr_t *ctx, uintptr_t lo,
-                         uintptr_t hi, bool (*stop)(uintptr_t pc),
+int goc__srclines_unwind(void *session, const goc__uregs *regs,
+                         const goc__umem *mem, bool (*stop)(uintptr_t pc),
                          uintptr_t *pcs, int max)
 {
     struct srclines *s = session;
     if (s == NULL || s->dwfl == NULL || !dw.unwind)
         return 0;
-    s->ctx = ctx;
-    s->lo = lo;
-    s->hi = hi;
+    s->regs = regs;
+    s->mem = mem;
     s->stop = stop;
     s->pcs = pcs;
     s->npcs = 0;
