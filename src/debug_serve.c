@@ -519,8 +519,12 @@ static void vars(struct buf *b)
     memset(&c, 0, sizeof c);
     goc__g_each(census_one, &c);
     qsort(c.reasons, (size_t)c.nreasons, sizeof c.reasons[0], reason_cmp);
+    /* gomaxprocs as goc_maxprocs tells it: without the Ps that sysmon
+     * lent for goroutines stuck in undeclared blocking calls (run.c). */
     goc__lock(&goc__sched.lock);
     int32_t mcount = goc__sched.mcount, nmidle = goc__sched.nmidle;
+    int32_t lent = goc__sched.lentprocs;
+    int32_t procs = goc__gomaxprocs() - lent;
     goc__unlock(&goc__sched.lock);
     goc__stack_stats st;
     goc__stack_stats_read(&st);
@@ -541,9 +545,8 @@ static void vars(struct buf *b)
     buf_puts(b, "}");
     buf_printf(b, ",\n\"goroutines_spawned\": %lld",
                (long long)spawned());
-    buf_printf(b, ",\n\"gomaxprocs\": %d",
-               (int)atomic_load_explicit(&goc__sched.gomaxprocs,
-                                         memory_order_relaxed));
+    buf_printf(b, ",\n\"gomaxprocs\": %d", (int)procs);
+    buf_printf(b, ",\n\"procs_lent\": %d", (int)lent);
     buf_printf(b, ",\n\"threads\": %d", (int)mcount);
     buf_printf(b, ",\n\"threads_idle\": %d", (int)nmidle);
     buf_printf(b, ",\n\"netpoll_waiters\": %d",
