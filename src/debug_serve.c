@@ -407,7 +407,7 @@ static void goroutines_grouped(struct buf *b, const char *text, size_t len)
 
 /* ---- /debug/vars ---- */
 
-struct census {
+struct vars_census {
     int running, runnable, waiting;
     int nreasons;
     struct reason {
@@ -420,9 +420,9 @@ struct census {
  * fields it publishes.  A snapshot: a goroutine may move on meanwhile,
  * and then shows the reason of its park at the time of the read or of
  * the next one. */
-static void census_one(goc__g *g, void *arg)
+static void vars_census_one(goc__g *g, void *arg)
 {
-    struct census *c = arg;
+    struct vars_census *c = arg;
     uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
     if (s != GOC__GRUNNABLE && s != GOC__GRUNNING && s != GOC__GWAITING)
         return;
@@ -515,9 +515,9 @@ static int64_t spawned(void)
 
 static void vars(struct buf *b)
 {
-    struct census c;
+    struct vars_census c;
     memset(&c, 0, sizeof c);
-    goc__g_each(census_one, &c);
+    goc__g_each(vars_census_one, &c);
     qsort(c.reasons, (size_t)c.nreasons, sizeof c.reasons[0], reason_cmp);
     /* gomaxprocs as goc_maxprocs tells it: without the Ps that sysmon
      * lent for goroutines stuck in undeclared blocking calls (run.c). */
