@@ -100,5 +100,6 @@ run tcp_server "a concurrent TCP server: a goroutine per connection, 100 clients
 run echo_server "an echo server: read deadlines drop idle clients, half-close"
 run port_scanner "a port scanner: a worker pool dialing with a timeout"
 run blocking_call "a blocking call declared with goc_blocking_begin/end"
+run debug_serve "the goroutines over HTTP: goc_debug_serve, grouped stacks, vars"
 
 echo "== the tour ran: $step steps, all passed =="

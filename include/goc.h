@@ -831,6 +831,44 @@ GOC_EXTERN int goc_leakcheck(const goc_leak_opts *o); /* o may be NULL */
  * Returns: how many there are (more than n: call again, larger). */
 GOC_EXTERN size_t goc_goroutine_ids(int64_t *ids, size_t n);
 
+/* Serve the runtime's state over HTTP on a TCP address, for curl and a
+ * browser (Go's net/http/pprof and expvar; opt-in, and only what is
+ * asked for here):
+ *     /debug/                     an HTML index of the pages below
+ *     /debug/goroutines?debug=1   goroutines grouped by identical stacks,
+ *                                 the largest group first, in the text of
+ *                                 Go's goroutine profile (without debug,
+ *                                 or debug=0, the same: goc has no binary
+ *                                 profile)
+ *     /debug/goroutines?debug=2   every goroutine, as goc_dump prints them
+ *     /debug/vars                 runtime counters, one JSON object
+ * (/debug/pprof/ and /debug/pprof/goroutine are aliases.)  GET and HEAD
+ * only; each connection gets one response, then is closed, and must be
+ * done within 30 s.  Whoever can connect sees every goroutine's stack:
+ * listen on loopback ("127.0.0.1:6060"), never on a public address.
+ * The server's goroutines are goc's own: goc_num_goroutine, dumps and
+ * deadlock detection do not count them (while it listens, a deadlock of
+ * the other goroutines is not reported, as with any listener).  The
+ * address is listened on before the call returns; then a goroutine
+ * serves it until goc_debug_serve_stop, or until the run ends (a server
+ * still running then is abandoned with its goroutines, its socket open
+ * until the process exits).  Callable from goroutines and plain threads
+ * during a run.  Formats and limits: docs/design/debug_serve.md.
+ * Returns: the listening descriptor (goc_local_addr tells the port when
+ *          addr's is 0), to pass to goc_debug_serve_stop.
+ * Errors: GOC_EINVAL  addr is NULL or not "host:port".
+ *         GOC_EPERM   no run is in progress.
+ *         GOC_ENOMEM  out of memory.
+ *         -EADDRINUSE, -EACCES, -ENOENT, ...: goc_tcp_listen's. */
+GOC_NODISCARD GOC_EXTERN int goc_debug_serve(const char *addr);
+/* Stop the server listening on fd: close the listener, end every
+ * connection in progress, and wait until the server's goroutines are done
+ * with it.  May block (briefly).
+ * Returns: 0.
+ * Errors: GOC_EINVAL  fd is not the descriptor of a server that this
+ *                     run started and that is not stopped yet. */
+GOC_EXTERN int goc_debug_serve_stop(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -259,6 +259,11 @@ goc_chan *goc_ctx_done(goc_ctx *c)
 int goc_ctx_err(goc_ctx *c)
 {
     goc__preempt_check(); /* a cancellable loop's goc call */
+    return goc__ctx_err(c);
+}
+
+int goc__ctx_err(goc_ctx *c)
+{
     goc_ctx *a = anchor_of(c);
     /* acquire: pairs with the release store in cancel_locked. */
     int err = a != NULL ? atomic_load_explicit(&a->err, memory_order_acquire)

@@ -39,4 +39,8 @@ int goc__ctx_watch(goc_ctx *c, goc__ctxwatch *w, goc__ctx_watchf fn);
  * watcher may free w. */
 void goc__ctx_unwatch(goc__ctxwatch *w);
 
+/* goc_ctx_err without its preemption check, which may yield: for the
+ * runtime's callers that hold a lock (a sema queue's, semaphore.c). */
+int goc__ctx_err(goc_ctx *c);
+
 #endif /* GOC_CONTEXT_H */

@@ -123,4 +123,10 @@ void goc__sanitizer_check(void);
 /* ---- debug.c ---- */
 void goc__dump_all(int fd, goc__g *self);
 
+/* ---- debug_serve.c (test hooks) ---- */
+/* Each connection's deadline (ns) for servers started from now on. */
+extern int64_t goc__debug_serve_timeout;
+/* The servers' goroutines that have not finished. */
+int goc__debug_serve_live(void);
+
 #endif /* GOC_INTERNAL_H */

@@ -20,6 +20,7 @@
  * x/sync does.
  */
 #include "chan.h" /* goc__block_forever */
+#include "context.h" /* goc__ctx_err */
 #include "race.h"
 #include "sema.h"
 
@@ -80,7 +81,7 @@ static int acquire_ctx(goc_sem *s, int64_t n, goc_ctx *ctx, goc_chan *done)
             goc__semq_take(&s->sema, &w, &wl);
             if (front) /* the ones behind may fit now */
                 let_in(s, &wl);
-            rc = goc_ctx_err(ctx);
+            rc = goc__ctx_err(ctx); /* under the lock: no yield */
         }
         goc__semq_unlock(&s->sema);
         goc__wake_all(&wl);
@@ -102,7 +103,7 @@ sem_acquire(goc_sem *s, int64_t n, goc_ctx *ctx)
     goc__sync_enter_block();
     goc_chan *done = goc_ctx_done(ctx); /* NULL: nothing can cancel ctx */
     goc__semq_lock(&s->sema);
-    int err = goc_ctx_err(ctx);
+    int err = goc__ctx_err(ctx); /* under the lock: no yield */
     if (err != 0) {
         /* Done before the call, or while it waited for the lock: fail
          * even if the units are there (x/sync). */

@@ -528,6 +528,57 @@ void goc__stack_flush_cache(goc__p *p)
     goc__unlock(&pool.lock);
 }
 
+/* The resident pages of [lo, lo + n), counted by mincore in chunks. */
+static uint64_t resident_bytes(char *lo, size_t n)
+{
+    size_t ps = goc__pagesize();
+    unsigned char vec[4096];
+    uint64_t r = 0;
+    for (size_t off = 0; off < n;) {
+        size_t len = n - off;
+        if (len > sizeof vec * ps)
+            len = sizeof vec * ps;
+        /* ENOMEM: unmapped meanwhile (a slab retired under TSan). */
+        if (mincore(lo + off, len, vec) == 0)
+            for (size_t i = 0; i < len / ps; i++)
+                r += vec[i] & 1;
+        off += len;
+    }
+    return r * ps;
+}
+
+void goc__stack_stats_read(goc__stack_stats *st)
+{
+    size_t ps = goc__pagesize();
+    memset(st, 0, sizeof *st);
+    struct range {
+        char *lo;
+        size_t n;
+    } *v = NULL;
+    goc__lock(&pool.lock);
+    uint32_t n = pool.nslabs;
+    if (n > 0)
+        v = malloc(n * sizeof *v); /* NULL: no resident count */
+    for (uint32_t i = 0; i < n; i++) {
+        const struct slab *s = pool.slabs[i];
+        st->mapped += (uint64_t)s->nslots * s->slot_size;
+        st->carved += (uint64_t)s->ncarved * s->slot_size;
+        if (v != NULL)
+            v[i] = (struct range){s->base, (size_t)s->ncarved * s->slot_size};
+    }
+    for (int i = 0; i < pool.nclasses; i++) {
+        const struct stack_class *c = &pool.classes[i];
+        st->free += (uint64_t)c->nfree * c->slot_size;
+        st->released += (uint64_t)c->ncold * (c->slot_size - ps);
+    }
+    goc__unlock(&pool.lock);
+    /* Slabs stay mapped until the run's teardown (under TSan until their
+     * last slot is freed, and then mincore fails on the range). */
+    for (uint32_t i = 0; v != NULL && i < n; i++)
+        st->resident += resident_bytes(v[i].lo, v[i].n);
+    free(v);
+}
+
 /* Only when no goroutine runs: unmap every slab. */
 void goc__stack_teardown(void)
 {

@@ -53,6 +53,18 @@ static inline bool goc__stack_available(goc__p *p, size_t slot_size)
     return goc__stack_available_slow(p, slot_size);
 }
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
+/* The pool's size, in bytes, read at the call (a slow path, for the
+ * debug endpoint, debug_serve.c: no counter on the hot paths).  mapped:
+ * the address space of every slab; carved: the slots handed out so far,
+ * guard pages included (each is, or was, a goroutine's stack, or waits in
+ * a cache); free: the carved slots in the pool's free lists (not the Ps'
+ * caches); released: the stack pages of free slots returned to the OS;
+ * resident: the pages of carved slots in memory now (mincore(2), outside
+ * the pool's lock: a snapshot). */
+typedef struct goc__stack_stats {
+    uint64_t mapped, carved, free, released, resident;
+} goc__stack_stats;
+void goc__stack_stats_read(goc__stack_stats *st);
 void goc__stack_init(void);
 void goc__stack_teardown(void);
 

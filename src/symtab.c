@@ -149,12 +149,18 @@ static struct module *module_for(const char *path)
             strncpy(m->path, path, sizeof m->path - 1);
             module_load(m, path);
             bool ok = m->elf.syms != NULL;
-            /* release: pairs with the acquire load above. */
+            /* release: pairs with the acquire load above.  TSan does not
+             * see this file's atomics (the runtime is not instrumented)
+             * but sees strncpy and strcmp through its interceptors: it is
+             * told of the publication, or two dumps at once (goroutines
+             * calling goc_stack) are reported as a race on path. */
+            goc__race_release(&m->state);
             atomic_store_explicit(&m->state, ok ? 2 : 3, memory_order_release);
             return ok ? m : NULL;
         }
         if (s == 1)
             return NULL; /* another thread is loading it: do without */
+        goc__race_acquire(&m->state);
         if (strcmp(m->path, path) == 0)
             return s == 2 ? m : NULL;
     }
