@@ -250,14 +250,40 @@ struct stk {
     int count;
 };
 
+static bool next_line(const char **p, const char *end, const char **line,
+                      size_t *n);
+
+/* A frame's function line up to its arguments: goroutines waiting in the
+ * same call on different channels ("goc_chan_recv(0x..: cap 0, len 0)")
+ * have the same stack, as Go's profile groups them by pc. */
+static size_t fn_len(const char *l, size_t n)
+{
+    const char *paren = memchr(l, '(', n);
+    return paren != NULL ? (size_t)(paren - l) : n;
+}
+
+/* Stacks compared line by line, function lines without their arguments. */
 static int stk_cmp_text(const void *a, const void *b)
 {
     const struct stk *x = a, *y = b;
-    size_t n = x->n < y->n ? x->n : y->n;
-    int c = memcmp(x->p, y->p, n);
-    if (c != 0)
-        return c;
-    return x->n < y->n ? -1 : x->n > y->n;
+    const char *p = x->p, *pe = x->p + x->n, *q = y->p, *qe = y->p + y->n;
+    const char *l, *m;
+    size_t ln, mn;
+    for (;;) {
+        bool more_x = next_line(&p, pe, &l, &ln);
+        bool more_y = next_line(&q, qe, &m, &mn);
+        if (!more_x || !more_y)
+            return more_x - more_y;
+        if (ln > 0 && l[0] != '\t')
+            ln = fn_len(l, ln);
+        if (mn > 0 && m[0] != '\t')
+            mn = fn_len(m, mn);
+        int c = memcmp(l, m, ln < mn ? ln : mn);
+        if (c != 0)
+            return c;
+        if (ln != mn)
+            return ln < mn ? -1 : 1;
+    }
 }
 
 /* Go's order: the largest group first; equal counts by their text. */
@@ -315,9 +341,7 @@ static void print_stk(struct buf *b, const struct stk *s, bool lines)
     while (next_line(&p, end, &l, &n)) {
         if (n > 0 && l[0] != '\t') {
             fn = l;
-            fnn = n;
-            if (fnn >= 5 && memcmp(fn + fnn - 5, "(...)", 5) == 0)
-                fnn -= 5;
+            fnn = fn_len(l, n); /* "f(...)", "goc_chan_recv(0x..: ...)" */
             continue;
         }
         if (n == 0)

@@ -288,6 +288,8 @@ static void wait_in_dump(const char *needle, int n)
 
 struct fixture {
     goc_chan *block;
+    goc_chan *own[NWORKERS]; /* each worker waits on its own: their dumps
+                                differ in the channel, not in the stack */
     int srv;
     char addr[GOC_ADDR_MAX];
 };
@@ -297,8 +299,11 @@ __attribute__((noinline)) static void fixture_up(struct fixture *f)
 {
     f->block = goc_chan_make(0, 0);
     ASSERT(f->block != NULL);
-    for (int i = 0; i < NWORKERS; i++)
-        ASSERT_OK(goc_go(dbgsrv_parked_worker, f->block));
+    for (int i = 0; i < NWORKERS; i++) {
+        f->own[i] = goc_chan_make(0, 0);
+        ASSERT(f->own[i] != NULL);
+        ASSERT_OK(goc_go(dbgsrv_parked_worker, f->own[i]));
+    }
     ASSERT_OK(goc_go(dbgsrv_lonely_sleeper, f->block));
     wait_in_dump("[chan receive]:", NWORKERS + 1);
     f->srv = goc_debug_serve("127.0.0.1:0");
@@ -310,9 +315,13 @@ static void fixture_down(struct fixture *f)
 {
     ASSERT_OK(goc_debug_serve_stop(f->srv));
     ASSERT_OK(goc_chan_close(f->block));
+    for (int i = 0; i < NWORKERS; i++)
+        ASSERT_OK(goc_chan_close(f->own[i]));
     while (goc_num_goroutine() > 1)
         goc_yield();
     goc_chan_release(f->block);
+    for (int i = 0; i < NWORKERS; i++)
+        goc_chan_release(f->own[i]);
 }
 
 /* ---- the goroutine pages ---- */
