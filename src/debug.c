@@ -286,8 +286,10 @@ static void print_frames(struct out *o, const struct frames *f,
             continue;
         struct sym s = lookup(f->pc[i]);
         /* goc__ names are internal too, also where an unoptimised build
-         * gave an inline helper a frame of its own. */
-        if (!all && s.name != NULL && strncmp(s.name, "goc__", 5) == 0)
+         * gave an inline helper a frame of its own; and the kernel's vDSO
+         * (goc_now's clock read), as Go hides its nanotime1. */
+        if (!all && ((s.name != NULL && strncmp(s.name, "goc__", 5) == 0) ||
+                     strcmp(s.module, "linux-vdso.so.1") == 0))
             continue;
         char args[96];
         if (waiting != NULL && is_public_call(s.name)) {
@@ -993,6 +995,30 @@ size_t goc_stack(char *buf, size_t len, bool all)
  * goc__gdb_info. */
 #include "goc_gdb_script.h"
 __asm__(GOC__GDB_SCRIPT_ASM);
+
+char *goc__dump_text(size_t max, size_t *len, bool *truncated)
+{
+    *truncated = false;
+    char *text = NULL;
+    size_t n = 0;
+    for (size_t cap = 64 * 1024;; cap *= 2) {
+        char *t = realloc(text, cap);
+        if (t == NULL) {
+            free(text);
+            return NULL;
+        }
+        text = t;
+        n = goc_stack(text, cap, true);
+        if (n + 1 < cap)
+            break;
+        if (cap >= max) { /* cut short */
+            *truncated = true;
+            break;
+        }
+    }
+    *len = n;
+    return text;
+}
 
 /* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 

@@ -44,7 +44,6 @@
 
 #define HEAD_MAX 8192                   /* request line and headers */
 #define MAX_CONNS 32                    /* connections served at once */
-#define DUMP_FIRST ((size_t)64 << 10)   /* first try at the dump's size */
 #define DUMP_MAX ((size_t)256 << 20)    /* the largest dump served */
 #define DRAIN_MAX (256 * 1024)          /* bytes read after a response */
 #define DRAIN_NS GOC_SECOND             /* how long they are waited for */
@@ -209,26 +208,12 @@ static void buf_json_str(struct buf *b, const char *s, size_t n)
  * goc_stack always puts first).  Returns: the text (malloc'd, NUL-
  * terminated, *len bytes), or NULL when out of memory.  *truncated is set
  * when the dump was larger than DUMP_MAX. */
-static char *dump_text(size_t *len, bool *truncated)
+static char *served_dump_text(size_t *len, bool *truncated)
 {
-    *truncated = false;
-    char *text = NULL;
-    size_t n = 0;
-    for (size_t cap = DUMP_FIRST;; cap *= 2) {
-        char *t = realloc(text, cap);
-        if (t == NULL) {
-            free(text);
-            return NULL;
-        }
-        text = t;
-        n = goc_stack(text, cap, true);
-        if (n + 1 < cap)
-            break;
-        if (cap >= DUMP_MAX) {
-            *truncated = true;
-            break;
-        }
-    }
+    size_t n;
+    char *text = goc__dump_text(DUMP_MAX, &n, truncated);
+    if (text == NULL)
+        return NULL;
     /* Drop the first block: our own goroutine. */
     char head[48];
     snprintf(head, sizeof head, "goroutine %lld [", (long long)goc_id());
@@ -770,7 +755,7 @@ static void route(struct resp *r, const char *method, size_t mn,
     r->type = "text/plain; charset=utf-8";
     size_t len;
     bool truncated;
-    char *text = dump_text(&len, &truncated);
+    char *text = served_dump_text(&len, &truncated);
     if (text == NULL) {
         r->body.oom = true;
         return;

@@ -64,6 +64,16 @@ void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 int goc__leak_report(int fd);
 int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
 void goc__sysmon_stop(void); /* at its end, once exiting is set */
+/* SIGQUIT's handler: send the signal on to sysmon, which dumps.
+ * Returns: false on sysmon itself or outside a run (dump here). */
+bool goc__sysmon_forward_quit(void);
+/* In a signal handler: is this sysmon, caught in one of its sleeps? */
+bool goc__sysmon_quit_safe_here(void);
+
+/* goc_stack(all) in a buffer of its own (malloc'd, NUL-terminated, *len
+ * bytes), grown to at most max bytes (*truncated: it needed more).
+ * Returns: NULL when out of memory (debug.c). */
+char *goc__dump_text(size_t max, size_t *len, bool *truncated);
 
 /* ---- srclines.c: file and line of a code address, through libdw when
  * the process can load it.  A dump brackets its lookups with open and
@@ -74,6 +84,10 @@ void *goc__srclines_open(void);
 bool goc__srclines_find(void *session, uintptr_t pc, const char **file,
                         int *line);
 void goc__srclines_close(void *session);
+/* This thread runs a signal handler of goc's that dumps: libdw_ok when
+ * it may still use libdw (sysmon caught resting), else goc__srclines_open
+ * gives none.  The handler does not return (the dump ends the process). */
+void goc__srclines_in_handler(bool libdw_ok);
 /* Where a CFI unwind starts: pc, sp and the callee-saved registers
  * (GOC__UREGS, runtime.h).  resumes: pc is where a parked goroutine
  * resumes (a return address), not an interrupted instruction. */

@@ -34,19 +34,11 @@
 
 /* The whole dump in a buffer of its own (caller frees).
  * Returns: it, NUL-terminated, or NULL when out of memory. */
-static char *dump_text(void)
+static char *leak_dump_text(void)
 {
-    size_t len = 64 * 1024;
-    for (;;) {
-        char *buf = malloc(len);
-        if (buf == NULL)
-            return NULL;
-        size_t n = goc_stack(buf, len, true);
-        if (n + 1 < len)
-            return buf;
-        free(buf); /* it may have been cut short: larger */
-        len *= 2;
-    }
+    size_t len;
+    bool cut;
+    return goc__dump_text(SIZE_MAX / 2, &len, &cut);
 }
 
 /* Does the block [b, e) have a frame of function name ("name(" at the
@@ -125,7 +117,7 @@ int goc_leakcheck(const goc_leak_opts *o)
     int fd = o != NULL && o->fd != 0 ? o->fd : 2;
     int64_t end = goc_now() + wait, pause = PAUSE_MIN_NS;
     for (;;) {
-        char *dump = dump_text();
+        char *dump = leak_dump_text();
         if (dump == NULL)
             return GOC_ENOMEM;
         int n = leaks_in(dump, self, o, false, -1);
@@ -149,7 +141,7 @@ int goc_leakcheck(const goc_leak_opts *o)
 
 int goc__leak_report(int fd)
 {
-    char *dump = dump_text();
+    char *dump = leak_dump_text();
     if (dump == NULL)
         return 0;
     int n = leaks_in(dump, 0, NULL, true, -1);

@@ -210,11 +210,19 @@ __attribute__((constructor)) static void quit_at_start(void)
                             cur.sa_handler == SIG_IGN;
 }
 
+/* A SIGQUIT is sent on to sysmon, and this thread goes on: sysmon's
+ * handler dumps, with source lines when it caught sysmon resting (no
+ * lock held, no allocation under way: libdw may run); anywhere else the
+ * dump goes without them (this thread may have been inside malloc).
+ * Outside a run, or when sysmon cannot be signalled, it dumps here. */
 static void quit_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)si;
     (void)uc;
+    if (goc__sysmon_forward_quit())
+        return;
+    goc__srclines_in_handler(goc__sysmon_quit_safe_here());
     goc__fatal_signal("SIGQUIT: quit");
 }
 
@@ -231,9 +239,11 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
     uintptr_t a = (uintptr_t)si->si_addr;
     if (g != NULL) {
         uintptr_t lo = (uintptr_t)g->stack_lo;
-        if (a < lo && a >= lo - goc__pagesize())
+        if (a < lo && a >= lo - goc__pagesize()) {
+            goc__srclines_in_handler(false);
             goc__fatal("stack overflow in goroutine %lld",
                        (long long)g->goid);
+        }
     }
     /* A debugging aid for goc itself: say why a fault was passed on
      * (GOC_DEBUG_SIGNALS, parsed before the run: no getenv in here). */

@@ -6,8 +6,10 @@
  * needs its headers, and a program without it still dumps.  Without
  * libdw.so.1 (Debian's libdw1), or for code without DWARF line tables
  * (built without -g), under valgrind (where libdw would take seconds per
- * dump), or in a dump that a signal handler prints (SIGQUIT, a stack
- * overflow: libdw allocates), a frame shows its module and offset alone.
+ * dump), or in a dump that a signal handler prints (a stack overflow:
+ * libdw allocates; SIGQUIT has lines when sysmon's handler prints it,
+ * goc__srclines_allow_in_handler), a frame shows its module and offset
+ * alone.
  *
  * One session for the process (see cached, below): opening it the first
  * time reports the process's modules (libdwfl reads /proc/self/maps),
@@ -361,6 +363,15 @@ static void sl_unwind(struct srclines *s)
  * between goroutines that dump. */
 static struct srclines *cached;
 static atomic_bool busy;
+/* In a signal handler of goc's: 1 without libdw, 2 with it
+ * (goc__srclines_in_handler); 0 elsewhere.  TSan runs a handler late, on
+ * the thread's own stack, where the alternate-stack test cannot see it. */
+static __thread int in_handler;
+
+void goc__srclines_in_handler(bool libdw_ok)
+{
+    in_handler = libdw_ok ? 2 : 1;
+}
 
 void *goc__srclines_open(void)
 {
@@ -373,7 +384,9 @@ void *goc__srclines_open(void)
      * async-signal-safe (the handler may have stopped the thread inside
      * it; TSan reports the call). */
     stack_t ss;
-    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+    if (in_handler == 1 ||
+        (in_handler == 0 && sigaltstack(NULL, &ss) == 0 &&
+         (ss.ss_flags & SS_ONSTACK)))
         return NULL;
     pthread_once(&dw_once, dw_load);
     if (!dw.loaded)

@@ -31,14 +31,21 @@
  *     not declare (its thread's CPU clock barely moves and its state is
  *     S or D), and take it back when the goroutine returns.
  * And it moves goc__coarse on (coarse_tick), the clock that parks stamp
- * their wait times with, once a second.
+ * their wait times with, once a second; and it prints the dump of a
+ * SIGQUIT that another thread received (goc__sysmon_forward_quit): caught
+ * resting, it holds nothing, so its handler may read source lines with
+ * libdw, which allocates, where a handler that interrupted any other
+ * thread must not (that thread may be inside malloc).
  * sysmon has an M record of its own, without a P, so what it readies goes
  * to the global queue and it never counts as a plain thread.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "goc.h"
 #include "internal.h"
@@ -60,6 +67,10 @@
 struct goc__coarse goc__coarse;
 
 static bool sysmon_running;
+/* sysmon is in one of its sleeps: it holds no lock and is in no call
+ * that could (malloc, the loader): a signal handler that interrupts it
+ * there may do what a thread may (goc__sysmon_quit_safe_here). */
+static volatile sig_atomic_t sysmon_resting;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
 static struct {
@@ -378,8 +389,10 @@ static bool sysmon_deep_sleep(int64_t now)
         sleep = next - now > 0 ? next - now : 0;
     atomic_store_explicit(&goc__sched.sysmon_wait, true, memory_order_seq_cst);
     bool woken = false;
+    sysmon_resting = 1;
     if (!goc__exiting())
         woken = goc__notetsleep(&goc__sched.sysmon_note, sleep);
+    sysmon_resting = 0;
     atomic_store_explicit(&goc__sched.sysmon_wait, false,
                           memory_order_seq_cst);
     goc__noteclear(&goc__sched.sysmon_note);
@@ -419,7 +432,9 @@ static void *sysmon_main(void *arg)
         /* Outside a deep sleep (sysmon_wait clear) only the end of the
          * run wakes the note: a clear that erases that wake-up is
          * covered by the exiting check. */
+        sysmon_resting = 1;
         goc__notetsleep(&goc__sched.sysmon_note, sleep);
+        sysmon_resting = 0;
         goc__noteclear(&goc__sched.sysmon_note);
         if (goc__exiting())
             break;
@@ -471,6 +486,22 @@ int goc__sysmon_start(void)
     int rc = goc__thread_start(&sysmon_m, sysmon_main);
     sysmon_running = rc == 0;
     return rc;
+}
+
+bool goc__sysmon_forward_quit(void)
+{
+    if (!sysmon_running || goc__getm() == &sysmon_m)
+        return false;
+    return syscall(SYS_tgkill, getpid(), sysmon_m.tid, SIGQUIT) == 0;
+}
+
+bool goc__sysmon_quit_safe_here(void)
+{
+#ifdef GOC_HAVE_TSAN
+    return false; /* TSan reports any allocation in a handler */
+#else
+    return sysmon_running && goc__getm() == &sysmon_m && sysmon_resting;
+#endif
 }
 
 void goc__sysmon_stop(void)

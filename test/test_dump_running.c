@@ -179,6 +179,11 @@ static void quit_spin_main(void *arg)
     goc_wg wg = {0};
     spinner_start(&wg);
     raise(SIGQUIT);
+    /* sysmon dumps and exits (the handler sends the signal on to it):
+     * this goroutine runs on meanwhile. */
+    int64_t end = goc_now() + (int64_t)10 * 1000 * 1000 * 1000;
+    while (goc_now() < end)
+        ;
     FAIL("survived SIGQUIT");
 }
 static void quit_spin_death(void)
