@@ -76,6 +76,20 @@ long test_vm_kb(void)
     return (long)(bytes / 1024);
 }
 
+const char *test_dump_block(const char *dump, const char *name, size_t *len)
+{
+    char key[96];
+    snprintf(key, sizeof key, "] \"%s\":\n", name);
+    const char *b = strstr(dump, key);
+    if (b == NULL)
+        return NULL;
+    while (b > dump && b[-1] != '\n')
+        b--;
+    const char *e = strstr(b, "\n\n");
+    *len = e != NULL ? (size_t)(e - b) + 1 : strlen(b);
+    return b;
+}
+
 long test_maps(void)
 {
     unsigned long bytes;

@@ -145,5 +145,9 @@ int test_threads(void);
 long test_vm_kb(void);
 /* The program's mappings: the lines of /proc/self/maps. */
 long test_maps(void);
+/* The block of a dump for the goroutine named name ("goroutine N [...]
+ * \"name\":" up to the blank line after it, or the end): a pointer to
+ * its header line in dump, and its length in *len.  NULL if none. */
+const char *test_dump_block(const char *dump, const char *name, size_t *len);
 
 #endif /* GOC_TEST_H */

@@ -201,16 +201,12 @@ static void mask(const char *s, size_t n, char *out, size_t len)
 static bool block_of(const char *dump, const char *name, char *out,
                      size_t len)
 {
-    char tag[64];
-    snprintf(tag, sizeof tag, "] \"%s\":\n", name);
-    const char *t = strstr(dump, tag);
-    if (t == NULL)
+    size_t n;
+    const char *b = test_dump_block(dump, name, &n);
+    if (b == NULL)
         return false;
-    const char *b = t;
-    while (b > dump && b[-1] != '\n')
-        b--;
-    const char *e = strstr(t, "created by ");
-    if (e == NULL)
+    const char *e = strstr(b, "created by ");
+    if (e == NULL || e > b + n)
         return false;
     mask(b, (size_t)(e - b), out, len);
     return true;

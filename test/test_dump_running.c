@@ -27,15 +27,10 @@
 static void block_of(const char *buf, const char *name, char *out,
                      size_t len)
 {
-    char key[64];
-    snprintf(key, sizeof key, "] \"%s\":\n", name);
-    const char *b = strstr(buf, key);
+    size_t n;
+    const char *b = test_dump_block(buf, name, &n);
     if (b == NULL)
         FAIL("no goroutine \"%s\" in:\n%s", name, buf);
-    while (b > buf && b[-1] != '\n')
-        b--;
-    const char *e = strstr(b, "\n\n");
-    size_t n = e != NULL ? (size_t)(e - b) + 1 : strlen(b);
     if (n >= len)
         n = len - 1;
     memcpy(out, b, n);
