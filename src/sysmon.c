@@ -71,6 +71,10 @@ static bool sysmon_running;
  * that could (malloc, the loader): a signal handler that interrupts it
  * there may do what a thread may (goc__sysmon_quit_safe_here). */
 static volatile sig_atomic_t sysmon_resting;
+/* sysmon's thread does not block SIGQUIT (it inherits the mask of the
+ * thread that started the run: a program that blocks SIGQUIT to sigwait
+ * for it keeps it so, and SIGQUIT is not sent on to sysmon). */
+static volatile sig_atomic_t sysmon_takes_quit;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
 static struct {
@@ -412,6 +416,9 @@ static void *sysmon_main(void *arg)
 {
     (void)arg;
     goc__m_init_thread(&sysmon_m);
+    sigset_t mask;
+    sysmon_takes_quit = pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 &&
+                        !sigismember(&mask, SIGQUIT);
     int idle = 0;
     int64_t delay = SYSMON_MIN_NS;
     int64_t next = INT64_MAX; /* a slice seen running reaches 10 ms */
@@ -480,6 +487,7 @@ int goc__sysmon_start(void)
         seen[i].rcpu = -1;
     }
     lent_total = lent_computing = 0;
+    sysmon_takes_quit = 0; /* until its thread has looked */
     atomic_store_explicit(&goc__coarse.now, now, memory_order_relaxed);
     goc__noteclear(&goc__sched.sysmon_note);
     atomic_store(&goc__sched.sysmon_wait, false);
@@ -490,7 +498,7 @@ int goc__sysmon_start(void)
 
 bool goc__sysmon_forward_quit(void)
 {
-    if (!sysmon_running || goc__getm() == &sysmon_m)
+    if (!sysmon_running || !sysmon_takes_quit || goc__getm() == &sysmon_m)
         return false;
     return syscall(SYS_tgkill, getpid(), sysmon_m.tid, SIGQUIT) == 0;
 }

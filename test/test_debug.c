@@ -498,6 +498,46 @@ TEST(dump_sigquit_has_lines)
         dlclose(dw);
 }
 
+/* A program that blocks SIGQUIT everywhere and waits for it with sigwait
+ * keeps it: goc's handler (and sysmon, which inherits the mask) stays
+ * out of the way. */
+static void *quit_waiter(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    if (sigwait(set, &sig) == 0 && sig == SIGQUIT) {
+        printf("sigwait: SIGQUIT\n");
+        fflush(stdout);
+        _exit(0);
+    }
+    _exit(97);
+}
+static void quit_sigwait_main(void *arg)
+{
+    (void)arg;
+    kill(getpid(), SIGQUIT);
+    goc_sleep((int64_t)10 * 1000 * 1000 * 1000);
+    FAIL("nobody took SIGQUIT");
+}
+static void quit_sigwait_death(void)
+{
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGQUIT);
+    ASSERT(pthread_sigmask(SIG_BLOCK, &set, NULL) == 0);
+    pthread_t t;
+    ASSERT(pthread_create(&t, NULL, quit_waiter, &set) == 0);
+    ASSERT_OK(goc_run(quit_sigwait_main, NULL));
+}
+TEST(dump_sigquit_sigwait_by_program)
+{
+    static struct death d;
+    death_run(&d, quit_sigwait_death);
+    ASSERT_STATUS(d, 0);
+    ASSERT_CONTAINS(d.out, "sigwait: SIGQUIT\n");
+    ASSERT(strstr(d.out, "goroutine ") == NULL);
+}
+
 /* A program that ignores SIGQUIT itself keeps it ignored. */
 static void quit_ignored_main(void *arg)
 {
