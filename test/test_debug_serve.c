@@ -445,7 +445,10 @@ static void vars_body(void *arg)
     long long mapped = json_int(r.body, "stack_bytes_mapped");
     long long carved = json_int(r.body, "stack_bytes_carved");
     long long committed = json_int(r.body, "stack_bytes_committed");
-    ASSERT_GT(committed, 0); /* at least the parked workers' pages */
+    /* At least the parked workers' pages; qemu's user mode answers
+     * mincore with no page resident. */
+    if (!TEST_EMULATED)
+        ASSERT_GT(committed, 0);
     ASSERT_GE(carved, committed);
     ASSERT_GE(mapped, carved);
     ASSERT_GE(json_int(r.body, "stack_bytes_free"), 0);
