@@ -844,7 +844,8 @@ GOC_EXTERN size_t goc_goroutine_ids(int64_t *ids, size_t n);
  *     /debug/vars                 runtime counters, one JSON object
  * (/debug/pprof/ and /debug/pprof/goroutine are aliases.)  GET and HEAD
  * only; each connection gets one response, then is closed, and must be
- * done within 30 s.  Whoever can connect sees every goroutine's stack:
+ * done within 30 s; a Host header that is neither an address nor
+ * localhost gets 403 (DNS rebinding).  Whoever can connect sees every goroutine's stack:
  * listen on loopback ("127.0.0.1:6060"), never on a public address.
  * The server's goroutines are goc's own: goc_num_goroutine, dumps and
  * deadlock detection do not count them (while it listens, a deadlock of

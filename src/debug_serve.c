@@ -29,6 +29,7 @@
  * anyway: the dump through goc_stack, the counts from a walk of the
  * goroutine headers and the scheduler's fields.  No hot path pays for it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "goc.h"
@@ -608,6 +610,7 @@ static const char *status_text(int code)
     case 200: return "OK";
     case 301: return "Moved Permanently";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 431: return "Request Header Fields Too Large";
@@ -770,6 +773,78 @@ static void route(struct resp *r, const char *method, size_t mn,
     free(text);
 }
 
+/* Is host[0..n) ("name[:port]", "[v6]:port") an address, or localhost?
+ * A page a browser loaded from elsewhere can reach a loopback server
+ * through a name it controls that resolves to 127.0.0.1 (DNS
+ * rebinding); its requests carry that name in Host, and are refused. */
+static bool host_allowed(const char *host, size_t n)
+{
+    char h[64];
+    if (n == 0 || n >= sizeof h)
+        return false;
+    memcpy(h, host, n);
+    h[n] = '\0';
+    char *name = h, *port = NULL;
+    if (h[0] == '[') {
+        char *close = strchr(h, ']');
+        if (close == NULL)
+            return false;
+        *close = '\0';
+        name = h + 1;
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0')
+            return false;
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, name, &a6) != 1)
+            return false;
+    } else {
+        char *colon = strrchr(h, ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            port = colon + 1;
+        }
+        struct in_addr a4;
+        if (strcasecmp(name, "localhost") != 0 &&
+            inet_pton(AF_INET, name, &a4) != 1)
+            return false;
+    }
+    if (port != NULL) {
+        if (*port == '\0' || strlen(port) > 5)
+            return false;
+        for (const char *p = port; *p != '\0'; p++)
+            if (*p < '0' || *p > '9')
+                return false;
+    }
+    return true;
+}
+
+/* The request head's Host header, if any, is one host_allowed takes.
+ * head[0..n) is the whole head; its first line is the request line. */
+static bool head_host_ok(const char *head, size_t n)
+{
+    const char *l = memchr(head, '\n', n);
+    while (l != NULL && (size_t)(l + 1 - head) < n) {
+        l++;
+        const char *e = memchr(l, '\n', n - (size_t)(l - head));
+        if (e == NULL)
+            break;
+        size_t ln = (size_t)(e - l);
+        if (ln > 0 && l[ln - 1] == '\r')
+            ln--;
+        if (ln > 5 && strncasecmp(l, "host:", 5) == 0) {
+            const char *v = l + 5, *ve = l + ln;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            return host_allowed(v, (size_t)(ve - v));
+        }
+        l = e;
+    }
+    return true; /* HTTP/1.0 without Host */
+}
+
 /* Read the request head into h (HEAD_MAX bytes).  Returns: its length
  * up to the blank line, 0 if the client went away or the deadline
  * passed, -1 if it did not fit (431). */
@@ -837,6 +912,8 @@ static void serve_conn(int fd, goc_ctx *ctx)
             memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
             memchr(sp2 + 1, ' ', 8) != NULL) {
             resp_error(&r, 400, "");
+        } else if (!head_host_ok(h, (size_t)n)) {
+            resp_error(&r, 403, "");
         } else {
             size_t mn = (size_t)(sp1 - h);
             head = is(h, mn, "HEAD");
