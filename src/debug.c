@@ -38,13 +38,15 @@
  * A RUNNING goroutine (other than the dumper) is walked where its thread
  * is: the dump sends that M a SIGURG DUMP request (sigurg.c, where the
  * handshake is), and the handler publishes the interrupted pc, sp, frame
- * pointer (and arm64's lr) with the G the M was running, then waits in
- * the handler.  If that G is g and sp lies in g's stack, the dump copies
- * what the walk needs - the frame records from the interrupted frame
- * pointer on, and on x86-64 the words between sp and that record - and
- * lets the thread go; symbols are looked up afterwards, so a held thread
- * waits microseconds and the dump calls nothing (dladdr's lock, malloc)
- * that the held thread might hold.  The first frame is the interrupted
+ * pointer, callee-saved registers (and arm64's lr) with the G the M was
+ * running, then waits in the handler.  If that G is g and sp lies in g's
+ * stack, the dump copies what the walks need - the frame records from the
+ * interrupted frame pointer on, and up to 64 KiB of the stack above sp -
+ * and lets the thread go; symbols are looked up and the CFI unwind runs
+ * (over the copy) afterwards, so a held thread waits microseconds and the
+ * dump calls nothing (dladdr's lock, malloc) that the held thread might
+ * hold.  With a libdw session the frames are the CFI unwind's (held_cfi);
+ * without, the first frame is the interrupted
  * pc itself; then come the callers that have no frame record yet (a
  * function in its prologue, or built without one: libc's system call
  * wrappers; arm64 leaf functions): on arm64 lr, on x86-64 the stack words
@@ -185,9 +187,6 @@ static bool is_entry_frame(uintptr_t pc)
            pc < (uintptr_t)__stop_goc_entry_text;
 }
 
-/* The second line of a frame, or of "created by": file:line when libdw
- * knows it (the session opens at the first frame of a dump), else the
- * module; then the offset in the module, for addr2line either way. */
 /* The dump's libdw session (srclines.c), opened at its first use: NULL
  * when there is none to be had. */
 static void *out_session(struct out *o)
@@ -199,6 +198,9 @@ static void *out_session(struct out *o)
     return o->lines;
 }
 
+/* The second line of a frame, or of "created by": file:line when libdw
+ * knows it, else the module; then the offset in the module, for
+ * addr2line either way. */
 static void print_where(struct out *o, const struct sym *s)
 {
     out_session(o);
@@ -274,9 +276,9 @@ static bool show_runtime_frames(void)
 static const char *wait_args(goc__g *g, char *buf, size_t len);
 
 /* Print f, leaving out goc's own frames (runtime text: the park, switch
- * and fatal paths; and goc__ names), unless GOC_TRACEBACK asks for them.  waiting (or
- * NULL): a parked G whose first public goc call - the one it waits in -
- * shows what it waits on. */
+ * and fatal paths; goc__ names), unless GOC_TRACEBACK asks for them.
+ * waiting (or NULL): a parked G whose first public goc call - the one it
+ * waits in - shows what it waits on. */
 static void print_frames(struct out *o, const struct frames *f,
                          goc__g *waiting)
 {
@@ -406,6 +408,14 @@ static int64_t wait_minutes(goc__g *g)
     return ns / ((int64_t)60 * 1000 * 1000 * 1000);
 }
 
+/* Does WAITING g wait in a channel operation (g->waitobj its channel)? */
+static bool waits_on_chan(const goc__g *g)
+{
+    const char *r = g->waitreason;
+    return g->waitobj != NULL && r != NULL &&
+           (strcmp(r, "chan send") == 0 || strcmp(r, "chan receive") == 0);
+}
+
 /* What g waits on, as the arguments of the public call it parked in:
  * a channel's address, capacity and length; a sync object's address.
  * Read only under that call's frame: a waitobj is current while g waits
@@ -417,7 +427,7 @@ static const char *wait_args(goc__g *g, char *buf, size_t len)
     const char *r = g->waitreason;
     if (obj == NULL || r == NULL)
         return NULL;
-    if (strcmp(r, "chan send") == 0 || strcmp(r, "chan receive") == 0) {
+    if (waits_on_chan(g)) {
         /* The channel outlives the wait: its waiter holds a reference,
          * or borrows one its holder keeps until the wait ends (goc.h). */
         goc_chan *c = (goc_chan *)obj;
@@ -437,11 +447,9 @@ static const char *wait_args(goc__g *g, char *buf, size_t len)
  * (a judgement that was unknown, the lock being busy, is not). */
 static bool wait_leaked(struct out *o, goc__g *g)
 {
-    const char *r = g->waitreason;
-    const void *c = g->waitobj;
-    if (c == NULL || r == NULL ||
-        (strcmp(r, "chan send") != 0 && strcmp(r, "chan receive") != 0))
+    if (!waits_on_chan(g))
         return false;
+    const void *c = g->waitobj;
     size_t slot = ((uintptr_t)c >> 6) % (sizeof o->judged /
                                          sizeof o->judged[0]);
     if (o->judged[slot].c == c)
@@ -595,8 +603,9 @@ struct dump_state {
  * addresses of frames that have no frame record (caller_scan). */
 #define SCAN_WORDS 256
 /* The stack words copied from the interrupted sp up, for the CFI unwind
- * that runs once the thread has been let go (64 KiB: deeper frames are
- * lost to it, and the frame records take over). */
+ * and caller_scan that run once the thread has been let go (64 KiB:
+ * deeper frames are lost to the unwind, and the frame records take
+ * over). */
 #define HELD_COPY_WORDS 8192
 
 /* What is read of a held thread's stack: only memory, while the thread
@@ -607,10 +616,10 @@ static struct held_stack {
     uintptr_t lo, hi;      /* its G's stack (the G may be gone by the
                               time the frames are printed) */
     struct frames chain;   /* return addresses from c.fp's record on */
-    int nwords;
-    uintptr_t words[SCAN_WORDS]; /* x86-64: [c.sp, c.fp), at most */
     int ncopy;
     uintptr_t copy[HELD_COPY_WORDS]; /* [c.sp, hi), at most */
+    int nwords;            /* x86-64: copy[0, nwords) is [c.sp, c.fp), at
+                              most SCAN_WORDS (caller_scan) */
 } held_stack;
 
 /* g's M, read while that M may be switching g in or out (it writes g->m
@@ -658,8 +667,9 @@ static bool collect_held(goc__g *g)
     uintptr_t fp = held_stack.c.fp;
     uintptr_t top = fp > sp && fp < hi ? fp : hi;
     size_t n = (top - sp) / sizeof(uintptr_t);
-    held_stack.nwords = n < SCAN_WORDS ? (int)n : SCAN_WORDS;
-    copy_words(held_stack.words, sp, held_stack.nwords);
+    if (n > SCAN_WORDS)
+        n = SCAN_WORDS;
+    held_stack.nwords = (int)n < held_stack.ncopy ? (int)n : held_stack.ncopy;
 #endif
     return true;
 }
@@ -761,7 +771,7 @@ static void caller_scan(struct frames *f)
     for (int i = 0; i < held_stack.nwords && callee != NULL &&
                     f->n < MAX_FRAMES;
          i++) {
-        uintptr_t w = held_stack.words[i];
+        uintptr_t w = held_stack.copy[i];
         if (w - lo < hi - lo || w < 4096)
             continue; /* a stack address, or a small number */
         uintptr_t t = call_target(w);
@@ -985,17 +995,8 @@ size_t goc_stack(char *buf, size_t len, bool all)
     return o.pos;
 }
 
-/* ---- the gdb extension ---- */
-
-/* src/goc-gdb.py, in this module's .debug_gdb_scripts section, where gdb
- * finds it when it loads the module (CMakeLists.txt makes the header).
- * Here because every program that links goc links this file: the
- * scheduler reads goc__dumping.  Not loaded into memory, so it costs the
- * running program nothing; the layout table it reads is goroutine.c's
- * goc__gdb_info. */
-#include "goc_gdb_script.h"
-__asm__(GOC__GDB_SCRIPT_ASM);
-
+/* The whole dump, as goc_stack formats it, in a buffer of its own
+ * (leakcheck.c, debug_serve.c). */
 char *goc__dump_text(size_t max, size_t *len, bool *truncated)
 {
     *truncated = false;
@@ -1019,6 +1020,17 @@ char *goc__dump_text(size_t max, size_t *len, bool *truncated)
     *len = n;
     return text;
 }
+
+/* ---- the gdb extension ---- */
+
+/* src/goc-gdb.py, in this module's .debug_gdb_scripts section, where gdb
+ * finds it when it loads the module (CMakeLists.txt makes the header).
+ * Here because every program that links goc links this file: the
+ * scheduler reads goc__dumping.  Not loaded into memory, so it costs the
+ * running program nothing; the layout table it reads is goroutine.c's
+ * goc__gdb_info. */
+#include "goc_gdb_script.h"
+__asm__(GOC__GDB_SCRIPT_ASM);
 
 /* ---- the dump of a fatal error (error.c calls it through its hook) ---- */
 

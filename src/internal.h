@@ -58,22 +58,20 @@ void goc__timers_kick(int64_t when);
 void goc__timers_teardown(goc__p *p); /* abandon p's timers; free heap */
 
 /* ---- sysmon.c ---- */
-/* The goroutines that wait for ever on abandoned channels, with their
- * dumps, to fd (leakcheck.c; GOCDEBUG=leakreport=1 at main's return).
- * Returns: how many. */
-int goc__leak_report(int fd);
 int goc__sysmon_start(void); /* at the start of a run: 0 or -errno */
 void goc__sysmon_stop(void); /* at its end, once exiting is set */
 /* SIGQUIT's handler: send the signal on to sysmon, which dumps.
- * Returns: false on sysmon itself or outside a run (dump here). */
+ * Returns: false on sysmon itself, outside a run, or when sysmon's thread
+ * blocks SIGQUIT (dump here). */
 bool goc__sysmon_forward_quit(void);
 /* In a signal handler: is this sysmon, caught in one of its sleeps? */
 bool goc__sysmon_quit_safe_here(void);
 
-/* goc_stack(all) in a buffer of its own (malloc'd, NUL-terminated, *len
- * bytes), grown to at most max bytes (*truncated: it needed more).
- * Returns: NULL when out of memory (debug.c). */
-char *goc__dump_text(size_t max, size_t *len, bool *truncated);
+/* ---- leakcheck.c ---- */
+/* The goroutines that wait for ever on abandoned channels, with their
+ * dumps, to fd (GOCDEBUG=leakreport=1 at main's return).
+ * Returns: how many. */
+int goc__leak_report(int fd);
 
 /* ---- srclines.c: file and line of a code address, through libdw when
  * the process can load it.  A dump brackets its lookups with open and
@@ -136,6 +134,10 @@ void goc__sanitizer_check(void);
 
 /* ---- debug.c ---- */
 void goc__dump_all(int fd, goc__g *self);
+/* goc_stack(all) in a buffer of its own (malloc'd, NUL-terminated, *len
+ * bytes), grown to at most max bytes (*truncated: it needed more).
+ * Returns: NULL when out of memory. */
+char *goc__dump_text(size_t max, size_t *len, bool *truncated);
 
 /* ---- debug_serve.c (test hooks) ---- */
 /* Each connection's deadline (ns) for servers started from now on. */

@@ -214,8 +214,9 @@ struct goc__g {
                                   first switch away: goc__g_exit_into) */
     const char *waitreason;    /* set by park before WAITING; read by the
                                   dump while it holds g (debug.c) */
-    int64_t waitsince;         /* goc__coarse_now when it last parked
-                                  (park); the dump's ", N minutes" */
+    int64_t waitsince;         /* goc__coarse.now when it last parked;
+                                  written by park before WAITING, read by
+                                  the dump's ", N minutes" as waitreason */
     const void *waitobj;       /* what it waits on, by waitreason: the
                                   goc_chan of "chan send"/"chan receive",
                                   the sync object of "sync.*" and
@@ -362,8 +363,6 @@ _Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
  * M: a thread
  * ------------------------------------------------------------------------ */
 
-/* Where a SIGURG interrupted an M's thread (sigurg.c): the registers a
- * frame-pointer walk starts from, and the G the M was running then. */
 /* The callee-saved registers a CFI unwind starts from, besides pc and sp
  * (x86-64: rbx rbp r12 r13 r14 r15; arm64: x19..x30). */
 #if defined(__aarch64__)
@@ -371,6 +370,9 @@ _Static_assert(offsetof(struct goc__p, runtick) >= GOC__CACHE_LINE,
 #else
 #define GOC__UREGS 6
 #endif
+/* Where a SIGURG interrupted an M's thread (sigurg.c): the registers a
+ * frame-pointer walk or a CFI unwind starts from, and the G the M was
+ * running then. */
 typedef struct goc__sigctx {
     uintptr_t pc;              /* the interrupted instruction */
     uintptr_t sp;
@@ -534,7 +536,8 @@ extern struct goc__sched goc__sched;
  * (sysmon.c): what a park stamps g->waitsince with, at the cost of one
  * load of a line that is written once a second, where goc__nanotime
  * would cost a clock read on every park.  Behind by up to
- * GOC__COARSE_EVERY_NS, plus sysmon's deep sleep (100 ms) when idle. */
+ * GOC__COARSE_EVERY_NS, plus sysmon's deep sleep (100 ms) when idle.
+ * relaxed on both sides: a clock reading, nothing travels with it. */
 #define GOC__COARSE_EVERY_NS ((int64_t)1000 * 1000 * 1000)
 extern struct goc__coarse {
     _Alignas(GOC__CACHE_LINE) _Atomic int64_t now;

@@ -8,7 +8,7 @@
  * (built without -g), under valgrind (where libdw would take seconds per
  * dump), or in a dump that a signal handler prints (a stack overflow:
  * libdw allocates; SIGQUIT has lines when sysmon's handler prints it,
- * goc__srclines_allow_in_handler), a frame shows its module and offset
+ * goc__srclines_in_handler), a frame shows its module and offset
  * alone.
  *
  * One session for the process (see cached, below): opening it the first
@@ -44,9 +44,9 @@
  * or those a signal found in a running one), and memory reads are served
  * from its stack alone, [lo, hi), or from a copy of it taken while its
  * thread was held: the unwinder never reads memory the goroutine does not
- * own, so a bad CFI row ends the walk instead of faulting.  Calls: dwfl_attach_state,
- * dwfl_getthread_frames, dwfl_frame_pc, dwfl_thread_state_registers,
- * dwfl_thread_state_register_pc.
+ * own, so a bad CFI row ends the walk instead of faulting.  Calls:
+ * dwfl_attach_state, dwfl_getthread_frames, dwfl_frame_pc,
+ * dwfl_thread_state_registers, dwfl_thread_state_register_pc.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -379,10 +379,12 @@ void *goc__srclines_open(void)
     if (RUNNING_ON_VALGRIND)
         return NULL; /* libdw under memcheck: seconds per dump */
 #endif
-    /* Not in a signal handler (goc's run on the alternate stack: SIGQUIT,
-     * stack overflow): libdw allocates, and malloc is not
+    /* Not in a signal handler: libdw allocates, and malloc is not
      * async-signal-safe (the handler may have stopped the thread inside
-     * it; TSan reports the call). */
+     * it; TSan reports the call).  goc's handlers that dump say so
+     * (goc__srclines_in_handler; SIGQUIT caught on a resting sysmon may
+     * go on); a fatal error in another handler of goc's is caught by the
+     * alternate stack it runs on. */
     stack_t ss;
     if (in_handler == 1 ||
         (in_handler == 0 && sigaltstack(NULL, &ss) == 0 &&

@@ -69,12 +69,17 @@ struct goc__coarse goc__coarse;
 static bool sysmon_running;
 /* sysmon is in one of its sleeps: it holds no lock and is in no call
  * that could (malloc, the loader): a signal handler that interrupts it
- * there may do what a thread may (goc__sysmon_quit_safe_here). */
+ * there may do what a thread may (goc__sysmon_quit_safe_here).  Written
+ * and read by sysmon's thread alone (its handler included): a
+ * sig_atomic_t, no atomic needed. */
 static volatile sig_atomic_t sysmon_resting;
-/* sysmon's thread does not block SIGQUIT (it inherits the mask of the
- * thread that started the run: a program that blocks SIGQUIT to sigwait
- * for it keeps it so, and SIGQUIT is not sent on to sysmon). */
-static volatile sig_atomic_t sysmon_takes_quit;
+/* sysmon's thread takes a forwarded SIGQUIT: set by that thread once its
+ * tid is known and it has found SIGQUIT unblocked in its mask (inherited
+ * from the thread that started the run: a program that blocks SIGQUIT to
+ * sigwait for it keeps it), cleared before it is joined.  release/
+ * acquire: publishes sysmon_m.tid to goc__sysmon_forward_quit, which
+ * other threads' handlers call (a lock-free atomic: signal-safe). */
+static _Atomic bool sysmon_takes_quit;
 static goc__m sysmon_m;
 /* What sysmon saw of each P at its previous look. */
 static struct {
@@ -417,8 +422,10 @@ static void *sysmon_main(void *arg)
     (void)arg;
     goc__m_init_thread(&sysmon_m);
     sigset_t mask;
-    sysmon_takes_quit = pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 &&
-                        !sigismember(&mask, SIGQUIT);
+    atomic_store_explicit(&sysmon_takes_quit,
+                          pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 &&
+                              !sigismember(&mask, SIGQUIT),
+                          memory_order_release);
     int idle = 0;
     int64_t delay = SYSMON_MIN_NS;
     int64_t next = INT64_MAX; /* a slice seen running reaches 10 ms */
@@ -487,7 +494,8 @@ int goc__sysmon_start(void)
         seen[i].rcpu = -1;
     }
     lent_total = lent_computing = 0;
-    sysmon_takes_quit = 0; /* until its thread has looked */
+    atomic_store_explicit(&sysmon_takes_quit, false, /* until it looks */
+                          memory_order_relaxed);
     atomic_store_explicit(&goc__coarse.now, now, memory_order_relaxed);
     goc__noteclear(&goc__sched.sysmon_note);
     atomic_store(&goc__sched.sysmon_wait, false);
@@ -498,7 +506,8 @@ int goc__sysmon_start(void)
 
 bool goc__sysmon_forward_quit(void)
 {
-    if (!sysmon_running || !sysmon_takes_quit || goc__getm() == &sysmon_m)
+    if (!atomic_load_explicit(&sysmon_takes_quit, memory_order_acquire) ||
+        goc__getm() == &sysmon_m)
         return false;
     return syscall(SYS_tgkill, getpid(), sysmon_m.tid, SIGQUIT) == 0;
 }
@@ -508,7 +517,7 @@ bool goc__sysmon_quit_safe_here(void)
 #ifdef GOC_HAVE_TSAN
     return false; /* TSan reports any allocation in a handler */
 #else
-    return sysmon_running && goc__getm() == &sysmon_m && sysmon_resting;
+    return goc__getm() == &sysmon_m && sysmon_resting;
 #endif
 }
 
@@ -516,6 +525,7 @@ void goc__sysmon_stop(void)
 {
     if (!sysmon_running)
         return;
+    atomic_store_explicit(&sysmon_takes_quit, false, memory_order_relaxed);
     goc__notewakeup(&goc__sched.sysmon_note); /* exiting is set */
     pthread_join(sysmon_m.thread, NULL);
     sysmon_running = false;
