@@ -43,11 +43,13 @@ static const struct {
     {GOC_EINVAL, "GOC_EINVAL", "invalid argument"},
     {GOC_ENOMEM, "GOC_ENOMEM", "out of memory"},
     {GOC_EAGAIN, "GOC_EAGAIN", "operation would block"},
-    {GOC_EBUSY, "GOC_EBUSY", "a run is already in progress"},
+    {GOC_EBUSY, "GOC_EBUSY", "busy: already started"},
     {GOC_ETIMEDOUT, "GOC_ETIMEDOUT", "deadline exceeded"},
     {GOC_ECANCELED, "GOC_ECANCELED", "context canceled"},
     {GOC_ECLOSED, "GOC_ECLOSED", "use of closed channel or descriptor"},
     {GOC_EOF, "GOC_EOF", "end of file"},
+    {GOC_E2BIG, "GOC_E2BIG", "message too large"},
+    {GOC_EPROTO, "GOC_EPROTO", "protocol error"},
 };
 
 const char *goc_strerror(int code)
