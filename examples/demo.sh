@@ -176,7 +176,7 @@ EOF
 table() {
     steps | awk -v mode="$1" -v want="${2:-0}" '
         function bad(msg) {
-            printf "demo: steps(), line %d: %s\n", NR, msg > "/dev/stderr"
+            printf "demo: the table in steps(), its line %d: %s\n", NR, msg > "/dev/stderr"
             failed = 1
             exit 3
         }
