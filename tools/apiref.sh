@@ -198,7 +198,8 @@ function add_unit(kind, text, names) {
 function decl_names(s,    t, names, n, parts, i, p) {
     gsub(/[ \t]+/, " ", s)
     if (s ~ /^ *typedef/) {
-        if (match(s, /\( *\* *[A-Za-z_][A-Za-z0-9_]* *\)/)) {
+        # A function pointer type (not a member of a struct typedef).
+        if (!index(s, "{") && match(s, /\( *\* *[A-Za-z_][A-Za-z0-9_]* *\)/)) {
             t = substr(s, RSTART, RLENGTH)
             gsub(/[^A-Za-z0-9_]/, "", t)
             return t
