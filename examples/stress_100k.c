@@ -15,19 +15,15 @@
  * difference per goroutine, then lets them all finish and waits until only
  * main is left.
  *
- * How they wait: there are no channels in goc yet, so each goroutine waits
- * for a global "release" flag by calling goc_yield in a loop.  That keeps
- * all 100,000 runnable, and the two threads cycle through them at full
- * speed: it burns CPU, which is why the program releases them as soon as it
- * has measured.  Once channels land, each goroutine will instead block in a
- * receive on one channel (`<-release` in Go) and main will close it: parked
- * goroutines cost no CPU at all, and the memory figure stays the same.
+ * How they wait: each one blocks receiving from one channel, `<-release`
+ * in Go, and main closes it once it has measured; a WaitGroup tells main
+ * that all of them have started, another that all have returned.  A
+ * parked goroutine costs no CPU: the two threads sleep meanwhile.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
 #include <goc.h>
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +31,16 @@
 
 #define N 100000
 
-static atomic_bool release_flag; /* main sets it once it has measured */
-static _Atomic int started;      /* goroutines that have started running */
+static goc_chan *release; /* closed by main once it has measured */
+static goc_wg started;     /* done when a goroutine is about to wait */
+static goc_wg finished;    /* done when a goroutine returns */
 
 static void waiter(void *arg)
 {
     (void)arg;
-    atomic_fetch_add(&started, 1);
-    /* Waiting.  With channels: goc_chan_recv(release, NULL). */
-    while (!atomic_load_explicit(&release_flag, memory_order_acquire))
-        goc_yield();
+    goc_wg_done(&started);
+    (void)!goc_chan_recv(release, NULL); /* GOC_ECLOSED once released */
+    goc_wg_done(&finished);
 }
 
 /* Resident set size of this process in KiB, from /proc/self/status. */
@@ -79,6 +75,9 @@ static void main_fn(void *arg)
     double t0 = now_ms();
 
     printf("starting %d goroutines (GOMAXPROCS=%d)...\n", N, goc_maxprocs(0));
+    release = goc_chan_make(0, 0);
+    goc_wg_add(&started, N);
+    goc_wg_add(&finished, N);
     for (int i = 0; i < N; i++) {
         int rc = goc_go(waiter, NULL);
         if (rc < 0) {
@@ -87,10 +86,10 @@ static void main_fn(void *arg)
         }
     }
     double t1 = now_ms();
-    /* Wait until every one of them has run at least once (touched its
-     * stack) and is back in the waiting loop. */
-    while (atomic_load(&started) < N)
-        goc_yield();
+    /* Wait until every one of them has run (touched its stack) and is
+     * about to block; a goroutine on its way to the receive still counts
+     * as alive, so the count below is exact either way. */
+    goc_wg_wait(&started);
     double t2 = now_ms();
 
     long rss1 = vmrss_kib();
@@ -114,17 +113,19 @@ static void main_fn(void *arg)
         exit(1);
     }
 
-    /* close(release): let them all return, then wait for the count to drop
-     * to 1 (main), the leak check a Go test would do with
-     * runtime.NumGoroutine. */
-    atomic_store_explicit(&release_flag, true, memory_order_release);
-    while (goc_num_goroutine() > 1)
+    /* close(release): wake them all, then wait until every one has
+     * returned and the count is back to 1 (main), the leak check a Go
+     * test would do with runtime.NumGoroutine. */
+    (void)!goc_chan_close(release);
+    goc_wg_wait(&finished);
+    while (goc_num_goroutine() > 1) /* the last ones are exiting */
         goc_yield();
     double t3 = now_ms();
     printf("released; goc_num_goroutine() = %d after %.0f ms; "
            "VmRSS now %ld KiB (free stacks past the cache limit go back "
            "to the OS)\n",
            goc_num_goroutine(), t3 - t2, vmrss_kib());
+    goc_chan_release(release);
 }
 
 int main(void)
