@@ -56,7 +56,7 @@ waitgroup | sync.WaitGroup: wait for goroutines, then reuse it
 stress_100k | stress: 100,000 goroutines alive at once, and their memory
     Go: 100,000 go statements alive at once; runtime.NumGoroutine is goc_num_goroutine.
     Look for: a few KiB of resident memory per goroutine (a thread reserves 8 MiB):
-    stacks are committed only where touched.  The slowest step: its waiters spin on goc_yield.
+    stacks are committed only where touched.  They wait parked on one channel, as in Go.
 
 gomaxprocs1 | GOMAXPROCS=1: cooperative scheduling, then two Ps
     Go: runtime.GOMAXPROCS(1) and runtime.Gosched (goc_maxprocs, goc_yield).
