@@ -599,6 +599,66 @@ TEST(http_server_timeouts)
     run_main(timeouts_main, NULL);
 }
 
+/* Reads the body (read_timeout) or writes without end (write_timeout),
+ * and reports the error it met on the channel in arg. */
+static void slow_peer_handler(goc_http_rw *w, goc_http_request *r, void *arg)
+{
+    goc_chan *errs = arg;
+    int err = 0;
+    if (goc_http_str_eq(r->path, "/read")) {
+        char buf[64];
+        ssize_t n;
+        while ((n = goc_http_body_read(r, buf, sizeof buf)) > 0) {
+        }
+        err = (int)n;
+    } else {
+        static char mib[1 << 20];
+        for (int i = 0; i < 256 && err == 0; i++) { /* bounded: 256 MiB */
+            ssize_t n = goc_http_write(w, mib, sizeof mib);
+            err = n < 0 ? (int)n : 0;
+        }
+        /* The request ctx shares the write deadline. */
+        ASSERT_ERR(goc_ctx_err(goc_http_request_ctx(r)), GOC_ETIMEDOUT);
+    }
+    ASSERT_OK(goc_chan_send(errs, &err));
+}
+
+static void slow_peer_main(void *arg)
+{
+    (void)arg;
+    goc_chan *errs = goc_chan_make(sizeof(int), 2);
+    struct srv v;
+    goc_http_server_opts o = {.handler = slow_peer_handler,
+                              .arg = errs,
+                              .read_timeout = 100 * MS,
+                              .write_timeout = 100 * MS};
+    srv_start(&v, &o);
+    /* A body that stops half way. */
+    int fd = goc_tcp_dial(v.addr, NULL);
+    ASSERT_FD(fd);
+    const char *req = "POST /read HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345";
+    ASSERT_IO(goc_write(fd, req, strlen(req), NULL), strlen(req));
+    int err;
+    ASSERT_OK(goc_chan_recv(errs, &err));
+    ASSERT_ERR(err, GOC_ETIMEDOUT);
+    ASSERT_OK(goc_close(fd));
+    /* A client that never reads the answer. */
+    fd = goc_tcp_dial(v.addr, NULL);
+    ASSERT_FD(fd);
+    req = "GET /write HTTP/1.1\r\n\r\n";
+    ASSERT_IO(goc_write(fd, req, strlen(req), NULL), strlen(req));
+    ASSERT_OK(goc_chan_recv(errs, &err));
+    ASSERT_ERR(err, GOC_ETIMEDOUT);
+    ASSERT_OK(goc_close(fd));
+    srv_stop(&v);
+    goc_chan_release(errs);
+}
+
+TEST(http_server_read_write_timeouts)
+{
+    run_main(slow_peer_main, NULL);
+}
+
 /* ---- the client against raw servers ---- */
 
 struct rawsrv {
