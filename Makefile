@@ -27,7 +27,17 @@
 #                       and compile goc.h as C++; then install goc-race
 #                       (build/install-race) beside it and build against
 #                       that (goc-race.pc, goc::goc_race)
-#   make demo           make deps, Release build, then examples/demo.sh
+#   make demo           make deps, Release build, then examples/demo.sh:
+#                       the tour, each step with what it shows and its
+#                       time, then a table of them all.  STEP=5, STEP=3-7
+#                       or STEP='1 5' runs only those steps; DEMO_ARGS
+#                       passes other options (DEMO_ARGS=--list: the
+#                       numbered steps); DEMO_TIMEOUT is the seconds a
+#                       step may take (120)
+#   make apiref         regenerate docs/api.md, the API reference, from
+#                       the comments of include/goc.h and include/goc/*.h
+#                       (tools/apiref.sh); the test apiref fails while the
+#                       committed one is out of date
 #   make bench          make deps, Release build, then bench/run.sh (the
 #                       network benchmarks need wrk, a package of deps);
 #                       its race group (spawn, pingpong, mutex under TSan
@@ -113,8 +123,8 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 CONFIGS := release clang debug asan tsan arm64 valgrind
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
-        test-install demo bench stress install install-race install-asan \
-        clean
+        test-install demo apiref bench stress install install-race \
+        install-asan clean
 
 all: build-release
 
@@ -182,8 +192,14 @@ test-install: deps build-release build-install-race
 	$(ISOLATE) sh test/install/check.sh $(BUILD)/release $(BUILD)/install \
 	  $(BUILD)/install-race
 
+STEP ?=
+DEMO_ARGS ?=
 demo: deps build-release
-	$(ISOLATE) sh examples/demo.sh $(BUILD)/release
+	$(ISOLATE) sh examples/demo.sh $(foreach s,$(STEP),--step $(s)) \
+	  $(DEMO_ARGS) $(BUILD)/release
+
+apiref:
+	sh tools/apiref.sh
 
 bench: deps build-release build-racebench
 	$(ISOLATE) env RACE_BUILD=$(BUILD)/racebench bash bench/run.sh $(BUILD)/release

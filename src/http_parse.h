@@ -29,15 +29,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A run of bytes in the caller's buffer (not NUL-terminated). */
-typedef struct goc__span {
-    const char *p;
-    size_t n;
-} goc__span;
+#include "goc/http.h"
 
-typedef struct goc__http_field {
-    goc__span name, value; /* value without its surrounding whitespace */
-} goc__http_field;
+/* A run of bytes in the caller's buffer (not NUL-terminated), and a field
+ * (value without its surrounding whitespace): the public types, so that
+ * the server and client hand the parser's spans to their callers as
+ * they are. */
+typedef goc_http_str goc__span;
+typedef goc_http_field goc__http_field;
 
 /* How the body that follows a head is delimited. */
 enum goc__http_body {

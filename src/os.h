@@ -69,6 +69,7 @@ void goc__altstack_free(goc__m *m);
 ssize_t goc__sys_read(int fd, void *buf, size_t n);
 ssize_t goc__sys_write(int fd, const void *buf, size_t n);
 ssize_t goc__sys_send(int fd, const void *buf, size_t n, int flags);
+ssize_t goc__sys_recv(int fd, void *buf, size_t n, int flags);
 int goc__sys_accept(int fd, int flags);             /* accept4, no address */
 /* 0, -EINPROGRESS (also for EINTR: it goes on), -EAGAIN, or -errno. */
 int goc__sys_connect(int fd, const struct sockaddr *sa, socklen_t len);

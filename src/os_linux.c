@@ -389,6 +389,14 @@ SYSCALL_WRAPPER ssize_t goc__sys_send(int fd, const void *buf, size_t n,
     return r >= 0 ? r : -errno;
 }
 
+SYSCALL_WRAPPER ssize_t goc__sys_recv(int fd, void *buf, size_t n, int flags)
+{
+    ssize_t r;
+    while ((r = recv(fd, buf, n, flags)) < 0 && errno == EINTR) {
+    }
+    return r >= 0 ? r : -errno;
+}
+
 SYSCALL_WRAPPER int goc__sys_accept(int fd, int flags)
 {
     int r;

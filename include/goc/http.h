@@ -113,6 +113,7 @@ GOC_EXTERN int goc_http_write_header(goc_http_rw *w, int status);
 /* w.Write: append to the body (buffered, sent in 4 KiB pieces).  A
  * response to HEAD drops the bytes but counts them for Content-Length.
  * Returns: n.  Errors: GOC_E2BIG past the Content-Length the handler set,
+ *         GOC_EINVAL for a status without a body (1xx, 204, 304),
  *         GOC_ETIMEDOUT (write timeout), -EPIPE, -ECONNRESET, ... */
 GOC_EXTERN ssize_t goc_http_write(goc_http_rw *w, const void *buf, size_t n);
 /* fmt.Fprintf(w, ...). */
@@ -190,7 +191,10 @@ typedef struct goc_http_client_opts {
     size_t max_fields;        /* 0: 100 */
 } goc_http_client_opts;
 
-/* A request to send.  url: "http://host[:port]/path?query" (no https). */
+/* A request to send.  url: "http://host[:port]/path?query" (no https).
+ * A body of unknown length is sent chunked: instead of body, set body_fn,
+ * which goc calls as body_fn(body_arg, buf, n) until it returns 0 (the
+ * end) or a negative error (the request fails with it). */
 typedef struct goc_http_client_req {
     const char *method;       /* NULL: "GET" */
     const char *url;
@@ -198,10 +202,7 @@ typedef struct goc_http_client_req {
                                    NULL: none */
     const void *body;         /* sent with Content-Length */
     size_t body_len;
-    /* Instead of body: a body of unknown length, sent chunked, read by
-     * calling body_fn(body_arg, buf, n) until it returns 0 (end) or a
-     * negative error (the request fails with it). */
-    ssize_t (*body_fn)(void *body_arg, void *buf, size_t n);
+    ssize_t (*body_fn)(void *body_arg, void *buf, size_t n); /* or this */
     void *body_arg;
 } goc_http_client_req;
 
