@@ -78,6 +78,11 @@ NET_BENCHES=(
   "tcpecho_10k|bench_tcpecho|tcpecho|./bench_tcpecho_client -addr ADDR -pid PID -name NAME -c 10000 -m 20 -d 30"
   "httphello_c100|bench_httphello|httphello|wrk -t2 -c100 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
   "httphello_c1000|bench_httphello|httphello|wrk -t2 -c1000 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
+  # The same answer through goc's HTTP server, against Go's net/http.
+  "httphello_http_c100|bench_httphello_http|httphello_nethttp|wrk -t2 -c100 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
+  "httphello_http_c1000|bench_httphello_http|httphello_nethttp|wrk -t2 -c1000 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
+  # A front fanning out to three backends over kept-alive client connections.
+  "aggregator_c100|bench_aggregator|aggregator|wrk -t2 -c100 -d3s --timeout 5s --latency -s WRKLUA http://ADDR/"
 )
 NETHTTP=${NETHTTP:-0}
 
