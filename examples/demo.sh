@@ -127,10 +127,11 @@ deadline | context: a deadline on a slow operation
     Look for: the query within its deadline finishes, the other gives up at the deadline
     (GOC_ETIMEDOUT), and a parent's earlier deadline beats a child's longer timeout.
 
-parallel_fetch | fetching endpoints: sequential, concurrent, errgroup
-    Go: one goroutine per fetch with a WaitGroup, then errgroup.WithContext (goc_group).
-    Look for: sequential time is the sum of the latencies, concurrent time the slowest one,
-    and the errgroup cancels the rest at the first error.  The network is simulated (sleeps).
+http_fetch | fetching HTTP endpoints: sequential, concurrent, errgroup
+    Go: http.Get on five local servers one after another, then a goroutine each with a
+    WaitGroup, then errgroup.WithContext; each handler waits on r.Context().
+    Look for: sequential is the sum of the latencies, concurrent the slowest; with a
+    failing endpoint the group's ctx cancels the other GETs (GOC_ECANCELED).
 
 pipeline_cancel | a pipeline that shuts down cleanly on cancel
     Go: each stage sends with select { case out <- v: case <-ctx.Done(): return }.
@@ -152,10 +153,20 @@ echo_server | an echo server: read deadlines drop idle clients, half-close
     Look for: the client that goes quiet is dropped after 250 ms (GOC_ETIMEDOUT), and the
     clients that half-close still read their whole echo.
 
+chat_server | a chat server: a goroutine per client, one broadcaster owning the clients
+    Go: the chat server of The Go Programming Language, 8.10: entering, leaving and
+    messages channels, the broadcaster's select loop, a writer ranging over its channel.
+    Look for: every client hears arrivals, lines and departures; only main is left.
+
 port_scanner | a port scanner: a worker pool dialing with a timeout
     Go: workers ranging over a channel of ports, net.DialTimeout on each.
     Look for: open, refused and timed-out ports (only the 200 ms dial deadline tells the
     last kind apart), checked against the ports the program opened itself.
+
+crawler | a crawler with at most 3 requests in flight
+    Go: the book's crawler (8.6) with semaphore.NewWeighted(3); main alone owns the seen map.
+    Look for: 50 pages each fetched once despite the cycles, the broken link, at most 3
+    in flight on both sides, and the time against 50 pages one at a time.
 
 blocking_call | a blocking call declared with goc_blocking_begin/end
     Go: the runtime's entersyscall/exitsyscall around every system call; C must declare them.
@@ -166,6 +177,12 @@ debug_serve | the goroutines over HTTP: goc_debug_serve, grouped stacks, vars
     Go: net/http/pprof's /debug/pprof/goroutine?debug=1 and expvar's /debug/vars.
     Look for: goroutines grouped by identical stacks (three workers in one group, the
     leaked sender alone), and the runtime's counters as JSON.
+
+http_aggregator | an HTTP handler aggregating three backends under one deadline
+    Go: context.WithTimeout(r.Context(), 200ms), a goroutine per backend call, wg.Wait(),
+    and backends that select on r.Context().Done().
+    Look for: a partial answer at ~200 ms with the slow backend "timed out", its handler
+    told its client hung up, and goc_num_goroutine back at its baseline.
 EOF
 }
 
