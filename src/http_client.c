@@ -132,16 +132,8 @@ static int url_parse(const char *url, struct url *u)
 
 static int req_put(struct goc__http_cconn *c, const void *p, size_t n)
 {
-    if (c->out_len + n > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 512;
-        while (cap < c->out_len + n)
-            cap *= 2;
-        char *o = realloc(c->out, cap);
-        if (o == NULL)
-            return GOC_ENOMEM;
-        c->out = o;
-        c->out_cap = cap;
-    }
+    if (goc__http_reserve(&c->out, &c->out_cap, c->out_len + n) != 0)
+        return GOC_ENOMEM;
     memcpy(c->out + c->out_len, p, n);
     c->out_len += n;
     return 0;
@@ -327,7 +319,7 @@ static int parse_response(const char *buf, size_t len, goc__http_head *h,
 /* Read the response head, skipping 1xx interim responses (100 Continue).
  * Returns: 0; GOC_EOF when the connection ended before a byte of it;
  * GOC_EPROTO, GOC_E2BIG, goc_read's. */
-static int read_head(struct goc__http_cconn *c, bool head_request,
+static int read_response_head(struct goc__http_cconn *c, bool head_request,
                      size_t max, goc_ctx *ctx)
 {
     struct parse_arg pa = {head_request};
@@ -404,7 +396,7 @@ int goc_http_do(goc_http_client *cl, const goc_http_client_req *req,
         }
         err = send_request(c, req, method, &u, user_host, ectx);
         if (err == 0)
-            err = read_head(c, head_request, max, ectx);
+            err = read_response_head(c, head_request, max, ectx);
         if (err == 0)
             break;
         cconn_free(c);
@@ -450,23 +442,15 @@ ssize_t goc_http_response_read(goc_http_response *r, void *buf, size_t n)
     return goc__http_rd_body(&c->rd, buf, n, c->ctx);
 }
 
+static ssize_t response_read(void *r, void *buf, size_t n)
+{
+    return goc_http_response_read(r, buf, n);
+}
+
 ssize_t goc_http_response_read_all(goc_http_response *r, void *buf,
                                    size_t cap)
 {
-    size_t len = 0;
-    for (;;) {
-        if (len == cap) {
-            char b;
-            ssize_t k = goc_http_response_read(r, &b, 1); /* at the end? */
-            if (k == 0)
-                return (ssize_t)len;
-            return k < 0 ? k : GOC_E2BIG;
-        }
-        ssize_t k = goc_http_response_read(r, (char *)buf + len, cap - len);
-        if (k <= 0)
-            return k < 0 ? k : (ssize_t)len;
-        len += (size_t)k;
-    }
+    return goc__http_read_all(response_read, r, buf, cap);
 }
 
 void goc_http_response_close(goc_http_response *r)

@@ -85,6 +85,40 @@ const char *goc__http_date(char date[30], int64_t *sec)
     return date;
 }
 
+int goc__http_reserve(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap != 0 ? *cap * 2 : 256;
+    while (c < need)
+        c *= 2;
+    char *b = realloc(*buf, c);
+    if (b == NULL)
+        return GOC_ENOMEM;
+    *buf = b;
+    *cap = c;
+    return 0;
+}
+
+ssize_t goc__http_read_all(ssize_t (*read)(void *obj, void *buf, size_t n),
+                           void *obj, void *buf, size_t cap)
+{
+    size_t len = 0;
+    for (;;) {
+        if (len == cap) {
+            char b;
+            ssize_t k = read(obj, &b, 1); /* at the end? */
+            if (k == 0)
+                return (ssize_t)len;
+            return k < 0 ? k : GOC_E2BIG;
+        }
+        ssize_t k = read(obj, (char *)buf + len, cap - len);
+        if (k <= 0)
+            return k < 0 ? k : (ssize_t)len;
+        len += (size_t)k;
+    }
+}
+
 /* ---- the input buffer ---- */
 
 int goc__http_rd_init(goc__http_rd *rd, int fd)
@@ -120,15 +154,7 @@ static void compact(goc__http_rd *rd)
  * (keep == 0): spans would dangle.  Returns: 0 or GOC_ENOMEM. */
 static int grow(goc__http_rd *rd, size_t want)
 {
-    size_t cap = rd->cap;
-    while (cap < want)
-        cap *= 2;
-    char *b = realloc(rd->buf, cap);
-    if (b == NULL)
-        return GOC_ENOMEM;
-    rd->buf = b;
-    rd->cap = cap;
-    return 0;
+    return goc__http_reserve(&rd->buf, &rd->cap, want);
 }
 
 int goc__http_rd_head(goc__http_rd *rd, goc__http_parse_fn *parse,

@@ -97,6 +97,16 @@ bool goc__http_rd_drain(goc__http_rd *rd, uint64_t limit, goc_ctx *ctx);
  * pipelined next message) move to the buffer's start. */
 void goc__http_rd_next(goc__http_rd *rd);
 
+/* Make room for at least need bytes in the growable buffer *buf of *cap
+ * bytes (doubling from 256).  Returns: 0 or GOC_ENOMEM. */
+int goc__http_reserve(char **buf, size_t *cap, size_t need);
+
+/* Read a whole body into buf[0..cap) with read(obj, ...) (the server's
+ * and the client's body reads).  Returns: its length; GOC_E2BIG when it
+ * does not fit (the rest is unread); read's errors. */
+ssize_t goc__http_read_all(ssize_t (*read)(void *obj, void *buf, size_t n),
+                           void *obj, void *buf, size_t cap);
+
 /* "Sun, 06 Dec 2026 08:00:00 GMT" for the second now, cached per caller
  * in date[30] with *sec (the second it holds).  Returns: date. */
 const char *goc__http_date(char date[30], int64_t *sec);

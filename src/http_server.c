@@ -48,7 +48,7 @@
 #include "os.h"
 
 #define WBUF 4096                      /* the body buffer of a response */
-#define DRAIN_MAX (256 * 1024)         /* unread body read and dropped */
+#define BODY_DRAIN_MAX (256 * 1024)         /* unread body read and dropped */
 
 enum { CONN_IDLE, CONN_ACTIVE, CONN_CLOSING };
 
@@ -113,29 +113,21 @@ struct goc_http_server {
 /* ---- the response ---- */
 
 /* Append s[0..n) to c->out at *len, growing it.  Returns: 0 or ENOMEM. */
-static int out_put(struct goc__http_conn *c, size_t *len, const char *s,
+static int head_put(struct goc__http_conn *c, size_t *len, const char *s,
                    size_t n)
 {
     if (n == 0)
         return 0;
-    if (*len + n > c->out_cap) {
-        size_t cap = c->out_cap * 2;
-        while (cap < *len + n)
-            cap *= 2;
-        char *o = realloc(c->out, cap);
-        if (o == NULL)
-            return GOC_ENOMEM;
-        c->out = o;
-        c->out_cap = cap;
-    }
+    if (goc__http_reserve(&c->out, &c->out_cap, *len + n) != 0)
+        return GOC_ENOMEM;
     memcpy(c->out + *len, s, n);
     *len += n;
     return 0;
 }
 
-static int out_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
+static int head_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
                       ...) __attribute__((format(printf, 3, 4)));
-static int out_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
+static int head_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
                       ...)
 {
     char tmp[128];
@@ -143,7 +135,7 @@ static int out_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    return out_put(c, len, tmp, (size_t)n < sizeof tmp ? (size_t)n
+    return head_put(c, len, tmp, (size_t)n < sizeof tmp ? (size_t)n
                                                        : sizeof tmp - 1);
 }
 
@@ -169,13 +161,13 @@ static int send_out(goc_http_rw *w, size_t len, const void *p, size_t n)
 }
 
 /* Append v in decimal. */
-static int out_u64(struct goc__http_conn *c, size_t *len, uint64_t v)
+static int head_u64(struct goc__http_conn *c, size_t *len, uint64_t v)
 {
     char d[24], *p = d + sizeof d;
     do
         *--p = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    return out_put(c, len, p, (size_t)(d + sizeof d - p));
+    return head_put(c, len, p, (size_t)(d + sizeof d - p));
 }
 
 /* Build the head for framing f into c->out (the length of a
@@ -187,32 +179,32 @@ static ssize_t build_head(goc_http_rw *w, enum framing f, uint64_t clen)
     size_t len = 0;
     int err = 0;
     const char *reason = goc_http_status_text(w->status);
-    err |= out_put(c, &len, "HTTP/1.1 ", 9);
-    err |= out_u64(c, &len, (uint64_t)w->status);
-    err |= out_put(c, &len, " ", 1);
-    err |= out_put(c, &len, reason[0] != '\0' ? reason : "status",
+    err |= head_put(c, &len, "HTTP/1.1 ", 9);
+    err |= head_u64(c, &len, (uint64_t)w->status);
+    err |= head_put(c, &len, " ", 1);
+    err |= head_put(c, &len, reason[0] != '\0' ? reason : "status",
                    reason[0] != '\0' ? strlen(reason) : 6);
-    err |= out_put(c, &len, "\r\nDate: ", 8);
-    err |= out_put(c, &len, goc__http_date(c->date, &c->date_sec), 29);
-    err |= out_put(c, &len, "\r\n", 2);
-    err |= out_put(c, &len, w->hdr, w->hdr_len);
+    err |= head_put(c, &len, "\r\nDate: ", 8);
+    err |= head_put(c, &len, goc__http_date(c->date, &c->date_sec), 29);
+    err |= head_put(c, &len, "\r\n", 2);
+    err |= head_put(c, &len, w->hdr, w->hdr_len);
     if (!w->no_body) {
         if (!w->has_ctype && w->written > 0)
-            err |= out_put(c, &len,
+            err |= head_put(c, &len,
                            "Content-Type: text/plain; charset=utf-8\r\n", 41);
         if (f == FRAME_LENGTH && !w->has_clen) {
-            err |= out_put(c, &len, "Content-Length: ", 16);
-            err |= out_u64(c, &len, clen);
-            err |= out_put(c, &len, "\r\n", 2);
+            err |= head_put(c, &len, "Content-Length: ", 16);
+            err |= head_u64(c, &len, clen);
+            err |= head_put(c, &len, "\r\n", 2);
         } else if (f == FRAME_CHUNKED) {
-            err |= out_put(c, &len, "Transfer-Encoding: chunked\r\n", 28);
+            err |= head_put(c, &len, "Transfer-Encoding: chunked\r\n", 28);
         }
     }
     if (w->close_after)
-        err |= out_put(c, &len, "Connection: close\r\n", 19);
+        err |= head_put(c, &len, "Connection: close\r\n", 19);
     else if (c->head.minor == 0)
-        err |= out_put(c, &len, "Connection: keep-alive\r\n", 24);
-    err |= out_put(c, &len, "\r\n", 2);
+        err |= head_put(c, &len, "Connection: keep-alive\r\n", 24);
+    err |= head_put(c, &len, "\r\n", 2);
     return err != 0 ? GOC_ENOMEM : (ssize_t)len;
 }
 
@@ -231,7 +223,7 @@ static void before_head(goc_http_rw *w, bool done)
     if (done && !c->rd.body_done && !w->close_after) {
         if (c->head.expect_continue && !c->sent_continue)
             w->close_after = true;
-        else if (!goc__http_rd_drain(&c->rd, DRAIN_MAX, c->read_ctx))
+        else if (!goc__http_rd_drain(&c->rd, BODY_DRAIN_MAX, c->read_ctx))
             w->close_after = true;
     }
 }
@@ -258,8 +250,8 @@ static int start_stream(goc_http_rw *w)
     w->body_len = 0;
     if (n > 0 && w->framing == FRAME_CHUNKED) {
         size_t l = (size_t)len;
-        if (out_printf(c, &l, "%zx\r\n", n) != 0 ||
-            out_put(c, &l, w->body, n) != 0 || out_put(c, &l, "\r\n", 2) != 0)
+        if (head_printf(c, &l, "%zx\r\n", n) != 0 ||
+            head_put(c, &l, w->body, n) != 0 || head_put(c, &l, "\r\n", 2) != 0)
             return w->err = GOC_ENOMEM;
         return send_out(w, l, NULL, 0);
     }
@@ -274,7 +266,7 @@ static int send_body(goc_http_rw *w, const void *p, size_t n)
     if (w->framing != FRAME_CHUNKED)
         return send_out(w, 0, p, n);
     size_t l = 0;
-    if (out_printf(w->c, &l, "%zx\r\n", n) != 0)
+    if (head_printf(w->c, &l, "%zx\r\n", n) != 0)
         return w->err = GOC_ENOMEM;
     int err = send_out(w, l, p, n);
     return err != 0 ? err : send_out(w, 0, "\r\n", 2);
@@ -317,16 +309,8 @@ int goc_http_header_set(goc_http_rw *w, const char *name, const char *value)
         return 0; /* the server's own */
     }
     size_t need = w->hdr_len + nn + vn + 4;
-    if (need > w->hdr_cap) {
-        size_t cap = w->hdr_cap ? w->hdr_cap * 2 : 256;
-        while (cap < need)
-            cap *= 2;
-        char *h = realloc(w->hdr, cap);
-        if (h == NULL)
-            return GOC_ENOMEM;
-        w->hdr = h;
-        w->hdr_cap = cap;
-    }
+    if (goc__http_reserve(&w->hdr, &w->hdr_cap, need) != 0)
+        return GOC_ENOMEM;
     char *p = w->hdr + w->hdr_len;
     memcpy(p, name, nn);
     memcpy(p + nn, ": ", 2);
@@ -484,7 +468,7 @@ static void reply_error(struct goc__http_conn *c, int status)
     if (hl < 0)
         return;
     size_t len = (size_t)hl;
-    if (out_put(c, &len, text, n) == 0 && out_put(c, &len, "\n", 1) == 0)
+    if (head_put(c, &len, text, n) == 0 && head_put(c, &len, "\n", 1) == 0)
         (void)!goc_write(c->rd.fd, c->out, len, c->write_ctx);
 }
 
@@ -560,22 +544,14 @@ ssize_t goc_http_body_read(goc_http_request *r, void *buf, size_t n)
     return got;
 }
 
+static ssize_t body_read(void *r, void *buf, size_t n)
+{
+    return goc_http_body_read(r, buf, n);
+}
+
 ssize_t goc_http_body_read_all(goc_http_request *r, void *buf, size_t cap)
 {
-    size_t len = 0;
-    for (;;) {
-        if (len == cap) {
-            char b;
-            ssize_t k = goc_http_body_read(r, &b, 1); /* at the end? */
-            if (k == 0)
-                return (ssize_t)len;
-            return k < 0 ? k : GOC_E2BIG;
-        }
-        ssize_t k = goc_http_body_read(r, (char *)buf + len, cap - len);
-        if (k <= 0)
-            return k < 0 ? k : (ssize_t)len;
-        len += (size_t)k;
-    }
+    return goc__http_read_all(body_read, r, buf, cap);
 }
 
 static int parse_request(const char *buf, size_t len, goc__http_head *h,
@@ -695,7 +671,7 @@ static bool serve_one(struct goc__http_conn *c, int64_t started)
         finish_response(w);
     bool again = !w->close_after && w->err == 0 && c->rd.body_err == 0;
     if (again && !c->rd.body_done)
-        again = goc__http_rd_drain(&c->rd, DRAIN_MAX, c->read_ctx);
+        again = goc__http_rd_drain(&c->rd, BODY_DRAIN_MAX, c->read_ctx);
     ctx_drop(&c->write_ctx);
     ctx_drop(&c->read_ctx);
     return again;
@@ -740,7 +716,7 @@ static void conn_end(struct goc__http_conn *c)
     free(c);
 }
 
-static void conn_main(void *arg)
+static void http_conn_main(void *arg)
 {
     struct goc__http_conn *c = arg;
     goc_http_server *s = c->srv;
@@ -811,7 +787,7 @@ static int conn_start(goc_http_server *s, int fd)
     s->conns = c;
     s->nconns++;
     goc_mutex_unlock(&s->mu);
-    if (goc_go(conn_main, c) != 0) {
+    if (goc_go(http_conn_main, c) != 0) {
         conn_unlink(c);
         goto fail;
     }
