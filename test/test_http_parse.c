@@ -234,12 +234,25 @@ TEST(http_parse_chunked)
                  "\r\n0\r\nTrailer: x\r\n\r\nNEXT",
                  "Wikipedia in\r\n\r\nchunks.", 65);
     chunked_both("0\r\n\r\n", "", 5);
-    chunked_both("3\nabc\n0\n\n", "abc", 9); /* bare LFs */
     chunked_both("0000a\r\n0123456789\r\n0\r\n\r\n", "0123456789", 24);
+    /* Spaces before an extension or the line's end (BWS). */
+    chunked_both("3 ;a=b\r\nabc\r\n3  \r\ndef\r\n0\r\n\r\n", "abcdef", 28);
+    /* Trailer lines are field lines: a bare LF ends one, as in a head. */
+    chunked_both("3\r\nabc\r\n0\r\nA: b\nC:\r\n\n", "abc", 21);
 
+    /* Found by the differential test (test_http_diff.c): chunk lines end
+     * in CRLF alone, the size is followed by spaces, ";" or the CR and
+     * nothing else, and trailers are checked as fields are.  A bare LF
+     * after a size, or in an extension, is where parsers part: one ends
+     * the line there, http_parser reads on to the next CR. */
     static const char *const bad[] = {
         "zz\r\n", "\r\n", "4\r\nWikiX\r\n", "4\r\nWiki\rX",
         "FFFFFFFFFFFFFFFFF\r\n", "4\x00\r\n",
+        "3\nabc\r\n0\r\n\r\n", "3\r\nabc\n0\r\n\r\n", "0\n\r\n",
+        "3;a\nb\r\nabc\r\n0\r\n\r\n", "3;\x01\r\nabc\r\n", "3x\r\nabc\r\n",
+        "3\t\r\nabc\r\n", "3 x\r\nabc\r\n", "0\r\nbad trailer\r\n\r\n",
+        "0\r\nX : y\r\n\r\n", "0\r\n: y\r\n\r\n", "0\r\nX: a\r\n b\r\n\r\n",
+        "0\r\nX: \x01\r\n\r\n", "0\r\nX: a\rb\r\n\r\n", "0\r\n\rX",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[64];
