@@ -33,6 +33,60 @@ static bool span_is(goc__span s, const char *lit)
     return s.n == n && strncasecmp(s.p, lit, n) == 0;
 }
 
+/* An authority's bytes (RFC 3986 3.2): unreserved, pct-encoded,
+ * sub-delims, ":", "@" and an IP literal's brackets. */
+static bool is_authority_byte(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+        (c >= 'A' && c <= 'Z'))
+        return true;
+    return c != '\0' && strchr("-._~%!$&'()*+,;=:@[]", c) != NULL;
+}
+
+/* Whether target, of visible ASCII, has one of the four forms of RFC
+ * 9112 3.2: origin ("/..."), asterisk ("*" alone), authority (host:port,
+ * CONNECT's only form) or absolute ("scheme://authority..." with an
+ * authority, of one "@" at most: two make "u@a@b", read as host a by
+ * one URI parser and as host b by another).  The scheme is letters
+ * alone, as http_parser has it: an HTTP/1.1 server sees http and https;
+ * the rest of an absolute target is checked as an origin target is. */
+static bool target_form_ok(goc__span method, goc__span t)
+{
+    if (method.n == 7 && memcmp(method.p, "CONNECT", 7) == 0) {
+        /* uri-host ":" port, and a port (RFC 9110 9.3.6) */
+        const char *colon = NULL;
+        for (size_t i = 0; i < t.n; i++) {
+            if (!is_authority_byte((unsigned char)t.p[i]) || t.p[i] == '@')
+                return false;
+            if (t.p[i] == ':')
+                colon = t.p + i;
+        }
+        if (colon == NULL || colon == t.p || colon == t.p + t.n - 1)
+            return false;
+        for (const char *c = colon + 1; c < t.p + t.n; c++)
+            if (*c < '0' || *c > '9')
+                return false;
+        return true;
+    }
+    if (t.p[0] == '/')
+        return true;
+    if (t.n == 1 && t.p[0] == '*')
+        return true;
+    size_t i = 0;
+    while (i < t.n && ((t.p[i] >= 'a' && t.p[i] <= 'z') ||
+                       (t.p[i] >= 'A' && t.p[i] <= 'Z')))
+        i++;
+    if (i == 0 || t.n - i < 3 || memcmp(t.p + i, "://", 3) != 0)
+        return false;
+    size_t start = i += 3, at = 0;
+    for (; i < t.n && t.p[i] != '/' && t.p[i] != '?'; i++) {
+        if (!is_authority_byte((unsigned char)t.p[i]))
+            return false;
+        at += t.p[i] == '@';
+    }
+    return i > start && at <= 1;
+}
+
 /* The next line of buf[*pos..len): [*line, *line + *n) without its end.
  * Returns: 1 with a line, 0 when no line end is there yet, -400 for a
  * bare CR. */
@@ -236,6 +290,8 @@ int goc__http_parse_request(const char *buf, size_t len, goc__http_head *h)
         if (c <= 0x20 || c >= 0x7f) /* ASCII, no controls, no spaces */
             return -400;
     }
+    if (!target_form_ok(h->method, h->target))
+        return -400;
     rc = parse_version((goc__span){sp2 + 1, (size_t)(end - sp2 - 1)},
                        &h->minor);
     if (rc != 0)

@@ -91,6 +91,20 @@ TEST(http_parse_request)
     ASSERT(h.expect_continue);
     ASSERT_GT(req("GET / HTTP/1.2\r\n\r\n", &h), 0); /* 1.x as 1.1 */
     ASSERT_EQ(h.minor, 1);
+
+    /* The four forms of a target (RFC 9112 3.2). */
+    static const char *const forms[] = {
+        "OPTIONS * HTTP/1.1\r\n\r\n",
+        "GET //a/b?c#d HTTP/1.1\r\n\r\n",
+        "GET http://example.com:8080/p?q=1 HTTP/1.1\r\n\r\n",
+        "GET HTTPS://user:pw@[::1]:443 HTTP/1.1\r\n\r\n",
+        "GET http://a?b HTTP/1.1\r\n\r\n",
+        "CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+        "CONNECT [::1]:443 HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (req(forms[i], &h) != (int)strlen(forms[i]))
+            FAIL("refused: %s", forms[i]);
 }
 
 TEST(http_parse_request_rejects)
@@ -139,6 +153,26 @@ TEST(http_parse_request_rejects)
         {"GET / HTTP/1\r\n\r\n", -400},
         {"GET / HTTP/2.0\r\n\r\n", -505},
         {"GET / HTTP/1.1\r\r\n\r\n", -400},
+        /* the target's form (RFC 9112 3.2), found by the differential
+         * test: none of origin, asterisk, absolute, authority */
+        {"GET abc HTTP/1.1\r\n\r\n", -400},
+        {"GET %2F HTTP/1.1\r\n\r\n", -400},
+        {"GET *x HTTP/1.1\r\n\r\n", -400},
+        {"GET http:/a HTTP/1.1\r\n\r\n", -400},
+        {"GET http:// HTTP/1.1\r\n\r\n", -400},
+        {"GET http:///x HTTP/1.1\r\n\r\n", -400},
+        {"GET h2://a/ HTTP/1.1\r\n\r\n", -400},
+        {"GET urn:isbn:0451450523 HTTP/1.1\r\n\r\n", -400},
+        {"GET http://a{b}/ HTTP/1.1\r\n\r\n", -400},
+        {"GET http://a#f HTTP/1.1\r\n\r\n", -400},
+        {"GET http://u@a@b/ HTTP/1.1\r\n\r\n", -400},
+        {"GET a:80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT /a HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a: HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT :80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT u@a:80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a:8x HTTP/1.1\r\n\r\n", -400},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = req(bad[i].text, &h);
