@@ -144,6 +144,25 @@ static bool next_element(goc__span *list, goc__span *elem)
     return true;
 }
 
+/* Whether a list has an empty element: "a,,b", ",a", "a,".  RFC 9110
+ * 5.6.1 has a recipient skip them; in Transfer-Encoding, where a parser
+ * that reads another framing than ours is request smuggling, they are
+ * refused instead, as http_parser and Go's net/http refuse them. */
+static bool list_has_empty(goc__span v)
+{
+    bool elem = false;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.p[i] == ',') {
+            if (!elem)
+                return true;
+            elem = false;
+        } else if (v.p[i] != ' ' && v.p[i] != '\t') {
+            elem = true;
+        }
+    }
+    return !elem;
+}
+
 /* Content-Length's value (a list of equal values is one, RFC 9110 8.6).
  * Returns: 0 with *out, or -400. */
 static int parse_length(goc__span v, bool *seen, uint64_t *out)
@@ -215,6 +234,8 @@ static int parse_fields(const char *buf, size_t len, size_t pos,
             if (parse_length(value, &have_length, &length) != 0)
                 return -400;
         } else if (span_is(name, "transfer-encoding")) {
+            if (list_has_empty(value))
+                return -400;
             have_te = true;
             goc__span list = value;
             while (next_element(&list, &e)) {

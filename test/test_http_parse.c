@@ -125,6 +125,12 @@ TEST(http_parse_request_rejects)
          "Transfer-Encoding: chunked\r\n\r\n", -400},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -501},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n", -400},
+        /* empty elements: found by the differential test */
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: , chunked\r\n\r\n", -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip,, chunked\r\n\r\n",
+         -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", -400},
         /* Content-Length */
         {"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n", -400},
         {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
