@@ -79,7 +79,7 @@ CTEST_ARGS ?=
 
 PACKAGES := cmake gcc clang make valgrind libclang-rt-14-dev libdw1 gdb \
             gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-            golang-go pkg-config wrk
+            golang-go pkg-config wrk libhttp-parser-dev
 
 # Options per configuration.
 CONF_release := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \

@@ -33,6 +33,60 @@ static bool span_is(goc__span s, const char *lit)
     return s.n == n && strncasecmp(s.p, lit, n) == 0;
 }
 
+/* An authority's bytes (RFC 3986 3.2): unreserved, pct-encoded,
+ * sub-delims, ":", "@" and an IP literal's brackets. */
+static bool is_authority_byte(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+        (c >= 'A' && c <= 'Z'))
+        return true;
+    return c != '\0' && strchr("-._~%!$&'()*+,;=:@[]", c) != NULL;
+}
+
+/* Whether target, of visible ASCII, has one of the four forms of RFC
+ * 9112 3.2: origin ("/..."), asterisk ("*" alone), authority (host:port,
+ * CONNECT's only form) or absolute ("scheme://authority..." with an
+ * authority, of one "@" at most: two make "u@a@b", read as host a by
+ * one URI parser and as host b by another).  The scheme is letters
+ * alone, as http_parser has it: an HTTP/1.1 server sees http and https;
+ * the rest of an absolute target is checked as an origin target is. */
+static bool target_form_ok(goc__span method, goc__span t)
+{
+    if (method.n == 7 && memcmp(method.p, "CONNECT", 7) == 0) {
+        /* uri-host ":" port, and a port (RFC 9110 9.3.6) */
+        const char *colon = NULL;
+        for (size_t i = 0; i < t.n; i++) {
+            if (!is_authority_byte((unsigned char)t.p[i]) || t.p[i] == '@')
+                return false;
+            if (t.p[i] == ':')
+                colon = t.p + i;
+        }
+        if (colon == NULL || colon == t.p || colon == t.p + t.n - 1)
+            return false;
+        for (const char *c = colon + 1; c < t.p + t.n; c++)
+            if (*c < '0' || *c > '9')
+                return false;
+        return true;
+    }
+    if (t.p[0] == '/')
+        return true;
+    if (t.n == 1 && t.p[0] == '*')
+        return true;
+    size_t i = 0;
+    while (i < t.n && ((t.p[i] >= 'a' && t.p[i] <= 'z') ||
+                       (t.p[i] >= 'A' && t.p[i] <= 'Z')))
+        i++;
+    if (i == 0 || t.n - i < 3 || memcmp(t.p + i, "://", 3) != 0)
+        return false;
+    size_t start = i += 3, at = 0;
+    for (; i < t.n && t.p[i] != '/' && t.p[i] != '?'; i++) {
+        if (!is_authority_byte((unsigned char)t.p[i]))
+            return false;
+        at += t.p[i] == '@';
+    }
+    return i > start && at <= 1;
+}
+
 /* The next line of buf[*pos..len): [*line, *line + *n) without its end.
  * Returns: 1 with a line, 0 when no line end is there yet, -400 for a
  * bare CR. */
@@ -88,6 +142,25 @@ static bool next_element(goc__span *list, goc__span *elem)
     list->p += n;
     list->n -= n;
     return true;
+}
+
+/* Whether a list has an empty element: "a,,b", ",a", "a,".  RFC 9110
+ * 5.6.1 has a recipient skip them; in Transfer-Encoding, where a parser
+ * that reads another framing than ours is request smuggling, they are
+ * refused instead, as http_parser and Go's net/http refuse them. */
+static bool list_has_empty(goc__span v)
+{
+    bool elem = false;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.p[i] == ',') {
+            if (!elem)
+                return true;
+            elem = false;
+        } else if (v.p[i] != ' ' && v.p[i] != '\t') {
+            elem = true;
+        }
+    }
+    return !elem;
 }
 
 /* Content-Length's value (a list of equal values is one, RFC 9110 8.6).
@@ -161,6 +234,8 @@ static int parse_fields(const char *buf, size_t len, size_t pos,
             if (parse_length(value, &have_length, &length) != 0)
                 return -400;
         } else if (span_is(name, "transfer-encoding")) {
+            if (list_has_empty(value))
+                return -400;
             have_te = true;
             goc__span list = value;
             while (next_element(&list, &e)) {
@@ -236,6 +311,8 @@ int goc__http_parse_request(const char *buf, size_t len, goc__http_head *h)
         if (c <= 0x20 || c >= 0x7f) /* ASCII, no controls, no spaces */
             return -400;
     }
+    if (!target_form_ok(h->method, h->target))
+        return -400;
     rc = parse_version((goc__span){sp2 + 1, (size_t)(end - sp2 - 1)},
                        &h->minor);
     if (rc != 0)
@@ -297,15 +374,26 @@ bool goc__http_field_get(const goc__http_head *h, const char *name,
 
 /* ---- chunked bodies ---- */
 
+/* The lines of the chunked coding (RFC 9112 7.1) end in CRLF, and only
+ * there: a bare LF is refused.  RFC 9112 2.2 lets a bare LF end the
+ * start line and field lines, not these, and parsers differ on it (one
+ * ends the chunk-size line there, another reads the LF as a byte of an
+ * extension and takes the next line for the rest of it): a proxy in
+ * front and goc would see other chunks.  Trailer fields are field lines,
+ * checked as a head's are. */
 enum {
-    CH_SIZE,      /* hex digits of a chunk size */
-    CH_EXT,       /* the rest of the size line (extensions) */
-    CH_SIZE_LF,   /* after the size line's CR */
-    CH_DATA,      /* chunk data */
-    CH_DATA_CR,   /* the CRLF after the data */
+    CH_SIZE,         /* hex digits of a chunk size */
+    CH_SIZE_WS,      /* after them: spaces, then ";" or the line's end */
+    CH_EXT,          /* chunk extensions, up to the line's CR */
+    CH_SIZE_LF,      /* the size line's LF */
+    CH_DATA,         /* chunk data */
+    CH_DATA_CR,      /* the CRLF after the data */
     CH_DATA_LF,
-    CH_TRAILER,   /* trailer fields, up to an empty line */
-    CH_TRAILER_LF,
+    CH_TRAILER,      /* a trailer line's start, or the body's empty line */
+    CH_TRAILER_NAME, /* a trailer field's name, up to its colon */
+    CH_TRAILER_VALUE,
+    CH_TRAILER_LF,   /* the LF after a trailer line's CR */
+    CH_END_LF,       /* the LF of the empty line that ends the body */
     CH_DONE
 };
 
@@ -313,7 +401,7 @@ int goc__http_chunked_decode(goc__http_chunked *c, char *buf, size_t *len,
                              size_t *used)
 {
     size_t in = 0, out = 0, n = *len;
-    int rc = 0;
+    /* c->ext counts the bytes of the current size or trailer line. */
     while (in < n && c->state != CH_DONE) {
         unsigned char b = (unsigned char)buf[in];
         switch (c->state) {
@@ -323,28 +411,40 @@ int goc__http_chunked_decode(goc__http_chunked *c, char *buf, size_t *len,
                     : b >= 'A' && b <= 'F' ? b - 'A' + 10
                                            : -1;
             if (d >= 0) {
-                if (c->left > (GOC__HTTP_LENGTH_MAX >> 4))
+                if (c->left > (GOC__HTTP_LENGTH_MAX >> 4) ||
+                    ++c->ext > GOC__HTTP_CHUNK_LINE_MAX)
                     goto bad;
                 c->left = c->left * 16 + (uint64_t)d;
-                c->ext++;
                 in++;
                 break;
             }
             if (c->ext == 0)
                 goto bad; /* no digits */
-            c->state = CH_EXT;
-            break; /* look at b again as the line's rest */
+            c->state = CH_SIZE_WS;
+            break; /* look at b again */
         }
-        case CH_EXT:
+        case CH_SIZE_WS:
+            /* chunk-size [BWS ";" chunk-ext] CRLF; BWS as spaces alone:
+             * after the size, a tab is refused by http_parser, a byte
+             * of anything else by everyone. */
             in++;
-            if (b == '\n') { /* a bare LF ends the line too */
-                c->ext = 0;
-                c->state = c->left > 0 ? CH_DATA : CH_TRAILER;
-            } else if (b == '\r') {
+            if (b == '\r')
                 c->state = CH_SIZE_LF;
-            } else if (b == '\0' || ++c->ext > GOC__HTTP_CHUNK_LINE_MAX) {
+            else if (++c->ext > GOC__HTTP_CHUNK_LINE_MAX)
                 goto bad;
-            }
+            else if (b == ';')
+                c->state = CH_EXT;
+            else if (b != ' ')
+                goto bad;
+            break;
+        case CH_EXT:
+            /* Skipped, but of a field value's bytes: tokens and quoted
+             * strings have no other. */
+            in++;
+            if (b == '\r')
+                c->state = CH_SIZE_LF;
+            else if (!is_field_byte(b) || ++c->ext > GOC__HTTP_CHUNK_LINE_MAX)
+                goto bad;
             break;
         case CH_SIZE_LF:
             if (b != '\n')
@@ -366,55 +466,55 @@ int goc__http_chunked_decode(goc__http_chunked *c, char *buf, size_t *len,
             break;
         }
         case CH_DATA_CR:
-            in++;
-            if (b == '\r')
-                c->state = CH_DATA_LF;
-            else if (b == '\n')
-                c->state = CH_SIZE;
-            else
-                goto bad;
-            break;
         case CH_DATA_LF:
-            if (b != '\n')
+            if (b != (c->state == CH_DATA_CR ? '\r' : '\n'))
                 goto bad;
             in++;
-            c->state = CH_SIZE;
+            c->state = c->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
             break;
         case CH_TRAILER:
-            /* c->ext counts the current trailer line; an empty line
-             * ends the body. */
+            /* As in a head: no obs-fold, a bare LF ends a line. */
             in++;
-            if (b == '\n') {
-                if (c->ext == 0) {
-                    c->state = CH_DONE;
-                    rc = 1;
-                }
-                c->ext = 0;
+            if (b == '\r')
+                c->state = CH_END_LF;
+            else if (b == '\n')
+                c->state = CH_DONE;
+            else if (is_tchar(b))
+                c->state = CH_TRAILER_NAME;
+            else
+                goto bad;
+            c->ext = 1;
+            break;
+        case CH_TRAILER_NAME:
+        case CH_TRAILER_VALUE:
+            in++;
+            if (++c->ext > GOC__HTTP_CHUNK_LINE_MAX)
+                goto bad;
+            if (c->state == CH_TRAILER_NAME) {
+                if (b == ':')
+                    c->state = CH_TRAILER_VALUE;
+                else if (!is_tchar(b))
+                    goto bad; /* also: whitespace before the colon */
             } else if (b == '\r') {
                 c->state = CH_TRAILER_LF;
-            } else if (b == '\0' || ++c->ext > GOC__HTTP_CHUNK_LINE_MAX) {
+            } else if (b == '\n') {
+                c->state = CH_TRAILER;
+            } else if (!is_field_byte(b)) {
                 goto bad;
             }
             break;
         case CH_TRAILER_LF:
+        case CH_END_LF:
             if (b != '\n')
                 goto bad;
             in++;
-            if (c->ext == 0) {
-                c->state = CH_DONE;
-                rc = 1;
-            } else {
-                c->ext = 0;
-                c->state = CH_TRAILER;
-            }
+            c->state = c->state == CH_END_LF ? CH_DONE : CH_TRAILER;
             break;
         }
     }
-    if (c->state == CH_DONE)
-        rc = 1;
     *len = out;
     *used = in;
-    return rc;
+    return c->state == CH_DONE ? 1 : 0;
 bad:
     *len = out;
     *used = in;

@@ -91,6 +91,20 @@ TEST(http_parse_request)
     ASSERT(h.expect_continue);
     ASSERT_GT(req("GET / HTTP/1.2\r\n\r\n", &h), 0); /* 1.x as 1.1 */
     ASSERT_EQ(h.minor, 1);
+
+    /* The four forms of a target (RFC 9112 3.2). */
+    static const char *const forms[] = {
+        "OPTIONS * HTTP/1.1\r\n\r\n",
+        "GET //a/b?c#d HTTP/1.1\r\n\r\n",
+        "GET http://example.com:8080/p?q=1 HTTP/1.1\r\n\r\n",
+        "GET HTTPS://user:pw@[::1]:443 HTTP/1.1\r\n\r\n",
+        "GET http://a?b HTTP/1.1\r\n\r\n",
+        "CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+        "CONNECT [::1]:443 HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (req(forms[i], &h) != (int)strlen(forms[i]))
+            FAIL("refused: %s", forms[i]);
 }
 
 TEST(http_parse_request_rejects)
@@ -111,6 +125,12 @@ TEST(http_parse_request_rejects)
          "Transfer-Encoding: chunked\r\n\r\n", -400},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -501},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n", -400},
+        /* empty elements: found by the differential test */
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: , chunked\r\n\r\n", -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip,, chunked\r\n\r\n",
+         -400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", -400},
         /* Content-Length */
         {"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n", -400},
         {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
@@ -139,6 +159,26 @@ TEST(http_parse_request_rejects)
         {"GET / HTTP/1\r\n\r\n", -400},
         {"GET / HTTP/2.0\r\n\r\n", -505},
         {"GET / HTTP/1.1\r\r\n\r\n", -400},
+        /* the target's form (RFC 9112 3.2), found by the differential
+         * test: none of origin, asterisk, absolute, authority */
+        {"GET abc HTTP/1.1\r\n\r\n", -400},
+        {"GET %2F HTTP/1.1\r\n\r\n", -400},
+        {"GET *x HTTP/1.1\r\n\r\n", -400},
+        {"GET http:/a HTTP/1.1\r\n\r\n", -400},
+        {"GET http:// HTTP/1.1\r\n\r\n", -400},
+        {"GET http:///x HTTP/1.1\r\n\r\n", -400},
+        {"GET h2://a/ HTTP/1.1\r\n\r\n", -400},
+        {"GET urn:isbn:0451450523 HTTP/1.1\r\n\r\n", -400},
+        {"GET http://a{b}/ HTTP/1.1\r\n\r\n", -400},
+        {"GET http://a#f HTTP/1.1\r\n\r\n", -400},
+        {"GET http://u@a@b/ HTTP/1.1\r\n\r\n", -400},
+        {"GET a:80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT /a HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a: HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT :80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT u@a:80 HTTP/1.1\r\n\r\n", -400},
+        {"CONNECT a:8x HTTP/1.1\r\n\r\n", -400},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = req(bad[i].text, &h);
@@ -234,12 +274,25 @@ TEST(http_parse_chunked)
                  "\r\n0\r\nTrailer: x\r\n\r\nNEXT",
                  "Wikipedia in\r\n\r\nchunks.", 65);
     chunked_both("0\r\n\r\n", "", 5);
-    chunked_both("3\nabc\n0\n\n", "abc", 9); /* bare LFs */
     chunked_both("0000a\r\n0123456789\r\n0\r\n\r\n", "0123456789", 24);
+    /* Spaces before an extension or the line's end (BWS). */
+    chunked_both("3 ;a=b\r\nabc\r\n3  \r\ndef\r\n0\r\n\r\n", "abcdef", 28);
+    /* Trailer lines are field lines: a bare LF ends one, as in a head. */
+    chunked_both("3\r\nabc\r\n0\r\nA: b\nC:\r\n\n", "abc", 21);
 
+    /* Found by the differential test (test_http_diff.c): chunk lines end
+     * in CRLF alone, the size is followed by spaces, ";" or the CR and
+     * nothing else, and trailers are checked as fields are.  A bare LF
+     * after a size, or in an extension, is where parsers part: one ends
+     * the line there, http_parser reads on to the next CR. */
     static const char *const bad[] = {
         "zz\r\n", "\r\n", "4\r\nWikiX\r\n", "4\r\nWiki\rX",
         "FFFFFFFFFFFFFFFFF\r\n", "4\x00\r\n",
+        "3\nabc\r\n0\r\n\r\n", "3\r\nabc\n0\r\n\r\n", "0\n\r\n",
+        "3;a\nb\r\nabc\r\n0\r\n\r\n", "3;\x01\r\nabc\r\n", "3x\r\nabc\r\n",
+        "3\t\r\nabc\r\n", "3 x\r\nabc\r\n", "0\r\nbad trailer\r\n\r\n",
+        "0\r\nX : y\r\n\r\n", "0\r\n: y\r\n\r\n", "0\r\nX: a\r\n b\r\n\r\n",
+        "0\r\nX: \x01\r\n\r\n", "0\r\nX: a\rb\r\n\r\n", "0\r\n\rX",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[64];
