@@ -18,9 +18,14 @@
  *   - Content-Length that is not digits, or several that differ: 400;
  *   - obs-fold (a header line starting with a space), whitespace between a
  *     field name and its colon, a bare CR, a NUL or other control
- *     character in a field: 400.
- * Lines end in CRLF; a bare LF is taken for one (RFC 9112 2.2), and one
- * empty line before a request line is skipped.
+ *     character in a field: 400;
+ *   - a request target of none of RFC 9112's four forms (origin, absolute,
+ *     authority for CONNECT only, '*'), an empty element in
+ *     Transfer-Encoding: 400.
+ * Head and trailer lines end in CRLF, and a bare LF is taken for one (RFC
+ * 9112 2.2); chunk-size lines and the end of chunk data need CRLF, as the
+ * proxies in front read them.  One empty line before a request line is
+ * skipped.
  */
 #ifndef GOC_HTTP_PARSE_H
 #define GOC_HTTP_PARSE_H
