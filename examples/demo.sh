@@ -183,6 +183,12 @@ http_aggregator | an HTTP handler aggregating three backends under one deadline
     and backends that select on r.Context().Done().
     Look for: a partial answer at ~200 ms with the slow backend "timed out", its handler
     told its client hung up, and goc_num_goroutine back at its baseline.
+
+synctest | deterministic tests: virtual time, and a schedule that is a seed
+    Go: testing/synctest (Go 1.24): synctest.Test, synctest.Wait, a fake clock that jumps
+    when every goroutine waits; and, beyond Go, seeded schedules as loom and shuttle have.
+    Look for: hours of timeouts and ticks in milliseconds, exact times, and the lost wake-up
+    found by searching seeds, then replayed from its GOC_SEED.
 EOF
 }
 

@@ -870,6 +870,91 @@ GOC_NODISCARD GOC_EXTERN int goc_debug_serve(const char *addr);
  *                     run started and that is not stopped yet. */
 GOC_EXTERN int goc_debug_serve_stop(int fd);
 
+/* ------------------------------------------------------------------------
+ * Deterministic tests (Go's testing/synctest, and seeded schedules)
+ *
+ * goc_synctest(fn, arg) runs fn as the root of a bubble: a run of its own
+ * (as goc_run) on one P, where
+ *   - time is virtual: goc_now() starts at GOC_SYNCTEST_EPOCH and moves
+ *     only when every goroutine is durably blocked, straight to the next
+ *     timer (sleeps, goc_after, timers, tickers, ctx deadlines, select
+ *     timeouts): an hour of goc_sleep takes no real time;
+ *   - durably blocked is waiting on anything of goc's: channels, select,
+ *     sleep, mutexes, RWMutexes, conditions, WaitGroups, semaphores,
+ *     goc_synctest_wait, a goc_net_pipe end.  A goroutine in a blocking
+ *     call, or waiting on another descriptor, is not: the bubble waits
+ *     for it in real time, with its clock stopped.  A pthread lock or a
+ *     call goc does not know of holds the bubble's one thread;
+ *   - every scheduling choice (the run queue's pick, select's order,
+ *     extra yields at goc calls) is drawn from a seeded generator: the
+ *     same seed replays the same interleaving;
+ *   - a deadlock (every goroutine blocked, no timer pending) ends the
+ *     bubble with a dump instead of hanging.
+ * A failing bubble (fn returns non-zero, a deadlock, goroutines still
+ * blocked after fn returned, a fatal error, abort()) prints
+ *     goc_synctest: replay with GOC_SEED=<n>
+ * and running the program with that variable set replays it.  Design,
+ * and how it follows and departs from Go's synctest:
+ * docs/design/synctest.md.
+ * ------------------------------------------------------------------------ */
+
+/* goc_now() when a bubble starts: 2000-01-01 00:00:00 UTC in ns, as Go's
+ * synctest starts its clock there. */
+#define GOC_SYNCTEST_EPOCH INT64_C(946684800000000000)
+
+typedef struct goc_synctest_opts {
+    uint64_t seed;     /* the schedule's seed; 0: GOC_SEED's, else a new
+                          one (printed on failure) */
+    int yields;        /* extra yields at goc calls, at most this many per
+                          bubble (a PCT-style depth bound); 0: none */
+    int yield_odds;    /* a goc call yields with odds 1 in this; 0: 4 */
+    bool quiet;        /* goc_synctest_search: drop the children's output
+                          (the failing seed is still printed) */
+    /* Out: */
+    uint64_t seed_used; /* the seed the bubble ran with */
+    uint64_t trace;     /* a hash of the order in which goroutines ran */
+    uint64_t switches;  /* how many times a goroutine was switched to */
+} goc_synctest_opts;
+
+/* synctest.Test: run fn(arg) as the root of a bubble, from outside any
+ * run; return once fn has returned and every goroutine it started has
+ * exited.  The bubble's GOMAXPROCS is 1 (the next goc_run's setting is
+ * kept for it).
+ * Returns: fn's result (0: passed), or an error of the bubble.
+ * Errors: GOC_EDEADLK  every goroutine blocked with no timer pending,
+ *                      before or after fn returned (the dump is printed);
+ *         GOC_EBUSY    called inside a run;
+ *         GOC_EINVAL   fn is NULL; GOC_ENOMEM. */
+GOC_NODISCARD GOC_EXTERN int goc_synctest(int (*fn)(void *arg), void *arg);
+/* goc_synctest with options (NULL: none); opts' out fields are set. */
+GOC_NODISCARD GOC_EXTERN int goc_synctest_run(goc_synctest_opts *opts,
+                                              int (*fn)(void *arg),
+                                              void *arg);
+/* synctest.Wait: return once every other goroutine of the bubble is
+ * durably blocked (or has exited).  Fatal outside a bubble, or while
+ * another goroutine waits in it. */
+GOC_EXTERN void goc_synctest_wait(void);
+/* Run the bubble under seeds opts->seed, opts->seed + 1, ... (n of them;
+ * a seed of 0 starts from GOC_SEED's, else from 1), each in a child
+ * process (fork) so that a crash is a failure like any other, and stop at
+ * the first failure: its seed is in opts->seed_used and printed as
+ * GOC_SEED=<n>.  Call it outside any run.
+ * Returns: 0 if every seed passed; for the first that failed, 1 (fn
+ *          returned non-zero), 2 (a fatal error), GOC_EDEADLK, or
+ *          -128 - the signal that killed it (abort(): -134).
+ * Errors: GOC_EBUSY (inside a run), GOC_EINVAL, -errno of fork. */
+GOC_NODISCARD GOC_EXTERN int goc_synctest_search(goc_synctest_opts *opts,
+                                                 int n,
+                                                 int (*fn)(void *arg),
+                                                 void *arg);
+/* An in-memory connected stream pair (Go's net.Pipe): a Unix socket pair
+ * that goc owns, whose waits count as durable inside a bubble (the peer
+ * is in the process).  Buffered, unlike net.Pipe: a write returns once
+ * the kernel's buffer has taken it.  Use it with goc_read, goc_write,
+ * goc_close, goc_close_write, as any connection.
+ * Returns: 0 with fds[0], fds[1] set.  Errors: GOC_EINVAL, -errno. */
+GOC_NODISCARD GOC_EXTERN int goc_net_pipe(int fds[2]);
+
 #ifdef __cplusplus
 }
 #endif

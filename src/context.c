@@ -206,7 +206,7 @@ static goc_ctx *cancel_ctx_new(goc_ctx *parent, int64_t deadline)
         return c;
     }
     if (own_deadline) {
-        if (deadline <= goc__nanotime()) {
+        if (deadline <= goc__clock()) {
             cancel(c, GOC_ETIMEDOUT, GOC_ETIMEDOUT);
         } else {
             c->has_timer = true;
@@ -231,7 +231,7 @@ goc_ctx *goc_ctx_with_timeout(goc_ctx *parent, int64_t ns)
 {
     /* Past the end of the clock (the sum would overflow): no deadline
      * ever reached, as in Go. */
-    int64_t now = goc__nanotime();
+    int64_t now = goc__clock();
     return goc_ctx_with_deadline(parent,
                                  ns > INT64_MAX - now ? INT64_MAX : now + ns);
 }

@@ -79,6 +79,11 @@ void goc__env_read(void)
     goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
     goc__env.async_preempt = gocdebug_has("asyncpreempt", "1");
     goc__env.leak_report = gocdebug_has("leakreport", "1");
+    const char *seed = getenv("GOC_SEED");
+    char *end = NULL;
+    goc__env.seed = seed != NULL ? strtoull(seed, &end, 0) : 0;
+    if (end != NULL && *end != '\0')
+        goc__env.seed = 0;
 }
 
 /* At load time, so a fatal error before the first goc_run already honours

@@ -34,6 +34,8 @@ struct goc__env {
     bool async_preempt;  /* GOCDEBUG holds asyncpreempt=1 (Go's GODEBUG
                             asyncpreemptoff, the other way round: off by
                             default in goc) */
+    uint64_t seed;       /* GOC_SEED: a synctest bubble's seed (decimal
+                            or 0x hex); 0 when unset or invalid */
     bool leak_report;    /* GOCDEBUG holds leakreport=1: when main returns,
                             report the goroutines leaked (leakcheck.c) */
 };

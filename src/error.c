@@ -50,6 +50,7 @@ static const struct {
     {GOC_EOF, "GOC_EOF", "end of file"},
     {GOC_E2BIG, "GOC_E2BIG", "message too large"},
     {GOC_EPROTO, "GOC_EPROTO", "protocol error"},
+    {GOC_EDEADLK, "GOC_EDEADLK", "deadlock: every goroutine is blocked"},
 };
 
 const char *goc_strerror(int code)
@@ -122,11 +123,17 @@ void goc__printf(int fd, const char *fmt, ...)
 }
 
 static _Atomic(goc__fatal_dump_fn *) dump_hook;
+static _Atomic(goc__fatal_dump_fn *) note_hook;
 static _Atomic int dying;
 
 void goc__fatal_set_dump(goc__fatal_dump_fn *fn)
 {
     atomic_store_explicit(&dump_hook, fn, memory_order_release);
+}
+
+void goc__fatal_set_note(goc__fatal_dump_fn *fn)
+{
+    atomic_store_explicit(&note_hook, fn, memory_order_release);
 }
 
 /* Runtime text, so that dumps leave it out (debug.c hides goc's frames at
@@ -151,6 +158,10 @@ static __attribute__((noreturn)) void vdie(const char *prefix,
         goc__printf(2, "\n");
         dump(2);
     }
+    goc__fatal_dump_fn *note =
+        atomic_load_explicit(&note_hook, memory_order_acquire);
+    if (note != NULL)
+        note(2);
     if (tb == GOC__TRACEBACK_CRASH) {
         signal(SIGABRT, SIG_DFL);
         abort();

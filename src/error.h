@@ -36,5 +36,8 @@ goc__fatal_signal(const char *fmt, ...);
  * fatal signal handlers).  Installed once, at load time, by debug.c. */
 typedef void goc__fatal_dump_fn(int fd);
 void goc__fatal_set_dump(goc__fatal_dump_fn *fn);
+/* A last line for every fatal error, after the dump (NULL: none): a
+ * synctest bubble's seed (synctest.c). */
+void goc__fatal_set_note(goc__fatal_dump_fn *fn);
 
 #endif /* GOC_ERROR_H */

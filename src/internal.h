@@ -52,6 +52,9 @@ bool goc__timer_del(goc__timer *t);
 int goc__timers_run(goc__p *p, int64_t now);
 /* The earliest deadline over every P's heap, or 0 if none is armed. */
 int64_t goc__timers_next(void);
+/* Set the GOMAXPROCS the next run starts with (0: the default) without
+ * reading it; returns the previous setting (run.c, for synctest.c). */
+int goc__maxprocs_next_swap(int n);
 bool goc__timers_pending(void);
 /* A timer earlier than before was armed at when: wake the sleeper. */
 void goc__timers_kick(int64_t when);

@@ -132,10 +132,10 @@ void goc__mutex_lock_slow(goc_mutex *m, const char *reason)
          *    to the front; its wait started at its first sleep. */
         bool lifo = wait_start != 0;
         if (!lifo)
-            wait_start = goc__nanotime();
+            wait_start = goc__clock();
         goc__g_waiting_on(goc__getg(), m);
         goc__semacquire(&m->sema, lifo, reason);
-        starving = starving || goc__nanotime() - wait_start > STARVATION_NS;
+        starving = starving || goc__clock() - wait_start > STARVATION_NS;
         old = state_load(m);
         if (old & STARVING) {
             /* 5. Handed to us: take it, leave the queue, and end

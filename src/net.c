@@ -481,3 +481,31 @@ int goc_accept(int listen_fd, goc_ctx *ctx)
     goc__pd_release(pd);
     return rc;
 }
+
+int goc_net_pipe(int fds[2])
+{
+    if (fds == NULL)
+        return GOC_EINVAL;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   sv) != 0)
+        return -errno;
+    for (int i = 0; i < 2; i++) {
+        int rc = goc_fd_wrap(sv[i]);
+        goc__pd *pd = rc == 0 ? goc__pd_find(sv[i]) : NULL;
+        if (pd == NULL) {
+            if (i == 1)
+                (void)goc_close(sv[0]);
+            close(sv[i]);
+            if (i == 0)
+                close(sv[1]);
+            return rc != 0 ? rc : GOC_ENOMEM;
+        }
+        goc__spin_lock(&pd->lock);
+        pd->pipe = true;
+        goc__spin_unlock(&pd->lock);
+    }
+    fds[0] = sv[0];
+    fds[1] = sv[1];
+    return 0;
+}

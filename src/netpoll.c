@@ -63,6 +63,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_err;
 static _Atomic bool inited;
 static _Atomic int32_t nwaiters;
+static _Atomic int32_t nwaiters_ext; /* of them, not on a pipe end */
 
 goc__pd *goc__pd_find(int fd)
 {
@@ -123,6 +124,11 @@ int32_t goc__netpoll_waiters(void)
     return atomic_load_explicit(&nwaiters, memory_order_seq_cst);
 }
 
+int32_t goc__netpoll_waiters_ext(void)
+{
+    return atomic_load_explicit(&nwaiters_ext, memory_order_seq_cst);
+}
+
 static uint64_t tag_of(goc__pd *pd)
 {
     return (uint64_t)atomic_load_explicit(&pd->seq, memory_order_relaxed)
@@ -170,6 +176,7 @@ __attribute__((noinline)) int goc__pd_open(int fd)
         goto out;
     }
     pd->is_socket = S_ISSOCK(st.st_mode);
+    pd->pipe = false;
     pd->rready = pd->wready = false;
     pd->closing = false;
     rc = goc__np_open(fd, tag_of(pd));
@@ -429,6 +436,9 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
         w.list = q;
         goc__parker_init(&w.parker, m, &w.note);
         atomic_fetch_add_explicit(&nwaiters, 1, memory_order_seq_cst);
+        bool ext = !pd->pipe;
+        if (ext)
+            atomic_fetch_add_explicit(&nwaiters_ext, 1, memory_order_seq_cst);
         if (w.parker.g != NULL) {
             goc__park_m(m, unlock_pd, pd, "IO wait");
         } else {
@@ -436,6 +446,8 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx)
             thread_sleep(&w);
         }
         atomic_fetch_sub_explicit(&nwaiters, 1, memory_order_relaxed);
+        if (ext)
+            atomic_fetch_sub_explicit(&nwaiters_ext, 1, memory_order_relaxed);
         goc__ctx_unwatch(&w.watch); /* waits out a cancel touching w */
         /* why was written under the lock by the waker, before the wake */
         switch (w.why) {
@@ -530,4 +542,5 @@ void goc__netpoll_teardown(void)
         }
     }
     atomic_store_explicit(&nwaiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&nwaiters_ext, 0, memory_order_relaxed);
 }

@@ -67,6 +67,9 @@ typedef struct goc__pd {
     _Atomic uint32_t seq;         /* lock for writes; read by events */
     _Atomic uint8_t state;        /* GOC__PD_*; read without lock by calls */
     bool is_socket;               /* send(MSG_NOSIGNAL) instead of write */
+    bool pipe;                    /* a goc_net_pipe end: its peer is in the
+                                     process, so a wait on it is durable
+                                     in a synctest bubble */
     bool closing;                 /* goc_close or goc_fd_forget has begun */
     bool close_fd;                /* closing by goc_close (else forget) */
     bool rready, wready;
@@ -109,6 +112,8 @@ int goc__pd_wait(goc__pd *pd, int mode, goc_ctx *ctx);
 bool goc__netpoll_inited(void);
 /* Goroutines and threads parked on descriptors right now (a hint). */
 int32_t goc__netpoll_waiters(void);
+/* Of them, those on descriptors that are not goc_net_pipe ends. */
+int32_t goc__netpoll_waiters_ext(void);
 /* Poll for up to delay ns (< 0: until an event or a break) and ready every
  * waiter whose descriptor became ready: into m's P if m holds one, else
  * the global queue (m: the caller's M; any M, with or without a P).

@@ -199,6 +199,12 @@ GOC__RUNTIME_TEXT
 void goc__preempt_slow(void)
 {
     goc__m *m = goc__getm();
+    if (goc__unlikely(atomic_load_explicit(&goc__bubble.on,
+                                           memory_order_relaxed))) {
+        if (m != NULL && m->curg != NULL && m->p != NULL)
+            goc__bubble_choose(m);
+        return;
+    }
     /* Not a goroutine (a plain thread, g0), or in a blocking call: no
      * slice of ours is over. */
     if (m == NULL || m->curg == NULL || m->p == NULL ||

@@ -75,6 +75,11 @@ void goc__yield_m(goc__m *m);
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
+/* A bubble's goroutine enters a goc call (synctest.c keeps the
+ * preemption word set in a bubble, so every one comes here): record it in
+ * the trace, and let the seed reorder the run queue or yield.  Only on: a
+ * goroutine holding the bubble's P. */
+void goc__bubble_choose(goc__m *m);
 
 /* The preemption check every goc call that may block (and goc_go,
  * goc_ctx_err, the polling forms) makes on its way in, before it takes

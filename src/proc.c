@@ -271,8 +271,11 @@ void goc__m_init_thread(goc__m *m)
     m->cpuclock = pthread_getcpuclockid(pthread_self(), &clock) == 0
                       ? (int32_t)clock
                       : (int32_t)CLOCK_THREAD_CPUTIME_ID; /* "unknown" */
-    m->rand = ((uint64_t)m->id * 0x9E3779B97F4A7C15ULL ^
-               (uint64_t)goc__nanotime()) | 1;
+    /* In a bubble the M's draws (select's order) follow the seed. */
+    uint64_t salt = atomic_load_explicit(&goc__bubble.on, memory_order_relaxed)
+                        ? goc__bubble.seed
+                        : (uint64_t)goc__nanotime();
+    m->rand = ((uint64_t)(m->id + 1) * 0x9E3779B97F4A7C15ULL ^ salt) | 1;
     goc__thread_stack(&m->g0_stack_lo, &m->g0_stack_size);
     (void)goc__altstack_init(m); /* without one, overflow is a plain SEGV */
     /* A thread inherits its creator's signal mask: a program that blocked
@@ -572,7 +575,7 @@ static bool run_due_timers(goc__p *p)
                                          memory_order_relaxed);
     if (goc__likely(first == 0))
         return false;
-    int64_t now = goc__nanotime();
+    int64_t now = goc__clock();
     return now >= first && goc__timers_run(p, now) > 0;
 }
 
@@ -596,7 +599,7 @@ static void run_overdue_timers(goc__p *p)
         if (v == p || first == 0)
             continue;
         if (now == 0)
-            now = goc__nanotime();
+            now = goc__clock();
         /* A difference, not first + TIMER_OVERDUE_NS: a timer at the end
          * of the clock (INT64_MAX, "never") would overflow the sum. */
         if (now - first >= TIMER_OVERDUE_NS)
@@ -695,7 +698,10 @@ static goc__p *retire_p(goc__m *m)
 static bool idle_sleep(goc__m *m, goc__pdwaiter **polled)
 {
     bool net = goc__netpoll_waiters() > 0;
-    if (!net && goc__timers_next() == 0)
+    /* A bubble's timers are on its virtual clock: bubble_idle moves it,
+     * and an idle M of a bubble sleeps for descriptors only. */
+    bool timed = !atomic_load_explicit(&goc__bubble.on, memory_order_relaxed);
+    if (!net && (!timed || goc__timers_next() == 0))
         return false;
     goc__m *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&goc__sched.timerm, &none, m,
@@ -707,7 +713,7 @@ static bool idle_sleep(goc__m *m, goc__pdwaiter **polled)
     atomic_store_explicit(&goc__sched.timer_via_poll, via_poll,
                           memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
-    int64_t next = goc__timers_next();
+    int64_t next = timed ? goc__timers_next() : 0;
     atomic_store_explicit(&goc__sched.timer_until, next, memory_order_seq_cst);
     if (!goc__exiting()) {
         if (via_poll && (net || next != 0)) {
@@ -800,6 +806,102 @@ static bool spin_linger(goc__m *m)
     struct timespec nap = {0, SPINNER_NAP_NS};
     nanosleep(&nap, NULL);
     return true;
+}
+
+static void begin_exit(void);
+
+/* What the goroutines of a bubble are doing, seen from its idle M. */
+struct bubble_census {
+    int running;   /* RUNNING with the P given up: in a blocking call */
+    int runnable;
+    int waiting;
+};
+
+static void bubble_count(goc__g *g, void *arg)
+{
+    struct bubble_census *c = arg;
+    uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
+    if (s == GOC__GWAITING)
+        c->waiting++;
+    else if (s == GOC__GRUNNABLE)
+        c->runnable++;
+    else if (s == GOC__GRUNNING)
+        c->running++;
+}
+
+/* A bubble's deadlock: every goroutine waits, durably, and no timer can
+ * wake one.  Say so with the dump and the seed, and end the run (its
+ * goroutines are abandoned, as when main returns). */
+static void bubble_deadlock(void)
+{
+    goc__printf(2, "goc_synctest: deadlock: every goroutine in the bubble "
+                   "is blocked, and no timer is pending\n\n");
+    goc_dump(2);
+    goc__bubble.result = GOC_EDEADLK; /* goc_synctest_run says the seed */
+    begin_exit();
+}
+
+/* m, of a bubble (docs/design/synctest.md), gave up the bubble's one P
+ * and found nothing to run.  Take the P back and decide, in order:
+ *   - a goroutine is runnable after all: run it;
+ *   - one is in a blocking call, or waits on a descriptor that is not a
+ *     goc_net_pipe end: not durably blocked (the world outside wakes
+ *     it), so m waits as any idle M does, on real time;
+ *   - the poller has events for the pipes (their writers wrote before
+ *     they blocked): run what they ready;
+ *   - a goroutine waits in goc_synctest_wait: ready it;
+ *   - a timer is pending: move the virtual clock to the earliest one
+ *     (the look that follows runs it);
+ *   - none of these: the bubble is deadlocked.
+ * Returns: 1 to look again (m holds the P), 0 to wait as an idle M
+ * (without the P), -1 when the run ends. */
+static int bubble_idle(goc__m *m)
+{
+    goc__p *p = goc__pidletake();
+    if (p == NULL)
+        return 0; /* a goroutine back from a blocking call has it */
+    goc__acquirep(m, p);
+    struct bubble_census c = {0, 0, 0};
+    goc__lock(&goc__sched.lock);
+    goc__g_each(bubble_count, &c);
+    goc__unlock(&goc__sched.lock);
+    if (c.runnable > 0 ||
+        atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed) > 0)
+        return 1;
+    if (c.running == 0 && goc__netpoll_inited() &&
+        goc__netpoll_waiters() > 0) {
+        goc__pdwaiter *polled = goc__netpoll_take(0);
+        if (polled != NULL) {
+            (void)goc__netpoll_wake(m, polled);
+            return 1;
+        }
+    }
+    if (c.running > 0 || goc__netpoll_waiters_ext() > 0) {
+        goc__lock(&goc__sched.lock);
+        releasep(m);
+        goc__pidleput(p);
+        goc__unlock(&goc__sched.lock);
+        return 0;
+    }
+    goc__lock(&goc__sched.lock);
+    goc__g *w = goc__bubble.waiter;
+    goc__bubble.waiter = NULL;
+    goc__unlock(&goc__sched.lock);
+    if (w != NULL) {
+        goc__ready_m(m, w);
+        return 1;
+    }
+    int64_t next = goc__timers_next();
+    if (next != 0) {
+        if (next > atomic_load_explicit(&goc__bubble.vclock,
+                                        memory_order_relaxed))
+            atomic_store_explicit(&goc__bubble.vclock, next,
+                                  memory_order_relaxed);
+        /* The next look runs p's due timers; another P has none. */
+        return 1;
+    }
+    bubble_deadlock();
+    return -1;
 }
 
 /* Find a G to run; blocks until there is one.  On return m holds a P, and
@@ -907,6 +1009,15 @@ top:
         }
     }
 idle:;
+    /* 7b. In a bubble: move its virtual clock, or end it deadlocked. */
+    if (goc__unlikely(atomic_load_explicit(&goc__bubble.on,
+                                           memory_order_relaxed))) {
+        int b = bubble_idle(m);
+        if (b > 0)
+            goto top;
+        if (b < 0)
+            return NULL;
+    }
     /* 8. Timers pending somewhere, or goroutines waiting on descriptors:
      *    sleep until the earliest timer or a descriptor's event, unless
      *    another M already does.  Then take an idle P and look again: the
@@ -942,7 +1053,6 @@ static void reset_spinning(goc__m *m)
  * Running goroutines
  * ------------------------------------------------------------------------ */
 
-static void begin_exit(void);
 
 #define STACK_WAIT_SPINS 64               /* failures before a sleep */
 #define STACK_WAIT_NS (1000 * 1000)        /* the sleep */

@@ -18,6 +18,13 @@
 #include "race.h"
 
 static int maxprocs_next; /* goc_maxprocs before a run; 0 = default */
+
+int goc__maxprocs_next_swap(int n)
+{
+    int prev = maxprocs_next;
+    maxprocs_next = n;
+    return prev;
+}
 /* A goc_run is between its start and its return (goc__sched.running is
  * set only once the run is fully set up, and cleared before this). */
 static _Atomic bool run_claimed;

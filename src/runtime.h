@@ -544,4 +544,49 @@ extern struct goc__coarse {
     char pad[GOC__CACHE_LINE - sizeof(int64_t)];
 } goc__coarse;
 
+/* A synctest bubble (synctest.c, docs/design/synctest.md): a run that is
+ * one bubble, on one P, with a virtual clock and seeded choices.  `on` is
+ * set before the run starts and cleared after it: constant while any
+ * goroutine runs, read relaxed anywhere (one load on the paths that ask).
+ * The generator, yields_left and the trace belong to whoever holds the
+ * bubble's one P; waiter is under sched.lock; vclock moves only while
+ * every goroutine is blocked (proc.c, bubble_idle), read anywhere. */
+extern struct goc__bubble {
+    _Alignas(GOC__CACHE_LINE) _Atomic bool on;
+    _Atomic int64_t vclock;  /* goc__clock() inside the bubble */
+    uint64_t seed;
+    uint64_t rand;           /* the choices' generator (xorshift) */
+    int32_t yields_left;     /* extra yields at goc calls still allowed */
+    uint32_t yield_odds;     /* a goc call yields with odds 1 in this */
+    goc__g *waiter;          /* in goc_synctest_wait; sched.lock */
+    int64_t last_goid;       /* the goroutine last seen in a goc call */
+    uint64_t trace_hash;     /* FNV-1a of the goids switched to, in order */
+    uint64_t switches;       /* how many switches */
+    int result;              /* GOC_EDEADLK once a deadlock ended it */
+} goc__bubble;
+
+/* The clock of goc_now, timers, sleeps and deadlines: CLOCK_MONOTONIC,
+ * or the bubble's virtual clock, which only moves when every goroutine
+ * waits (then straight to the next timer). */
+int64_t goc__nanotime(void); /* os.h */
+static inline int64_t goc__clock(void)
+{
+    if (goc__unlikely(atomic_load_explicit(&goc__bubble.on,
+                                           memory_order_relaxed)))
+        return atomic_load_explicit(&goc__bubble.vclock,
+                                    memory_order_relaxed);
+    return goc__nanotime();
+}
+
+/* A draw from the bubble's generator in [0, bound): the P holder's. */
+static inline uint32_t goc__bubble_rand(uint32_t bound)
+{
+    uint64_t x = goc__bubble.rand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    goc__bubble.rand = x;
+    return (uint32_t)((((x * 0x2545F4914F6CDD1DULL) >> 32) * bound) >> 32);
+}
+
 #endif /* GOC_RUNTIME_H */

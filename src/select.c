@@ -247,7 +247,7 @@ static bool timed_unlock(goc__g *g, void *arg)
 static void thread_wait(goc__selstate *st, goc__note *note, int64_t deadline)
 {
     GOC_ASSERT_NONE_HELD();
-    if (goc__notetsleep(note, deadline - goc__nanotime()))
+    if (goc__notetsleep(note, deadline - goc__clock()))
         return;
     if (goc__sel_claim(st)) {
         st->fired = NULL; /* timed out */
@@ -336,7 +336,7 @@ static int select_nothing(int mode, int64_t deadline)
         return GOC_EAGAIN;
     if (mode == MODE_BLOCK)
         goc__block_forever("select (no cases)");
-    goc_sleep(deadline - goc__nanotime());
+    goc_sleep(deadline - goc__clock());
     return GOC_ETIMEDOUT;
 }
 
@@ -345,7 +345,7 @@ static int select_nothing(int mode, int64_t deadline)
 GOC__RUNTIME_TEXT
 static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
 {
-    if (mode == MODE_UNTIL && deadline <= goc__nanotime()) {
+    if (mode == MODE_UNTIL && deadline <= goc__clock()) {
         int rc = select_mode(cases, n, MODE_TRY, 0); /* poll once */
         return rc == GOC_EAGAIN ? GOC_ETIMEDOUT : rc;
     }

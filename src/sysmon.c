@@ -224,7 +224,9 @@ static int retake(int64_t now, int64_t *next)
             continue;
         }
         if (st == GOC__PRUNNING) {
-            if (preempt_long_slice(i, p, now, next))
+            /* A bubble's schedule is its seed's alone: no slices. */
+            if (!atomic_load_explicit(&goc__bubble.on, memory_order_relaxed) &&
+                preempt_long_slice(i, p, now, next))
                 n++; /* look again soon: the handler will want us */
             continue;
         }
@@ -473,7 +475,8 @@ static void *sysmon_main(void *arg)
         next = INT64_MAX;
         if (retake(now, &next) > 0)
             busy = true;
-        if (lend(now) > 0)
+        if (!atomic_load_explicit(&goc__bubble.on, memory_order_relaxed) &&
+            lend(now) > 0) /* a bubble keeps its one P */
             busy = true;
         idle = busy ? 0 : idle + 1;
     }

@@ -333,13 +333,13 @@ bool goc__timers_pending(void)
  * must not overflow. */
 static int64_t when_after(int64_t ns)
 {
-    int64_t now = goc__nanotime();
+    int64_t now = goc__clock();
     return ns > INT64_MAX - now ? INT64_MAX : now + ns;
 }
 
 int64_t goc_now(void)
 {
-    return goc__nanotime();
+    return goc__clock();
 }
 
 static int sleep_fire(goc__timer *t, void *arg, int64_t now)

@@ -17,6 +17,7 @@
 #define GOC_ECLOSED   (-5001)      /* channel or descriptor closed */
 #define GOC_EOF       (-5002)      /* end of stream */
 #define GOC_E2BIG     (-E2BIG)     /* too large: an HTTP head or body over its limit */
+#define GOC_EDEADLK   (-EDEADLK)   /* a synctest bubble deadlocked */
 #define GOC_EPROTO    (-EPROTO)    /* a peer broke the protocol (a malformed HTTP message) */
 
 #endif /* GOC_ERRNO_H */
