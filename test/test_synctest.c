@@ -7,6 +7,8 @@
  * the real time they take loosely (they must not have slept for real).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +277,49 @@ static int blocking(void *arg)
 TEST(synctest_blocking_call_not_durable)
 {
     ASSERT_OK(goc_synctest(blocking, NULL));
+}
+
+/* A descriptor that is not a pipe end: its wait is not durable, so the
+ * clock waits for it (here a plain thread writes after 50 ms of real
+ * time). */
+static void *late_writer(void *arg)
+{
+    int fd = *(int *)arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    ASSERT_EQ(write(fd, "x", 1), 1);
+    return NULL;
+}
+
+static void real_reader(void *arg)
+{
+    int *fds = arg;
+    char b;
+    ASSERT_EQ(goc_read(fds[0], &b, 1, NULL), 1);
+    fds[2] = (int)vt(); /* when the data came, on the bubble's clock */
+}
+
+static int real_fd(void *arg)
+{
+    (void)arg;
+    int fds[3] = {-1, -1, -1};
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    ASSERT_OK(goc_fd_wrap(fds[0]));
+    ASSERT_OK(goc_go(real_reader, fds));
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, late_writer, &fds[1]), 0);
+    goc_sleep(HOUR);
+    /* The hour could not pass while the reader waited on a real socket. */
+    ASSERT_EQ(fds[2], 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_OK(goc_close(fds[0]));
+    close(fds[1]);
+    return 0;
+}
+
+TEST(synctest_real_fd_not_durable)
+{
+    ASSERT_OK(goc_synctest(real_fd, NULL));
 }
 
 /* ---- goc_net_pipe ---- */
