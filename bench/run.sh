@@ -127,7 +127,24 @@ median() { # median NUMBERS... (one per line on stdin)
     else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# dist NUMBERS... (one per line on stdin): "min / median / max", so that
+# one good run cannot hide a bad state (the machines are noisy).
+dist() {
+  grep -E "^[0-9.eE+-]+$" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "NaN"; exit }
+    m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+    printf "%s / %s / %s", a[1], m, a[NR] }'
+}
+
 summary=()
+dists=()
+# add_dist NAME GOC_VALUES GO_VALUES: a line of the distribution table
+# (values one per line).
+add_dist() {
+  local line
+  line=$(printf '%-19s goc %-30s' "$1" "$(printf '%s\n' "$2" | dist)")
+  [ "$have_go" = 1 ] && line+="   Go $(printf '%s\n' "$3" | dist)"
+  dists+=("$line")
+}
 # add_row NAME BETTER GOC_MEDIAN [GO_MEDIAN [EXTRA]]: a line of the table.
 add_row() {
   if [ "$have_go" = 1 ]; then
@@ -164,6 +181,8 @@ run_group() {
     done
     add_row "$name" "$better" "$(printf '%s\n' "${gv[@]}" | median)" \
       "$(printf '%s\n' "${ov[@]+"${ov[@]}"}" | median)"
+    add_dist "$name" "$(printf '%s\n' "${gv[@]}")" \
+      "$(printf '%s\n' "${ov[@]+"${ov[@]}"}")"
   done
 }
 
@@ -285,9 +304,14 @@ for b in "${NET_BENCHES[@]}"; do
     [ "$ref" = 1 ] && extra="   net/http: $(printf '%s\n' "${!ra}" | median)"
     add_row "$name$suffix" "$better" "$(printf '%s\n' "${!ga}" | median)" \
       "$(printf '%s\n' ${!oa+"${!oa}"} | median)" "$extra"
+    add_dist "$name$suffix" "$(printf '%s\n' "${!ga}")" \
+      "$(printf '%s\n' ${!oa+"${!oa}"})"
   done
 done
 
 echo
 echo "# medians over $RUNS interleaved runs"
 printf '%s\n' "${summary[@]}"
+echo
+echo "# the distribution over the $RUNS runs: min / median / max"
+printf '%s\n' "${dists[@]}"
