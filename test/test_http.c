@@ -422,20 +422,30 @@ static void gate_free(struct gate *g)
     goc_chan_release(g->saw);
 }
 
-static void ctx_gone_main(void *arg)
+/* Start a server whose handler is `held` (on g), and send it a request
+ * that stays in the handler.  Returns: the client's descriptor, once the
+ * handler has begun. */
+static int start_held(struct srv *v, struct gate *g)
 {
-    (void)arg;
-    struct gate g;
-    gate_init(&g);
-    struct srv v;
-    goc_http_server_opts o = {.handler = held, .arg = &g};
-    srv_start(&v, &o);
-    int fd = goc_tcp_dial(v.addr, NULL);
+    gate_init(g);
+    goc_http_server_opts o = {.handler = held, .arg = g};
+    srv_start(v, &o);
+    int fd = goc_tcp_dial(v->addr, NULL);
     ASSERT_FD(fd);
     const char *req = "GET /hold HTTP/1.1\r\n\r\n";
     ASSERT_IO(goc_write(fd, req, strlen(req), NULL), strlen(req));
     int x;
-    ASSERT_OK(goc_chan_recv(g.entered, &x));
+    ASSERT_OK(goc_chan_recv(g->entered, &x));
+    return fd;
+}
+
+static void ctx_gone_main(void *arg)
+{
+    (void)arg;
+    struct gate g;
+    struct srv v;
+    int fd = start_held(&v, &g);
+    int x;
     ASSERT_OK(goc_close(fd)); /* the client goes away */
     ASSERT_OK(goc_chan_recv(g.saw, &x));
     ASSERT_ERR(x, GOC_ECANCELED);
@@ -465,17 +475,10 @@ static void graceful_main(void *arg)
 {
     (void)arg;
     struct gate g;
-    gate_init(&g);
     struct srv v;
-    goc_http_server_opts o = {.handler = held, .arg = &g};
-    srv_start(&v, &o);
     /* One request in flight, one idle kept-alive connection. */
-    int busy = goc_tcp_dial(v.addr, NULL);
-    ASSERT_FD(busy);
-    const char *req = "GET /hold HTTP/1.1\r\n\r\n";
-    ASSERT_IO(goc_write(busy, req, strlen(req), NULL), strlen(req));
+    int busy = start_held(&v, &g);
     int x;
-    ASSERT_OK(goc_chan_recv(g.entered, &x));
     /* Idle: answered once, and kept alive (accepted: a connection still
      * in the listener's queue would be reset when the listener closes). */
     int idle = goc_tcp_dial(v.addr, NULL);
@@ -530,16 +533,9 @@ static void forced_main(void *arg)
 {
     (void)arg;
     struct gate g;
-    gate_init(&g);
     struct srv v;
-    goc_http_server_opts o = {.handler = held, .arg = &g};
-    srv_start(&v, &o);
-    int busy = goc_tcp_dial(v.addr, NULL);
-    ASSERT_FD(busy);
-    const char *req = "GET /hold HTTP/1.1\r\n\r\n";
-    ASSERT_IO(goc_write(busy, req, strlen(req), NULL), strlen(req));
+    int busy = start_held(&v, &g);
     int x;
-    ASSERT_OK(goc_chan_recv(g.entered, &x));
     /* The handler never returns by itself: the deadline ends it. */
     goc_ctx *ctx = goc_ctx_with_timeout(NULL, 20 * MS);
     ASSERT_ERR(goc_http_shutdown(v.s, ctx), GOC_ETIMEDOUT);
