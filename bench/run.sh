@@ -33,7 +33,9 @@ RUNS=${RUNS:-5}
 ONLY=${ONLY:-}
 
 # name | environment | goc program and flags (under BUILD_DIR/bench) |
-# Go twin (package under bench/go) and flags | which is better
+# Go twin (package under bench/go) and flags | which is better [| the
+# RESULT fields to compare, default "value": a row per field after the
+# first, named NAME_FIELD, from the same runs]
 BENCHES=(
   "yield|-|bench_yield -n 10000000|yield -n 10000000|lower"
   "spawn_yield|-|bench_spawn_yield -n 1000000|spawn_yield -n 1000000|lower"
@@ -49,7 +51,9 @@ BENCHES=(
   "timers|-|bench_timers -n 100000 -max 100|timers -n 100000 -max 100|lower"
   "timers_p99|-|bench_timers -n 100000 -max 100 -report p99|timers -n 100000 -max 100 -report p99|lower"
   "after|-|bench_after -n 1000000|after -n 1000000|lower"
-  "park|-|bench_park -n 100000|park -n 100000|lower"
+  "park|-|bench_park -n 100000|park -n 100000|lower|value spawn_park_ms join_ms"
+  "park_gmp1|GOMAXPROCS=1|bench_park -n 100000|park -n 100000|lower|spawn_park_ms join_ms"
+  "sleepers|-|bench_sleepers -n 100000|sleepers -n 100000|lower|value peak_rss_kb"
   "preempt|-|bench_preempt -n 1000|preempt -n 1000|lower"
   "preempt_gmp1|GOMAXPROCS=1|bench_preempt -n 1000|preempt -n 1000|lower"
 )
@@ -118,8 +122,8 @@ else
   echo "# go not found: running the goc side only (apt-get install golang-go)"
 fi
 
-value() { # value LINE -> the value= field of a RESULT line
-  sed -n 's/.* value=\([^ ]*\).*/\1/p' <<<"$1"
+value() { # value LINE [FIELD] -> the FIELD= (default value=) field of a RESULT line
+  sed -n "s/.* ${2:-value}=\([^ ]*\).*/\1/p" <<<"$1"
 }
 
 median() { # median NUMBERS... (one per line on stdin)
@@ -165,24 +169,29 @@ run_group() {
   local gdir=$1 odir=$2 b name envv gcmd twin better line k
   shift 2
   for b in "$@"; do
-    IFS='|' read -r name envv gcmd twin better <<<"$b"
+    local fields f
+    IFS='|' read -r name envv gcmd twin better fields <<<"$b"
     [ "$envv" = - ] && envv=""
+    [ -z "$fields" ] && fields=value
     if [ -n "$ONLY" ] && ! grep -qw "$name" <<<"$ONLY"; then continue; fi
-    local gv=() ov=()
+    local -A gv=() ov=()
     for k in $(seq 1 "$RUNS"); do
       line=$(cd "$gdir" && env $envv timeout 300 ./$gcmd | grep '^RESULT ' | tail -1) || line=""
       echo "goc  $line"
-      gv+=("$(value "$line")")
+      for f in $fields; do gv[$f]+="$(value "$line" "$f")"$'\n'; done
       if [ "$have_go" = 1 ]; then
         line=$(cd "$odir" && env $envv timeout 300 ./$twin | grep '^RESULT ' | tail -1) || line=""
         echo "go   $line"
-        ov+=("$(value "$line")")
+        for f in $fields; do ov[$f]+="$(value "$line" "$f")"$'\n'; done
       fi
     done
-    add_row "$name" "$better" "$(printf '%s\n' "${gv[@]}" | median)" \
-      "$(printf '%s\n' "${ov[@]+"${ov[@]}"}" | median)"
-    add_dist "$name" "$(printf '%s\n' "${gv[@]}")" \
-      "$(printf '%s\n' "${ov[@]+"${ov[@]}"}")"
+    for f in $fields; do
+      local row=$name
+      [ "$f" != value ] && row=${name}_$f
+      add_row "$row" "$better" "$(printf '%s' "${gv[$f]}" | median)" \
+        "$(printf '%s' "${ov[$f]:-}" | median)"
+      add_dist "$row" "$(printf '%s' "${gv[$f]}")" "$(printf '%s' "${ov[$f]:-}")"
+    done
   done
 }
 
