@@ -14,7 +14,9 @@
  * The guard page is made with MADV_GUARD_INSTALL (Linux 6.13), which does
  * not split the mapping; on older kernels (and under qemu-user)
  * mprotect(PROT_NONE) does, and once the kernel refuses more mappings the
- * remaining slots go without a guard (counted, warned about once).
+ * remaining slots go without a guard (counted, warned about once).  A
+ * refill's fresh slots get their guards in one process_madvise, and in a
+ * spawn storm their top pages populated in another (refill_fresh).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
