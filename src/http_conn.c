@@ -225,6 +225,7 @@ void goc__http_rd_body_start(goc__http_rd *rd, const goc__http_head *h,
     rd->body = h->body;
     rd->left = h->content_length;
     memset(&rd->chunk, 0, sizeof rd->chunk);
+    rd->chunk_end = false;
     rd->dec_off = rd->dec_len = 0;
     rd->body_done = h->body == GOC__HTTP_BODY_NONE ||
                     (h->body == GOC__HTTP_BODY_LENGTH && rd->left == 0);
@@ -262,7 +263,7 @@ static ssize_t chunked_read(goc__http_rd *rd, void *p, size_t n,
                             goc_ctx *ctx)
 {
     while (rd->dec_len == 0) {
-        if (rd->chunk.state < 0)
+        if (rd->chunk_end)
             return 0; /* the last chunk and trailer are read */
         if (rd->off == rd->have) {
             int err = fill(rd, ctx);
@@ -278,7 +279,7 @@ static ssize_t chunked_read(goc__http_rd *rd, void *p, size_t n,
         rd->dec_len = len;
         rd->off += used;
         if (st == 1)
-            rd->chunk.state = -1; /* ended: the decoder's state is ours */
+            rd->chunk_end = true;
     }
     size_t k = rd->dec_len < n ? rd->dec_len : n;
     memcpy(p, rd->buf + rd->dec_off, k);

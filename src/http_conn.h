@@ -46,6 +46,7 @@ typedef struct goc__http_rd {
     enum goc__http_body body;
     uint64_t left;            /* GOC__HTTP_BODY_LENGTH: bytes to come */
     goc__http_chunked chunk;  /* GOC__HTTP_BODY_CHUNKED: the decoder */
+    bool chunk_end;           /* it has read the last chunk and trailer */
     size_t dec_off, dec_len;  /* decoded chunk data not yet handed out */
     bool body_done;           /* the body has been read to its end */
     int body_err;             /* a sticky error of the body (< 0) */

@@ -32,8 +32,12 @@
  * sequentially consistent, so one of the two sees the other).  So an idle
  * connection is either closed by shutdown or sees the flag and ends
  * itself; an active one finishes its request, answers it with
- * "Connection: close", and ends.  The connection that unlinks the last
- * one while shutting closes s->drained, which shutdown and free wait on.
+ * "Connection: close", and ends.  s->drained is closed once the server
+ * is shutting with no connection left: by shutdown itself when there is
+ * none, else by the connection that unlinks the last one (shutting is
+ * set under s->mu, and connections link and unlink under it, so exactly
+ * one of the two sees the count reach 0 while shutting).  Shutdown and
+ * free wait on it.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -102,11 +106,11 @@ struct goc_http_server {
     struct goc__http_conn *conns; /* under mu */
     size_t nconns;                /* under mu */
     bool serving;                 /* goc_http_serve was called; under mu */
-    bool closed;                  /* goc_http_close ran; under mu */
     _Atomic bool shutting;        /* shutdown or close began */
     goc_ctx *base;
     goc_ctx *accept_ctx;
-    goc_chan *drained;            /* made under mu once shutting */
+    goc_chan *drained;            /* closed once shutting with no
+                                     connection left (under mu) */
     goc_chan *serve_done;         /* closed when goc_http_serve returns */
 };
 
@@ -125,18 +129,16 @@ static int head_put(struct goc__http_conn *c, size_t *len, const char *s,
     return 0;
 }
 
-static int head_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
-static int head_printf(struct goc__http_conn *c, size_t *len, const char *fmt,
-                      ...)
+/* Append a chunk's size line: n in hex, CRLF. */
+static int head_chunk_size(struct goc__http_conn *c, size_t *len, size_t n)
 {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    return head_put(c, len, tmp, (size_t)n < sizeof tmp ? (size_t)n
-                                                       : sizeof tmp - 1);
+    char d[2 * sizeof n + 2], *p = d + sizeof d;
+    *--p = '\n';
+    *--p = '\r';
+    do
+        *--p = "0123456789abcdef"[n & 15];
+    while ((n >>= 4) != 0);
+    return head_put(c, len, p, (size_t)(d + sizeof d - p));
 }
 
 /* Write c->out[0..len) then, if n, p[0..n).  Returns: 0 or the error
@@ -250,7 +252,7 @@ static int start_stream(goc_http_rw *w)
     w->body_len = 0;
     if (n > 0 && w->framing == FRAME_CHUNKED) {
         size_t l = (size_t)len;
-        if (head_printf(c, &l, "%zx\r\n", n) != 0 ||
+        if (head_chunk_size(c, &l, n) != 0 ||
             head_put(c, &l, w->body, n) != 0 || head_put(c, &l, "\r\n", 2) != 0)
             return w->err = GOC_ENOMEM;
         return send_out(w, l, NULL, 0);
@@ -266,7 +268,7 @@ static int send_body(goc_http_rw *w, const void *p, size_t n)
     if (w->framing != FRAME_CHUNKED)
         return send_out(w, 0, p, n);
     size_t l = 0;
-    if (head_printf(w->c, &l, "%zx\r\n", n) != 0)
+    if (head_chunk_size(w->c, &l, n) != 0)
         return w->err = GOC_ENOMEM;
     int err = send_out(w, l, p, n);
     return err != 0 ? err : send_out(w, 0, "\r\n", 2);
@@ -695,7 +697,9 @@ static void conn_unlink(struct goc__http_conn *c)
         s->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    goc_chan *drained = --s->nconns == 0 ? s->drained : NULL;
+    goc_chan *drained = --s->nconns == 0 && atomic_load(&s->shutting)
+                            ? s->drained
+                            : NULL;
     if (drained != NULL)
         goc_chan_retain(drained); /* s may be freed once it is closed */
     goc_mutex_unlock(&s->mu);
@@ -825,13 +829,13 @@ goc_http_server *goc_http_server_new(const goc_http_server_opts *opts,
     s->base = goc_ctx_with_cancel(NULL);
     s->accept_ctx = goc_ctx_with_cancel(NULL);
     s->serve_done = goc_chan_make(0, 0);
-    if (s->base == NULL || s->accept_ctx == NULL || s->serve_done == NULL) {
-        if (s->base != NULL)
-            goc_ctx_release(s->base);
-        if (s->accept_ctx != NULL)
-            goc_ctx_release(s->accept_ctx);
-        if (s->serve_done != NULL)
-            goc_chan_release(s->serve_done);
+    s->drained = goc_chan_make(0, 0);
+    if (s->base == NULL || s->accept_ctx == NULL || s->serve_done == NULL ||
+        s->drained == NULL) {
+        goc_ctx_release(s->base); /* each release takes NULL */
+        goc_ctx_release(s->accept_ctx);
+        goc_chan_release(s->serve_done);
+        goc_chan_release(s->drained);
         free(s);
         *err = GOC_ENOMEM;
         return NULL;
@@ -873,26 +877,20 @@ int goc_http_serve(goc_http_server *s, int listen_fd)
     return ret;
 }
 
-/* Begin shutting down: no more accepting; returns with s->drained made.
- * graceful: end the idle connections; else every one. */
+/* Begin shutting down: no more accepting.  graceful: end the idle
+ * connections; else every one. */
 static void begin_shutdown(goc_http_server *s, bool graceful)
 {
     goc_mutex_lock(&s->mu);
-    atomic_store(&s->shutting, true);
-    if (s->drained == NULL) {
-        s->drained = goc_chan_make(0, 0);
-        GOC__ASSERT_ALWAYS(s->drained != NULL); /* a small allocation */
-        if (s->nconns == 0)
-            (void)!goc_chan_close(s->drained);
-    }
+    bool first = !atomic_exchange(&s->shutting, true);
+    if (first && s->nconns == 0)
+        (void)!goc_chan_close(s->drained); /* else the last one out does */
     for (struct goc__http_conn *c = s->conns; c != NULL; c = c->next) {
         int idle = CONN_IDLE;
         if (!graceful || atomic_compare_exchange_strong(&c->state, &idle,
                                                         CONN_CLOSING))
             (void)shutdown(c->rd.fd, SHUT_RDWR); /* open: c is linked */
     }
-    if (!graceful)
-        s->closed = true;
     goc_mutex_unlock(&s->mu);
     goc_ctx_cancel(s->accept_ctx);
     if (!graceful)

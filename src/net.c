@@ -490,19 +490,18 @@ int goc_net_pipe(int fds[2])
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
                    sv) != 0)
         return -errno;
+    int rc = goc_fd_wrap(sv[0]);
+    if (rc == 0)
+        rc = goc_fd_wrap(sv[1]);
+    if (rc != 0) {
+        (void)goc_close(sv[0]); /* close(2) on one goc does not own */
+        (void)goc_close(sv[1]);
+        return rc;
+    }
     for (int i = 0; i < 2; i++) {
-        int rc = goc_fd_wrap(sv[i]);
-        goc__pd *pd = rc == 0 ? goc__pd_find(sv[i]) : NULL;
-        if (pd == NULL) {
-            if (i == 1)
-                (void)goc_close(sv[0]);
-            close(sv[i]);
-            if (i == 0)
-                close(sv[1]);
-            return rc != 0 ? rc : GOC_ENOMEM;
-        }
+        goc__pd *pd = goc__pd_find(sv[i]); /* wrapped: it has one */
         goc__spin_lock(&pd->lock);
-        pd->pipe = true;
+        pd->pipe = true; /* read by goc__pd_wait under the same lock */
         goc__spin_unlock(&pd->lock);
     }
     fds[0] = sv[0];

@@ -814,16 +814,13 @@ static void begin_exit(void);
 struct bubble_census {
     int running;   /* RUNNING with the P given up: in a blocking call */
     int runnable;
-    int waiting;
 };
 
 static void bubble_count(goc__g *g, void *arg)
 {
     struct bubble_census *c = arg;
     uint32_t s = atomic_load_explicit(&g->status, memory_order_acquire);
-    if (s == GOC__GWAITING)
-        c->waiting++;
-    else if (s == GOC__GRUNNABLE)
+    if (s == GOC__GRUNNABLE)
         c->runnable++;
     else if (s == GOC__GRUNNING)
         c->running++;
@@ -861,7 +858,7 @@ static int bubble_idle(goc__m *m)
     if (p == NULL)
         return 0; /* a goroutine back from a blocking call has it */
     goc__acquirep(m, p);
-    struct bubble_census c = {0, 0, 0};
+    struct bubble_census c = {0, 0};
     goc__lock(&goc__sched.lock);
     goc__g_each(bubble_count, &c);
     goc__unlock(&goc__sched.lock);

@@ -578,15 +578,4 @@ static inline int64_t goc__clock(void)
     return goc__nanotime();
 }
 
-/* A draw from the bubble's generator in [0, bound): the P holder's. */
-static inline uint32_t goc__bubble_rand(uint32_t bound)
-{
-    uint64_t x = goc__bubble.rand;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    goc__bubble.rand = x;
-    return (uint32_t)((((x * 0x2545F4914F6CDD1DULL) >> 32) * bound) >> 32);
-}
-
 #endif /* GOC_RUNTIME_H */

@@ -99,6 +99,18 @@ static void wait_others(void)
     }
 }
 
+/* A draw from the bubble's generator in [0, bound) (xorshift64*): the
+ * P holder's. */
+static uint32_t bubble_rand(uint32_t bound)
+{
+    uint64_t x = goc__bubble.rand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    goc__bubble.rand = x;
+    return (uint32_t)((((x * 0x2545F4914F6CDD1DULL) >> 32) * bound) >> 32);
+}
+
 /* The trace: FNV-1a over the goids seen entering goc calls, one entry
  * per change of goroutine.  The seed's choices: the run queue's next two
  * picks swapped (runnext to the tail), and extra yields, at most
@@ -114,13 +126,13 @@ void goc__bubble_choose(goc__m *m)
         goc__bubble.switches++;
     }
     goc__p *p = m->p;
-    if (goc__bubble_rand(2) == 0) {
+    if (bubble_rand(2) == 0) {
         goc__g *next = goc__runq_take_runnext(p);
         if (next != NULL)
             goc__runq_put(p, next, false);
     }
     if (goc__bubble.yields_left > 0 &&
-        goc__bubble_rand(goc__bubble.yield_odds) == 0) {
+        bubble_rand(goc__bubble.yield_odds) == 0) {
         goc__bubble.yields_left--;
         goc__yield_m(m);
     }
