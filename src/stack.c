@@ -16,7 +16,9 @@
  * mprotect(PROT_NONE) does, and once the kernel refuses more mappings the
  * remaining slots go without a guard (counted, warned about once).  A
  * refill's fresh slots get their guards in one process_madvise, and in a
- * spawn storm their top pages populated in another (refill_fresh).
+ * spawn storm their top pages populated in another (refill_fresh).  A
+ * class's later slabs (a storm) each span a page directory, their guards
+ * all installed when they are made (slab_new says why).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
@@ -79,6 +81,9 @@
 #endif
 
 #define SLAB_BYTES ((size_t)64 << 20)
+/* What one page-directory page maps (x86-64 and arm64, 4 KiB pages): the
+ * span of a storm's slabs (slab_new). */
+#define PD_BYTES ((size_t)1 << 30)
 #define MAX_SLABS (1u << 16)
 #define MAX_CLASSES 16
 #define STACK_WARM_MAX 256         /* free slots always kept resident */
@@ -88,11 +93,16 @@
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX GOC_STACK_SIZE_MAX
 
+/* Ranges per process_madvise call (the kernel takes up to UIO_MAXIOV). */
+#define MADVISE_BATCH 256
+
 enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
 
 struct slab {
     char *base;
     size_t slot_size;
+    bool guarded;             /* every slot's guard page installed at its
+                                 creation (slab_new) */
     uint32_t nslots;
     uint32_t ncarved;         /* slots carved so far; pool.lock */
     uint32_t nfreed;          /* TSan: slots freed for good; pool.lock */
@@ -104,6 +114,8 @@ struct stack_class {
     struct slab *cur;  /* slab being carved */
     char **free;       /* LIFO of free slots (their bases) */
     uint32_t nfree, capfree;
+    uint32_t nslots;   /* slots in the class's slabs: capfree >= nslots,
+                          so a push never allocates (class_reserve) */
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
     int64_t *since;    /* since[i]: when free[i] was pushed (coarse ns) */
     int64_t next_check; /* no idle scan before this time */
@@ -119,6 +131,9 @@ static struct {
     uint64_t unguarded;
     uint64_t carved;   /* slots carved this run */
     int pidfd;         /* ours, for process_madvise (0: not yet; -1: none) */
+    /* process_madvise's ranges: here, not on the stack of the goroutine
+     * that happens to refill, whose top page they would overflow */
+    struct iovec iov[MADVISE_BATCH];
 } pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
 #ifndef MADV_POPULATE_WRITE
@@ -128,6 +143,11 @@ static struct {
  * pages: a program that spawns a few goroutines does not commit a page
  * for each slot of its first refill. */
 #define STACK_STORM 256
+#ifdef GOC_HAVE_TSAN
+#define STACK_RETIRE_SLABS true /* slabs are unmapped whole (see the top) */
+#else
+#define STACK_RETIRE_SLABS false
+#endif
 
 static bool under_valgrind(void)
 {
@@ -173,12 +193,13 @@ void goc__stack_init(void)
 #if GOC_DEBUG >= 3
 /* Requires: pool.lock.  Returns: true if c's counts add up: ncold <=
  * nfree <= capfree; no slab of c's size carved past its end; no more free
- * slots than carved ones of that size (a slot whose push found no memory
- * leaks, so not equal); and the newest free slot is one of them, at a slot
- * boundary.  O(slabs), not O(free slots): it runs on every slow path. */
+ * slots than carved ones of that size; the newest free slot is one of
+ * them, at a slot boundary; and room in the free list for every slot of the class's slabs.
+ * O(slabs), not O(free slots): it runs on every slow path. */
 static bool class_is_valid(const struct stack_class *c)
 {
-    if (c->ncold > c->nfree || c->nfree > c->capfree)
+    if (c->ncold > c->nfree || c->nfree > c->capfree ||
+        c->nslots > c->capfree)
         return false;
     const char *top = c->nfree > 0 ? c->free[c->nfree - 1] : NULL;
     bool top_found = top == NULL;
@@ -277,36 +298,22 @@ static void slab_insert(struct slab *s)
     pool.nslabs++;
 }
 
-/* Requires: pool.lock.  Returns: a new slot of class c without its
- * guard page yet (carve and refill_fresh add it), or NULL. */
-static char *carve_bare(struct stack_class *c)
+static struct slab *slab_new(struct stack_class *c);
+
+/* Requires: pool.lock.  Returns: a new slot of class c, or NULL; with
+ * *guarded false it has no guard page yet (carve and refill_fresh add
+ * it). */
+static char *carve_bare(struct stack_class *c, bool *guarded)
 {
     GOC_ASSERT_HELD(&pool.lock);
     struct slab *s = c->cur;
     if (s == NULL || s->ncarved == s->nslots) {
-        if (pool.nslabs == MAX_SLABS)
+        if (pool.nslabs == MAX_SLABS || (s = slab_new(c)) == NULL)
             return NULL;
-        s = calloc(1, sizeof *s);
-        if (s == NULL)
-            return NULL;
-        s->slot_size = c->slot_size;
-        s->nslots = (uint32_t)(SLAB_BYTES / c->slot_size);
-        if (s->nslots == 0)
-            s->nslots = 1;
-        s->base = mmap(NULL, (size_t)s->nslots * s->slot_size,
-                       PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (s->base == MAP_FAILED) {
-            free(s);
-            return NULL;
-        }
-#ifdef GOC_HAVE_VALGRIND
-        if (RUNNING_ON_VALGRIND)
-            s->vg_ids = calloc(s->nslots, sizeof *s->vg_ids);
-#endif
         slab_insert(s);
         c->cur = s;
     }
+    *guarded = s->guarded;
     uint32_t i = s->ncarved++;
     char *slot = s->base + (size_t)i * s->slot_size;
     pool.carved++;
@@ -321,55 +328,182 @@ static char *carve_bare(struct stack_class *c)
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL. */
 static char *carve(struct stack_class *c)
 {
-    char *slot = carve_bare(c);
-    if (slot != NULL)
+    bool guarded;
+    char *slot = carve_bare(c, &guarded);
+    if (slot != NULL && !guarded)
         guard_page(slot);
     return slot;
 }
 
-/* process_madvise(advice) over n ranges of len bytes at v[i] + off: one
- * system call for all of them (Linux 6.13 takes the guard and populate
- * advice there).  Returns: true if all were done. */
-static bool madvise_many(char *const *v, uint32_t n, size_t off, size_t len,
-                         int advice)
+/* process_madvise(advice) over pool.iov[0 .. k): one system call for all
+ * of them (Linux 6.13 takes the guard and populate advice there).
+ * Requires: pool.lock.  Returns: true if all were done. */
+static bool madvise_iov(uint32_t k, int advice)
 {
+    GOC_ASSERT_HELD(&pool.lock);
     if (under_valgrind())
         return false; /* it does not know process_madvise: it would say so */
     if (pool.pidfd == 0) {
         long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
         pool.pidfd = fd > 0 ? (int)fd : -1; /* 0 is stdin's, never ours */
     }
-    if (pool.pidfd < 0 || n == 0)
-        return n == 0;
-    struct iovec iov[GOC__SCACHE_REFILL];
-    for (uint32_t i = 0; i < n; i++) {
-        iov[i].iov_base = v[i] + off;
-        iov[i].iov_len = len;
-    }
-    long r = syscall(SYS_process_madvise, (long)pool.pidfd, iov, (long)n,
+    if (pool.pidfd < 0)
+        return false;
+    size_t want = 0;
+    for (uint32_t i = 0; i < k; i++)
+        want += pool.iov[i].iov_len;
+    long r = syscall(SYS_process_madvise, (long)pool.pidfd, pool.iov, (long)k,
                      (long)advice, 0L);
-    return r == (long)(n * len);
+    return r == (long)want;
 }
 
-/* The fresh slots v[0 .. n) of a refill, carved bare: their guard pages
- * in one system call (a madvise each otherwise: 11% of a storm of
- * spawns), and in a storm (past STACK_STORM slots carved) their top pages
+/* The same over n ranges of len bytes at v[i] + off.
+ * Requires: pool.lock.  Returns: true if all were done. */
+static bool madvise_many(char *const *v, uint32_t n, size_t off, size_t len,
+                         int advice)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done < MADVISE_BATCH ? n - done : MADVISE_BATCH;
+        for (uint32_t i = 0; i < k; i++) {
+            pool.iov[i].iov_base = v[done + i] + off;
+            pool.iov[i].iov_len = len;
+        }
+        if (!madvise_iov(k, advice))
+            return false;
+        done += k;
+    }
+    return true;
+}
+
+/* Map len bytes at an address aligned to align (a power of two).
+ * Returns: the mapping, or NULL. */
+static char *map_aligned(size_t len, size_t align)
+{
+    size_t over = len + align;
+    char *p = mmap(NULL, over, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    if (p + over > a + len)
+        munmap(a + len, (size_t)(p + over - (a + len)));
+    return a;
+}
+
+/* Install the guard page of every slot of s, before any of them is used.
+ * Returns: true if all were installed. */
+static bool slab_guard_all(const struct slab *s)
+{
+    for (uint32_t i = 0; i < s->nslots;) {
+        uint32_t k = 0;
+        for (; k < MADVISE_BATCH && i < s->nslots; k++, i++) {
+            pool.iov[k].iov_base = s->base + (size_t)i * s->slot_size;
+            pool.iov[k].iov_len = goc__pagesize();
+        }
+        if (!madvise_iov(k, MADV_GUARD_INSTALL))
+            return false;
+    }
+    return true;
+}
+
+/* Make room in c's free list for cap slots, so that pushing a slot never
+ * allocates: the arrays grow when slots are carved, during a storm of
+ * spawns, not when the goroutines exit (where growing them cost a
+ * realloc, its copy and its page faults: an eighth of joining 100k).
+ * Requires: pool.lock.  Returns: false when out of memory. */
+static bool class_reserve(struct stack_class *c, uint32_t cap)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    if (cap <= c->capfree)
+        return true;
+    if (cap < c->capfree * 2)
+        cap = c->capfree * 2;
+    char **nf = realloc(c->free, cap * sizeof *nf);
+    if (nf == NULL)
+        return false;
+    c->free = nf;
+    int64_t *ns = realloc(c->since, cap * sizeof *ns);
+    if (ns == NULL)
+        return false; /* free is larger than capfree says: harmless */
+    c->since = ns;
+    c->capfree = cap;
+    return true;
+}
+
+/* A new slab for class c: the first of a class is SLAB_BYTES, its guard
+ * pages installed a refill at a time.  Later ones (a storm: c has used up
+ * a slab) span a page directory, aligned to it, with every guard page
+ * installed at once, here.  Why: on a VM with shadow page tables, a guard
+ * install that adds a page-table page under a directory where goroutines
+ * already ran costs the next touch of every page-table page under it
+ * ~10 us; 100k goroutines parked on slabs guarded a refill at a time took
+ * 1.2 us each to wake, against 0.07 us (docs/design/scheduler.md,
+ * "Stacks").  Under TSan (slabs retired whole) and when guards are not
+ * madvise's, slabs stay small.
+ * Requires: pool.lock.  Returns: the slab, not yet inserted, or NULL. */
+static struct slab *slab_new(struct stack_class *c)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    struct slab *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    bool storm = c->cur != NULL && pool.guard_mode == GUARD_MADVISE &&
+                 !under_valgrind() && !STACK_RETIRE_SLABS &&
+                 c->slot_size <= PD_BYTES / 64;
+    s->slot_size = c->slot_size;
+    s->nslots = (uint32_t)((storm ? PD_BYTES : SLAB_BYTES) / c->slot_size);
+    if (s->nslots == 0)
+        s->nslots = 1;
+    size_t len = (size_t)s->nslots * s->slot_size;
+    if (!class_reserve(c, c->nslots + s->nslots)) {
+        free(s);
+        return NULL;
+    }
+    if (storm) {
+        s->base = map_aligned(len, PD_BYTES);
+        s->guarded = s->base != NULL && slab_guard_all(s);
+    } else {
+        s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (s->base == MAP_FAILED)
+            s->base = NULL;
+    }
+    if (s->base == NULL) {
+        free(s);
+        return NULL;
+    }
+#ifdef GOC_HAVE_VALGRIND
+    if (RUNNING_ON_VALGRIND)
+        s->vg_ids = calloc(s->nslots, sizeof *s->vg_ids);
+#endif
+    c->nslots += s->nslots;
+    return s;
+}
+
+/* The fresh slots v[0 .. n) of a refill, of which bare[0 .. nbare) have
+ * no guard page yet (their slab's were not installed at its creation):
+ * their guard pages in one system call (a madvise each otherwise: 11% of
+ * a storm of spawns), and in a storm (past STACK_STORM slots carved) their top pages
  * populated in another, instead of a page fault at each first run (a
  * fault costs a trap, ~15 us in this VM: the larger part of a spawn).
  * Requires: pool.lock; n <= GOC__SCACHE_REFILL. */
-static void refill_fresh(char *const *v, uint32_t n)
+static void refill_fresh(char *const *v, uint32_t n, char *const *bare,
+                         uint32_t nbare)
 {
     GOC_ASSERT_HELD(&pool.lock);
     if (n == 0)
         return;
     size_t ps = goc__pagesize();
     uint32_t i = 0;
-    if (pool.guard_mode == GUARD_UNKNOWN)
-        guard_page(v[i++]); /* decides the mode, with guard_is_real */
+    if (nbare > 0 && pool.guard_mode == GUARD_UNKNOWN)
+        guard_page(bare[i++]); /* decides the mode, with guard_is_real */
     if (pool.guard_mode != GUARD_MADVISE ||
-        !madvise_many(v + i, n - i, 0, ps, MADV_GUARD_INSTALL))
-        for (; i < n; i++)
-            guard_page(v[i]); /* installing one twice is harmless */
+        !madvise_many(bare + i, nbare - i, 0, ps, MADV_GUARD_INSTALL))
+        for (; i < nbare; i++)
+            guard_page(bare[i]); /* installing one twice is harmless */
     if (pool.carved > STACK_STORM)
         (void)madvise_many(v, n, goc__stack_slot_default - ps, ps,
                            MADV_POPULATE_WRITE);
@@ -443,18 +577,7 @@ static void pool_scavenge(struct stack_class *c, int64_t now)
 static void pool_push(struct stack_class *c, char *slot, int64_t now)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    if (c->nfree == c->capfree) {
-        uint32_t cap = c->capfree ? c->capfree * 2 : 256;
-        char **nf = realloc(c->free, cap * sizeof *nf);
-        if (nf == NULL)
-            return; /* the slot leaks until teardown unmaps its slab */
-        c->free = nf;
-        int64_t *ns = realloc(c->since, cap * sizeof *ns);
-        if (ns == NULL)
-            return;
-        c->since = ns;
-        c->capfree = cap;
-    }
+    GOC_ASSERT(c->nfree < c->capfree);
     c->since[c->nfree] = now;
     c->free[c->nfree++] = slot;
 }
@@ -488,18 +611,20 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
 {
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(goc__stack_slot_default);
-    char *fresh[GOC__SCACHE_REFILL];
-    uint32_t nfresh = 0;
+    char *fresh[GOC__SCACHE_REFILL], *bare[GOC__SCACHE_REFILL];
+    uint32_t nfresh = 0, nbare = 0;
     while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
-        bool bare = c->nfree == 0;
-        char *s = bare ? carve_bare(c) : pool_pop(c);
+        bool carved = c->nfree == 0, guarded = true;
+        char *s = carved ? carve_bare(c, &guarded) : pool_pop(c);
         if (s == NULL)
             break;
-        if (bare)
+        if (carved)
             fresh[nfresh++] = s;
+        if (!guarded)
+            bare[nbare++] = s;
         p->scache[p->nscache++] = s;
     }
-    refill_fresh(fresh, nfresh);
+    refill_fresh(fresh, nfresh, bare, nbare);
     goc__unlock(&pool.lock);
     return p->nscache > 0;
 }
