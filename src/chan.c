@@ -89,6 +89,27 @@ static void waiter_init(goc__waiter *w, goc__m *m, goc_chan *c, void *elem,
     goc__parker_init(&w->who, m, note);
 }
 
+/* The record of a plain send or receive: the goroutine's own, in its
+ * header (a goroutine blocks in one channel operation at a time), so
+ * that the waiters of a channel sit in dense headers: closing a channel
+ * that 100k goroutines wait on walked one stack page per waiter, half of
+ * the time they took to wake (docs/performance.md, "park").  A plain
+ * thread's is on its stack (spare).  Under TSan a goroutine's is on its
+ * stack too: the record is a synchronisation object (race.h), and TSan
+ * would carry one goroutine's edges on it to the next goroutine of the
+ * header, hiding races; its stack slots serve one goroutine only
+ * (stack.c). */
+static inline goc__waiter *waiter_for(goc__m *m, goc__waiter *spare)
+{
+#ifdef GOC_HAVE_TSAN
+    (void)m;
+    return spare;
+#else
+    goc__g *g = m != NULL ? m->curg : NULL;
+    return g != NULL ? &g->chanwait : spare;
+#endif
+}
+
 /* The unlock callback of a single-channel wait. */
 static bool unlock_chan(goc__g *g, void *arg)
 {
@@ -156,19 +177,19 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
                       const char *reason, bool owns_ref)
 {
     GOC_ASSERT_HELD(&c->lock);
-    goc__waiter w;
+    goc__waiter stackw, *w = waiter_for(m, &stackw);
     goc__note note;
     bool send = q == &c->sendq;
-    waiter_init(&w, m, c, elem, &note);
-    w.owns_ref = owns_ref;
-    goc__g_waiting_on(w.who.g, c);
-    goc__race_chan_park(c, &w, send ? elem : NULL);
-    goc__waitq_enqueue(q, &w);
-    goc__parker_sleep(m, &w.who, unlock_chan, c, reason);
+    waiter_init(w, m, c, elem, &note);
+    w->owns_ref = owns_ref;
+    goc__g_waiting_on(w->who.g, c);
+    goc__race_chan_park(c, w, send ? elem : NULL);
+    goc__waitq_enqueue(q, w);
+    goc__parker_sleep(m, &w->who, unlock_chan, c, reason);
     /* Woken by the peer (success) or by close.  Either way the other
      * party has finished with w and with c's lock (and c may be gone). */
-    goc__race_chan_woken(&w, send ? NULL : elem);
-    return w.success ? 0 : GOC_ECLOSED;
+    goc__race_chan_woken(w, send ? NULL : elem);
+    return w->success ? 0 : GOC_ECLOSED;
 }
 
 /* Always inlined into the public calls: a frame of its own would show in

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * chan.h - channel internals shared by chan.c and select.c: the channel,
- * the waiter record (Go's sudog) and the wait queues.  Design:
+ * the wait queues of waiter records (Go's sudogs; the record's type is in
+ * runtime.h, as the goroutine header holds one).  Design:
  * docs/design/channels.md.
  */
 #ifndef GOC_CHAN_H
@@ -12,41 +13,15 @@
 #include "internal.h"
 #include "race.h"
 
-typedef struct goc__waiter goc__waiter;
-
 /* What a select's waiters share: which of them fired.  The first party to
  * claim it (goc__sel_claim: done 0 -> 1) owns the select's outcome; all
  * others skip its waiters.  fired is written by that party (a dequeuer,
  * under the fired waiter's channel lock; or the deadline) and read by the
  * select after it wakes. */
-typedef struct goc__selstate {
+struct goc__selstate {
     _Atomic uint32_t done;
     goc__waiter *fired;       /* NULL: the deadline fired (select_until) */
     goc__g *g;                /* the selecting goroutine (for its timer) */
-} goc__selstate;
-
-/* A goroutine (or plain thread) blocked on one channel: for a plain send
- * or receive one record, for a select one per case.  It lives on the
- * blocked caller's stack, which stays put while it waits.
- * Invariants (under the channel's lock):
- *   queued <=> the record is on c's recvq or sendq;
- *   success is written by the party that dequeues it, before the wake.
- */
-struct goc__waiter {
-    goc__waiter *next, *prev; /* c->recvq or c->sendq; c->lock */
-    goc_chan *c;
-    goc__parker who;          /* the goroutine, or the plain thread */
-    void *elem;               /* where to copy to (recv) or from (send) */
-    goc__selstate *sel;       /* NULL unless part of a select */
-    int case_index;           /* in the select's cases */
-    bool queued;
-    bool success;             /* true: a value moved; false: closed */
-    bool owns_ref;            /* it holds a reference of c while it waits
-                                 (goc_chan_send_release): counted by
-                                 goc__chan_abandoned */
-#ifdef GOC_HAVE_TSAN
-    size_t race_size;         /* c's element size, for after the wake */
-#endif
 };
 
 /* first is written under the channel's lock but may be read without it

@@ -12,16 +12,6 @@
 #include "proc.h"
 #include "runtime.h"
 
-/* Who waits, as a wait queue records it: a goroutine (parked, woken by
- * goc__ready), or a plain thread (g NULL: asleep on *note, woken by
- * notewakeup).  Channels, select and the sync wait queue all block and
- * wake through these three, so "goroutine or plain thread" is decided in
- * one place.  The record lives in the waiter's own structure. */
-typedef struct goc__parker {
-    goc__g *g;        /* the goroutine to ready, or NULL */
-    goc__note *note;  /* else the plain thread's note */
-} goc__parker;
-
 /* The caller is the waiter: g is m's current goroutine (m NULL: a plain
  * thread, which clears *note and will sleep on it).  m: goc__getm(). */
 static inline void goc__parker_init(goc__parker *p, goc__m *m,

@@ -172,6 +172,45 @@ enum {
  * abort the park (the G runs again at once), as Go's gopark unlockf. */
 typedef bool (*goc__unlockf)(goc__g *g, void *arg);
 
+/* Who waits, as a wait queue records it: a goroutine (parked, woken by
+ * goc__ready), or a plain thread (g NULL: asleep on *note, woken by
+ * notewakeup).  Channels, select and the sync wait queue all block and
+ * wake through these three, so "goroutine or plain thread" is decided in
+ * one place.  The record lives in the waiter's own structure. */
+typedef struct goc__parker {
+    goc__g *g;        /* the goroutine to ready, or NULL */
+    goc__note *note;  /* else the plain thread's note */
+} goc__parker;
+
+typedef struct goc__waiter goc__waiter;
+typedef struct goc__selstate goc__selstate; /* chan.h */
+
+/* A goroutine (or plain thread) blocked on one channel: for a plain send
+ * or receive one record, for a select one per case.  A goroutine's plain
+ * send or receive uses the record in its header (goc__g.chanwait); a
+ * select's records and a plain thread's live on the caller's stack, which
+ * stays put while it waits.  Its protocol is chan.h's.
+ * Invariants (under the channel's lock):
+ *   queued <=> the record is on c's recvq or sendq;
+ *   success is written by the party that dequeues it, before the wake.
+ */
+struct goc__waiter {
+    goc__waiter *next, *prev; /* c->recvq or c->sendq; c->lock */
+    goc_chan *c;
+    goc__parker who;          /* the goroutine, or the plain thread */
+    void *elem;               /* where to copy to (recv) or from (send) */
+    goc__selstate *sel;       /* NULL unless part of a select */
+    int case_index;           /* in the select's cases */
+    bool queued;
+    bool success;             /* true: a value moved; false: closed */
+    bool owns_ref;            /* it holds a reference of c while it waits
+                                 (goc_chan_send_release): counted by
+                                 goc__chan_abandoned */
+#ifdef GOC_HAVE_TSAN
+    size_t race_size;         /* c's element size, for after the wake */
+#endif
+};
+
 /* The goroutine header: one of a dense chunk (goroutine.c), reused after
  * the goroutine dies.  Spawn writes its first cache line only: the
  * header's other fields are left at their spawn values by the release
@@ -186,7 +225,8 @@ typedef bool (*goc__unlockf)(goc__g *g, void *arg);
  *   status == RUNNING  <=>  g->m != NULL && g->m->curg == g
  *   goid > 0 for every spawned G; unique within a run
  *   FREE or DEAD => every field after the first line is zero (NULL),
- *   except timer (disarmed) and, under GOC_DEBUG >= 2, nexec
+ *   except timer (disarmed), chanwait (stale) and, under GOC_DEBUG >= 2,
+ *   nexec
  */
 struct goc__g {
     /* ---- the first line: set by spawn, immutable after it but status */
@@ -248,6 +288,12 @@ struct goc__g {
     goc__timer timer;          /* goc_sleep and goc_select_until: armed
                                   only while the G waits, disarmed before
                                   its call returns (timer.c) */
+    goc__waiter chanwait;      /* its plain channel send or receive, while
+                                  it blocks in one (chan.c, chan_block):
+                                  dense, so that waking the waiters of a
+                                  channel walks headers, not one stack
+                                  page per waiter; written in full by each
+                                  wait, stale between waits */
 };
 _Static_assert(offsetof(struct goc__g, lockcount) == GOC__CACHE_LINE,
                "spawn writes one line of a header");
