@@ -101,8 +101,9 @@ enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT, GUARD_NONE };
 struct slab {
     char *base;
     size_t slot_size;
-    bool guarded;             /* every slot's guard page installed at its
-                                 creation (slab_new) */
+    uint32_t nguarded;        /* slots [0, nguarded) got their guard pages
+                                 ahead of use (a storm's slabs: slab_new);
+                                 the others get theirs when carved */
     uint32_t nslots;
     uint32_t ncarved;         /* slots carved so far; pool.lock */
     uint32_t nfreed;          /* TSan: slots freed for good; pool.lock */
@@ -112,6 +113,8 @@ struct slab {
 struct stack_class {
     size_t slot_size;
     struct slab *cur;  /* slab being carved */
+    struct slab *next; /* in a storm, the slab that follows cur, its guards
+                          installed a part per refill (guard_ahead) */
     char **free;       /* LIFO of free slots (their bases) */
     uint32_t nfree, capfree;
     uint32_t nslots;   /* slots in the class's slabs: capfree >= nslots,
@@ -299,6 +302,8 @@ static void slab_insert(struct slab *s)
 }
 
 static struct slab *slab_new(struct stack_class *c);
+static bool storm_slab(const struct stack_class *c, const struct slab *s);
+static void slab_guard(struct slab *s, uint32_t k);
 
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL; with
  * *guarded false it has no guard page yet (carve and refill_fresh add
@@ -308,13 +313,20 @@ static char *carve_bare(struct stack_class *c, bool *guarded)
     GOC_ASSERT_HELD(&pool.lock);
     struct slab *s = c->cur;
     if (s == NULL || s->ncarved == s->nslots) {
-        if (pool.nslabs == MAX_SLABS || (s = slab_new(c)) == NULL)
-            return NULL;
-        slab_insert(s);
+        if (c->next != NULL) {
+            s = c->next;
+            c->next = NULL;
+        } else {
+            if (pool.nslabs == MAX_SLABS || (s = slab_new(c)) == NULL)
+                return NULL;
+            slab_insert(s);
+        }
+        if (s->nguarded < s->nslots && storm_slab(c, s))
+            slab_guard(s, s->nslots - s->nguarded); /* the rest, now */
         c->cur = s;
     }
-    *guarded = s->guarded;
     uint32_t i = s->ncarved++;
+    *guarded = i < s->nguarded;
     char *slot = s->base + (size_t)i * s->slot_size;
     pool.carved++;
 #ifdef GOC_HAVE_VALGRIND
@@ -393,20 +405,64 @@ static char *map_aligned(size_t len, size_t align)
     return a;
 }
 
-/* Install the guard page of every slot of s, before any of them is used.
- * Returns: true if all were installed. */
-static bool slab_guard_all(const struct slab *s)
+/* Install the guard pages of s's next k slots (from nguarded on), before
+ * any of them is used; nguarded moves past those installed. */
+static void slab_guard(struct slab *s, uint32_t k)
 {
-    for (uint32_t i = 0; i < s->nslots;) {
-        uint32_t k = 0;
-        for (; k < MADVISE_BATCH && i < s->nslots; k++, i++) {
-            pool.iov[k].iov_base = s->base + (size_t)i * s->slot_size;
-            pool.iov[k].iov_len = goc__pagesize();
+    GOC_ASSERT_HELD(&pool.lock);
+    uint32_t end = s->nguarded + k < s->nslots ? s->nguarded + k : s->nslots;
+    while (s->nguarded < end) {
+        uint32_t n = 0;
+        for (; n < MADVISE_BATCH && s->nguarded + n < end; n++) {
+            pool.iov[n].iov_base =
+                s->base + (size_t)(s->nguarded + n) * s->slot_size;
+            pool.iov[n].iov_len = goc__pagesize();
         }
-        if (!madvise_iov(k, MADV_GUARD_INSTALL))
-            return false;
+        if (!madvise_iov(n, MADV_GUARD_INSTALL))
+            return; /* the rest get theirs when carved */
+        s->nguarded += n;
     }
-    return true;
+}
+
+/* Does s span a page directory (a storm's slab, see slab_new)? */
+static bool storm_slab(const struct stack_class *c, const struct slab *s)
+{
+    return s->nslots * c->slot_size > SLAB_BYTES;
+}
+
+/* Whether c's next slab may span a page directory: not its first slab,
+ * and guards by madvise (not under TSan, which retires slabs whole, nor
+ * valgrind, which does not know process_madvise). */
+static bool storm_ok(const struct stack_class *c)
+{
+    return c->cur != NULL && pool.guard_mode == GUARD_MADVISE &&
+           !under_valgrind() && !STACK_RETIRE_SLABS &&
+           c->slot_size <= PD_BYTES / 64;
+}
+
+/* In a storm, install part of the next slab's guard pages at each refill,
+ * so that it is all guarded by the time cur runs out: installing a slab's
+ * 4033 at once held pool.lock for 1-2.5 ms, and every P that needed a
+ * stack meanwhile (timers benchmark: the woken sleepers) waited.  The
+ * next slab is in another page directory, where nothing runs yet, so the
+ * installs cost the goroutines of cur nothing (slab_new).
+ * Requires: pool.lock. */
+static void guard_ahead(struct stack_class *c)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    struct slab *cur = c->cur;
+    if (cur == NULL || !storm_slab(c, cur))
+        return;
+    if (c->next == NULL) {
+        if (pool.nslabs == MAX_SLABS || (c->next = slab_new(c)) == NULL)
+            return;
+        slab_insert(c->next);
+    }
+    struct slab *n = c->next;
+    uint32_t refills = (cur->nslots - cur->ncarved) / GOC__SCACHE_REFILL + 1;
+    uint32_t left = n->nslots - n->nguarded;
+    if (left > 0)
+        slab_guard(n, (left + refills - 1) / refills);
 }
 
 /* Make room in c's free list for cap slots, so that pushing a slot never
@@ -435,8 +491,9 @@ static bool class_reserve(struct stack_class *c, uint32_t cap)
 
 /* A new slab for class c: the first of a class is SLAB_BYTES, its guard
  * pages installed a refill at a time.  Later ones (a storm: c has used up
- * a slab) span a page directory, aligned to it, with every guard page
- * installed at once, here.  Why: on a VM with shadow page tables, a guard
+ * a slab) span a page directory, aligned to it, and get every guard page
+ * before any of their slots runs: while the slab before is carved
+ * (guard_ahead), or all at once when it becomes cur (carve_bare).  Why: on a VM with shadow page tables, a guard
  * install that adds a page-table page under a directory where goroutines
  * already ran costs the next touch of every page-table page under it
  * ~10 us; 100k goroutines parked on slabs guarded a refill at a time took
@@ -450,9 +507,7 @@ static struct slab *slab_new(struct stack_class *c)
     struct slab *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    bool storm = c->cur != NULL && pool.guard_mode == GUARD_MADVISE &&
-                 !under_valgrind() && !STACK_RETIRE_SLABS &&
-                 c->slot_size <= PD_BYTES / 64;
+    bool storm = storm_ok(c);
     s->slot_size = c->slot_size;
     s->nslots = (uint32_t)((storm ? PD_BYTES : SLAB_BYTES) / c->slot_size);
     if (s->nslots == 0)
@@ -464,7 +519,6 @@ static struct slab *slab_new(struct stack_class *c)
     }
     if (storm) {
         s->base = map_aligned(len, PD_BYTES);
-        s->guarded = s->base != NULL && slab_guard_all(s);
     } else {
         s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -625,6 +679,8 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
         p->scache[p->nscache++] = s;
     }
     refill_fresh(fresh, nfresh, bare, nbare);
+    if (nfresh > 0)
+        guard_ahead(c);
     goc__unlock(&pool.lock);
     return p->nscache > 0;
 }
