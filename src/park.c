@@ -162,6 +162,12 @@ void goc__ready(goc__g *g)
     goc__ready_m(goc__getm(), g);
 }
 
+void goc__ready_ahead(goc__g *g)
+{
+    goc__gstatus_ready(g);
+    goc__runq_put_ahead_wake(goc__getm(), g);
+}
+
 GOC__RUNTIME_TEXT
 void goc__yield_m(goc__m *m)
 {

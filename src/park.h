@@ -65,6 +65,13 @@ void goc__yield_m(goc__m *m);
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
+/* goc__ready for a goroutine whose timer fired (a sleep, a select's
+ * deadline): ahead of the P's queue, not in its runnext.  Timers fire in
+ * batches, and in a spawn storm the queue is full of goroutines that have
+ * never run (each first run is a fresh stack page, ~10 us on this VM):
+ * behind them, a woken sleeper waited ~2 ms (docs/performance.md,
+ * "Timers").  Only on: any thread.  May park: no. */
+void goc__ready_ahead(goc__g *g);
 /* A bubble's goroutine enters a goc call (synctest.c keeps the
  * preemption word set in a bubble, so every one comes here): record it in
  * the trace, and let the seed reorder the run queue or yield.  Only on: a

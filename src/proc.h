@@ -309,6 +309,19 @@ goc__runq_put_wake(goc__m *m, goc__g *g)
     goc__wakep_after(false);
 }
 
+/* goc__ready_ahead's queueing: the head of m's ring (its runnext when the
+ * ring is full), or the global queue without a P; then wake an idle P. */
+static inline void goc__runq_put_ahead_wake(goc__m *m, goc__g *g)
+{
+    if (goc__likely(m != NULL && m->p != NULL)) {
+        if (!goc__runq_ring_put_head(m->p, g))
+            goc__runq_put(m->p, g, true);
+        goc__wakep_after(true);
+        return;
+    }
+    goc__runq_put_wake(m, g);
+}
+
 /* goc__ready with m = goc__getm() (NULL on a plain thread). */
 static inline __attribute__((always_inline)) void goc__ready_m(goc__m *m,
                                                                goc__g *g)

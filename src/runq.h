@@ -35,6 +35,32 @@ static inline bool goc__runq_ring_put(goc__p *p, goc__g *g)
     return true;
 }
 
+/* Put g at the head of p's ring, before everything queued there, if it
+ * has room: runnext's promise (run next) for a goroutine whose timer
+ * fired, without displacing the runnext of a hand-off.  The head moves
+ * back by a CAS, as consumers move it forward: a thief that read the old
+ * head loses its CAS and reads again; the owner's store of the slot is
+ * published by its release CAS, which the acquire loads of runqhead
+ * pair with.  Only the owner moves the head back, so it never returns to
+ * a value a consumer read (no ABA).  Only on: the M holding p. */
+static inline bool goc__runq_ring_put_head(goc__p *p, goc__g *g)
+{
+    for (;;) {
+        /* acquire: as in goc__runq_ring_put (the slot below the head was
+         * read by whoever claimed it). */
+        uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+        if (t - h >= GOC__RUNQ_SIZE)
+            return false;
+        atomic_store_explicit(&p->runq[(h - 1) % GOC__RUNQ_SIZE], g,
+                              memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h - 1,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return true;
+    }
+}
+
 /* Put g on p's queue; into runnext when next is set, kicking the old
  * runnext to the tail.  A full ring spills half of itself to the global
  * queue (taking sched.lock), so the caller must not hold sched.lock.

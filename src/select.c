@@ -214,7 +214,7 @@ static int sel_timeout(goc__timer *t, void *arg, int64_t now)
     goc__selstate *st = arg;
     if (goc__sel_claim(st)) {
         st->fired = NULL;
-        goc__ready(st->g);
+        goc__ready_ahead(st->g);
     }
     return GOC__TIMER_KEEP;
 }

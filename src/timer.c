@@ -346,7 +346,7 @@ static int sleep_fire(goc__timer *t, void *arg, int64_t now)
 {
     (void)t;
     (void)now;
-    goc__ready(arg);
+    goc__ready_ahead(arg);
     return GOC__TIMER_KEEP;
 }
 

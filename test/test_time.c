@@ -386,6 +386,87 @@ TEST(time_many_sleepers)
     run_main(many_main, &n);
 }
 
+/* ---- woken sleepers run ahead of the queue (goc__ready_ahead) ---- */
+
+/* Five sleepers fall due together while twenty goroutines that have never
+ * run wait in the P's queue: all five run before the twentieth queued
+ * one's turn comes (one of the twenty may be in runnext, which runs
+ * first).  Before, only the last one fired took runnext, and the other
+ * four waited behind the whole queue. */
+#define AHEAD_SLEEPERS 5
+#define AHEAD_WORKERS 20
+static _Atomic int ahead_seq, ahead_asleep;
+static int ahead_pos[AHEAD_SLEEPERS + AHEAD_WORKERS];
+static goc_wg ahead_wg;
+static void ahead_record(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    if (i < AHEAD_SLEEPERS) {
+        atomic_fetch_add(&ahead_asleep, 1); /* one P: it gives the P up
+                                               only in the sleep */
+        goc_sleep(MS);
+    }
+    ahead_pos[i] = atomic_fetch_add(&ahead_seq, 1);
+    goc_wg_done(&ahead_wg);
+}
+static void ahead_main(void *arg)
+{
+    (void)arg;
+    goc_wg_add(&ahead_wg, AHEAD_SLEEPERS + AHEAD_WORKERS);
+    for (int i = 0; i < AHEAD_SLEEPERS; i++)
+        ASSERT_OK(goc_go(ahead_record, (void *)(intptr_t)i));
+    while (atomic_load(&ahead_asleep) < AHEAD_SLEEPERS)
+        goc_yield(); /* until the sleepers have parked, timers armed */
+    /* Hold the P until every timer is due: none can fire meanwhile. */
+    int64_t t0 = goc_now();
+    while (goc_now() - t0 < 5 * MS) {
+    }
+    for (int i = AHEAD_SLEEPERS; i < AHEAD_SLEEPERS + AHEAD_WORKERS; i++)
+        ASSERT_OK(goc_go(ahead_record, (void *)(intptr_t)i));
+    goc_wg_wait(&ahead_wg);
+    for (int i = 0; i < AHEAD_SLEEPERS; i++)
+        ASSERT_LE(ahead_pos[i], AHEAD_SLEEPERS);
+}
+TEST(time_woken_ahead_of_queue)
+{
+    goc_maxprocs(1);
+    run_main(ahead_main, NULL);
+}
+
+/* The head of a P's ring moves back under thieves: sleepers woken ahead
+ * on two Ps while yielders and fresh goroutines keep both rings busy and
+ * idle Ps steal.  Every goroutine runs exactly once to its end. */
+static _Atomic long thief_done;
+static void thief_sleeper(void *arg)
+{
+    for (int k = 0; k < 20; k++)
+        goc_sleep((int64_t)((intptr_t)arg + k) % 3 * 100 * GOC_MICROSECOND);
+    atomic_fetch_add(&thief_done, 1);
+}
+static void thief_yielder(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < 50; k++)
+        goc_yield();
+    atomic_fetch_add(&thief_done, 1);
+}
+static void thief_main(void *arg)
+{
+    long n = *(long *)arg;
+    for (long i = 0; i < n; i++)
+        ASSERT_OK(goc_go(i % 2 ? thief_sleeper : thief_yielder,
+                         (void *)(intptr_t)i));
+    while (atomic_load(&thief_done) < n)
+        goc_sleep(MS);
+    ASSERT_EQ(atomic_load(&thief_done), n);
+}
+TEST(time_woken_ahead_with_thieves)
+{
+    goc_maxprocs(2);
+    long n = scaled(4000);
+    run_main(thief_main, &n);
+}
+
 /* ---- the timers of a P whose goroutine never yields fire anyway ---- */
 
 static _Atomic int busy_fired;
