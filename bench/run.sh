@@ -53,6 +53,8 @@ BENCHES=(
   "after|-|bench_after -n 1000000|after -n 1000000|lower"
   "park|-|bench_park -n 100000|park -n 100000|lower|value spawn_park_ms join_ms"
   "park_gmp1|GOMAXPROCS=1|bench_park -n 100000|park -n 100000|lower|spawn_park_ms join_ms"
+  "park_1m|-|bench_park -n 1000000|park -n 1000000|lower|value spawn_park_ms join_ms"
+  "park_1m_gmp1|GOMAXPROCS=1|bench_park -n 1000000|park -n 1000000|lower|spawn_park_ms join_ms"
   "sleepers|-|bench_sleepers -n 100000|sleepers -n 100000|lower|value peak_rss_kb"
   "preempt|-|bench_preempt -n 1000|preempt -n 1000|lower"
   "preempt_gmp1|GOMAXPROCS=1|bench_preempt -n 1000|preempt -n 1000|lower"

@@ -9,7 +9,9 @@
  * release store of runqtail.  Consumers read slots between head and tail
  * and claim them with a CAS on runqhead; a consumer that loses the CAS
  * drops what it read, which is why slots are (relaxed) atomics: the owner
- * may be rewriting a slot a losing thief just read.
+ * may be rewriting a slot a losing thief just read.  The owner may also
+ * put a G at the head (goc__runq_ring_put_head): it writes the slot below
+ * the head, then moves runqhead back by a CAS.
  *
  * Invariants:
  *   0 <= tail - head <= GOC__RUNQ_SIZE (uint32 arithmetic, wraps freely)
