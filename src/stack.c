@@ -17,8 +17,8 @@
  * remaining slots go without a guard (counted, warned about once).  A
  * refill's fresh slots get their guards in one process_madvise, and in a
  * spawn storm their top pages populated in another (refill_fresh).  A
- * class's later slabs (a storm) each span a page directory, their guards
- * all installed when they are made (slab_new says why).
+ * class's later slabs (a storm) each span a page directory, every guard
+ * installed before any of their slots runs (slab_new says why).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
@@ -197,8 +197,9 @@ void goc__stack_init(void)
 /* Requires: pool.lock.  Returns: true if c's counts add up: ncold <=
  * nfree <= capfree; no slab of c's size carved past its end; no more free
  * slots than carved ones of that size; the newest free slot is one of
- * them, at a slot boundary; and room in the free list for every slot of the class's slabs.
- * O(slabs), not O(free slots): it runs on every slow path. */
+ * them, at a slot boundary; and room in the free list for every slot of
+ * the class's slabs.  O(slabs), not O(free slots): it runs on every slow
+ * path. */
 static bool class_is_valid(const struct stack_class *c)
 {
     if (c->ncold > c->nfree || c->nfree > c->capfree ||
@@ -493,12 +494,13 @@ static bool class_reserve(struct stack_class *c, uint32_t cap)
  * pages installed a refill at a time.  Later ones (a storm: c has used up
  * a slab) span a page directory, aligned to it, and get every guard page
  * before any of their slots runs: while the slab before is carved
- * (guard_ahead), or all at once when it becomes cur (carve_bare).  Why: on a VM with shadow page tables, a guard
- * install that adds a page-table page under a directory where goroutines
- * already ran costs the next touch of every page-table page under it
- * ~10 us; 100k goroutines parked on slabs guarded a refill at a time took
- * 1.2 us each to wake, against 0.07 us (docs/design/scheduler.md,
- * "Stacks").  Under TSan (slabs retired whole) and when guards are not
+ * (guard_ahead), or the rest at once when it becomes cur (carve_bare).
+ * Why: on a VM with shadow page tables, a guard install that adds a
+ * page-table page under a directory where goroutines already ran costs
+ * the next touch of every page-table page under it ~10 us; 100k
+ * goroutines parked on slabs guarded a refill at a time took 1.2 us each
+ * to wake, against 0.07 us (docs/design/scheduler.md, "Stacks").  Under
+ * TSan (slabs retired whole) and when guards are not
  * madvise's, slabs stay small.
  * Requires: pool.lock.  Returns: the slab, not yet inserted, or NULL. */
 static struct slab *slab_new(struct stack_class *c)
@@ -538,9 +540,9 @@ static struct slab *slab_new(struct stack_class *c)
 }
 
 /* The fresh slots v[0 .. n) of a refill, of which bare[0 .. nbare) have
- * no guard page yet (their slab's were not installed at its creation):
- * their guard pages in one system call (a madvise each otherwise: 11% of
- * a storm of spawns), and in a storm (past STACK_STORM slots carved) their top pages
+ * no guard page yet (their slab's were not installed ahead): their guard
+ * pages in one system call (a madvise each otherwise: 11% of a storm of
+ * spawns), and in a storm (past STACK_STORM slots carved) their top pages
  * populated in another, instead of a page fault at each first run (a
  * fault costs a trap, ~15 us in this VM: the larger part of a spawn).
  * Requires: pool.lock; n <= GOC__SCACHE_REFILL. */
