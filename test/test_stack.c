@@ -78,6 +78,42 @@ TEST(stack_overflow_other_thread)
     check_overflow_of(overflow_elsewhere_death);
 }
 
+/* A default-size goroutine on a storm's slab (one spanning a page
+ * directory, whose guard pages were installed ahead of use, all at once
+ * or a part per refill: stack.c, slab_new) overflows into its guard just
+ * the same.  STORM_PARKED goroutines hold slots past the first slab
+ * (252) and the second (4,032), so the child's comes from the third. */
+#define STORM_PARKED 4600
+static goc_chan *storm_hold;
+static void storm_parked(void *arg)
+{
+    (void)arg;
+    (void)!goc_chan_recv(storm_hold, NULL); /* never sent to */
+}
+static void storm_overflow_main(void *arg)
+{
+    (void)arg;
+    storm_hold = goc_chan_make(0, 0);
+    for (int i = 0; i < STORM_PARKED; i++)
+        ASSERT_OK(goc_go(storm_parked, NULL));
+    while (goc_num_goroutine() < STORM_PARKED + 1)
+        goc_yield();
+    ASSERT_OK(goc_go(overflow_child, NULL));
+    for (;;)
+        goc_yield();
+}
+static void storm_overflow_death(void)
+{
+    ASSERT_OK(goc_run(storm_overflow_main, NULL));
+}
+TEST(stack_overflow_storm_slab)
+{
+    /* Without the dump of 4,600 parked goroutines, which would overflow
+     * the death pipe (the child would die of SIGPIPE). */
+    setenv("GOC_TRACEBACK", "none", 1);
+    check_overflow_of(storm_overflow_death);
+}
+
 /* The fallback for kernels without MADV_GUARD_INSTALL. */
 TEST(stack_overflow_mprotect_guard)
 {
