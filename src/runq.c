@@ -175,8 +175,12 @@ static int32_t grunq_len(void)
     return atomic_load_explicit(&goc__sched.runqsize, memory_order_relaxed);
 }
 
-/* The global queue's first capacity, in Gs; it doubles as it fills. */
-#define GRUNQ_INITIAL_CAP 1024
+/* The global queue's first capacity, in Gs; it doubles as it fills.
+ * Address space, not memory: the ring restarts at slot 0 whenever it
+ * empties (grunq_pop), so only as many of its pages are touched as the
+ * queue ever held at once, and a join of 100k goroutines (which overflow
+ * the local ring into it) neither copies nor frees a growing ring. */
+#define GRUNQ_INITIAL_CAP (1u << 18)
 
 /* Make room for n more.  Requires: sched.lock. */
 __attribute__((noinline)) static void grunq_reserve(int32_t n)
@@ -234,8 +238,9 @@ static goc__g *grunq_pop(void)
 {
     uint32_t len = (uint32_t)grunq_len();
     goc__g *g = goc__sched.grunq[goc__sched.grunqhead];
-    goc__sched.grunqhead = (goc__sched.grunqhead + 1) &
-                           (goc__sched.grunqcap - 1);
+    goc__sched.grunqhead = len == 1 ? 0 /* empty: back to the start */
+                                    : (goc__sched.grunqhead + 1) &
+                                          (goc__sched.grunqcap - 1);
     atomic_store_explicit(&goc__sched.runqsize, (int32_t)len - 1,
                           memory_order_relaxed);
     return g;
