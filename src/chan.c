@@ -89,27 +89,6 @@ static void waiter_init(goc__waiter *w, goc__m *m, goc_chan *c, void *elem,
     goc__parker_init(&w->who, m, note);
 }
 
-/* The record of a plain send or receive: the goroutine's own, in its
- * header (a goroutine blocks in one channel operation at a time), so
- * that the waiters of a channel sit in dense headers: closing a channel
- * that 100k goroutines wait on walked one stack page per waiter, half of
- * the time they took to wake (docs/performance.md, "park").  A plain
- * thread's is on its stack (spare).  Under TSan a goroutine's is on its
- * stack too: the record is a synchronisation object (race.h), and TSan
- * would carry one goroutine's edges on it to the next goroutine of the
- * header, hiding races; its stack slots serve one goroutine only
- * (stack.c). */
-static inline goc__waiter *waiter_for(goc__m *m, goc__waiter *spare)
-{
-#ifdef GOC_HAVE_TSAN
-    (void)m;
-    return spare;
-#else
-    goc__g *g = m != NULL ? m->curg : NULL;
-    return g != NULL ? &g->chanwait : spare;
-#endif
-}
-
 /* The unlock callback of a single-channel wait. */
 static bool unlock_chan(goc__g *g, void *arg)
 {
@@ -166,21 +145,15 @@ static bool lock_open(goc_chan *c)
 
 /* ---- send ---- */
 
-/* The blocking part of a send or a receive: queue on q (c's sendq or
- * recvq) and wait.  Out of line, so that the fast paths stay small (few
- * registers to save); in the runtime text so dumps hide it.
- * Requires: c->lock, which it releases.  May park: yes.
- * Returns: 0 once a peer took or gave the value, GOC_ECLOSED once c was
- * closed (a receiver's elem zero-filled by close). */
-GOC__RUNTIME_TEXT __attribute__((noinline))
-static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
-                      const char *reason, bool owns_ref)
+/* Queue w on q (c's sendq or recvq) and wait: chan_block's body.  note:
+ * a plain thread's, NULL for a goroutine.
+ * Requires: c->lock, which it releases.  May park: yes. */
+static inline __attribute__((always_inline)) int
+chan_wait(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
+          const char *reason, bool owns_ref, goc__waiter *w, goc__note *note)
 {
-    GOC_ASSERT_HELD(&c->lock);
-    goc__waiter stackw, *w = waiter_for(m, &stackw);
-    goc__note note;
     bool send = q == &c->sendq;
-    waiter_init(w, m, c, elem, &note);
+    waiter_init(w, m, c, elem, note);
     w->owns_ref = owns_ref;
     goc__g_waiting_on(w->who.g, c);
     goc__race_chan_park(c, w, send ? elem : NULL);
@@ -190,6 +163,45 @@ static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
      * party has finished with w and with c's lock (and c may be gone). */
     goc__race_chan_woken(w, send ? NULL : elem);
     return w->success ? 0 : GOC_ECLOSED;
+}
+
+/* chan_block with the record on the caller's stack: a plain thread's
+ * wait, and under TSan every wait (see chan_block). */
+GOC__RUNTIME_TEXT __attribute__((noinline))
+static int chan_block_on_stack(goc__m *m, goc_chan *c, goc__waitq *q,
+                               void *elem, const char *reason, bool owns_ref)
+{
+    goc__waiter w;
+    goc__note note;
+    return chan_wait(m, c, q, elem, reason, owns_ref, &w, &note);
+}
+
+/* The blocking part of a send or a receive: queue on q (c's sendq or
+ * recvq) and wait.  A goroutine waits on the record in its header (it
+ * blocks in one channel operation at a time), so that the waiters of a
+ * channel sit in dense headers: closing a channel that 100k goroutines
+ * wait on walked one stack page per waiter, half of the time they took
+ * to wake (docs/performance.md, "park").  Under TSan the record is on
+ * the stack: it is a synchronisation object (race.h), and TSan would
+ * carry one goroutine's edges on it to the next goroutine of the header,
+ * hiding races; its stack slots serve one goroutine only (stack.c).  Out
+ * of line, so that the fast paths stay small (few registers to save); in
+ * the runtime text so dumps hide it.
+ * Requires: c->lock, which it releases.  May park: yes.
+ * Returns: 0 once a peer took or gave the value, GOC_ECLOSED once c was
+ * closed (a receiver's elem zero-filled by close). */
+GOC__RUNTIME_TEXT __attribute__((noinline))
+static int chan_block(goc__m *m, goc_chan *c, goc__waitq *q, void *elem,
+                      const char *reason, bool owns_ref)
+{
+    GOC_ASSERT_HELD(&c->lock);
+#ifndef GOC_HAVE_TSAN
+    goc__g *g = m != NULL ? m->curg : NULL;
+    if (goc__likely(g != NULL))
+        return chan_wait(m, c, q, elem, reason, owns_ref, &g->chanwait,
+                         NULL);
+#endif
+    return chan_block_on_stack(m, c, q, elem, reason, owns_ref);
 }
 
 /* Always inlined into the public calls: a frame of its own would show in
