@@ -181,12 +181,12 @@ static int chan_block_on_stack(goc__m *m, goc_chan *c, goc__waitq *q,
  * blocks in one channel operation at a time), so that the waiters of a
  * channel sit in dense headers: closing a channel that 100k goroutines
  * wait on walked one stack page per waiter, half of the time they took
- * to wake (docs/performance.md, "park").  Under TSan the record is on
- * the stack: it is a synchronisation object (race.h), and TSan would
- * carry one goroutine's edges on it to the next goroutine of the header,
- * hiding races; its stack slots serve one goroutine only (stack.c).  Out
- * of line, so that the fast paths stay small (few registers to save); in
- * the runtime text so dumps hide it.
+ * to wake (docs/performance.md, "Many goroutines").  Under TSan the
+ * record is on the stack: it is a synchronisation object (race.h), and
+ * TSan would carry one goroutine's edges on it to the next goroutine of
+ * the header, hiding races; its stack slots serve one goroutine only
+ * (stack.c).  Out of line, so that the fast paths stay small (few
+ * registers to save); in the runtime text so dumps hide it.
  * Requires: c->lock, which it releases.  May park: yes.
  * Returns: 0 once a peer took or gave the value, GOC_ECLOSED once c was
  * closed (a receiver's elem zero-filled by close). */
