@@ -187,9 +187,10 @@ typedef struct goc__selstate goc__selstate; /* chan.h */
 
 /* A goroutine (or plain thread) blocked on one channel: for a plain send
  * or receive one record, for a select one per case.  A goroutine's plain
- * send or receive uses the record in its header (goc__g.chanwait); a
- * select's records and a plain thread's live on the caller's stack, which
- * stays put while it waits.  Its protocol is chan.h's.
+ * send or receive uses the record in its header (goc__g.chanwait, but
+ * under TSan: chan.c, chan_block); a select's records and a plain
+ * thread's live on the caller's stack, which stays put while it waits.
+ * Its protocol is chan.h's.
  * Invariants (under the channel's lock):
  *   queued <=> the record is on c's recvq or sendq;
  *   success is written by the party that dequeues it, before the wake.

@@ -27,7 +27,12 @@
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
  *   during a run, but for the slabs retired under TSan;
  *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
- *   keeps push order), so the bottom holds the slots idle longest.
+ *   keeps push order), so the bottom holds the slots idle longest;
+ *   nfree <= nslots <= capfree for a class, so a push never allocates;
+ *   a slab's slots [0, nguarded) have their guard pages, the carved ones
+ *   among the rest got theirs when carved; a class's next slab (a storm's,
+ *   guard_ahead) is in pool.slabs with nothing carved, and becomes cur
+ *   only with every guard installed.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
  *   STACK_IDLE_NS have their pages returned (checked on push, at most
  *   every STACK_CHECK_NS).  Only memory that stayed unused goes back: a
