@@ -55,6 +55,8 @@ BENCHES=(
   "park_gmp1|GOMAXPROCS=1|bench_park -n 100000|park -n 100000|lower|spawn_park_ms join_ms"
   "park_1m|-|bench_park -n 1000000|park -n 1000000|lower|value spawn_park_ms join_ms"
   "park_1m_gmp1|GOMAXPROCS=1|bench_park -n 1000000|park -n 1000000|lower|spawn_park_ms join_ms"
+  "park_compact|-|bench_park -n 100000 -compact 1|park -n 100000|lower|value pte_bytes_per_goroutine spawn_park_ms join_ms"
+  "park_compact_1m|-|bench_park -n 1000000 -compact 1|park -n 1000000|lower|value pte_bytes_per_goroutine spawn_park_ms join_ms"
   "sleepers|-|bench_sleepers -n 100000|sleepers -n 100000|lower|value peak_rss_kb"
   "preempt|-|bench_preempt -n 1000|preempt -n 1000|lower"
   "preempt_gmp1|GOMAXPROCS=1|bench_preempt -n 1000|preempt -n 1000|lower"

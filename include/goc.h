@@ -871,6 +871,37 @@ GOC_NODISCARD GOC_EXTERN int goc_debug_serve(const char *addr);
 GOC_EXTERN int goc_debug_serve_stop(int fd);
 
 /* ------------------------------------------------------------------------
+ * Parked-stack compaction (docs/design/parked-stacks.md)
+ *
+ * With GOCDEBUG=compactstacks=1 a run copies the live top of the stack of
+ * every goroutine parked for longer than compactafter (GOCDEBUG
+ * compactafter=MS, default 1000) with at most 3 KiB live into dense
+ * memory, and gives the stack's pages back to the OS: ~600 B per parked
+ * goroutine instead of ~4.4 KiB (a receive's).  Any touch of such a stack (the
+ * goroutine waking, a channel peer, a pointer handed out, the kernel in
+ * read(2)) waits until it is restored, ~30 us on a VM.  It needs a full
+ * userfaultfd (root, or vm.unprivileged_userfaultfd=1) and is off under
+ * ASan, TSan and valgrind.  Debuggers and core files see a compacted
+ * stack's pages as missing; a fork child sees zeros there.
+ * ------------------------------------------------------------------------ */
+enum {
+    GOC_COMPACT_OFF = 0,     /* not asked for */
+    GOC_COMPACT_ON = 1,      /* asked for, running */
+    GOC_COMPACT_UNAVAILABLE = 2 /* asked for, not possible here: see why */
+};
+typedef struct goc_compact_stats {
+    int state;               /* GOC_COMPACT_* */
+    const char *why;         /* UNAVAILABLE: the reason (static) */
+    int64_t compacted;       /* goroutines compacted now */
+    int64_t copy_bytes;      /* what their copies hold now */
+    uint64_t compactions;    /* this run: stacks compacted */
+    uint64_t restores;       /* this run: stacks restored */
+    uint64_t faults;         /* this run: userfaults answered */
+} goc_compact_stats;
+/* The current (or last) run's compaction, read at the call. */
+GOC_EXTERN void goc_compact_stats_read(goc_compact_stats *st);
+
+/* ------------------------------------------------------------------------
  * Deterministic tests (Go's testing/synctest, and seeded schedules)
  *
  * goc_synctest(fn, arg) runs fn as the root of a bubble: a run of its own

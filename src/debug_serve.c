@@ -568,6 +568,15 @@ static void vars(struct buf *b)
                (unsigned long long)st.carved);
     buf_printf(b, ",\n\"stack_bytes_committed\": %llu",
                (unsigned long long)st.resident);
+    goc_compact_stats cs;
+    goc_compact_stats_read(&cs);
+    static const char *const cstate[] = {"off", "on", "unavailable"};
+    buf_printf(b, ",\n\"stack_compaction\": {\"state\": \"%s\", "
+                  "\"compacted\": %lld, \"copy_bytes\": %lld, "
+                  "\"compactions\": %llu, \"restores\": %llu}",
+               cstate[cs.state], (long long)cs.compacted,
+               (long long)cs.copy_bytes, (unsigned long long)cs.compactions,
+               (unsigned long long)cs.restores);
     buf_printf(b, ",\n\"stack_bytes_free\": %llu",
                (unsigned long long)st.free);
     buf_printf(b, ",\n\"stack_bytes_released\": %llu",

@@ -14,8 +14,10 @@
  *                   all
  *   GOC_DEBUG_SIGNALS  set (to anything) or not
  *   GOCDEBUG        comma-separated name=value settings, as Go's GODEBUG;
- *                   known: asyncpreempt=1, leakreport=1 (exactly "1"
- *                   turns them on);
+ *                   known: asyncpreempt=1, leakreport=1,
+ *                   compactstacks=1 (exactly "1" turns them on);
+ *                   compactafter=MS (a decimal count of milliseconds,
+ *                   0 to 86400000);
  *                   unknown names are ignored
  */
 #include <errno.h>
@@ -63,6 +65,31 @@ static bool gocdebug_has(const char *name, const char *value)
     return false;
 }
 
+/* Returns: the decimal value of name in the GOCDEBUG list if it is one
+ * and within [0, max], else -1. */
+static int64_t gocdebug_int(const char *name, int64_t max)
+{
+    const char *s = getenv("GOCDEBUG");
+    size_t nl = strlen(name);
+    while (s != NULL && *s != '\0') {
+        const char *end = strchr(s, ',');
+        if (strncmp(s, name, nl) == 0 && s[nl] == '=') {
+            int64_t v = 0;
+            const char *d = s + nl + 1;
+            if (d == end || *d == '\0')
+                return -1;
+            for (; d != end && *d != '\0'; d++) {
+                if (*d < '0' || *d > '9' || v > max)
+                    return -1;
+                v = v * 10 + (*d - '0');
+            }
+            return v <= max ? v : -1;
+        }
+        s = end != NULL ? end + 1 : NULL;
+    }
+    return -1;
+}
+
 void goc__env_read(void)
 {
     goc__env.gomaxprocs = env_int("GOMAXPROCS");
@@ -79,6 +106,8 @@ void goc__env_read(void)
     goc__env.debug_signals = getenv("GOC_DEBUG_SIGNALS") != NULL;
     goc__env.async_preempt = gocdebug_has("asyncpreempt", "1");
     goc__env.leak_report = gocdebug_has("leakreport", "1");
+    goc__env.compact_stacks = gocdebug_has("compactstacks", "1");
+    goc__env.compact_after_ms = gocdebug_int("compactafter", 86400000);
     const char *seed = getenv("GOC_SEED");
     char *end = NULL;
     goc__env.seed = seed != NULL ? strtoull(seed, &end, 0) : 0;

@@ -36,6 +36,10 @@ struct goc__env {
                             default in goc) */
     uint64_t seed;       /* GOC_SEED: a synctest bubble's seed (decimal
                             or 0x hex); 0 when unset or invalid */
+    bool compact_stacks; /* GOCDEBUG holds compactstacks=1: compact the
+                            stacks of long-parked goroutines (compact.c) */
+    int64_t compact_after_ms; /* GOCDEBUG compactafter=MS: how long parked
+                            before; -1 when unset or invalid */
     bool leak_report;    /* GOCDEBUG holds leakreport=1: when main returns,
                             report the goroutines leaked (leakcheck.c) */
 };

@@ -195,6 +195,16 @@ void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg)
     }
 }
 
+goc__g *goc__g_at(uint64_t i)
+{
+    uint32_t n = atomic_load_explicit(&gpool.nchunks, memory_order_acquire);
+    if (i / G_CHUNK >= n)
+        return NULL;
+    goc__g *c = atomic_load_explicit(&gpool.chunks[i / G_CHUNK],
+                                     memory_order_acquire);
+    return &c[i % G_CHUNK];
+}
+
 /* ---- what a debugger reads (the gdb extension, src/goc-gdb.py) ---- */
 
 /* The extension lists goroutines and walks their stacks from memory alone

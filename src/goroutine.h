@@ -37,6 +37,9 @@ void goc__g_flush_cache(goc__p *p);  /* P's dead headers back to the pool */
 /* Every header ever carved in this run: fn(g, arg) for each; lock-free,
  * read each g's status (acquire) before trusting its fields. */
 void goc__g_each(void (*fn)(goc__g *g, void *arg), void *arg);
+/* Header number i of this run (the order goc__g_each walks), or NULL past
+ * the last one carved; lock-free, as goc__g_each. */
+goc__g *goc__g_at(uint64_t i);
 void goc__g_teardown(void);          /* free every header */
 void goc__switch_to_g0(goc__m *m, goc__g *g, bool dying);
 void goc__switch_to_g(goc__m *m, goc__g *g);

@@ -51,6 +51,13 @@ static inline size_t goc__pagesize(void)
     size_t ps = atomic_load_explicit(&goc__page_size, memory_order_relaxed);
     return goc__likely(ps != 0) ? ps : goc__pagesize_init();
 }
+/* process_madvise(advice) over iov[0 .. k): one system call for many
+ * ranges (Linux 5.10; 6.13 takes the guard and populate advice).  *pidfd
+ * is the caller's descriptor of this process, opened at the first call
+ * (0: not yet; -1: none to be had).  Returns: true if all were done. */
+struct iovec;
+bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
+                          int advice);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

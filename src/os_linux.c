@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,6 +164,22 @@ size_t goc__pagesize_init(void)
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     atomic_store_explicit(&goc__page_size, ps, memory_order_relaxed);
     return ps;
+}
+
+bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
+                          int advice)
+{
+    if (*pidfd == 0) {
+        long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
+        *pidfd = fd > 0 ? (int)fd : -1; /* 0 is stdin's, never ours */
+    }
+    if (*pidfd < 0)
+        return false;
+    size_t want = 0;
+    for (uint32_t i = 0; i < k; i++)
+        want += iov[i].iov_len;
+    return syscall(SYS_process_madvise, (long)*pidfd, iov, (long)k,
+                   (long)advice, 0L) == (long)want;
 }
 
 /* ---- threads ---- */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compact.h"
 #include "goc.h"
 #include "internal.h"
 #include "netpoll.h"
@@ -235,6 +236,7 @@ static void teardown(void)
         goc__timers_teardown(goc__allp(i));
         free(goc__allp(i));
     }
+    goc__compact_stop(); /* no M is left to wait in one of its faults */
     goc__stack_teardown();
     goc__g_teardown();
     goc__globrunq_free();
@@ -257,6 +259,7 @@ static void abandon(void)
         if (!detached)
             pthread_detach(m->thread);
     }
+    goc__compact_abandon();
     goc__netpoll_teardown();
     goc__signals_restore();
 }
@@ -318,6 +321,7 @@ int goc_run(void (*main_fn)(void *), void *arg)
      * carve from a stack pool being reset). */
     sched_reset();
     goc__stack_init();
+    goc__compact_start();
     goc__membarrier_init();
     goc__preempt_init(); /* before sysmon, which reads it */
 

@@ -304,7 +304,8 @@ static void slab_insert(struct slab *s)
     }
 #endif
     pool.slabs[i] = s;
-    pool.nslabs++;
+    /* release: the slab's fields, for goc__stack_slab_find */
+    __atomic_store_n(&pool.nslabs, pool.nslabs + 1, __ATOMIC_RELEASE);
 }
 
 static struct slab *slab_new(struct stack_class *c);
@@ -361,18 +362,7 @@ static bool madvise_iov(uint32_t k, int advice)
     GOC_ASSERT_HELD(&pool.lock);
     if (under_valgrind())
         return false; /* it does not know process_madvise: it would say so */
-    if (pool.pidfd == 0) {
-        long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
-        pool.pidfd = fd > 0 ? (int)fd : -1; /* 0 is stdin's, never ours */
-    }
-    if (pool.pidfd < 0)
-        return false;
-    size_t want = 0;
-    for (uint32_t i = 0; i < k; i++)
-        want += pool.iov[i].iov_len;
-    long r = syscall(SYS_process_madvise, (long)pool.pidfd, pool.iov, (long)k,
-                     (long)advice, 0L);
-    return r == (long)want;
+    return goc__process_madvise(&pool.pidfd, pool.iov, k, advice);
 }
 
 /* The same over n ranges of len bytes at v[i] + off.
@@ -852,6 +842,21 @@ void goc__stack_stats_read(goc__stack_stats *st)
     for (uint32_t i = 0; v != NULL && i < n; i++)
         st->resident += resident_bytes(v[i].lo, v[i].n);
     free(v);
+}
+
+bool goc__stack_slab_find(const char *p, goc__stack_slab_info *out)
+{
+    if (__atomic_load_n(&pool.guard_mode, __ATOMIC_RELAXED) != GUARD_MADVISE)
+        return false;
+    uint32_t n = __atomic_load_n(&pool.nslabs, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct slab *s = pool.slabs[i];
+        if (p >= s->base && p < s->base + (size_t)s->nslots * s->slot_size) {
+            *out = (goc__stack_slab_info){s->base, s->slot_size, s->nslots};
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Only when no goroutine runs: unmap every slab. */

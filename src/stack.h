@@ -65,6 +65,17 @@ typedef struct goc__stack_stats {
     uint64_t mapped, carved, free, released, resident;
 } goc__stack_stats;
 void goc__stack_stats_read(goc__stack_stats *st);
+/* The slab holding address p, for the stack thread (compact.c): without
+ * the pool's lock (slabs are only added during a run, each published
+ * with its fields), so not under TSan, which retires slabs.  Only slabs
+ * whose guard pages are madvise's (MADV_GUARD_INSTALL) are told.
+ * Returns: true and *out filled, or false. */
+typedef struct goc__stack_slab_info {
+    char *base;
+    size_t slot_size;
+    uint32_t nslots;
+} goc__stack_slab_info;
+bool goc__stack_slab_find(const char *p, goc__stack_slab_info *out);
 void goc__stack_init(void);
 void goc__stack_teardown(void);
 

@@ -453,6 +453,8 @@ static void vars_body(void *arg)
     ASSERT_GE(mapped, carved);
     ASSERT_GE(json_int(r.body, "stack_bytes_free"), 0);
     ASSERT_GE(json_int(r.body, "stack_bytes_released"), 0);
+    ASSERT_CONTAINS(r.body, "\"stack_compaction\": {\"state\": \"off\", "
+                            "\"compacted\": 0");
     ASSERT_CONTAINS(r.body, "\"cmdline\": [\"");
     ASSERT_CONTAINS(r.body, "\"debug_serve_vars\"]");
     http_free(&r);
