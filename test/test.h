@@ -130,6 +130,9 @@ void death_run(struct death *d, void (*fn)(void));
 /* The first line of d->out. */
 const char *first_line(const struct death *d, char *buf, size_t len);
 
+/* Recurse, 1 KiB a frame, until the stack overflows (test_stack.c). */
+int test_recurse_forever(volatile char *prev, int depth);
+
 /* Internal test hooks (the park/ready primitive and friends). */
 typedef struct goc__g test_g;
 typedef bool (*test_unlockf)(test_g *g, void *arg);

@@ -425,17 +425,6 @@ TEST(compact_wake_during_passes)
 
 /* ---- overflow is still caught after a compaction and a restore ---- */
 
-static volatile int ov_forever = 1;
-static int ov_recurse(volatile char *prev, int depth)
-{
-    volatile char frame[1024];
-    frame[0] = (char)depth;
-    frame[1023] = prev != NULL ? prev[0] : 0;
-    if (!ov_forever)
-        return 0;
-    return ov_recurse(frame, depth + 1) + frame[5];
-}
-
 static goc_chan *ov_ch;
 static void ov_child(void *arg)
 {
@@ -443,7 +432,7 @@ static void ov_child(void *arg)
     int64_t v;
     ASSERT_OK(goc_chan_recv(ov_ch, &v)); /* compacted here */
     fprintf(stderr, "child goroutine %lld\n", (long long)goc_id());
-    ov_recurse(NULL, 0);
+    test_recurse_forever(NULL, 0);
 }
 
 static void ov_main(void *arg)

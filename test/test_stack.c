@@ -3,14 +3,14 @@
 #include "test.h"
 
 static volatile int forever = 1;
-static int recurse(volatile char *prev, int depth)
+int test_recurse_forever(volatile char *prev, int depth)
 {
     volatile char frame[1024];
     frame[0] = (char)depth;
     frame[1023] = prev != NULL ? prev[0] : 0;
     if (!forever)
         return 0;
-    return recurse(frame, depth + 1) + frame[5];
+    return test_recurse_forever(frame, depth + 1) + frame[5];
 }
 
 static _Atomic long overflow_goid;
@@ -19,7 +19,7 @@ static void overflow_child(void *arg)
     (void)arg;
     atomic_store(&overflow_goid, goc_id());
     fprintf(stderr, "child goroutine %lld\n", (long long)goc_id());
-    recurse(NULL, 0);
+    test_recurse_forever(NULL, 0);
 }
 static void overflow_main(void *arg)
 {
