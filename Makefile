@@ -8,6 +8,10 @@
 #                       failure, plus the install/consumer check
 #   make test-release   gcc, Release, -Werror            (build/release)
 #   make test-gomaxprocs1  the Release suite again with GOMAXPROCS=1
+#   make test-compact   the Debug suite again with every parked stack
+#                       compacted at once (GOCDEBUG=compactstacks=1,
+#                       compactafter=0; where the mode cannot run, the
+#                       suite as it is)
 #   make test-clang     clang, Release, -Werror, with GOC_SWITCH_FPENV
 #                       (per-goroutine floating-point state), as a unity
 #                       build: every C file of the library in one
@@ -123,6 +127,7 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 CONFIGS := release clang debug asan tsan arm64 valgrind
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
+        test-gomaxprocs1 test-compact \
         test-install demo apiref bench stress install install-race \
         install-asan clean
 
@@ -145,7 +150,7 @@ deps:
 # The install check and the C++ header check come before the last
 # configuration, so the final ctest summary closes the output.
 test: deps test-release test-gomaxprocs1 test-install test-clang test-debug \
-      test-asan test-tsan test-valgrind test-arm64
+      test-compact test-asan test-tsan test-valgrind test-arm64
 
 # build-NAME: configure (first time or when options change) and build.
 # test-NAME: build-NAME, then run the suite with ctest.
@@ -170,6 +175,11 @@ test-gomaxprocs1: deps build-release
 	@echo "==> release with GOMAXPROCS=1: ctest"
 	cd $(BUILD)/release && GOMAXPROCS=1 $(CTEST) --output-on-failure \
 	  -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
+
+test-compact: deps build-debug
+	@echo "==> debug with GOCDEBUG=compactstacks=1,compactafter=0: ctest"
+	cd $(BUILD)/debug && GOCDEBUG=compactstacks=1,compactafter=0 \
+	  $(CTEST) --output-on-failure -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
 
 # Long runs for flaky concurrency: each suite over and over, in the same
 # configurations as make test.

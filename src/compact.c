@@ -6,9 +6,10 @@
  * Opt-in: GOCDEBUG=compactstacks=1.  Design, measurements and costs:
  * docs/design/parked-stacks.md.
  *
- * One plain thread, the stack thread, does all of it.  Every PASS_NS it
- * walks a bounded run of goroutine headers (goc__g_at, lock-free) for
- * candidates: WAITING for compactafter or longer, not a system goroutine,
+ * One plain thread, the stack thread, does all of it.  Every PASS_NS (up
+ * to PASS_IDLE_NS while sweeps find nothing) it walks a bounded run of
+ * goroutine headers (goc__g_at, lock-free) for candidates: WAITING for
+ * compactafter or longer, not a system goroutine,
  * at most COMPACT_MAX bytes live ([sp, stack_hi)), on a slot of a slab
  * with madvise guards.  It compacts them a batch at a time, one slab at a
  * time, and between batches answers the userfaults of the slabs it has
@@ -94,6 +95,7 @@
 #endif
 
 #define PASS_NS ((int64_t)10 * 1000 * 1000) /* between walks */
+#define PASS_IDLE_NS ((int64_t)160 * 1000 * 1000) /* ... finding nothing */
 #define PASS_HEADERS 32768  /* headers looked at per walk */
 /* Live bytes past which a stack stays resident: its copy would save
  * less than a quarter of the page it frees.  (A select parks with ~1.6
@@ -156,7 +158,7 @@ static struct {
     char *arenas;         /* chain of arenas, through their first word */
     /* statistics: written by the stack thread, read anywhere */
     _Atomic int64_t compacted, copy_bytes;
-    _Atomic uint64_t compactions, restores, faults;
+    _Atomic uint64_t compactions, restores, faults, abandoned;
 } cp = {.uffd = -1, .stopfd = -1};
 
 /* A fatal error of the stack thread: no goroutine dump, which would read
@@ -520,13 +522,28 @@ static void cp_drop_runs(struct cslab *cs, uint32_t lo, uint32_t hi)
     (void)cp_madvise_iov(k, MADV_DONTNEED);
 }
 
+/* Tests widen the windows around a batch's write-protect with it: the
+ * goroutines they wake meanwhile run into a claim (before it) or the
+ * protect (after it).  0 but in tests. */
+_Atomic uint32_t goc__compact_test_pause_us;
+
+static void cp_test_pause(void)
+{
+    uint32_t us = atomic_load_explicit(&goc__compact_test_pause_us,
+                                       memory_order_relaxed);
+    if (us > 0)
+        usleep(us);
+}
+
 /* Compact the claimed slots cp.batch[0 .. n) of cs, in address order
  * (steps 1-4 at the top). */
 static void cp_batch(struct cslab *cs, uint32_t n)
 {
     char *lo = cp_slot_base(cs, cp.batch[0]);
     char *hi = cp_slot_base(cs, cp.batch[n - 1]) + cs->slot_size;
+    cp_test_pause();
     bool wp = cp_wprotect(lo, (size_t)(hi - lo), true);
+    cp_test_pause();
     uint32_t nguard = 0;
     int64_t bytes = 0;
     for (uint32_t k = 0; k < n; k++) {
@@ -536,8 +553,10 @@ static void cp_batch(struct cslab *cs, uint32_t n)
         *c = (struct cslot){0};
         cs->nclaimed--;
         char *sp = wp ? cp_waiting_sp(g, slot, cs->slot_size) : NULL;
-        if (sp == NULL)
+        if (sp == NULL) {
+            atomic_fetch_add_explicit(&cp.abandoned, 1, memory_order_relaxed);
             continue; /* it ran meanwhile: left as it is */
+        }
         size_t len = (size_t)(slot + cs->slot_size - sp);
         void *copy = cp_copy_alloc(len);
         if (copy == NULL)
@@ -583,14 +602,17 @@ static void cp_compact_slab(struct cslab *cs)
 }
 
 /* One pass: look at the next PASS_HEADERS headers, compact the
- * candidates among them, slab by slab. */
-static void cp_pass(void)
+ * candidates among them, slab by slab.  Returns: false if it claimed
+ * nothing and its walk reached the last header. */
+static bool cp_pass(void)
 {
     int64_t now = atomic_load_explicit(&goc__coarse.now, memory_order_relaxed);
+    bool claimed = false, wrapped = false;
     for (uint32_t k = 0; k < PASS_HEADERS; k++) {
         goc__g *g = goc__g_at(cp.cursor);
         if (g == NULL) {
             cp.cursor = 0;
+            wrapped = true;
             break;
         }
         cp.cursor++;
@@ -598,17 +620,20 @@ static void cp_pass(void)
     }
     for (uint32_t i = 0; i < cp.nslabs; i++)
         if (cp.slabs[i].nclaimed > 0) {
+            claimed = true;
             cp_compact_slab(&cp.slabs[i]);
             cp_faults_drain();
         }
     cslabs_unregister_idle();
+    return claimed || !wrapped;
 }
 
 static void *cp_stack_thread(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "goc-stacks"); /* for top, perf */
-    int64_t next = goc__nanotime() + PASS_NS;
+    int64_t every = PASS_NS;
+    int64_t next = goc__nanotime() + every;
     for (;;) {
         struct pollfd pf[2] = {{.fd = cp.uffd, .events = POLLIN},
                                {.fd = cp.stopfd, .events = POLLIN}};
@@ -619,8 +644,12 @@ static void *cp_stack_thread(void *arg)
         if (pf[1].revents != 0)
             return NULL;
         if (goc__nanotime() >= next) {
-            cp_pass();
-            next = goc__nanotime() + PASS_NS;
+            /* a pass that finds nothing doubles the wait for the next,
+             * up to PASS_IDLE_NS: an idle program is not woken 100
+             * times a second */
+            every = cp_pass() ? PASS_NS
+                    : every * 2 < PASS_IDLE_NS ? every * 2 : PASS_IDLE_NS;
+            next = goc__nanotime() + every;
         }
     }
 }
@@ -680,6 +709,7 @@ void goc__compact_start(void)
     atomic_store(&cp.compactions, 0);
     atomic_store(&cp.restores, 0);
     atomic_store(&cp.faults, 0);
+    atomic_store(&cp.abandoned, 0);
     if (!goc__env.compact_stacks) {
         cp_set_state(GOC_COMPACT_OFF, NULL);
         return;
@@ -794,4 +824,5 @@ void goc_compact_stats_read(goc_compact_stats *st)
         atomic_load_explicit(&cp.compactions, memory_order_relaxed);
     st->restores = atomic_load_explicit(&cp.restores, memory_order_relaxed);
     st->faults = atomic_load_explicit(&cp.faults, memory_order_relaxed);
+    st->abandoned = atomic_load_explicit(&cp.abandoned, memory_order_relaxed);
 }

@@ -20,5 +20,8 @@ void goc__compact_stop(void);
 /* The run is abandoned with Ms still running: the stack thread stays, for
  * them, and the process keeps it. */
 void goc__compact_abandon(void);
+/* Microseconds the stack thread sleeps before and after a batch's
+ * write-protect: a knob for tests only. */
+extern _Atomic uint32_t goc__compact_test_pause_us;
 
 #endif /* GOC_COMPACT_H */

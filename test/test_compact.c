@@ -423,6 +423,27 @@ TEST(compact_wake_during_passes)
     run_main(wk_main, NULL);
 }
 
+/* The same with the stack thread pausing 300 us before and after each
+ * batch's write-protect: goroutines woken in the first window have run
+ * (and maybe parked again) by the re-check; those woken in the second
+ * run into the protect at their first write, wait for the batch, and
+ * are restored from a copy taken while they waited. */
+extern _Atomic uint32_t goc__compact_test_pause_us;
+
+TEST(compact_wake_into_protect)
+{
+    compact_ask();
+    goc_maxprocs(2);
+    atomic_store(&goc__compact_test_pause_us, 300);
+    run_main(wk_main, NULL);
+    goc_compact_stats st;
+    goc_compact_stats_read(&st);
+    fprintf(stderr, "compactions %llu, restores %llu, abandoned %llu\n",
+            (unsigned long long)st.compactions,
+            (unsigned long long)st.restores,
+            (unsigned long long)st.abandoned);
+}
+
 /* ---- overflow is still caught after a compaction and a restore ---- */
 
 static goc_chan *ov_ch;
