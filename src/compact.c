@@ -50,7 +50,8 @@
  *   restore;
  *   a slab's slots [0, nreg) are registered with the userfaultfd, and
  *   nreg > 0 only while the slab has a claimed or compacted slot or a
- *   pass runs; every claimed or compacted slot is below nreg;
+ *   pass runs; every compacted slot is below nreg, and a pass registers
+ *   its claims before their batch;
  *   a restore installs the guard, then the top page; every other missing
  *   page of a registered slab is mapped zero when touched.
  * The one rule: the stack thread takes no lock, calls no malloc (its
@@ -127,6 +128,7 @@ struct cslab {
     uint32_t nslots;
     uint32_t nclaimed, ncompacted;
     uint32_t nreg;     /* slots [0, nreg) are registered */
+    uint32_t claim_max; /* the highest slot claimed in this pass */
     struct cslot *slots; /* [nslots], mmap'd */
 };
 
@@ -296,22 +298,21 @@ static struct cslab *cslab_of(const char *slot)
     return cp.last = cs;
 }
 
-/* Register cs's slots [0, i] (and every slot carved so far) with the
- * userfaultfd, MISSING and WP, if they are not yet.  Only carved slots
- * are: a refill carving and populating fresh slots past them must not
- * pay a userfault round trip per page, nor hold the pool's lock while
- * the stack thread is busy (measured: a 100k spawn took 15 s instead of
- * 2 once its current slab was registered whole).  Growing the range
- * makes one more mapping, which merges with the registered one.
+/* Register cs's slots [0, i] with the userfaultfd, MISSING and WP, if
+ * they are not yet; once a pass, up to its highest claim.  Slots past the
+ * last claim stay out: in a storm of spawns they are fresh ones, carved
+ * into the Ps' caches, whose first touch would otherwise cost a userfault
+ * round trip, and keep a spawning goroutine waiting on the stack thread
+ * with the channel lock of its park held (a -O0 build at 100k goroutines
+ * fell into a cascade: Ms spinning on that lock, sysmon lending Ps to the
+ * threads waiting in faults, 190 threads).  Growing the range makes one
+ * more mapping, which merges with the registered one.
  * Returns: true if slot i is registered. */
 static bool cslab_register(struct cslab *cs, uint32_t i)
 {
     if (i < cs->nreg)
         return true;
-    goc__stack_slab_info info;
     uint32_t end = i + 1;
-    if (goc__stack_slab_find(cs->base, &info) && info.ncarved > end)
-        end = info.ncarved;
     struct uffdio_register r = {
         .range = {.start = (uintptr_t)cp_slot_base(cs, cs->nreg),
                   .len = (size_t)(end - cs->nreg) * cs->slot_size},
@@ -486,9 +487,11 @@ static void cp_consider(goc__g *g, int64_t now)
         cp_waiting_sp(g, slot, cs->slot_size) == NULL)
         return;
     struct cslot *c = &cs->slots[(size_t)(slot - cs->base) / cs->slot_size];
-    if (c->state != SLOT_RESIDENT ||
-        !cslab_register(cs, (uint32_t)(c - cs->slots)))
+    if (c->state != SLOT_RESIDENT)
         return;
+    uint32_t i = (uint32_t)(c - cs->slots);
+    if (cs->nclaimed == 0 || i > cs->claim_max)
+        cs->claim_max = i;
     c->state = SLOT_CLAIMED;
     c->g = g;
     cs->nclaimed++;
@@ -601,6 +604,16 @@ static void cp_compact_slab(struct cslab *cs)
         cp_batch(cs, n);
 }
 
+/* Let go of cs's claims (its slots could not be registered). */
+static void cp_unclaim(struct cslab *cs)
+{
+    for (uint32_t i = 0; i < cs->nslots && cs->nclaimed > 0; i++)
+        if (cs->slots[i].state == SLOT_CLAIMED) {
+            cs->slots[i] = (struct cslot){0};
+            cs->nclaimed--;
+        }
+}
+
 /* One pass: look at the next PASS_HEADERS headers, compact the
  * candidates among them, slab by slab.  Returns: false if it claimed
  * nothing and its walk reached the last header. */
@@ -618,12 +631,17 @@ static bool cp_pass(void)
         cp.cursor++;
         cp_consider(g, now);
     }
-    for (uint32_t i = 0; i < cp.nslabs; i++)
-        if (cp.slabs[i].nclaimed > 0) {
-            claimed = true;
-            cp_compact_slab(&cp.slabs[i]);
-            cp_faults_drain();
-        }
+    for (uint32_t i = 0; i < cp.nslabs; i++) {
+        struct cslab *cs = &cp.slabs[i];
+        if (cs->nclaimed == 0)
+            continue;
+        claimed = true;
+        if (cslab_register(cs, cs->claim_max))
+            cp_compact_slab(cs);
+        else
+            cp_unclaim(cs);
+        cp_faults_drain();
+    }
     cslabs_unregister_idle();
     return claimed || !wrapped;
 }

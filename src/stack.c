@@ -852,9 +852,7 @@ bool goc__stack_slab_find(const char *p, goc__stack_slab_info *out)
     for (uint32_t i = 0; i < n; i++) {
         const struct slab *s = pool.slabs[i];
         if (p >= s->base && p < s->base + (size_t)s->nslots * s->slot_size) {
-            *out = (goc__stack_slab_info){
-                s->base, s->slot_size, s->nslots,
-                __atomic_load_n(&s->ncarved, __ATOMIC_RELAXED)};
+            *out = (goc__stack_slab_info){s->base, s->slot_size, s->nslots};
             return true;
         }
     }

@@ -74,7 +74,6 @@ typedef struct goc__stack_slab_info {
     char *base;
     size_t slot_size;
     uint32_t nslots;
-    uint32_t ncarved; /* at the call: only grows */
 } goc__stack_slab_info;
 bool goc__stack_slab_find(const char *p, goc__stack_slab_info *out);
 void goc__stack_init(void);

@@ -514,3 +514,73 @@ TEST(compact_off_by_default)
     setenv("GOCDEBUG", "compactstacks=2", 1); /* only "1" turns it on */
     run_main(off_main, NULL);
 }
+
+/* ---- the budget: <= 1 KiB per parked goroutine, page tables included */
+
+#define BUD_N 100000
+#define BUD_CHANS 1000 /* 100 waiters a channel: the Debug build checks a
+                          channel's whole wait queue at each change */
+static goc_chan *bud_ch[BUD_CHANS];
+static goc_wg bud_wg;
+static _Atomic int bud_parked;
+
+static long vm_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f != NULL)
+        fclose(f);
+    return v;
+}
+
+static void bud_parked_one(void *arg)
+{
+    goc_chan *c = arg;
+    atomic_fetch_add(&bud_parked, 1);
+    ASSERT_ERR(goc_chan_recv(c, NULL), GOC_ECLOSED);
+    goc_wg_done(&bud_wg);
+}
+
+static void bud_main(void *arg)
+{
+    (void)arg;
+    int n = (int)scaled(BUD_N);
+    for (int i = 0; i < BUD_CHANS; i++)
+        bud_ch[i] = goc_chan_make(0, 0);
+    long rss0 = vm_kb("VmRSS"), pte0 = vm_kb("VmPTE");
+    goc_wg_add(&bud_wg, n);
+    for (int i = 0; i < n; i++)
+        ASSERT_OK(goc_go(bud_parked_one, bud_ch[i % BUD_CHANS]));
+    wait_count(&bud_parked, n);
+    compact_wait(n);
+    long rss1 = vm_kb("VmRSS"), pte1 = vm_kb("VmPTE");
+    long per = ((rss1 - rss0) + (pte1 - pte0)) * 1024 / n;
+    fprintf(stderr, "%d parked: %ld B each (VmRSS + VmPTE)\n", n, per);
+    goc_compact_stats st;
+    goc_compact_stats_read(&st);
+    /* The budget is for optimized code: at -O0 a receive parks with ~1.1
+     * KiB of stack live (~300 B optimized), and the copy holds it all. */
+#ifdef __OPTIMIZE__
+    long budget = 1024;
+#else
+    long budget = 2048;
+#endif
+    if (st.state == GOC_COMPACT_ON)
+        ASSERT_LE(per, budget);
+    for (int i = 0; i < BUD_CHANS; i++)
+        ASSERT_OK(goc_chan_close(bud_ch[i]));
+    goc_wg_wait(&bud_wg);
+    for (int i = 0; i < BUD_CHANS; i++)
+        goc_chan_release(bud_ch[i]);
+}
+
+TEST(compact_100k_parked_under_1k)
+{
+    compact_ask();
+    run_main(bud_main, NULL);
+}
