@@ -897,8 +897,9 @@ typedef struct goc_compact_stats {
     uint64_t compactions;    /* this run: stacks compacted */
     uint64_t restores;       /* this run: stacks restored */
     uint64_t faults;         /* this run: userfaults answered */
-    uint64_t abandoned;      /* this run: candidates left resident, found
-                                running when their batch came */
+    uint64_t abandoned;      /* this run: candidates left resident at their
+                                batch (found running, or the protect
+                                failed) */
 } goc_compact_stats;
 /* The current (or last) run's compaction, read at the call. */
 GOC_EXTERN void goc_compact_stats_read(goc_compact_stats *st);

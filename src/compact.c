@@ -9,9 +9,8 @@
  * One plain thread, the stack thread, does all of it.  Every PASS_NS (up
  * to PASS_IDLE_NS while sweeps find nothing) it walks a bounded run of
  * goroutine headers (goc__g_at, lock-free) for candidates: WAITING for
- * compactafter or longer, not a system goroutine,
- * at most COMPACT_MAX bytes live ([sp, stack_hi)), on a slot of a slab
- * with madvise guards.  It compacts them a batch at a time, one slab at a
+ * compactafter or longer, not a system goroutine, at most COMPACT_MAX
+ * bytes live ([sp, stack_hi)), on a slot of a slab with madvise guards.  It compacts them a batch at a time, one slab at a
  * time, and between batches answers the userfaults of the slabs it has
  * registered: restoring a compacted stack, or mapping a zero page.  A
  * thread that touches a compacted stack (an M switching to the goroutine,
@@ -46,8 +45,8 @@
  *   a COMPACTED slot has no present page, its guard page is removed (but
  *   where a stray touch made the handler put it back), its copy holds the
  *   goroutine's [sp, stack_hi), and its goroutine has not run since the
- *   copy: it is WAITING, or readied and waiting in a fault for its
- *   restore;
+ *   copy: it is WAITING, or readied (restored ahead, cp_restore_ahead, or
+ *   waiting in a fault at its first touch);
  *   a slab's slots [0, nreg) are registered with the userfaultfd, and
  *   nreg > 0 only while the slab has a claimed or compacted slot or a
  *   pass runs; every compacted slot is below nreg, and a pass registers
@@ -268,21 +267,22 @@ static bool cp_madvise_iov(uint32_t k, int advice)
 
 /* ---- slabs ---- */
 
+static bool cslab_holds(const struct cslab *cs, const char *p)
+{
+    return p >= cs->base && p < cs->base + (size_t)cs->nslots * cs->slot_size;
+}
+
 /* The slab holding slot, known to the stack thread from its first
  * candidate on.  Returns: it, or NULL (not a stack slab, guards not
  * madvise's, or too many slabs). */
 static struct cslab *cslab_of(const char *slot)
 {
     struct cslab *cs = cp.last;
-    if (cs != NULL && slot >= cs->base &&
-        slot < cs->base + (size_t)cs->nslots * cs->slot_size)
+    if (cs != NULL && cslab_holds(cs, slot))
         return cs;
-    for (uint32_t i = 0; i < cp.nslabs; i++) {
-        cs = &cp.slabs[i];
-        if (slot >= cs->base &&
-            slot < cs->base + (size_t)cs->nslots * cs->slot_size)
-            return cp.last = cs;
-    }
+    for (uint32_t i = 0; i < cp.nslabs; i++)
+        if (cslab_holds(&cp.slabs[i], slot))
+            return cp.last = &cp.slabs[i];
     goc__stack_slab_info info;
     if (cp.nslabs == MAX_CSLABS || !goc__stack_slab_find(slot, &info))
         return NULL;
@@ -556,9 +556,9 @@ static void cp_batch(struct cslab *cs, uint32_t n)
         *c = (struct cslot){0};
         cs->nclaimed--;
         char *sp = wp ? cp_waiting_sp(g, slot, cs->slot_size) : NULL;
-        if (sp == NULL) {
+        if (sp == NULL) { /* it ran meanwhile (or no protect): as it is */
             atomic_fetch_add_explicit(&cp.abandoned, 1, memory_order_relaxed);
-            continue; /* it ran meanwhile: left as it is */
+            continue;
         }
         size_t len = (size_t)(slot + cs->slot_size - sp);
         void *copy = cp_copy_alloc(len);

@@ -49,45 +49,53 @@ static bool env_is(const char *name, const char *value)
     return s != NULL && strcmp(s, value) == 0;
 }
 
-/* Returns: true if the GOCDEBUG list has name=value, exactly. */
-static bool gocdebug_has(const char *name, const char *value)
+/* The next name=value of a GOCDEBUG list from *list on: its value, *len
+ * its length, and *list moved past it; NULL when there is none. */
+static const char *gocdebug_next(const char **list, const char *name,
+                                 size_t *len)
 {
-    const char *s = getenv("GOCDEBUG");
-    size_t nl = strlen(name), vl = strlen(value);
-    while (s != NULL && *s != '\0') {
-        const char *end = strchr(s, ',');
-        size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
-        if (len == nl + 1 + vl && strncmp(s, name, nl) == 0 && s[nl] == '=' &&
-            strncmp(s + nl + 1, value, vl) == 0)
-            return true;
-        s = end != NULL ? end + 1 : NULL;
-    }
-    return false;
-}
-
-/* Returns: the decimal value of name in the GOCDEBUG list if it is one
- * and within [0, max], else -1. */
-static int64_t gocdebug_int(const char *name, int64_t max)
-{
-    const char *s = getenv("GOCDEBUG");
+    const char *s = *list;
     size_t nl = strlen(name);
     while (s != NULL && *s != '\0') {
         const char *end = strchr(s, ',');
-        if (strncmp(s, name, nl) == 0 && s[nl] == '=') {
-            int64_t v = 0;
-            const char *d = s + nl + 1;
-            if (d == end || *d == '\0')
-                return -1;
-            for (; d != end && *d != '\0'; d++) {
-                if (*d < '0' || *d > '9' || v > max)
-                    return -1;
-                v = v * 10 + (*d - '0');
-            }
-            return v <= max ? v : -1;
+        size_t n = end != NULL ? (size_t)(end - s) : strlen(s);
+        *list = end != NULL ? end + 1 : NULL;
+        if (n > nl && strncmp(s, name, nl) == 0 && s[nl] == '=') {
+            *len = n - nl - 1;
+            return s + nl + 1;
         }
-        s = end != NULL ? end + 1 : NULL;
+        s = *list;
     }
-    return -1;
+    return NULL;
+}
+
+/* Returns: true if the GOCDEBUG list has name=value, exactly. */
+static bool gocdebug_has(const char *name, const char *value)
+{
+    const char *list = getenv("GOCDEBUG"), *v;
+    size_t len;
+    while ((v = gocdebug_next(&list, name, &len)) != NULL)
+        if (len == strlen(value) && strncmp(v, value, len) == 0)
+            return true;
+    return false;
+}
+
+/* Returns: the decimal value of name's first entry in the GOCDEBUG list
+ * if it is one and within [0, max], else -1. */
+static int64_t gocdebug_int(const char *name, int64_t max)
+{
+    const char *list = getenv("GOCDEBUG");
+    size_t len;
+    const char *v = gocdebug_next(&list, name, &len);
+    if (v == NULL || len == 0)
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9' || n > max)
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n <= max ? n : -1;
 }
 
 void goc__env_read(void)

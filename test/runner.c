@@ -34,17 +34,25 @@ int test_gettid(void)
     return (int)syscall(SYS_gettid);
 }
 
-int test_threads(void)
+long test_status(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
-    int n = -1;
+    long v = -1;
+    size_t n = strlen(field);
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &n) == 1)
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            v = atol(line + n + 1);
             break;
+        }
     if (f != NULL)
         fclose(f);
-    return n;
+    return v;
+}
+
+int test_threads(void)
+{
+    return (int)test_status("Threads");
 }
 
 /* The address space the program sees: the sum of its mappings.  Not

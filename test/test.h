@@ -142,6 +142,8 @@ test_g *goc__getg(void);
 
 /* Kernel thread id of the caller. */
 int test_gettid(void);
+/* A field of /proc/self/status (VmRSS, VmPTE in kB; Threads), or -1. */
+long test_status(const char *field);
 /* Thread count of this process, from /proc/self/status. */
 int test_threads(void);
 /* The program's address space in KiB: the sum of /proc/self/maps. */

@@ -524,20 +524,6 @@ static goc_chan *bud_ch[BUD_CHANS];
 static goc_wg bud_wg;
 static _Atomic int bud_parked;
 
-static long vm_kb(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(field);
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, field, n) == 0 && line[n] == ':')
-            v = atol(line + n + 1);
-    if (f != NULL)
-        fclose(f);
-    return v;
-}
-
 static void bud_parked_one(void *arg)
 {
     goc_chan *c = arg;
@@ -552,13 +538,13 @@ static void bud_main(void *arg)
     int n = (int)scaled(BUD_N);
     for (int i = 0; i < BUD_CHANS; i++)
         bud_ch[i] = goc_chan_make(0, 0);
-    long rss0 = vm_kb("VmRSS"), pte0 = vm_kb("VmPTE");
+    long rss0 = test_status("VmRSS"), pte0 = test_status("VmPTE");
     goc_wg_add(&bud_wg, n);
     for (int i = 0; i < n; i++)
         ASSERT_OK(goc_go(bud_parked_one, bud_ch[i % BUD_CHANS]));
     wait_count(&bud_parked, n);
     compact_wait(n);
-    long rss1 = vm_kb("VmRSS"), pte1 = vm_kb("VmPTE");
+    long rss1 = test_status("VmRSS"), pte1 = test_status("VmPTE");
     long per = ((rss1 - rss0) + (pte1 - pte0)) * 1024 / n;
     fprintf(stderr, "%d parked: %ld B each (VmRSS + VmPTE)\n", n, per);
     goc_compact_stats st;

@@ -174,14 +174,7 @@ static void starve_main(void *arg)
 {
     (void)arg;
     /* Room for about two 64 MiB slabs of stacks, no more. */
-    long vm_kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmSize:", 7) == 0)
-            vm_kb = atol(line + 7);
-    if (f != NULL)
-        fclose(f);
+    long vm_kb = test_status("VmSize");
     ASSERT_GT(vm_kb, 0);
     struct rlimit rl = {(rlim_t)(vm_kb + 160 * 1024) * 1024,
                         (rlim_t)(vm_kb + 160 * 1024) * 1024};
