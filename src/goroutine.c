@@ -114,6 +114,10 @@ static bool chunk_new(void)
         gpool.free = v;
         gpool.capfree = cap;
     }
+    /* Touch the entries the chunk's headers will take once they are all
+     * free: faulted in now, in the spawn storm, not when they exit, under
+     * gpool.lock (see slab_new in stack.c).  Out of [nfree, capfree). */
+    memset(&gpool.free[nhdr - G_CHUNK], 0, G_CHUNK * sizeof *gpool.free);
     goc__g *c = aligned_alloc(GOC__CACHE_LINE, G_CHUNK * sizeof *c);
     if (c == NULL)
         return false;
