@@ -89,6 +89,7 @@ static struct {
     goc__mutex lock;
     goc__g **free;                        /* LIFO; lock */
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
+    size_t free_bytes;                    /* free's mapping (goc__pages_grow) */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
 } gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
@@ -108,11 +109,11 @@ static bool chunk_new(void)
         uint32_t cap = gpool.capfree * 2 > nhdr ? gpool.capfree * 2 : nhdr;
         if (cap < GFREE_ARRAY_MIN)
             cap = GFREE_ARRAY_MIN;
-        goc__g **v = realloc(gpool.free, (size_t)cap * sizeof *v);
-        if (v == NULL)
+        if (!goc__pages_grow((void **)&gpool.free, &gpool.free_bytes,
+                             (size_t)cap * sizeof *gpool.free))
             return false;
-        gpool.free = v;
-        gpool.capfree = cap;
+        size_t ncap = gpool.free_bytes / sizeof *gpool.free;
+        gpool.capfree = ncap < UINT32_MAX ? (uint32_t)ncap : UINT32_MAX;
     }
     /* Touch the entries the chunk's headers will take once they are all
      * free: faulted in now, in the spawn storm, not when they exit, under

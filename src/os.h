@@ -58,6 +58,18 @@ static inline size_t goc__pagesize(void)
 struct iovec;
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
                           int advice);
+/* A runtime array that grows under a lock (a pool's free list, a timer
+ * heap): its own mapping, grown with mremap, so that the pages it has move
+ * with their contents, and nothing is copied or faulted in again.  A
+ * realloc that the C library serves from its heap copies the array into
+ * fresh pages, a page fault each, with the lock held: 1-2.5 ms at 100k
+ * entries on a VM, in which every other P that needed the lock waited
+ * (timers' p99 lateness, docs/performance.md).  *bytes is its size (0 with
+ * *base NULL: none yet); grows to at least need bytes, at least doubling,
+ * in whole pages.  Returns: false when out of memory (the array as it
+ * was). */
+bool goc__pages_grow(void **base, size_t *bytes, size_t need);
+void goc__pages_free(void *base, size_t bytes);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

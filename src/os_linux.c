@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -164,6 +165,30 @@ size_t goc__pagesize_init(void)
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     atomic_store_explicit(&goc__page_size, ps, memory_order_relaxed);
     return ps;
+}
+
+bool goc__pages_grow(void **base, size_t *bytes, size_t need)
+{
+    if (need <= *bytes)
+        return true;
+    size_t ps = goc__pagesize();
+    size_t n = *bytes * 2 > need ? *bytes * 2 : need;
+    n = (n + ps - 1) & ~(ps - 1);
+    void *p = *base == NULL
+                  ? mmap(NULL, n, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : mremap(*base, *bytes, n, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return false;
+    *base = p;
+    *bytes = n;
+    return true;
+}
+
+void goc__pages_free(void *base, size_t bytes)
+{
+    if (base != NULL)
+        munmap(base, bytes);
 }
 
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,

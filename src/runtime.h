@@ -126,7 +126,9 @@ typedef struct goc__timer_ent {
 typedef struct goc__timers {
     goc__mutex lock;
     uint32_t len, cap;
-    goc__timer_ent *heap;
+    goc__timer_ent *heap;      /* its own mapping of heap_bytes (grown
+                                  with mremap: goc__pages_grow, os.h) */
+    size_t heap_bytes;
     _Atomic int64_t first;
 } goc__timers;
 

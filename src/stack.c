@@ -122,6 +122,8 @@ struct stack_class {
                           installed a part per refill (guard_ahead) */
     char **free;       /* LIFO of free slots (their bases) */
     uint32_t nfree, capfree;
+    size_t free_bytes, since_bytes; /* the two arrays' mappings
+                                       (goc__pages_grow) */
     uint32_t nslots;   /* slots in the class's slabs: capfree >= nslots,
                           so a push never allocates (class_reserve) */
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
@@ -464,24 +466,23 @@ static void guard_ahead(struct stack_class *c)
 /* Make room in c's free list for cap slots, so that pushing a slot never
  * allocates: the arrays grow when slots are carved, during a storm of
  * spawns, not when the goroutines exit (where growing them cost a
- * realloc, its copy and its page faults: an eighth of joining 100k).
+ * realloc, its copy and its page faults: an eighth of joining 100k), and
+ * with mremap (goc__pages_grow: no copy under pool.lock).
  * Requires: pool.lock.  Returns: false when out of memory. */
 static bool class_reserve(struct stack_class *c, uint32_t cap)
 {
     GOC_ASSERT_HELD(&pool.lock);
     if (cap <= c->capfree)
         return true;
-    if (cap < c->capfree * 2)
-        cap = c->capfree * 2;
-    char **nf = realloc(c->free, cap * sizeof *nf);
-    if (nf == NULL)
-        return false;
-    c->free = nf;
-    int64_t *ns = realloc(c->since, cap * sizeof *ns);
-    if (ns == NULL)
+    if (!goc__pages_grow((void **)&c->free, &c->free_bytes,
+                         (size_t)cap * sizeof *c->free) ||
+        !goc__pages_grow((void **)&c->since, &c->since_bytes,
+                         (size_t)cap * sizeof *c->since))
         return false; /* free is larger than capfree says: harmless */
-    c->since = ns;
-    c->capfree = cap;
+    size_t a = c->free_bytes / sizeof *c->free;
+    size_t b = c->since_bytes / sizeof *c->since;
+    size_t n = a < b ? a : b;
+    c->capfree = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
     return true;
 }
 
@@ -890,8 +891,8 @@ void goc__stack_teardown(void)
         free(s);
     }
     for (int i = 0; i < pool.nclasses; i++) {
-        free(pool.classes[i].free);
-        free(pool.classes[i].since);
+        goc__pages_free(pool.classes[i].free, pool.classes[i].free_bytes);
+        goc__pages_free(pool.classes[i].since, pool.classes[i].since_bytes);
     }
     if (pool.pidfd > 0)
         close(pool.pidfd);
