@@ -38,7 +38,9 @@ typedef struct goc__waitq {
  *   qcount > 0 => recvq is empty;  qcount < cap => sendq is empty
  *   (except for one select's own waiters on both queues of one
  *   unbuffered channel);
- *   closed => sendq is empty.
+ *   closed => sendq is empty; a non-empty recvq on a closed channel
+ *   holds the receivers that its close, still running, has not woken
+ *   yet (goc_chan_close wakes them in rounds).
  * Locking: lock protects everything but refs; it is taken alone or, by
  * select, several at once in address order.  It sits below sched.lock
  * (goc__ready is called after it is released). */

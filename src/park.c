@@ -162,6 +162,20 @@ void goc__ready(goc__g *g)
     goc__ready_m(goc__getm(), g);
 }
 
+void goc__ready_batch(goc__m *m, goc__g *const *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        goc__gstatus_ready(v[i]);
+    bool holds_p = m != NULL && m->p != NULL;
+    uint32_t i = 0;
+    if (holds_p)
+        while (i < n && goc__runq_ring_put(m->p, v[i]))
+            i++;
+    if (i < n)
+        goc__globrunq_put_batch(v + i, (int32_t)(n - i));
+    goc__wakep_after(holds_p);
+}
+
 void goc__ready_ahead(goc__g *g)
 {
     goc__gstatus_ready(g);

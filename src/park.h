@@ -65,6 +65,14 @@ void goc__yield_m(goc__m *m);
  * goroutine, else into the global queue; wakes an idle P if any.
  * Only on: any thread.  May park: no. */
 void goc__ready(goc__g *g);
+/* Make the WAITING Gs v[0 .. n) runnable, in order: at the tail of m's
+ * ring, and the rest of them, once it is full, into the global queue in
+ * one batch; then wake an idle P if any.  For a wake-up of many at once (a
+ * channel's close): ready's runnext, whose every put kicks the G before to
+ * the ring with an atomic exchange, only costs here.  m: goc__getm() of
+ * the caller (NULL on a plain thread: all go to the global queue).
+ * Only on: any thread.  May park: no. */
+void goc__ready_batch(goc__m *m, goc__g *const *v, uint32_t n);
 /* goc__ready for a goroutine whose timer fired (a sleep, a select's
  * deadline): ahead of the P's queue, not in its runnext.  Timers fire in
  * batches, and in a spawn storm the queue is full of goroutines that have

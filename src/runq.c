@@ -42,8 +42,6 @@ static inline void slot_store(goc__p *p, uint32_t i, goc__g *g)
 /* The owner's puts (goc__runq_ring_put, goc__runq_put and
  * goc__runq_put_next_light) are inline, in runq.h. */
 
-static void globrunq_put_batch(goc__g **v, int32_t n);
-
 /* Move half the ring plus g to the global queue in one batch, taking
  * sched.lock once (Go's runqputslow); retries the fast path if a thief
  * emptied part of the ring meanwhile.  Only on: the M holding p. */
@@ -81,7 +79,7 @@ void goc__runq_put_slow(goc__p *p, goc__g *g)
                 memory_order_relaxed))
             continue;
         batch[n] = g;
-        globrunq_put_batch(batch, (int32_t)(n + 1));
+        goc__globrunq_put_batch(batch, (int32_t)(n + 1));
         return;
     }
 }
@@ -262,8 +260,8 @@ void goc__globrunqput(goc__g *g)
     goc__unlock(&goc__sched.lock);
 }
 
-/* Append n Gs.  Takes sched.lock. */
-static void globrunq_put_batch(goc__g **v, int32_t n)
+/* runq.h */
+void goc__globrunq_put_batch(goc__g *const *v, int32_t n)
 {
     goc__lock(&goc__sched.lock);
     grunq_reserve(n);

@@ -183,6 +183,8 @@ goc__g *goc__runq_steal(goc__p *p, goc__p *victim, bool stealnext, bool *churn);
 goc__g *goc__globrunq_get(goc__p *p, int32_t max); /* Requires: lock */
 void goc__globrunq_put_locked(goc__g *g);          /* Requires: lock */
 void goc__globrunqput(goc__g *g);                   /* takes lock */
+/* Append v[0 .. n) to the global queue, in order.  Takes sched.lock. */
+void goc__globrunq_put_batch(goc__g *const *v, int32_t n);
 void goc__globrunq_free(void);                      /* teardown */
 
 #endif /* GOC_RUNQ_H */

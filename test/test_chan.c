@@ -218,6 +218,109 @@ TEST(chan_close_wakes_senders)
     run_main(close_send_main, NULL);
 }
 
+/* ---- a close over many receivers wakes them in rounds ----
+ * More receivers than a round takes (chan.c: CLOSE_BATCH): each gets
+ * GOC_ECLOSED and a zeroed value, and one that receives while the close
+ * is still waking the others sees the close too, never a value. */
+
+#define ROUNDS_N 1000
+static goc_chan *rc_chan;
+static goc_wg rc_wg;
+static _Atomic int rc_closed_seen;
+static void rounds_receiver(void *arg)
+{
+    (void)arg;
+    int v = 5;
+    ASSERT_ERR(goc_chan_recv(rc_chan, &v), GOC_ECLOSED);
+    ASSERT_EQ(v, 0);
+    /* A receive after the wake-up: the close may still be running. */
+    v = 6;
+    ASSERT_ERR(goc_chan_recv(rc_chan, &v), GOC_ECLOSED);
+    ASSERT_EQ(v, 0);
+    int w = 1;
+    ASSERT_ERR(goc_chan_send(rc_chan, &w), GOC_ECLOSED);
+    atomic_fetch_add(&rc_closed_seen, 1);
+    goc_wg_done(&rc_wg);
+}
+static void rounds_main(void *arg)
+{
+    (void)arg;
+    rc_chan = goc_chan_make(sizeof(int), 0);
+    goc_wg_add(&rc_wg, ROUNDS_N);
+    /* One P: each receiver runs and blocks before main runs again. */
+    goc_maxprocs(1);
+    for (int i = 0; i < ROUNDS_N; i++)
+        ASSERT_OK(goc_go(rounds_receiver, NULL));
+    goc_yield();
+    goc_maxprocs(2); /* the woken ones run beside the close */
+    ASSERT_OK(goc_chan_close(rc_chan));
+    ASSERT_ERR(goc_chan_close(rc_chan), GOC_ECLOSED);
+    goc_wg_wait(&rc_wg);
+    ASSERT_EQ(atomic_load(&rc_closed_seen), ROUNDS_N);
+    goc_chan_release(rc_chan);
+}
+TEST(chan_close_wakes_many_in_rounds)
+{
+    run_main(rounds_main, NULL);
+}
+
+/* The first receiver woken holds the channel's only reference and drops
+ * it at once, while the close still has rounds to go over the others,
+ * which borrowed the channel: the close keeps a reference of its own
+ * until its last round (ASan sees a use after free otherwise). */
+static goc_chan *lr_chan;
+static goc_wg lr_wg;
+static _Atomic int lr_started;
+static void lr_owner(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&lr_started, 1);
+    ASSERT_ERR(goc_chan_recv(lr_chan, NULL), GOC_ECLOSED);
+    goc_chan_release(lr_chan); /* the only reference */
+    goc_wg_done(&lr_wg);
+}
+static void lr_borrower(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&lr_started, 1);
+    ASSERT_ERR(goc_chan_recv(lr_chan, NULL), GOC_ECLOSED);
+    goc_wg_done(&lr_wg);
+}
+/* With one P, a goroutine that has counted itself in lr_started runs on
+ * into its receive and blocks there before main runs again: main yields
+ * until n have, then a few times more (one may have been preempted in
+ * between).  The borrowers must be blocked before the close: one that
+ * came later would receive from a channel already freed. */
+static void lr_settle(int n)
+{
+    while (atomic_load(&lr_started) < n)
+        goc_yield();
+    for (int i = 0; i < 3; i++)
+        goc_yield();
+}
+static void last_ref_main(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 30; round++) {
+        goc_maxprocs(1);
+        atomic_store(&lr_started, 0);
+        lr_chan = goc_chan_make(0, 0); /* its reference goes to the owner */
+        goc_wg_add(&lr_wg, 301);
+        ASSERT_OK(goc_go(lr_owner, NULL));
+        lr_settle(1); /* the owner blocks first: the first one woken */
+        for (int i = 0; i < 300; i++)
+            ASSERT_OK(goc_go(lr_borrower, NULL));
+        lr_settle(301);
+        goc_maxprocs(2);
+        ASSERT_OK(goc_chan_close(lr_chan)); /* borrowed */
+        goc_wg_wait(&lr_wg);
+    }
+}
+TEST(chan_close_outlives_woken_owner)
+{
+    run_main(last_ref_main, NULL);
+}
+
 /* ---- the ownership idiom: release right after the last receive ---- */
 
 static void once_sender(void *arg)
