@@ -34,11 +34,15 @@
  *   guard_ahead) is in pool.slabs with nothing carved, and becomes cur
  *   only with every guard installed.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
- *   STACK_IDLE_NS have their pages returned (checked on push, at most
- *   every STACK_CHECK_NS).  Only memory that stayed unused goes back: a
- *   producer/consumer flow whose pool swings by thousands of slots would
- *   otherwise pay madvise, TLB shootdowns and page faults on every swing
- *   (measured: half of spawn_yield's time, before this rule).
+ *   STACK_IDLE_NS have their pages returned, by sysmon in the background
+ *   (goc__stack_scavenge), never by an exiting goroutine's thread.  Only
+ *   memory that stayed unused goes back: a producer/consumer flow whose
+ *   pool swings by thousands of slots would otherwise pay madvise, TLB
+ *   shootdowns and page faults on every swing (measured: half of
+ *   spawn_yield's time, before this rule).
+ *   ncold <= floor <= nfree when floor != 0: the scavenger's slots
+ *   free[ncold .. floor) are neither popped nor moved while it returns
+ *   their pages without pool.lock.
  * Under TSan a slot's addresses serve one goroutine only.  TSan
  * remembers the accesses of the goroutine that died on a slot (its
  * shadow) and the synchronisation objects it made there (its meta map:
@@ -93,7 +97,6 @@
 #define MAX_CLASSES 16
 #define STACK_WARM_MAX 256         /* free slots always kept resident */
 #define STACK_IDLE_NS 1000000000   /* a free slot idle this long may go */
-#define STACK_CHECK_NS 10000000    /* how often a push looks for them */
 #define STACK_DEFAULT (256 * 1024) /* SPEC §4 */
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX GOC_STACK_SIZE_MAX
@@ -127,8 +130,11 @@ struct stack_class {
     uint32_t nslots;   /* slots in the class's slabs: capfree >= nslots,
                           so a push never allocates (class_reserve) */
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
+    uint32_t floor;    /* free[ncold .. floor): taken by the scavenger
+                          (goc__stack_scavenge), their pages being
+                          returned without the lock; nothing pops below
+                          floor (0 when it is not running) */
     int64_t *since;    /* since[i]: when free[i] was pushed (coarse ns) */
-    int64_t next_check; /* no idle scan before this time */
 };
 
 static struct {
@@ -200,9 +206,17 @@ void goc__stack_init(void)
         pool.guard_mode = GUARD_MPROTECT;
 }
 
+/* Requires: pool.lock.  Returns: whether c has a free slot to pop (not
+ * one the scavenger holds). */
+static bool pool_has_free(const struct stack_class *c)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    return c->nfree > c->floor;
+}
+
 #if GOC_DEBUG >= 3
 /* Requires: pool.lock.  Returns: true if c's counts add up: ncold <=
- * nfree <= capfree; no slab of c's size carved past its end; no more free
+ * nfree <= capfree, and floor between ncold and nfree when set; no slab of c's size carved past its end; no more free
  * slots than carved ones of that size; the newest free slot is one of
  * them, at a slot boundary; and room in the free list for every slot of
  * the class's slabs.  O(slabs), not O(free slots): it runs on every slow
@@ -210,9 +224,11 @@ void goc__stack_init(void)
 static bool class_is_valid(const struct stack_class *c)
 {
     if (c->ncold > c->nfree || c->nfree > c->capfree ||
-        c->nslots > c->capfree)
+        c->nslots > c->capfree ||
+        (c->floor != 0 && (c->floor < c->ncold || c->floor > c->nfree)))
         return false;
-    const char *top = c->nfree > 0 ? c->free[c->nfree - 1] : NULL;
+    /* Not one the scavenger holds: it sorts those without the lock. */
+    const char *top = pool_has_free(c) ? c->free[c->nfree - 1] : NULL;
     bool top_found = top == NULL;
     uint64_t carved = 0;
     for (uint32_t i = 0; i < pool.nslabs; i++) {
@@ -573,7 +589,7 @@ static void refill_fresh(char *const *v, uint32_t n, char *const *bare,
 static char *pool_pop(struct stack_class *c)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    if (c->nfree == 0)
+    if (!pool_has_free(c))
         return carve(c);
     char *slot = c->free[--c->nfree];
     if (c->ncold > c->nfree)
@@ -592,10 +608,9 @@ static int cmp_addr(const void *a, const void *b)
  * Sorted by address, runs of adjacent slots go in one madvise: the guard
  * pages between them survive MADV_DONTNEED (and a PROT_NONE guard has no
  * pages to lose), and each call costs microseconds here.
- * Requires: pool.lock. */
+ * Requires: v[0 .. n) are the caller's (the scavenger's, below floor). */
 static void discard(char **v, uint32_t n, size_t slot_size)
 {
-    GOC_ASSERT_HELD(&pool.lock);
     qsort(v, n, sizeof *v, cmp_addr);
     size_t ps = goc__pagesize();
     for (uint32_t i = 0; i < n;) {
@@ -616,22 +631,6 @@ static int64_t coarse_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Requires: pool.lock.  Return the pages of the warm free slots that have
- * been idle longest, keeping STACK_WARM_MAX of them resident. */
-static void pool_scavenge(struct stack_class *c, int64_t now)
-{
-    GOC_ASSERT_HELD(&pool.lock);
-    uint32_t end = c->nfree - STACK_WARM_MAX; /* caller: nfree - ncold > */
-    uint32_t k = c->ncold;
-    while (k < end && c->since[k] <= now - STACK_IDLE_NS)
-        k++;
-    if (k == c->ncold)
-        return;
-    /* Sorting them in place is fine: the cold part has no order. */
-    discard(c->free + c->ncold, k - c->ncold, c->slot_size);
-    c->ncold = k;
-}
-
 /* Requires: pool.lock.  Nobody uses the slot any more; now is
  * coarse_now(), read once per batch of pushes. */
 static void pool_push(struct stack_class *c, char *slot, int64_t now)
@@ -642,14 +641,47 @@ static void pool_push(struct stack_class *c, char *slot, int64_t now)
     c->free[c->nfree++] = slot;
 }
 
-/* Requires: pool.lock.  After a batch of pushes: return the slots that
- * stayed idle long enough, at most every STACK_CHECK_NS. */
-static void pool_pushed(struct stack_class *c, int64_t now)
+/* Requires: pool.lock.  Take the warm free slots of c that have been idle
+ * longest, for STACK_IDLE_NS or more, keeping STACK_WARM_MAX of them
+ * (free[ncold .. floor), floor set).  Returns: how many. */
+static uint32_t scavenge_take(struct stack_class *c, int64_t now)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    if (c->nfree - c->ncold > STACK_WARM_MAX && now >= c->next_check) {
-        c->next_check = now + STACK_CHECK_NS;
-        pool_scavenge(c, now);
+    if (c->floor != 0 || c->nfree - c->ncold <= STACK_WARM_MAX)
+        return 0;
+    uint32_t end = c->nfree - STACK_WARM_MAX;
+    uint32_t k = c->ncold;
+    while (k < end && c->since[k] <= now - STACK_IDLE_NS)
+        k++;
+    c->floor = k;
+    return k - c->ncold;
+}
+
+/* stack.h */
+void goc__stack_scavenge(void)
+{
+    int64_t now = coarse_now();
+    for (int i = 0;; i++) {
+        goc__lock(&pool.lock);
+        if (i >= pool.nclasses) {
+            goc__unlock(&pool.lock);
+            return;
+        }
+        struct stack_class *c = &pool.classes[i];
+        uint32_t n = scavenge_take(c, now);
+        uint32_t lo = c->ncold;
+        if (n == 0)
+            c->floor = 0;
+        goc__unlock(&pool.lock);
+        if (n == 0)
+            continue;
+        /* Sorting them in place is fine: the cold part has no order.
+         * Below floor, no other thread reads or writes them. */
+        discard(c->free + lo, n, c->slot_size);
+        goc__lock(&pool.lock);
+        c->ncold = c->floor;
+        c->floor = 0;
+        goc__unlock(&pool.lock);
     }
 }
 
@@ -662,7 +694,6 @@ static void scache_spill(goc__p *p, uint32_t keep)
     int64_t now = coarse_now();
     while (p->nscache > keep)
         pool_push(c, p->scache[--p->nscache], now);
-    pool_pushed(c, now);
 }
 
 /* Refill p's empty cache from the pool (carving when it runs dry).
@@ -674,7 +705,7 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
     char *fresh[GOC__SCACHE_REFILL], *bare[GOC__SCACHE_REFILL];
     uint32_t nfresh = 0, nbare = 0;
     while (c != NULL && p->nscache < GOC__SCACHE_REFILL) {
-        bool carved = c->nfree == 0, guarded = true;
+        bool carved = !pool_has_free(c), guarded = true;
         char *s = carved ? carve_bare(c, &guarded) : pool_pop(c);
         if (s == NULL)
             break;
@@ -711,7 +742,7 @@ bool goc__stack_available_slow(goc__p *p, size_t slot_size)
     bool ok = false;
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);
-    if (c != NULL && c->nfree > 0) {
+    if (c != NULL && pool_has_free(c)) {
         ok = true;
     } else if (c != NULL) {
         char *s = carve(c);
@@ -786,9 +817,7 @@ void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size)
     }
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);
-    int64_t now = coarse_now();
-    pool_push(c, slot, now);
-    pool_pushed(c, now);
+    pool_push(c, slot, coarse_now());
     goc__unlock(&pool.lock);
 #endif
 }

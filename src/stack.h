@@ -53,6 +53,11 @@ static inline bool goc__stack_available(goc__p *p, size_t slot_size)
     return goc__stack_available_slow(p, slot_size);
 }
 void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
+/* Return the pages of the free slots that stayed idle for a second,
+ * beyond the 256 kept warm (madvise without the pool's lock held): Go's
+ * background scavenger, run by sysmon, so that no goroutine's exit pays
+ * for it.  Only on: sysmon's thread. */
+void goc__stack_scavenge(void);
 /* The pool's size, in bytes, read at the call (a slow path, for the
  * debug endpoint, debug_serve.c: no counter on the hot paths).  mapped:
  * the address space of every slab; carved: the slots handed out so far,

@@ -31,7 +31,10 @@
  *     not declare (its thread's CPU clock barely moves and its state is
  *     S or D), and take it back when the goroutine returns.
  * And it moves goc__coarse on (coarse_tick), the clock that parks stamp
- * their wait times with, once a second; and it prints the dump of a
+ * their wait times with, once a second; it returns the pages of stacks
+ * that stayed free for a second, ten times a second (goc__stack_scavenge:
+ * Go's background scavenger; a deep sleep lasts 100 ms at most, so an
+ * idle program gives them back too); and it prints the dump of a
  * SIGQUIT that another thread received (goc__sysmon_forward_quit): caught
  * resting, it holds nothing, so its handler may read source lines with
  * libdw, which allocates, where a handler that interrupted any other
@@ -63,6 +66,9 @@
  * unless a timer is due earlier.  Ten wake-ups a second of an idle
  * program cost nothing measurable. */
 #define DEEP_SLEEP_MAX_NS (100 * 1000 * 1000)
+/* How often sysmon returns the pages of stacks idle for a second (Go's
+ * scavenger is paced too; 10 a second is a lock and a compare each). */
+#define SCAVENGE_EVERY_NS (100 * 1000 * 1000)
 
 struct goc__coarse goc__coarse;
 
@@ -431,6 +437,7 @@ static void *sysmon_main(void *arg)
     int idle = 0;
     int64_t delay = SYSMON_MIN_NS;
     int64_t next = INT64_MAX; /* a slice seen running reaches 10 ms */
+    int64_t scavenge_at = goc__nanotime() + SCAVENGE_EVERY_NS;
     while (!goc__exiting()) {
         if (idle == 0)
             delay = SYSMON_MIN_NS;
@@ -456,6 +463,10 @@ static void *sysmon_main(void *arg)
             break;
         int64_t now = goc__nanotime();
         coarse_tick(now);
+        if (now >= scavenge_at) {
+            scavenge_at = now + SCAVENGE_EVERY_NS;
+            goc__stack_scavenge();
+        }
         if (all_idle()) {
             /* Woken by a blocking call: it may need retaking soon, so
              * look often again (Go's bet); else keep the backed-off pace. */
