@@ -216,10 +216,10 @@ static bool pool_has_free(const struct stack_class *c)
 
 #if GOC_DEBUG >= 3
 /* Requires: pool.lock.  Returns: true if c's counts add up: ncold <=
- * nfree <= capfree, and floor between ncold and nfree when set; no slab of c's size carved past its end; no more free
- * slots than carved ones of that size; the newest free slot is one of
- * them, at a slot boundary; and room in the free list for every slot of
- * the class's slabs.  O(slabs), not O(free slots): it runs on every slow
+ * nfree <= capfree, and floor between ncold and nfree when set; no slab
+ * of c's size carved past its end; no more free slots than carved ones
+ * of that size; the newest free slot is one of them, at a slot boundary;
+ * and room in the free list for every slot of the class's slabs.  O(slabs), not O(free slots): it runs on every slow
  * path. */
 static bool class_is_valid(const struct stack_class *c)
 {
