@@ -10,10 +10,11 @@
  * to PASS_IDLE_NS while sweeps find nothing) it walks a bounded run of
  * goroutine headers (goc__g_at, lock-free) for candidates: WAITING for
  * compactafter or longer, not a system goroutine, at most COMPACT_MAX
- * bytes live ([sp, stack_hi)), on a slot of a slab with madvise guards.  It compacts them a batch at a time, one slab at a
- * time, and between batches answers the userfaults of the slabs it has
- * registered: restoring a compacted stack, or mapping a zero page.  A
- * thread that touches a compacted stack (an M switching to the goroutine,
+ * bytes live ([sp, stack_hi)), on a slot of a slab with madvise guards.
+ * It compacts them a batch at a time, one slab at a time, and between
+ * batches answers the userfaults of the slabs it has registered:
+ * restoring a compacted stack, or mapping a zero page.  A thread that
+ * touches a compacted stack (an M switching to the goroutine,
  * a channel peer, a pointer the goroutine handed out, the kernel in
  * read(2)) waits in the kernel until the stack thread has answered.
  *

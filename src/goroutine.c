@@ -89,7 +89,6 @@ static struct {
     goc__mutex lock;
     goc__g **free;                        /* LIFO; lock */
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
-    size_t free_bytes;                    /* free's mapping (goc__pages_grow) */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
 } gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
@@ -105,16 +104,10 @@ static bool chunk_new(void)
      * starts with room for GFREE_ARRAY_MIN (untouched pages cost no
      * memory) and grows by doubling, so that few runs reallocate it. */
     uint32_t nhdr = (n + 1) * G_CHUNK;
-    if (nhdr > gpool.capfree) {
-        uint32_t cap = gpool.capfree * 2 > nhdr ? gpool.capfree * 2 : nhdr;
-        if (cap < GFREE_ARRAY_MIN)
-            cap = GFREE_ARRAY_MIN;
-        if (!goc__pages_grow((void **)&gpool.free, &gpool.free_bytes,
-                             (size_t)cap * sizeof *gpool.free))
-            return false;
-        size_t ncap = gpool.free_bytes / sizeof *gpool.free;
-        gpool.capfree = ncap < UINT32_MAX ? (uint32_t)ncap : UINT32_MAX;
-    }
+    if (!goc__pages_grow((void **)&gpool.free, &gpool.capfree,
+                         sizeof *gpool.free,
+                         nhdr > GFREE_ARRAY_MIN ? nhdr : GFREE_ARRAY_MIN))
+        return false;
     /* Touch the entries the chunk's headers will take once they are all
      * free: faulted in now, in the spawn storm, not when they exit, under
      * gpool.lock (see slab_new in stack.c).  Out of [nfree, capfree). */

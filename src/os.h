@@ -64,12 +64,13 @@ bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
  * realloc that the C library serves from its heap copies the array into
  * fresh pages, a page fault each, with the lock held: 1-2.5 ms at 100k
  * entries on a VM, in which every other P that needed the lock waited
- * (timers' p99 lateness, docs/performance.md).  *bytes is its size (0 with
- * *base NULL: none yet); grows to at least need bytes, at least doubling,
- * in whole pages.  Returns: false when out of memory (the array as it
- * was). */
-bool goc__pages_grow(void **base, size_t *bytes, size_t need);
-void goc__pages_free(void *base, size_t bytes);
+ * (timers' p99 lateness, docs/performance.md).  *cap is its capacity in
+ * elements of elem bytes (0 with *base NULL: none yet; elem at most a
+ * page), and the mapping is cap * elem rounded up to whole pages: it grows
+ * to at least need elements, at least doubling.  Returns: false when out
+ * of memory or past UINT32_MAX elements (the array as it was). */
+bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need);
+void goc__pages_free(void *base, uint32_t cap, size_t elem);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

@@ -167,28 +167,43 @@ size_t goc__pagesize_init(void)
     return ps;
 }
 
-bool goc__pages_grow(void **base, size_t *bytes, size_t need)
+static size_t round_pages(size_t n)
 {
-    if (need <= *bytes)
-        return true;
     size_t ps = goc__pagesize();
-    size_t n = *bytes * 2 > need ? *bytes * 2 : need;
-    n = (n + ps - 1) & ~(ps - 1);
+    return (n + ps - 1) & ~(ps - 1);
+}
+
+/* The length of the mapping of an array of cap elements of elem bytes:
+ * cap is that length's whole elements, so with elem at most a page this
+ * rounds back to it. */
+static size_t pages_len(uint32_t cap, size_t elem)
+{
+    return round_pages((size_t)cap * elem);
+}
+
+bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t old = pages_len(*cap, elem);
+    size_t n = round_pages(old * 2 > need * elem ? old * 2 : need * elem);
+    if (n / elem > UINT32_MAX)
+        return false;
     void *p = *base == NULL
                   ? mmap(NULL, n, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                  : mremap(*base, *bytes, n, MREMAP_MAYMOVE);
+                  : mremap(*base, old, n, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         return false;
     *base = p;
-    *bytes = n;
+    *cap = (uint32_t)(n / elem);
     return true;
 }
 
-void goc__pages_free(void *base, size_t bytes)
+void goc__pages_free(void *base, uint32_t cap, size_t elem)
 {
     if (base != NULL)
-        munmap(base, bytes);
+        munmap(base, pages_len(cap, elem));
 }
 
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,

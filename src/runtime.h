@@ -126,9 +126,8 @@ typedef struct goc__timer_ent {
 typedef struct goc__timers {
     goc__mutex lock;
     uint32_t len, cap;
-    goc__timer_ent *heap;      /* its own mapping of heap_bytes (grown
-                                  with mremap: goc__pages_grow, os.h) */
-    size_t heap_bytes;
+    goc__timer_ent *heap;      /* its own mapping, grown with mremap
+                                  (goc__pages_grow, os.h) */
     _Atomic int64_t first;
 } goc__timers;
 

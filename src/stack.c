@@ -40,9 +40,10 @@
  *   pool swings by thousands of slots would otherwise pay madvise, TLB
  *   shootdowns and page faults on every swing (measured: half of
  *   spawn_yield's time, before this rule).
- *   ncold <= floor <= nfree when floor != 0: the scavenger's slots
- *   free[ncold .. floor) are neither popped nor moved while it returns
- *   their pages without pool.lock.
+ *   ncold < floor <= nfree when floor != 0: the scavenger's slots
+ *   free[ncold .. floor) are not popped while it returns their pages
+ *   without pool.lock (from a copy of their bases: the array itself may
+ *   move meanwhile, class_reserve).
  * Under TSan a slot's addresses serve one goroutine only.  TSan
  * remembers the accesses of the goroutine that died on a slot (its
  * shadow) and the synchronisation objects it made there (its meta map:
@@ -118,15 +119,20 @@ struct slab {
     unsigned *vg_ids;         /* valgrind stack ids, when under valgrind */
 };
 
+/* A free slot (its base) and when it was pushed (coarse ns). */
+struct free_slot {
+    char *slot;
+    int64_t since;
+};
+
 struct stack_class {
     size_t slot_size;
     struct slab *cur;  /* slab being carved */
     struct slab *next; /* in a storm, the slab that follows cur, its guards
                           installed a part per refill (guard_ahead) */
-    char **free;       /* LIFO of free slots (their bases) */
+    struct free_slot *free; /* LIFO of free slots; its own mapping
+                               (goc__pages_grow) */
     uint32_t nfree, capfree;
-    size_t free_bytes, since_bytes; /* the two arrays' mappings
-                                       (goc__pages_grow) */
     uint32_t nslots;   /* slots in the class's slabs: capfree >= nslots,
                           so a push never allocates (class_reserve) */
     uint32_t ncold;    /* free[0 .. ncold) have had their pages returned */
@@ -134,7 +140,6 @@ struct stack_class {
                           (goc__stack_scavenge), their pages being
                           returned without the lock; nothing pops below
                           floor (0 when it is not running) */
-    int64_t *since;    /* since[i]: when free[i] was pushed (coarse ns) */
 };
 
 static struct {
@@ -228,7 +233,7 @@ static bool class_is_valid(const struct stack_class *c)
         (c->floor != 0 && (c->floor < c->ncold || c->floor > c->nfree)))
         return false;
     /* Not one the scavenger holds: it sorts those without the lock. */
-    const char *top = pool_has_free(c) ? c->free[c->nfree - 1] : NULL;
+    const char *top = pool_has_free(c) ? c->free[c->nfree - 1].slot : NULL;
     bool top_found = top == NULL;
     uint64_t carved = 0;
     for (uint32_t i = 0; i < pool.nslabs; i++) {
@@ -488,18 +493,8 @@ static void guard_ahead(struct stack_class *c)
 static bool class_reserve(struct stack_class *c, uint32_t cap)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    if (cap <= c->capfree)
-        return true;
-    if (!goc__pages_grow((void **)&c->free, &c->free_bytes,
-                         (size_t)cap * sizeof *c->free) ||
-        !goc__pages_grow((void **)&c->since, &c->since_bytes,
-                         (size_t)cap * sizeof *c->since))
-        return false; /* free is larger than capfree says: harmless */
-    size_t a = c->free_bytes / sizeof *c->free;
-    size_t b = c->since_bytes / sizeof *c->since;
-    size_t n = a < b ? a : b;
-    c->capfree = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
-    return true;
+    return goc__pages_grow((void **)&c->free, &c->capfree, sizeof *c->free,
+                           cap);
 }
 
 /* A new slab for class c: the first of a class is SLAB_BYTES, its guard
@@ -538,7 +533,6 @@ static struct slab *slab_new(struct stack_class *c)
      * behind it: 400 faults and the futex waits behind them were a sixth
      * of joining 100k).  Out of [nfree, capfree): no entry in use. */
     memset(c->free + c->nslots, 0, s->nslots * sizeof *c->free);
-    memset(c->since + c->nslots, 0, s->nslots * sizeof *c->since);
     if (storm) {
         s->base = map_aligned(len, PD_BYTES);
     } else {
@@ -591,7 +585,7 @@ static char *pool_pop(struct stack_class *c)
     GOC_ASSERT_HELD(&pool.lock);
     if (!pool_has_free(c))
         return carve(c);
-    char *slot = c->free[--c->nfree];
+    char *slot = c->free[--c->nfree].slot;
     if (c->ncold > c->nfree)
         c->ncold = c->nfree;
     return slot;
@@ -608,7 +602,7 @@ static int cmp_addr(const void *a, const void *b)
  * Sorted by address, runs of adjacent slots go in one madvise: the guard
  * pages between them survive MADV_DONTNEED (and a PROT_NONE guard has no
  * pages to lose), and each call costs microseconds here.
- * Requires: v[0 .. n) are the caller's (the scavenger's, below floor). */
+ * Requires: the slots are the caller's (the scavenger's, below floor). */
 static void discard(char **v, uint32_t n, size_t slot_size)
 {
     qsort(v, n, sizeof *v, cmp_addr);
@@ -637,52 +631,53 @@ static void pool_push(struct stack_class *c, char *slot, int64_t now)
 {
     GOC_ASSERT_HELD(&pool.lock);
     GOC_ASSERT(c->nfree < c->capfree);
-    c->since[c->nfree] = now;
-    c->free[c->nfree++] = slot;
+    c->free[c->nfree++] = (struct free_slot){slot, now};
 }
 
-/* Requires: pool.lock.  Take the warm free slots of c that have been idle
- * longest, for STACK_IDLE_NS or more, keeping STACK_WARM_MAX of them
- * (free[ncold .. floor), floor set).  Returns: how many. */
+/* The slots the scavenger returns at a time (sysmon's alone). */
+#define SCAVENGE_BATCH 1024
+static char *scavenged[SCAVENGE_BATCH];
+
+/* Requires: pool.lock.  Take up to SCAVENGE_BATCH of the warm free slots
+ * of c that have been idle longest, for STACK_IDLE_NS or more, keeping
+ * STACK_WARM_MAX of them: free[ncold .. floor), floor set when there are
+ * any, their bases copied to scavenged[] (the array itself may move,
+ * class_reserve, once the lock is let go).  Returns: how many. */
 static uint32_t scavenge_take(struct stack_class *c, int64_t now)
 {
     GOC_ASSERT_HELD(&pool.lock);
-    if (c->floor != 0 || c->nfree - c->ncold <= STACK_WARM_MAX)
+    GOC_ASSERT(c->floor == 0); /* only sysmon takes, one batch at a time */
+    if (c->nfree - c->ncold <= STACK_WARM_MAX)
         return 0;
     uint32_t end = c->nfree - STACK_WARM_MAX;
-    uint32_t k = c->ncold;
-    while (k < end && c->since[k] <= now - STACK_IDLE_NS)
-        k++;
-    c->floor = k;
-    return k - c->ncold;
+    uint32_t n = 0;
+    while (c->ncold + n < end && n < SCAVENGE_BATCH &&
+           c->free[c->ncold + n].since <= now - STACK_IDLE_NS) {
+        scavenged[n] = c->free[c->ncold + n].slot;
+        n++;
+    }
+    if (n > 0)
+        c->floor = c->ncold + n;
+    return n;
 }
 
 /* stack.h */
 void goc__stack_scavenge(void)
 {
     int64_t now = coarse_now();
-    for (int i = 0;; i++) {
-        goc__lock(&pool.lock);
-        if (i >= pool.nclasses) {
-            goc__unlock(&pool.lock);
-            return;
-        }
+    goc__lock(&pool.lock);
+    for (int i = 0; i < pool.nclasses; i++) {
         struct stack_class *c = &pool.classes[i];
-        uint32_t n = scavenge_take(c, now);
-        uint32_t lo = c->ncold;
-        if (n == 0)
+        uint32_t n;
+        while ((n = scavenge_take(c, now)) > 0) {
+            goc__unlock(&pool.lock);
+            discard(scavenged, n, c->slot_size);
+            goc__lock(&pool.lock);
+            c->ncold = c->floor; /* the cold part has no order */
             c->floor = 0;
-        goc__unlock(&pool.lock);
-        if (n == 0)
-            continue;
-        /* Sorting them in place is fine: the cold part has no order.
-         * Below floor, no other thread reads or writes them. */
-        discard(c->free + lo, n, c->slot_size);
-        goc__lock(&pool.lock);
-        c->ncold = c->floor;
-        c->floor = 0;
-        goc__unlock(&pool.lock);
+        }
     }
+    goc__unlock(&pool.lock);
 }
 
 /* Move p's cached slots down to keep of them to the pool.
@@ -920,8 +915,8 @@ void goc__stack_teardown(void)
         free(s);
     }
     for (int i = 0; i < pool.nclasses; i++) {
-        goc__pages_free(pool.classes[i].free, pool.classes[i].free_bytes);
-        goc__pages_free(pool.classes[i].since, pool.classes[i].since_bytes);
+        goc__pages_free(pool.classes[i].free, pool.classes[i].capfree,
+                        sizeof *pool.classes[i].free);
     }
     if (pool.pidfd > 0)
         close(pool.pidfd);

@@ -114,12 +114,9 @@ static bool heap_add(goc__timers *ts, goc__p *p, goc__timer *t)
     GOC_ASSERT_HELD(&t->mu);
     GOC_ASSERT_HELD(&ts->lock);
     if (ts->len == ts->cap) {
-        if (ts->cap == UINT32_MAX ||
-            !goc__pages_grow((void **)&ts->heap, &ts->heap_bytes,
-                             ((size_t)ts->cap + 1) * sizeof *ts->heap))
+        if (!goc__pages_grow((void **)&ts->heap, &ts->cap, sizeof *ts->heap,
+                             (size_t)ts->cap + 1))
             goc__fatal("out of memory: cannot grow a timer heap");
-        size_t cap = ts->heap_bytes / sizeof *ts->heap;
-        ts->cap = cap < UINT32_MAX ? (uint32_t)cap : UINT32_MAX;
     }
     t->p = p;
     ts->heap[ts->len] = (goc__timer_ent){t->when, t};
@@ -316,7 +313,7 @@ void goc__timers_teardown(goc__p *p)
         if (t->abandon != NULL)
             t->abandon(t);
     }
-    goc__pages_free(ts->heap, ts->heap_bytes);
+    goc__pages_free(ts->heap, ts->cap, sizeof *ts->heap);
     memset(ts, 0, sizeof *ts);
     goc__lock_setrank(&ts->lock, GOC__RANK_TIMERS);
 }
