@@ -109,27 +109,63 @@ static inline goc__g *goc__runq_take_runnext(goc__p *p)
 }
 
 /* Having taken a goroutine that has run before from the ring head h (of
- * tail t), start fetching the stack top of the one behind it: resuming
- * goroutines that slept long (a channel closed over 100k waiters) stalls
- * on the first touch of each one's stack, a TLB and a cache miss that
- * nothing overlaps; fetched while the one before runs, joining 100k took
- * 40 ms, not 49 (GOMAXPROCS 2), and 54, not 78 (GOMAXPROCS 1).  A spawn
- * storm's goroutines have no stack yet (sp NULL): nothing to fetch, and
- * the load of their headers' sp would miss.  A hint only: a thief may take
- * the next one and its sp change meanwhile, so it is read with a relaxed
- * atomic load (a stale value costs one useless prefetch; a prefetch never
- * faults); not under TSan, which would see that read race the switch. */
+ * tail t), start fetching what the ones behind it will touch first when
+ * they resume.  Goroutines that slept long (a channel closed over 100k
+ * waiters) stall on the first touch of each one's stack: a page walk and
+ * then a miss for each line its frames span from sp up (224 bytes for a
+ * goroutine parked in a channel receive: four lines).  Fetched for one
+ * goroutine at a time, nothing overlaps those misses: the returns that
+ * climb the frames after a switch are mispredicted, so each waits for its
+ * line, and on this kind of CPU a prefetch that misses the TLB holds its
+ * place until the walk is done.  So every RUNQ_FETCH_GROUP-th take fetches
+ * a group at once, whose walks and misses then overlap: the stack tops of
+ * the next group, and the header lines holding sp of the group after it
+ * (read by the next such take).  Joining 100k at GOMAXPROCS 1 took 26 ms,
+ * not 30 (and 20, not 22, at 2); one goroutine at a time, distances 1 to
+ * 6, saved nothing (docs/performance.md).  A spawn storm's goroutines
+ * have no stack yet (sp NULL): nothing to fetch, and the load of their
+ * headers' sp would miss.  A hint only: a thief may take the next ones
+ * and their sp change meanwhile, so sp is read with a relaxed atomic load
+ * (a stale value costs useless prefetches; a prefetch never faults); not
+ * under TSan, which would see that read race the switch. */
+#define RUNQ_FETCH_GROUP 8
+#define RUNQ_FETCH_LINES 4  /* at most, up to the end of sp's page */
+#define RUNQ_FETCH_PAGE 4096 /* the smallest page size (a bound only) */
+
+static inline void runq_fetch_stack(const char *sp)
+{
+    /* The lines from sp up, or the page's last ones if sp is nearer its
+     * end: below sp is the same page, so those cost no walk. */
+    uintptr_t a = (uintptr_t)sp & ~(uintptr_t)(GOC__CACHE_LINE - 1);
+    uintptr_t last = ((uintptr_t)sp | (RUNQ_FETCH_PAGE - 1)) + 1 -
+                     RUNQ_FETCH_LINES * GOC__CACHE_LINE;
+    const char *l = (const char *)(a < last ? a : last);
+    for (int k = 0; k < RUNQ_FETCH_LINES; k++)
+        __builtin_prefetch(l + k * GOC__CACHE_LINE);
+}
+
 static inline void runq_prefetch_next(goc__p *p, uint32_t h, uint32_t t)
 {
 #ifndef GOC_HAVE_TSAN
-    if (h + 1 == t)
+    if (h % RUNQ_FETCH_GROUP != 0)
         return;
-    goc__g *next = atomic_load_explicit(&p->runq[(h + 1) % GOC__RUNQ_SIZE],
-                                        memory_order_relaxed);
-    char *sp = __atomic_load_n(&next->sp, __ATOMIC_RELAXED);
-    if (sp != NULL) {
-        __builtin_prefetch(sp);
-        __builtin_prefetch(sp + 64);
+    uint32_t behind = t - h - 1; /* queued behind the one taken */
+    uint32_t j = 1, stacks_end = behind < RUNQ_FETCH_GROUP ? behind + 1
+                                                           : RUNQ_FETCH_GROUP + 1;
+    for (; j < stacks_end; j++) {
+        goc__g *g = atomic_load_explicit(&p->runq[(h + j) % GOC__RUNQ_SIZE],
+                                         memory_order_relaxed);
+        const char *sp = __atomic_load_n(&g->sp, __ATOMIC_RELAXED);
+        if (sp != NULL)
+            runq_fetch_stack(sp);
+    }
+    uint32_t heads_end = behind < 2 * RUNQ_FETCH_GROUP
+                             ? behind + 1
+                             : 2 * RUNQ_FETCH_GROUP + 1;
+    for (; j < heads_end; j++) {
+        goc__g *g = atomic_load_explicit(&p->runq[(h + j) % GOC__RUNQ_SIZE],
+                                         memory_order_relaxed);
+        __builtin_prefetch(&g->sp);
     }
 #else
     (void)p;
@@ -152,7 +188,8 @@ static inline goc__g *goc__runq_take_head(goc__p *p)
         if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
                                                   memory_order_release,
                                                   memory_order_relaxed)) {
-            if (g->sp != NULL) /* ours now: a plain read */
+            /* ours now: plain reads */
+            if (g->sp != NULL && g->waitreason != NULL)
                 runq_prefetch_next(p, h, t);
             return g;
         }
