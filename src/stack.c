@@ -15,10 +15,12 @@
  * not split the mapping; on older kernels (and under qemu-user)
  * mprotect(PROT_NONE) does, and once the kernel refuses more mappings the
  * remaining slots go without a guard (counted, warned about once).  A
- * refill's fresh slots get their guards in one process_madvise, and in a
- * spawn storm their top pages populated in another (refill_fresh).  A
- * class's later slabs (a storm) each span a page directory, every guard
- * installed before any of their slots runs (slab_new says why).
+ * slab starts a page directory of its own and gets all its guards before
+ * any of its slots runs (slab_new says why); a class's later slabs (a
+ * storm) span the directory.  Where guards cannot come in batches, each
+ * slot gets its own as it is carved.  In a spawn storm a refill's fresh
+ * slots get their top pages populated in one process_madvise
+ * (refill_fresh).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
@@ -30,9 +32,10 @@
  *   keeps push order), so the bottom holds the slots idle longest;
  *   nfree <= nslots <= capfree for a class, so a push never allocates;
  *   a slab's slots [0, nguarded) have their guard pages, the carved ones
- *   among the rest got theirs when carved; a class's next slab (a storm's,
- *   guard_ahead) is in pool.slabs with nothing carved, and becomes cur
- *   only with every guard installed.
+ *   among the rest got theirs when carved; with madvise's guards a slab
+ *   becomes cur with every guard installed (unless an install failed); a
+ *   class's next slab (a storm's, guard_ahead) is in pool.slabs with
+ *   nothing carved.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
  *   STACK_IDLE_NS have their pages returned, by sysmon in the background
  *   (goc__stack_scavenge), never by an exiting goroutine's thread.  Only
@@ -332,8 +335,7 @@ static void slab_insert(struct slab *s)
 }
 
 static struct slab *slab_new(struct stack_class *c);
-static bool storm_slab(const struct stack_class *c, const struct slab *s);
-static void slab_guard(struct slab *s, uint32_t k);
+static void slab_guard_rest(struct slab *s);
 
 /* Requires: pool.lock.  Returns: a new slot of class c, or NULL; with
  * *guarded false it has no guard page yet (carve and refill_fresh add
@@ -351,8 +353,7 @@ static char *carve_bare(struct stack_class *c, bool *guarded)
                 return NULL;
             slab_insert(s);
         }
-        if (s->nguarded < s->nslots && storm_slab(c, s))
-            slab_guard(s, s->nslots - s->nguarded); /* the rest, now */
+        slab_guard_rest(s);
         c->cur = s;
     }
     uint32_t i = s->ncarved++;
@@ -443,6 +444,23 @@ static void slab_guard(struct slab *s, uint32_t k)
     }
 }
 
+/* s becomes the slab being carved: install every guard page it lacks
+ * now, before any of its slots runs (slab_new says why), once the guard
+ * mode is known: the first guard of a run decides it (guard_page), and
+ * only madvise's guards come in batches.  Where they do not, each slot
+ * gets its guard when carved (carve, refill_fresh).
+ * Requires: pool.lock; nothing of s carved. */
+static void slab_guard_rest(struct slab *s)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    if (s->nguarded == 0 && pool.guard_mode == GUARD_UNKNOWN) {
+        guard_page(s->base);
+        s->nguarded = 1;
+    }
+    if (pool.guard_mode == GUARD_MADVISE)
+        slab_guard(s, s->nslots - s->nguarded);
+}
+
 /* Does s span a page directory (a storm's slab, see slab_new)? */
 static bool storm_slab(const struct stack_class *c, const struct slab *s)
 {
@@ -497,18 +515,22 @@ static bool class_reserve(struct stack_class *c, uint32_t cap)
                            cap);
 }
 
-/* A new slab for class c: the first of a class is SLAB_BYTES, its guard
- * pages installed a refill at a time.  Later ones (a storm: c has used up
- * a slab) span a page directory, aligned to it, and get every guard page
- * before any of their slots runs: while the slab before is carved
- * (guard_ahead), or the rest at once when it becomes cur (carve_bare).
- * Why: on a VM with shadow page tables, a guard install that adds a
- * page-table page under a directory where goroutines already ran costs
- * the next touch of every page-table page under it ~10 us; 100k
- * goroutines parked on slabs guarded a refill at a time took 1.2 us each
- * to wake, against 0.07 us (docs/design/scheduler.md, "Stacks").  Under
- * TSan (slabs retired whole) and when guards are not
- * madvise's, slabs stay small.
+/* A new slab for class c, at the start of a page directory of its own:
+ * the first of a class is SLAB_BYTES; later ones (a storm: c has used up
+ * a slab) span the directory.  Every slab gets all its guard pages before
+ * any of its slots runs: the first when it becomes cur (slab_guard_rest),
+ * a storm's while the slab before is carved (guard_ahead), the rest when
+ * it becomes cur.  Why: on a VM with shadow page tables, guard installs
+ * that add page-table pages under a directory where goroutines already
+ * ran (a few in a row, with no fault under it between) make the host drop
+ * its copy of that directory, and the next touch of every page under it
+ * costs ~1.1 us instead of ~0.07; 100k goroutines parked on slabs guarded
+ * a refill at a time took 1.2 us each to wake, and 200 on the first slab
+ * 1.4 us (docs/design/scheduler.md, "Stacks").  The directory of its own
+ * keeps the first slab's installs from costing other memory the same.
+ * Under valgrind, which knows no process_madvise (each slot gets its
+ * guard as it is carved), the first slab is mapped where the kernel
+ * likes.
  * Requires: pool.lock.  Returns: the slab, not yet inserted, or NULL. */
 static struct slab *slab_new(struct stack_class *c)
 {
@@ -533,7 +555,7 @@ static struct slab *slab_new(struct stack_class *c)
      * behind it: 400 faults and the futex waits behind them were a sixth
      * of joining 100k).  Out of [nfree, capfree): no entry in use. */
     memset(c->free + c->nslots, 0, s->nslots * sizeof *c->free);
-    if (storm) {
+    if (storm || !under_valgrind()) {
         s->base = map_aligned(len, PD_BYTES);
     } else {
         s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
