@@ -108,26 +108,28 @@ static inline goc__g *goc__runq_take_runnext(goc__p *p)
     return NULL;
 }
 
-/* Having taken a goroutine that has run before from the ring head h (of
- * tail t), start fetching what the ones behind it will touch first when
- * they resume.  Goroutines that slept long (a channel closed over 100k
- * waiters) stall on the first touch of each one's stack: a page walk and
- * then a miss for each line its frames span from sp up (224 bytes for a
- * goroutine parked in a channel receive: four lines).  Fetched for one
+/* Having taken a goroutine that has parked before from the ring head h
+ * (of tail t), start fetching what the ones behind it will touch first
+ * when they resume.  Goroutines that slept long (a channel closed over
+ * 100k waiters) stall on the first touch of each one's stack: a page walk
+ * and then a miss for each line its frames span from sp up (224 bytes for
+ * a goroutine parked in a channel receive: four lines).  Fetched for one
  * goroutine at a time, nothing overlaps those misses: the returns that
  * climb the frames after a switch are mispredicted, so each waits for its
- * line, and on this kind of CPU a prefetch that misses the TLB holds its
- * place until the walk is done.  So every RUNQ_FETCH_GROUP-th take fetches
- * a group at once, whose walks and misses then overlap: the stack tops of
- * the next group, and the header lines holding sp of the group after it
- * (read by the next such take).  Joining 100k at GOMAXPROCS 1 took 26 ms,
- * not 30 (and 20, not 22, at 2); one goroutine at a time, distances 1 to
- * 6, saved nothing (docs/performance.md).  A spawn storm's goroutines
- * have no stack yet (sp NULL): nothing to fetch, and the load of their
- * headers' sp would miss.  A hint only: a thief may take the next ones
- * and their sp change meanwhile, so sp is read with a relaxed atomic load
- * (a stale value costs useless prefetches; a prefetch never faults); not
- * under TSan, which would see that read race the switch. */
+ * line, and a prefetch that misses the TLB holds its place until the walk
+ * is done.  So every RUNQ_FETCH_GROUP-th take fetches a group at once,
+ * whose walks and misses then overlap: the stack tops of the next group,
+ * and the header lines holding sp of the group after it (read by the next
+ * such take).  Joining 100k at GOMAXPROCS 1 took 25 ms, not 32; one
+ * goroutine at a time, at distances 1 to 6, saved nothing
+ * (docs/performance.md).  The caller asks only when the goroutine taken
+ * has parked in its life (waitreason set): a spawn storm's goroutines
+ * have no stack yet, and goroutines that only yield come back before
+ * their stacks go cold, so those pay nothing.  A hint only: a thief may
+ * take the next ones and their sp change meanwhile, so sp is read with a
+ * relaxed atomic load (a stale value costs useless prefetches; a
+ * prefetch never faults, and headers stay mapped for the run); not under
+ * TSan, which would see that read race the switch. */
 #define RUNQ_FETCH_GROUP 8
 #define RUNQ_FETCH_LINES 4  /* at most, up to the end of sp's page */
 #define RUNQ_FETCH_PAGE 4096 /* the smallest page size (a bound only) */
