@@ -529,8 +529,10 @@ static bool class_reserve(struct stack_class *c, uint32_t cap)
  * 1.4 us (docs/design/scheduler.md, "Stacks").  The directory of its own
  * keeps the first slab's installs from costing other memory the same.
  * Under valgrind, which knows no process_madvise (each slot gets its
- * guard as it is carved), the first slab is mapped where the kernel
- * likes.
+ * guard as it is carved), and under TSan, which maps and resets shadow
+ * for every range mapped or unmapped (a gigabyte for each slab made,
+ * since slabs are retired whole), the first slab is mapped where the
+ * kernel likes.
  * Requires: pool.lock.  Returns: the slab, not yet inserted, or NULL. */
 static struct slab *slab_new(struct stack_class *c)
 {
@@ -555,7 +557,7 @@ static struct slab *slab_new(struct stack_class *c)
      * behind it: 400 faults and the futex waits behind them were a sixth
      * of joining 100k).  Out of [nfree, capfree): no entry in use. */
     memset(c->free + c->nslots, 0, s->nslots * sizeof *c->free);
-    if (storm || !under_valgrind()) {
+    if (storm || (!under_valgrind() && !STACK_RETIRE_SLABS)) {
         s->base = map_aligned(len, PD_BYTES);
     } else {
         s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
