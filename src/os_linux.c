@@ -206,6 +206,19 @@ void goc__pages_free(void *base, uint32_t cap, size_t elem)
         munmap(base, pages_len(cap, elem));
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void goc__pages_populate(void *p, size_t len)
+{
+    size_t ps = goc__pagesize();
+    uintptr_t lo = ((uintptr_t)p + ps - 1) & ~(uintptr_t)(ps - 1);
+    uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)(ps - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
                           int advice)
 {

@@ -555,7 +555,9 @@ static struct slab *slab_new(struct stack_class *c)
      * the slab, and not when its goroutines exit, under pool.lock (a
      * fault there costs ~12 us on a VM, and the other Ps' exits queue
      * behind it: 400 faults and the futex waits behind them were a sixth
-     * of joining 100k).  Out of [nfree, capfree): no entry in use. */
+     * of joining 100k).  Out of [nfree, capfree): no entry in use.
+     * Mapped in by one call first (16 pages for a storm's slab). */
+    goc__pages_populate(c->free + c->nslots, s->nslots * sizeof *c->free);
     memset(c->free + c->nslots, 0, s->nslots * sizeof *c->free);
     if (storm || (!under_valgrind() && !STACK_RETIRE_SLABS)) {
         s->base = map_aligned(len, PD_BYTES);
