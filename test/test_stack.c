@@ -78,12 +78,12 @@ TEST(stack_overflow_other_thread)
     check_overflow_of(overflow_elsewhere_death);
 }
 
-/* A default-size goroutine on a storm's slab (one spanning a page
- * directory, whose guard pages were installed ahead of use, all at once
- * or a part per refill: stack.c, slab_new) overflows into its guard just
- * the same.  STORM_PARKED goroutines hold slots past the first slab
- * (252) and the second (4,032), so the child's comes from the third. */
-#define STORM_PARKED 4600
+/* A default-size goroutine overflows into a guard page that its slab got
+ * in a batch, before any of its slots ran (stack.c, slab_guard_rest and
+ * guard_ahead), just as into one installed alone: hold_n goroutines park
+ * on slots before the child's.  The first guard of a run (main's slot)
+ * is the one installed alone. */
+static int hold_n;
 static goc_chan *storm_hold;
 static void storm_parked(void *arg)
 {
@@ -94,9 +94,9 @@ static void storm_overflow_main(void *arg)
 {
     (void)arg;
     storm_hold = goc_chan_make(0, 0);
-    for (int i = 0; i < STORM_PARKED; i++)
+    for (int i = 0; i < hold_n; i++)
         ASSERT_OK(goc_go(storm_parked, NULL));
-    while (goc_num_goroutine() < STORM_PARKED + 1)
+    while (goc_num_goroutine() < hold_n + 1)
         goc_yield();
     ASSERT_OK(goc_go(overflow_child, NULL));
     for (;;)
@@ -106,11 +106,25 @@ static void storm_overflow_death(void)
 {
     ASSERT_OK(goc_run(storm_overflow_main, NULL));
 }
+
+/* The first slab (252 slots): the child's is past the first refill. */
+TEST(stack_overflow_first_slab)
+{
+    setenv("GOC_TRACEBACK", "none", 1);
+    hold_n = 100;
+    check_overflow_of(storm_overflow_death);
+}
+
+/* A storm's slab (one spanning a page directory, its guards installed a
+ * part per refill of the slab before, the rest when it becomes the one
+ * carved): 4,600 goroutines hold slots past the first slab (252) and the
+ * second (4,032), so the child's comes from the third. */
 TEST(stack_overflow_storm_slab)
 {
     /* Without the dump of 4,600 parked goroutines, which would overflow
      * the death pipe (the child would die of SIGPIPE). */
     setenv("GOC_TRACEBACK", "none", 1);
+    hold_n = 4600;
     check_overflow_of(storm_overflow_death);
 }
 
