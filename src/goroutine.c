@@ -116,7 +116,8 @@ static bool chunk_new(void)
     if (c == NULL)
         return false;
     /* Its 20 pages mapped in by one call, not a fault each: 100k
-     * goroutines spawned and parked took 9,149 page faults, now 1,720;
+     * goroutines spawned and parked took 9,149 page faults, now 1,338
+     * (with the stack pool's free-list entries populated too);
      * skynet 339 -> 305 ms (docs/performance.md). */
     goc__pages_populate(c, G_CHUNK * sizeof *c);
     memset(c, 0, G_CHUNK * sizeof *c); /* status FREE */
