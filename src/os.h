@@ -58,6 +58,8 @@ static inline size_t goc__pagesize(void)
 struct iovec;
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
                           int advice);
+/* *pidfd as goc__process_madvise opens it: the descriptor, or -1. */
+int goc__pidfd_self(int *pidfd);
 /* A runtime array that grows under a lock (a pool's free list, a timer
  * heap): its own mapping, grown with mremap, so that the pages it has move
  * with their contents, and nothing is copied or faulted in again.  A

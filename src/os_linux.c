@@ -219,14 +219,19 @@ void goc__pages_populate(void *p, size_t len)
         (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
 
-bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
-                          int advice)
+int goc__pidfd_self(int *pidfd)
 {
     if (*pidfd == 0) {
         long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
         *pidfd = fd > 0 ? (int)fd : -1; /* 0 is stdin's, never ours */
     }
-    if (*pidfd < 0)
+    return *pidfd;
+}
+
+bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
+                          int advice)
+{
+    if (goc__pidfd_self(pidfd) < 0)
         return false;
     size_t want = 0;
     for (uint32_t i = 0; i < k; i++)

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "check.h"
 #include "goc.h"
@@ -360,6 +361,10 @@ struct goc__p {
     char *scache[GOC__SCACHE_MAX];    /* free default-size stack slots,
                                          LIFO (the top is the warmest);
                                          owner M */
+    struct iovec stack_iov[GOC__SCACHE_REFILL]; /* a refill's top pages to
+                                         populate, after the stack pool's
+                                         lock is let go (stack.c); owner
+                                         M */
     /* For sysmon, which reads them every few ms: on a line that only the
      * owner writes, not the first one, which stealers read all the time
      * (status): runtick is written at every switch. */

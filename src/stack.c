@@ -19,8 +19,8 @@
  * any of its slots runs (slab_new says why); a class's later slabs (a
  * storm) span the directory.  Where guards cannot come in batches, each
  * slot gets its own as it is carved.  In a spawn storm a refill's fresh
- * slots get their top pages populated in one process_madvise
- * (refill_fresh).
+ * slots get their top pages populated in one process_madvise, after the
+ * pool's lock is let go (refill_populate).
  *
  * Invariants:
  *   every carved slot is on exactly one of: a P's scache, a class's free
@@ -582,16 +582,16 @@ static struct slab *slab_new(struct stack_class *c)
 /* The fresh slots v[0 .. n) of a refill, of which bare[0 .. nbare) have
  * no guard page yet (their slab's were not installed ahead): their guard
  * pages in one system call (a madvise each otherwise: 11% of a storm of
- * spawns), and in a storm (past STACK_STORM slots carved) their top pages
- * populated in another, instead of a page fault at each first run (a
- * fault costs a trap, ~15 us in this VM: the larger part of a spawn).
- * Requires: pool.lock; n <= GOC__SCACHE_REFILL. */
-static void refill_fresh(char *const *v, uint32_t n, char *const *bare,
-                         uint32_t nbare)
+ * spawns).  Requires: pool.lock; n <= GOC__SCACHE_REFILL.
+ * Returns: the descriptor with which to populate their top pages
+ * (refill_populate), or -1 when they are not to be: only in a storm (past
+ * STACK_STORM slots carved), and not under valgrind, which does not know
+ * process_madvise. */
+static int refill_fresh(char *const *bare, uint32_t n, uint32_t nbare)
 {
     GOC_ASSERT_HELD(&pool.lock);
     if (n == 0)
-        return;
+        return -1;
     size_t ps = goc__pagesize();
     uint32_t i = 0;
     if (nbare > 0 && pool.guard_mode == GUARD_UNKNOWN)
@@ -600,9 +600,28 @@ static void refill_fresh(char *const *v, uint32_t n, char *const *bare,
         !madvise_many(bare + i, nbare - i, 0, ps, MADV_GUARD_INSTALL))
         for (; i < nbare; i++)
             guard_page(bare[i]); /* installing one twice is harmless */
-    if (pool.carved > STACK_STORM)
-        (void)madvise_many(v, n, goc__stack_slot_default - ps, ps,
-                           MADV_POPULATE_WRITE);
+    if (pool.carved <= STACK_STORM || under_valgrind())
+        return -1;
+    return goc__pidfd_self(&pool.pidfd);
+}
+
+/* The fresh slots v[0 .. n) of p's refill get their top pages populated
+ * in one system call (pidfd from refill_fresh), instead of a page fault
+ * at each first run (a fault costs a trap, ~15 us in this VM: the larger
+ * part of a spawn).  Without pool.lock: the slots are p's alone now, in
+ * its cache, and the call takes ~4.5 us a page here, ~150 us a refill,
+ * which every other P that needed the lock (a refill, a spill) waited
+ * out behind it.  The ranges live in p (not on the stack of the goroutine
+ * that happens to refill, whose top page 512 bytes more could overflow).
+ * Requires: the M holding p; n <= GOC__SCACHE_REFILL. */
+static void refill_populate(goc__p *p, char *const *v, uint32_t n, int pidfd)
+{
+    size_t ps = goc__pagesize();
+    for (uint32_t i = 0; i < n; i++) {
+        p->stack_iov[i].iov_base = v[i] + goc__stack_slot_default - ps;
+        p->stack_iov[i].iov_len = ps;
+    }
+    (void)goc__process_madvise(&pidfd, p->stack_iov, n, MADV_POPULATE_WRITE);
 }
 
 /* Requires: pool.lock. */
@@ -736,10 +755,12 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
             bare[nbare++] = s;
         p->scache[p->nscache++] = s;
     }
-    refill_fresh(fresh, nfresh, bare, nbare);
+    int pidfd = refill_fresh(bare, nfresh, nbare);
     if (nfresh > 0)
         guard_ahead(c);
     goc__unlock(&pool.lock);
+    if (pidfd >= 0)
+        refill_populate(p, fresh, nfresh, pidfd);
     return p->nscache > 0;
 }
 
