@@ -112,15 +112,14 @@ static bool chunk_new(void)
      * free: faulted in now, in the spawn storm, not when they exit, under
      * gpool.lock (see slab_new in stack.c).  Out of [nfree, capfree). */
     memset(&gpool.free[nhdr - G_CHUNK], 0, G_CHUNK * sizeof *gpool.free);
-    goc__g *c = aligned_alloc(GOC__CACHE_LINE, G_CHUNK * sizeof *c);
+    /* A mapping of its own, its 20 pages mapped in by one call, not a
+     * fault each, and zero (status FREE).  100k goroutines spawned and
+     * parked took 9,149 page faults with chunks from malloc, 1,338 with
+     * those populated (glibc's heap growth still faulted), 953 so; each
+     * step took skynet down (docs/performance.md). */
+    goc__g *c = goc__pages_map(G_CHUNK * sizeof *c);
     if (c == NULL)
         return false;
-    /* Its 20 pages mapped in by one call, not a fault each: 100k
-     * goroutines spawned and parked took 9,149 page faults, now 1,338
-     * (with the stack pool's free-list entries populated too);
-     * skynet 339 -> 305 ms (docs/performance.md). */
-    goc__pages_populate(c, G_CHUNK * sizeof *c);
-    memset(c, 0, G_CHUNK * sizeof *c); /* status FREE */
     for (int i = 0; i < G_CHUNK; i++)
         goc__lock_setrank(&c[i].timer.mu, GOC__RANK_GTIMER);
     for (int i = G_CHUNK - 1; i >= 0; i--)
@@ -316,7 +315,9 @@ void goc__g_teardown(void)
     }
 #endif
     for (uint32_t i = 0; i < n; i++)
-        free(atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed));
+        goc__pages_unmap(atomic_load_explicit(&gpool.chunks[i],
+                                              memory_order_relaxed),
+                         G_CHUNK * sizeof(goc__g));
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
     /* The free array stays for the next run (emptied): a process that
      * runs goc again needs it again, and reallocating it every run

@@ -79,6 +79,11 @@ void goc__pages_free(void *base, uint32_t cap, size_t elem);
  * page written fresh, ~10 populated first).  A hint: where the kernel
  * refuses, the writes fault the pages in as before. */
 void goc__pages_populate(void *p, size_t len);
+/* len bytes of zeroed memory, page-aligned, mapped in at once (one system
+ * call, no page fault each: see goc__pages_populate); NULL when out of
+ * memory.  goc__pages_unmap gives them back. */
+void *goc__pages_map(size_t len);
+void goc__pages_unmap(void *p, size_t len);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

@@ -228,6 +228,18 @@ int goc__pidfd_self(int *pidfd)
     return *pidfd;
 }
 
+void *goc__pages_map(size_t len)
+{
+    void *p = mmap(NULL, round_pages(len), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void goc__pages_unmap(void *p, size_t len)
+{
+    munmap(p, round_pages(len));
+}
+
 bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
                           int advice)
 {
