@@ -112,8 +112,8 @@ static bool chunk_new(void)
      * free: faulted in now, in the spawn storm, not when they exit, under
      * gpool.lock (see slab_new in stack.c).  Out of [nfree, capfree). */
     memset(&gpool.free[nhdr - G_CHUNK], 0, G_CHUNK * sizeof *gpool.free);
-    /* A mapping of its own, its 20 pages mapped in by one call, not a
-     * fault each, and zero (status FREE).  100k goroutines spawned and
+    /* A mapping of its own, its pages (20 in Release) mapped in by one
+     * call, not a fault each, and zero (status FREE).  100k goroutines spawned and
      * parked took 9,149 page faults with chunks from malloc, 1,338 with
      * those populated (glibc's heap growth still faulted), 953 so; each
      * step took skynet down (docs/performance.md). */

@@ -389,19 +389,18 @@ static bool madvise_iov(uint32_t k, int advice)
     return goc__process_madvise(&pool.pidfd, pool.iov, k, advice);
 }
 
-/* The same over n ranges of len bytes at v[i] + off.
+/* Install the guard pages of the slots v[0 .. n) (their bases).
  * Requires: pool.lock.  Returns: true if all were done. */
-static bool madvise_many(char *const *v, uint32_t n, size_t off, size_t len,
-                         int advice)
+static bool guard_many(char *const *v, uint32_t n)
 {
     GOC_ASSERT_HELD(&pool.lock);
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < MADVISE_BATCH ? n - done : MADVISE_BATCH;
         for (uint32_t i = 0; i < k; i++) {
-            pool.iov[i].iov_base = v[done + i] + off;
-            pool.iov[i].iov_len = len;
+            pool.iov[i].iov_base = v[done + i];
+            pool.iov[i].iov_len = goc__pagesize();
         }
-        if (!madvise_iov(k, advice))
+        if (!madvise_iov(k, MADV_GUARD_INSTALL))
             return false;
         done += k;
     }
@@ -579,10 +578,12 @@ static struct slab *slab_new(struct stack_class *c)
     return s;
 }
 
-/* The fresh slots v[0 .. n) of a refill, of which bare[0 .. nbare) have
- * no guard page yet (their slab's were not installed ahead): their guard
- * pages in one system call (a madvise each otherwise: 11% of a storm of
- * spawns).  Requires: pool.lock; n <= GOC__SCACHE_REFILL.
+/* A refill carved n fresh slots, of which bare[0 .. nbare) have no guard
+ * page yet (their slab's could not be installed ahead: see
+ * slab_guard_rest): their guard pages in one system call where guards are
+ * madvise's (a madvise each otherwise: 11% of a storm of spawns).  The
+ * guard mode is known by now: the slab's first carve decided it.
+ * Requires: pool.lock; n <= GOC__SCACHE_REFILL.
  * Returns: the descriptor with which to populate their top pages
  * (refill_populate), or -1 when they are not to be: only in a storm (past
  * STACK_STORM slots carved), and not under valgrind, which does not know
@@ -592,13 +593,9 @@ static int refill_fresh(char *const *bare, uint32_t n, uint32_t nbare)
     GOC_ASSERT_HELD(&pool.lock);
     if (n == 0)
         return -1;
-    size_t ps = goc__pagesize();
-    uint32_t i = 0;
-    if (nbare > 0 && pool.guard_mode == GUARD_UNKNOWN)
-        guard_page(bare[i++]); /* decides the mode, with guard_is_real */
-    if (pool.guard_mode != GUARD_MADVISE ||
-        !madvise_many(bare + i, nbare - i, 0, ps, MADV_GUARD_INSTALL))
-        for (; i < nbare; i++)
+    GOC_ASSERT(pool.guard_mode != GUARD_UNKNOWN);
+    if (pool.guard_mode != GUARD_MADVISE || !guard_many(bare, nbare))
+        for (uint32_t i = 0; i < nbare; i++)
             guard_page(bare[i]); /* installing one twice is harmless */
     if (pool.carved <= STACK_STORM || under_valgrind())
         return -1;
@@ -610,8 +607,8 @@ static int refill_fresh(char *const *bare, uint32_t n, uint32_t nbare)
  * at each first run (a fault costs a trap, ~15 us in this VM: the larger
  * part of a spawn).  Without pool.lock: the slots are p's alone now, in
  * its cache, and the call takes ~4.5 us a page here, ~150 us a refill,
- * which every other P that needed the lock (a refill, a spill) waited
- * out behind it.  The ranges live in p (not on the stack of the goroutine
+ * which any other P that needed the lock meanwhile (a refill, a spill)
+ * waited out.  The ranges live in p (not on the stack of the goroutine
  * that happens to refill, whose top page 512 bytes more could overflow).
  * Requires: the M holding p; n <= GOC__SCACHE_REFILL. */
 static void refill_populate(goc__p *p, char *const *v, uint32_t n, int pidfd)
