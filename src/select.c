@@ -3,8 +3,9 @@
  * select.c - goc_select and goc_select_try (Go's selectgo).  Design:
  * docs/design/channels.md.
  *
- *   1. Shuffle the enabled cases (poll order): the first ready case in a
- *      uniformly random order is a uniformly random ready case.
+ *   1. Check the cases and shuffle the enabled ones (poll order): the
+ *      first ready case in a uniformly random order is a uniformly random
+ *      ready case.
  *      Pass 0: in poll order, peek at each channel without its lock; lock
  *      only those that look ready, one at a time, and do the first that
  *      really is.  (Go 1.19 locks every channel first; on busy channels
@@ -30,23 +31,19 @@
 enum { MODE_BLOCK, MODE_TRY, MODE_UNTIL };
 #define SMALL 16 /* cases handled with stack arrays only */
 
-/* A uniform draw from [0, bound): the M's generator, or on a plain thread
- * (m NULL) a thread-local one. */
-static uint32_t select_rand(goc__m *m, uint32_t bound)
+/* 32 random bits: the M's generator, or on a plain thread (m NULL) a
+ * thread-local one. */
+static uint32_t select_rand32(goc__m *m)
 {
-    uint32_t r;
-    if (goc__likely(m != NULL)) {
-        r = goc__fastrand(m);
-    } else {
-        static __thread uint64_t x;
-        if (x == 0)
-            x = ((uint64_t)goc__nanotime() << 1) ^ (uint64_t)goc__gettid() ^ 1;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        r = (uint32_t)(x >> 32);
-    }
-    return (uint32_t)(((uint64_t)r * bound) >> 32);
+    if (goc__likely(m != NULL))
+        return goc__fastrand(m);
+    static __thread uint64_t x;
+    if (x == 0)
+        x = ((uint64_t)goc__nanotime() << 1) ^ (uint64_t)goc__gettid() ^ 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (uint32_t)(x >> 32);
 }
 
 struct sel {
@@ -192,18 +189,53 @@ static bool try_case(goc__m *m, struct sel *s, uint32_t i)
     return true;
 }
 
-static int check_cases(goc_case *cases, size_t n)
+/* Returns: true if cs is a well-formed case (GOC_EINVAL otherwise). */
+static inline bool case_valid(const goc_case *cs)
 {
-    for (size_t i = 0; i < n; i++) {
+    if (cs->op == GOC_RECV)
+        return true;
+    return cs->op == GOC_SEND &&
+           (cs->chan == NULL || cs->elem != NULL || cs->chan->elem_size == 0);
+}
+
+/* Step 1: check every case, clear its err, and put the indices of those
+ * with a channel into poll[] in a uniformly random order (Fisher-Yates).
+ * One 32-bit draw serves several steps: step k takes its index from the
+ * high half of r * (k + 1) and keeps the low half for the next step (a
+ * batched ranged draw, after Brackett-Rozinsky and Lemire); a fresh draw
+ * comes before the product of the bounds used passes 2^16, so no index
+ * is further from uniform than a single draw of 16 bits would make it
+ * (under 2^-16 for a 4-case select, which takes one draw in all).
+ * Returns: how many indices are in poll[], or -1 if a case is invalid. */
+static int64_t poll_order(goc__m *m, goc_case *cases, uint32_t n,
+                          uint32_t *poll)
+{
+    uint32_t np = 0, r = 0;
+    uint64_t used = 1u << 16; /* the product of the bounds r has served */
+    for (uint32_t i = 0; i < n; i++) {
         goc_case *cs = &cases[i];
-        if (cs->op != GOC_SEND && cs->op != GOC_RECV)
-            return GOC_EINVAL;
-        if (cs->op == GOC_SEND && cs->chan != NULL && cs->elem == NULL &&
-            cs->chan->elem_size != 0)
-            return GOC_EINVAL;
+        if (goc__unlikely(!case_valid(cs)))
+            return -1;
         cs->err = 0;
+        if (cs->chan == NULL)
+            continue;
+        uint32_t j = 0;
+        if (np > 0) {
+            uint32_t bound = np + 1;
+            if (used * bound > (1u << 16)) { /* too few bits left */
+                r = select_rand32(m);
+                used = 1;
+            }
+            uint64_t x = (uint64_t)r * bound;
+            j = (uint32_t)(x >> 32);
+            r = (uint32_t)x;
+            used *= bound;
+        }
+        poll[np] = poll[j];
+        poll[j] = i;
+        np++;
     }
-    return 0;
+    return np;
 }
 
 /* The deadline of a select_until fired: if no case has, it wins. */
@@ -353,9 +385,6 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
         return select_nothing(mode, deadline);
     if (cases == NULL || n > SELECT_MAX)
         return GOC_EINVAL;
-    int rc = check_cases(cases, n);
-    if (rc != 0)
-        return rc;
 
     uint32_t small_poll[SMALL], small_lock[SMALL];
     goc__waiter small_w[SMALL];
@@ -371,21 +400,20 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
         lock = poll + n;
     }
 
-    /* 1. Poll order: the enabled cases, shuffled (Fisher-Yates). */
-    goc__m *m = goc__chan_enter();
-    uint32_t np = 0;
-    for (uint32_t i = 0; i < (uint32_t)n; i++) {
-        if (cases[i].chan == NULL)
-            continue;
-        uint32_t j = select_rand(m, np + 1);
-        poll[np] = poll[j];
-        poll[j] = i;
-        np++;
+    /* 1. Poll order: the enabled cases, shuffled. */
+    goc__m *m = goc__getm();
+    int64_t order = poll_order(m, cases, (uint32_t)n, poll);
+    if (order < 0) {
+        free(heap);
+        return GOC_EINVAL;
     }
-    if (np == 0) {
+    if (goc__unlikely(m == NULL))
+        goc__extern_thread(); /* as goc__chan_enter */
+    if (order == 0) {
         free(heap);
         return select_nothing(mode, deadline);
     }
+    uint32_t np = (uint32_t)order;
     int done = poll_unlocked(m, cases, poll, np);
     if (done >= 0) {
         if (heap != NULL)
@@ -393,10 +421,9 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
         return done;
     }
     /* 2. Lock order: by channel address. */
-    memcpy(lock, poll, np * sizeof *lock);
     if (np <= SMALL) {
-        for (uint32_t a = 1; a < np; a++) { /* insertion sort */
-            uint32_t v = lock[a], b = a;
+        for (uint32_t a = 0; a < np; a++) { /* insertion sort */
+            uint32_t v = poll[a], b = a;
             while (b > 0 && (uintptr_t)cases[lock[b - 1]].chan >
                                 (uintptr_t)cases[v].chan) {
                 lock[b] = lock[b - 1];
@@ -405,6 +432,7 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
             lock[b] = v;
         }
     } else {
+        memcpy(lock, poll, np * sizeof *lock);
         qsort_r(lock, np, sizeof *lock, cmp_case_chan, cases);
     }
     struct sel s = {cases, lock, np};
@@ -424,7 +452,7 @@ static int select_mode(goc_case *cases, size_t n, int mode, int64_t deadline)
         return GOC_EAGAIN;
     }
     /* 4-5. Wait on all of them. */
-    rc = select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
+    int rc = select_block(m, &s, ws, mode == MODE_UNTIL ? deadline : 0);
     if (heap != NULL)
         free(heap);
     return rc;

@@ -84,6 +84,46 @@ TEST(select_fairness)
     run_main(fair_main, NULL);
 }
 
+/* ---- fairness over many cases: the poll order's draws are shared
+ * between steps (select.c, poll_order), and refreshed past 2^16; every
+ * enabled case must still win equally often, nil cases never ---- */
+
+#define FAIR_N 24 /* 16 of them enabled: the shuffle takes fresh draws */
+
+static void fair_many_main(void *arg)
+{
+    (void)arg;
+    goc_chan *c[FAIR_N];
+    int count[FAIR_N] = {0};
+    for (int i = 0; i < FAIR_N; i++) {
+        c[i] = i % 3 == 1 ? NULL : goc_chan_make(0, 1);
+        if (c[i] != NULL)
+            ASSERT_OK(goc_chan_send(c[i], NULL));
+    }
+    const int n = 48000;
+    for (int r = 0; r < n; r++) {
+        goc_case cs[FAIR_N];
+        for (int i = 0; i < FAIR_N; i++)
+            cs[i] = (goc_case)GOC_RECV_CASE(c[i], NULL);
+        int k = goc_select(cs, FAIR_N);
+        ASSERT(k >= 0 && k < FAIR_N && c[k] != NULL);
+        count[k]++;
+        ASSERT_OK(goc_chan_send(c[k], NULL)); /* ready again */
+    }
+    /* Binomial(48000, 1/16): mean 3000, sd ~53; +-500 is over 9 sd. */
+    for (int i = 0; i < FAIR_N; i++) {
+        if (c[i] == NULL)
+            continue;
+        ASSERT_GT(count[i], 3000 - 500);
+        ASSERT_LT(count[i], 3000 + 500);
+        goc_chan_release(c[i]);
+    }
+}
+TEST(select_fairness_many)
+{
+    run_main(fair_many_main, NULL);
+}
+
 /* ---- a self-select never pairs with itself ---- */
 
 static goc_chan *selfc;
