@@ -33,9 +33,17 @@ static inline __attribute__((always_inline)) void mcall_m(goc__m *m,
  * the slice), else the ring head (a spawn storm's children).  With
  * `adopt`, a G that has never run and whose stack class is adopt's comes
  * back unstarted, to take over adopt's stack.
+ * `parking`: the parking G's unlockf (its channel's lock, say) runs only
+ * once the next G is on its stack, so a G that has never run is started
+ * here only if its stack comes warm from p's cache.  A refill (the pool's
+ * lock, syscalls) or a cold slot's first write (a host fault on a VM)
+ * would hold that lock meanwhile: at 2 Ps, 100k goroutines spawned to
+ * park on one channel spent a third of their time with the other P
+ * waiting for the channel's lock (docs/performance.md, "Spawn + park at
+ * 2 Ps").  g0's loop starts such a G after the unlock.
  * Returns: it, now RUNNING on m, or NULL. */
 static inline __attribute__((always_inline)) goc__g *
-direct_next(goc__m *m, const goc__g *adopt)
+direct_next(goc__m *m, const goc__g *adopt, bool parking)
 {
     goc__p *p = m->p;
     if (m->lockedg != NULL || p->id >= goc__gomaxprocs() || goc__exiting())
@@ -49,9 +57,12 @@ direct_next(goc__m *m, const goc__g *adopt)
         if (!inherit)
             goc__p_new_slice(p);
     }
-    if (h->lockedm != NULL) {
-        /* Only its own M runs it: g0's loop hands it over.  Back to
-         * runnext, which is empty or kicked to the tail. */
+    if (h->lockedm != NULL ||
+        (parking && h->sp == NULL &&
+         goc__stack_alloc_is_slow(p, h->slot_size))) {
+        /* Only its own M runs it, or it has never run, we park, and its
+         * stack would be slow to get (below): g0's loop hands it over.
+         * Back to runnext, which is empty or kicked to the tail. */
         goc__runq_put(p, h, true);
         return NULL;
     }
@@ -106,7 +117,7 @@ void goc__park_m(goc__m *m, goc__unlockf unlockf, void *arg,
     /* A channel hand-off has just put the peer in runnext: switch to it
      * straight, skipping g0 and the M loop.  The peer finishes our park
      * (WAITING, then unlockf) once we are off our stack. */
-    goc__g *next = direct_next(m, NULL);
+    goc__g *next = direct_next(m, NULL, true);
     if (next != NULL) {
         switch_direct(m, g, next, GOC__AFTER_PARK);
         return;
@@ -124,7 +135,7 @@ void goc__goexit(void)
      * send to a waiting receiver, say) hands the M straight to it, and
      * the peer frees us once we are off our stack. */
     if (!g->is_main && m->lockedg != g) {
-        goc__g *next = direct_next(m, g);
+        goc__g *next = direct_next(m, g, false);
         if (next != NULL) {
             if (next->sp == NULL) { /* it has never run: give it our stack */
                 hand_over(m, g, next, GOC__AFTER_EXIT);

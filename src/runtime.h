@@ -359,8 +359,10 @@ struct goc__p {
     uint32_t nscache;                 /* free slots in scache; owner M */
     goc__g *gfree[GOC__GFREE_MAX];    /* dead headers, LIFO; owner M */
     char *scache[GOC__SCACHE_MAX];    /* free default-size stack slots,
-                                         LIFO (the top is the warmest);
-                                         owner M */
+                                         LIFO (the top is the warmest),
+                                         each tagged GOC__SLOT_COLD if it
+                                         is carved and has never run a
+                                         goroutine (stack.h); owner M */
     struct iovec stack_iov[GOC__SCACHE_REFILL]; /* a refill's top pages to
                                          populate, after the stack pool's
                                          lock is let go (stack.c); owner

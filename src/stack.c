@@ -730,7 +730,7 @@ static void scache_spill(goc__p *p, uint32_t keep)
     struct stack_class *c = class_for(goc__stack_slot_default);
     int64_t now = coarse_now();
     while (p->nscache > keep)
-        pool_push(c, p->scache[--p->nscache], now);
+        pool_push(c, goc__slot_untag(p->scache[--p->nscache]), now);
 }
 
 /* Refill p's empty cache from the pool (carving when it runs dry).
@@ -750,7 +750,8 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
             fresh[nfresh++] = s;
         if (!guarded)
             bare[nbare++] = s;
-        p->scache[p->nscache++] = s;
+        p->scache[p->nscache++] =
+            carved ? (char *)((uintptr_t)s | GOC__SLOT_COLD) : s;
     }
     int pidfd = refill_fresh(bare, nfresh, nbare);
     if (nfresh > 0)
@@ -764,7 +765,8 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
 char *goc__stack_alloc_slow(goc__p *p, size_t slot_size)
 {
     if (p != NULL && slot_size == goc__stack_slot_default)
-        return scache_refill(p) ? p->scache[--p->nscache] : NULL;
+        return scache_refill(p) ? goc__slot_untag(p->scache[--p->nscache])
+                                : NULL;
     char *slot = NULL;
     goc__lock(&pool.lock);
     struct stack_class *c = class_for(slot_size);

@@ -20,14 +20,34 @@ size_t goc__stack_slot_for(size_t stack_size); /* 0: too large */
 char *goc__stack_alloc_slow(goc__p *p, size_t slot_size);
 void goc__stack_free_slow(goc__p *p, char *slot, size_t slot_size);
 bool goc__stack_available_slow(goc__p *p, size_t slot_size);
+/* A slot in a P's cache that has never run a goroutine: a fresh carve,
+ * whose pages the first goroutine on it writes for the first time (on a
+ * VM with shadow page tables that write costs ~8 us even when the page is
+ * populated).  A tag in the low bit of its (page-aligned) base. */
+#define GOC__SLOT_COLD ((uintptr_t)1)
+static inline char *goc__slot_untag(char *tagged)
+{
+    return (char *)((uintptr_t)tagged & ~GOC__SLOT_COLD);
+}
+
 /* A slot (its base) of slot_size bytes, or NULL; p may be NULL.  The
  * default class comes from p's cache (its top: the warmest). */
 static inline char *goc__stack_alloc(goc__p *p, size_t slot_size)
 {
     if (goc__likely(p != NULL && slot_size == goc__stack_slot_default &&
                     p->nscache > 0))
-        return p->scache[--p->nscache];
+        return goc__slot_untag(p->scache[--p->nscache]);
     return goc__stack_alloc_slow(p, slot_size);
+}
+
+/* Would goc__stack_alloc(p, slot_size) be slow now: take the pool's lock
+ * (p's cache empty, or another class) or hand out a cold slot?  A
+ * parking goroutine that still holds its lock asks (park.c). */
+static inline bool goc__stack_alloc_is_slow(const goc__p *p,
+                                            size_t slot_size)
+{
+    return slot_size != goc__stack_slot_default || p->nscache == 0 ||
+           ((uintptr_t)p->scache[p->nscache - 1] & GOC__SLOT_COLD) != 0;
 }
 /* Under TSan every free takes the slow path: a slot serves one goroutine
  * only (stack.c). */
