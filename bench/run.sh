@@ -11,7 +11,8 @@
 #
 # The machines are noisy: goc and Go run one after the other, pair by
 # pair, and only medians within one run of this script are compared.  Without a
-# `go` command the goc side runs alone.
+# `go` command the goc side runs alone.  The GOMAXPROCS=1 rows run both
+# sides pinned to the same CPU (pin_one, below).
 #
 # The network benchmarks (NET_BENCHES) are a server and a load generator:
 # each run starts the server (goc's, then the Go twin), reads the address
@@ -169,6 +170,22 @@ add_row() {
 
 # run_group GOC_DIR GO_DIR ROW...: each row's goc program (in GOC_DIR) and
 # Go twin (in GO_DIR), interleaved, RUNS times; a summary line per row.
+# The CPUs this script may use, one per line ("0-1,4" -> 0 1 4).
+cpus_allowed() {
+  sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' '\n' |
+    awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }'
+}
+
+# The GOMAXPROCS=1 rows run both sides on the same CPU, the first this
+# script may use (taskset): on a VM whose vCPUs differ in speed (one of
+# these ran pingpong 27% slower for goc and 50% slower for Go), which CPU
+# each side's thread happened to land on decided the ratio.
+pin_one=()
+mapfile -t cpus < <(cpus_allowed)
+if [ "${#cpus[@]}" -ge 1 ] && command -v taskset >/dev/null 2>&1; then
+  pin_one=(taskset -c "${cpus[0]}")
+fi
+
 run_group() {
   local gdir=$1 odir=$2 b name envv gcmd twin better line k
   shift 2
@@ -179,12 +196,17 @@ run_group() {
     [ -z "$fields" ] && fields=value
     if [ -n "$ONLY" ] && ! grep -qw "$name" <<<"$ONLY"; then continue; fi
     local -A gv=() ov=()
+    local pin=()
+    if [[ " $envv " == *" GOMAXPROCS=1 "* ]]; then
+      pin=(${pin_one[@]+"${pin_one[@]}"})
+      [ "${#pin[@]}" -gt 0 ] && echo "# $name: both sides pinned to CPU ${cpus[0]} (taskset)"
+    fi
     for k in $(seq 1 "$RUNS"); do
-      line=$(cd "$gdir" && env $envv timeout 300 ./$gcmd | grep '^RESULT ' | tail -1) || line=""
+      line=$(cd "$gdir" && env $envv timeout 300 ${pin[@]+"${pin[@]}"} ./$gcmd | grep '^RESULT ' | tail -1) || line=""
       echo "goc  $line"
       for f in $fields; do gv[$f]+="$(value "$line" "$f")"$'\n'; done
       if [ "$have_go" = 1 ]; then
-        line=$(cd "$odir" && env $envv timeout 300 ./$twin | grep '^RESULT ' | tail -1) || line=""
+        line=$(cd "$odir" && env $envv timeout 300 ${pin[@]+"${pin[@]}"} ./$twin | grep '^RESULT ' | tail -1) || line=""
         echo "go   $line"
         for f in $fields; do ov[$f]+="$(value "$line" "$f")"$'\n'; done
       fi
@@ -206,14 +228,7 @@ fi
 
 # ---- The network benchmarks ----
 
-# The CPUs this script may use, one per line ("0-1,4" -> 0 1 4).
-cpus_allowed() {
-  sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' '\n' |
-    awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }'
-}
-
 pin_server=() pin_client=()
-mapfile -t cpus < <(cpus_allowed)
 if [ "${#cpus[@]}" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
   pin_server=(taskset -c "${cpus[0]}")
   pin_client=(taskset -c "${cpus[1]}")
