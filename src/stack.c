@@ -26,6 +26,9 @@
  *   every carved slot is on exactly one of: a P's scache, a class's free
  *   array, or held by a live G (g->stack_slot), or (under TSan only)
  *   freed for good, counted in its slab's nfreed;
+ *   a scache entry is tagged GOC__SLOT_COLD (stack.h) iff a refill carved
+ *   it and no goroutine has run on it since; the tag lives only there
+ *   (stripped when the slot leaves the cache: alloc, spill);
  *   slabs[0 .. nslabs) and each slab's slots [0 .. ncarved) only grow
  *   during a run, but for the slabs retired under TSan;
  *   ncold <= nfree; free[i] was pushed no later than free[i + 1] (a LIFO
