@@ -168,8 +168,6 @@ add_row() {
   fi
 }
 
-# run_group GOC_DIR GO_DIR ROW...: each row's goc program (in GOC_DIR) and
-# Go twin (in GO_DIR), interleaved, RUNS times; a summary line per row.
 # The CPUs this script may use, one per line ("0-1,4" -> 0 1 4).
 cpus_allowed() {
   sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' '\n' |
@@ -186,6 +184,8 @@ if [ "${#cpus[@]}" -ge 1 ] && command -v taskset >/dev/null 2>&1; then
   pin_one=(taskset -c "${cpus[0]}")
 fi
 
+# run_group GOC_DIR GO_DIR ROW...: each row's goc program (in GOC_DIR) and
+# Go twin (in GO_DIR), interleaved, RUNS times; a summary line per row.
 run_group() {
   local gdir=$1 odir=$2 b name envv gcmd twin better line k
   shift 2

@@ -27,10 +27,22 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include "runtime.h"
+
+/* madvise advice newer than some C libraries' headers. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
 
 int goc__ncpu(void);                 /* affinity mask and cgroup quota */
 int64_t goc__nanotime(void);         /* CLOCK_MONOTONIC */

@@ -206,10 +206,6 @@ void goc__pages_free(void *base, uint32_t cap, size_t elem)
         munmap(base, pages_len(cap, elem));
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
-
 void goc__pages_populate(void *p, size_t len)
 {
     size_t ps = goc__pagesize();

@@ -92,10 +92,6 @@
 #define GOC_HAVE_VALGRIND 1
 #endif
 
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102
-#endif
-
 #define SLAB_BYTES ((size_t)64 << 20)
 /* What one page-directory page maps (x86-64 and arm64, 4 KiB pages): the
  * span of a storm's slabs (slab_new). */
@@ -163,9 +159,6 @@ static struct {
     struct iovec iov[MADVISE_BATCH];
 } pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 /* Slots carved in a run past which a refill populates the new slots' top
  * pages: a program that spawns a few goroutines does not commit a page
  * for each slot of its first refill. */
