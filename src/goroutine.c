@@ -9,13 +9,23 @@
  * during a run (Go's allgs): a dead header goes to its P's gfree cache,
  * then to the pool's free list, and is reused by the next spawn.  They
  * are dense (a few per cache line pair) so that the run queues and status
- * words the scheduler touches stay in few pages.
+ * words the scheduler touches stay in few pages.  The first G_SMALL_CHUNKS
+ * chunks are mappings of their own; the later ones are carved from arenas
+ * of one transparent huge page each (goc__pages_map_huge), which a VM
+ * maps in one fault where a chunk's 20 small pages took 20 (spawn + park
+ * of 100k, 1 P: -4.6%; skynet, 1 P: -9%; docs/performance.md).  A program
+ * that never has more than G_SMALL_CHUNKS * G_CHUNK goroutines at once
+ * never maps an arena.
  * Invariants:
  *   every header of a published chunk is FREE, DEAD, or a live G's;
  *   a FREE or DEAD header is on exactly one of: a P's gfree, gpool.free;
  *   chunks[0 .. nchunks) only grow during a run, and each published
  *   chunk's G_CHUNK headers are initialised (FREE) before it is
- *   published: goc__g_each walks them without the lock.
+ *   published: goc__g_each walks them without the lock;
+ *   chunk i >= G_SMALL_CHUNKS lies in the arena that starts at chunk
+ *   G_SMALL_CHUNKS + k * ARENA_CHUNKS, k = (i - G_SMALL_CHUNKS) /
+ *   ARENA_CHUNKS; gpool.arena_next is the next chunk of the newest arena
+ *   (NULL: none), gpool.arena_left how many chunks it still has.
  * Locking: gpool.lock protects the free list and chunk creation; it is a
  * leaf (taken with nothing else, or under sched.lock by checkdead's walk,
  * which does not take it).  A P's gfree belongs to the M holding the P.
@@ -78,6 +88,10 @@ void goc__gstatus_bad(goc__g *g, uint32_t want)
 #define G_CHUNK 256
 #define MAX_CHUNKS (1u << 16) /* 16M goroutines */
 #define GFREE_ARRAY_MIN (64u * 1024) /* pool's first free array: 512 KiB */
+#define G_CHUNK_BYTES (G_CHUNK * sizeof(goc__g))
+#define G_SMALL_CHUNKS 8 /* mapped one by one: 2048 goroutines, 640 KiB */
+#define ARENA_CHUNKS (GOC__HUGE_BYTES / G_CHUNK_BYTES) /* 25 in Release */
+_Static_assert(ARENA_CHUNKS >= 1, "a header chunk fits in a huge page");
 
 /* The pool's free headers are an array of pointers, not a list threaded
  * through the headers: a P refilling or spilling its cache copies
@@ -91,7 +105,29 @@ static struct {
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
+    char *arena_next;                     /* lock */
+    uint32_t arena_left;                  /* lock */
 } gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
+
+/* The next chunk of the newest arena, mapping a new one when it is used
+ * up (the tail of an arena too short for a chunk stays unused: 48 KiB of
+ * 2 MiB in Release).  Requires: gpool.lock.
+ * Returns: zeroed memory for a chunk, or NULL when out of memory. */
+static goc__g *arena_chunk(void)
+{
+    GOC_ASSERT_HELD(&gpool.lock);
+    if (gpool.arena_left == 0) {
+        char *a = goc__pages_map_huge();
+        if (a == NULL)
+            return NULL;
+        gpool.arena_next = a;
+        gpool.arena_left = ARENA_CHUNKS;
+    }
+    goc__g *c = (goc__g *)gpool.arena_next;
+    gpool.arena_next += G_CHUNK_BYTES;
+    gpool.arena_left--;
+    return c;
+}
 
 /* Requires: gpool.lock.  Returns: false when out of memory. */
 static bool chunk_new(void)
@@ -112,12 +148,14 @@ static bool chunk_new(void)
      * free: faulted in now, in the spawn storm, not when they exit, under
      * gpool.lock (see slab_new in stack.c).  Out of [nfree, capfree). */
     memset(&gpool.free[nhdr - G_CHUNK], 0, G_CHUNK * sizeof *gpool.free);
-    /* A mapping of its own, its pages (20 in Release) mapped in by one
-     * call, not a fault each, and zero (status FREE).  100k goroutines spawned and
-     * parked took 9,149 page faults with chunks from malloc, 1,338 with
-     * those populated (glibc's heap growth still faulted), 953 so; each
-     * step took skynet down (docs/performance.md). */
-    goc__g *c = goc__pages_map(G_CHUNK * sizeof *c);
+    /* Zero (status FREE) and mapped in by one call, not a fault a page:
+     * 100k goroutines spawned and parked took 9,149 page faults with
+     * chunks from malloc, 1,338 with those populated (glibc's heap growth
+     * still faulted), 953 with a mapping of its own per chunk; each step
+     * took skynet down (docs/performance.md).  Past the first few chunks,
+     * a huge page's share (arena_chunk). */
+    goc__g *c = n < G_SMALL_CHUNKS ? goc__pages_map(G_CHUNK_BYTES)
+                                   : arena_chunk();
     if (c == NULL)
         return false;
     for (int i = 0; i < G_CHUNK; i++)
@@ -314,11 +352,13 @@ void goc__g_teardown(void)
                 asan_fake_free(c[j].asan_fake);
     }
 #endif
-    for (uint32_t i = 0; i < n; i++)
-        goc__pages_unmap(atomic_load_explicit(&gpool.chunks[i],
-                                              memory_order_relaxed),
-                         G_CHUNK * sizeof(goc__g));
+    for (uint32_t i = 0; i < n; i += i < G_SMALL_CHUNKS ? 1 : ARENA_CHUNKS)
+        goc__pages_unmap(
+            atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed),
+            i < G_SMALL_CHUNKS ? G_CHUNK_BYTES : GOC__HUGE_BYTES);
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
+    gpool.arena_next = NULL;
+    gpool.arena_left = 0;
     /* The free array stays for the next run (emptied): a process that
      * runs goc again needs it again, and reallocating it every run
      * mapped fresh memory under ASan's quarantine (sched_teardown counts

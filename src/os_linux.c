@@ -231,6 +231,29 @@ void *goc__pages_map(size_t len)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *goc__pages_map_huge(void)
+{
+    /* Twice the size, then the unaligned ends trimmed: the kernel aligns
+     * large anonymous mappings to GOC__HUGE_BYTES on its own only since
+     * Linux 6.7, and not under every sanitizer. */
+    size_t h = GOC__HUGE_BYTES;
+    char *p = mmap(NULL, 2 * h, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *a = (char *)(((uintptr_t)p + h - 1) & ~(uintptr_t)(h - 1));
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    if (a + h < p + 2 * h)
+        munmap(a + h, (size_t)(p + 2 * h - (a + h)));
+    /* The advice before the populate, which then takes one huge page if
+     * there is one (a hint both: without them the writes fault in small
+     * pages as they come). */
+    (void)madvise(a, h, MADV_HUGEPAGE);
+    goc__pages_populate(a, h);
+    return a;
+}
+
 void goc__pages_unmap(void *p, size_t len)
 {
     munmap(p, round_pages(len));
