@@ -38,7 +38,9 @@
  *   among the rest got theirs when carved; with madvise's guards a slab
  *   becomes cur with every guard installed (unless an install failed); a
  *   class's next slab (a storm's, guard_ahead) is in pool.slabs with
- *   nothing carved.
+ *   nothing carved; at most one refill at a time installs guards of a
+ *   slab without pool.lock (guarding), of slots past nguarded, which it
+ *   moves past them once they are in, unless it is already further.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
  *   STACK_IDLE_NS have their pages returned, by sysmon in the background
  *   (goc__stack_scavenge), never by an exiting goroutine's thread.  Only
@@ -115,6 +117,9 @@ struct slab {
     uint32_t nguarded;        /* slots [0, nguarded) got their guard pages
                                  ahead of use (a storm's slabs: slab_new);
                                  the others get theirs when carved */
+    bool guarding;            /* a refill installs guards of the slots
+                                 from nguarded on without pool.lock
+                                 (guard_ahead); pool.lock */
     uint32_t nslots;
     uint32_t ncarved;         /* slots carved so far; pool.lock */
     uint32_t nfreed;          /* TSan: slots freed for good; pool.lock */
@@ -472,14 +477,28 @@ static bool storm_ok(const struct stack_class *c)
            c->slot_size <= PD_BYTES / 64;
 }
 
-/* In a storm, install part of the next slab's guard pages at each refill,
- * so that it is all guarded by the time cur runs out: installing a slab's
- * 4033 at once held pool.lock for 1-2.5 ms, and every P that needed a
- * stack meanwhile (timers benchmark: the woken sleepers) waited.  The
+/* A range of a storm's next slab whose guard pages a refill installs
+ * once it has let pool.lock go (guard_ahead, guard_job_run). */
+struct guard_job {
+    struct slab *s; /* NULL: none */
+    uint32_t lo, hi;
+    int pidfd;      /* for process_madvise */
+};
+
+/* In a storm, claim part of the next slab's guard pages at each refill,
+ * so that it is all guarded by the time cur runs out; the refill installs
+ * them after it lets pool.lock go (guard_job_run).  Installing a slab's
+ * 4033 at once held the lock for 1-2.5 ms, and every P that needed a
+ * stack meanwhile (timers benchmark: the woken sleepers) waited; a
+ * refill's share held it ~23 us (~0.7 us a guard), 72-83 ms per 100k
+ * goroutines spawned, in which the other P of two waited 31-39 ms.  The
  * next slab is in another page directory, where nothing runs yet, so the
- * installs cost the goroutines of cur nothing (slab_new).
- * Requires: pool.lock. */
-static void guard_ahead(struct stack_class *c)
+ * installs cost the goroutines of cur nothing (slab_new).  If cur runs
+ * out while a claim is being installed, the next slab becomes cur with
+ * the claimed range installed again under the lock (slab_guard_rest: an
+ * install over a guard is harmless), so no slot of it runs unguarded.
+ * Requires: pool.lock.  Returns: in *job the range claimed, if any. */
+static void guard_ahead(struct stack_class *c, struct guard_job *job)
 {
     GOC_ASSERT_HELD(&pool.lock);
     struct slab *cur = c->cur;
@@ -493,8 +512,39 @@ static void guard_ahead(struct stack_class *c)
     struct slab *n = c->next;
     uint32_t refills = (cur->nslots - cur->ncarved) / GOC__SCACHE_REFILL + 1;
     uint32_t left = n->nslots - n->nguarded;
-    if (left > 0)
-        slab_guard(n, (left + refills - 1) / refills);
+    if (left == 0 || n->guarding)
+        return; /* done, or another refill's claim is not in yet */
+    uint32_t k = (left + refills - 1) / refills;
+    if (k > GOC__SCACHE_REFILL)
+        k = GOC__SCACHE_REFILL; /* a P's ranges; the rest come later */
+    int pidfd = goc__pidfd_self(&pool.pidfd);
+    if (pidfd < 0)
+        return;
+    n->guarding = true;
+    *job = (struct guard_job){n, n->nguarded, n->nguarded + k, pidfd};
+}
+
+/* Install the guard pages guard_ahead claimed, in one system call (the
+ * ranges in p), then move the slab's nguarded past them.
+ * Requires: the M holding p; not pool.lock. */
+static void guard_job_run(goc__p *p, const struct guard_job *job)
+{
+    struct slab *s = job->s;
+    uint32_t n = job->hi - job->lo;
+    for (uint32_t i = 0; i < n; i++) {
+        p->stack_iov[i].iov_base =
+            s->base + (size_t)(job->lo + i) * s->slot_size;
+        p->stack_iov[i].iov_len = goc__pagesize();
+    }
+    int pidfd = job->pidfd;
+    bool ok = goc__process_madvise(&pidfd, p->stack_iov, n,
+                                   MADV_GUARD_INSTALL);
+    goc__lock(&pool.lock);
+    /* slab_guard_rest may have gone past them meanwhile (s became cur) */
+    if (ok && s->nguarded < job->hi)
+        s->nguarded = job->hi;
+    s->guarding = false;
+    goc__unlock(&pool.lock);
 }
 
 /* Make room in c's free list for cap slots, so that pushing a slot never
@@ -750,9 +800,12 @@ __attribute__((noinline)) static bool scache_refill(goc__p *p)
             carved ? (char *)((uintptr_t)s | GOC__SLOT_COLD) : s;
     }
     int pidfd = refill_fresh(bare, nfresh, nbare);
+    struct guard_job job = {0};
     if (nfresh > 0)
-        guard_ahead(c);
+        guard_ahead(c, &job);
     goc__unlock(&pool.lock);
+    if (job.s != NULL)
+        guard_job_run(p, &job);
     if (pidfd >= 0)
         refill_populate(p, fresh, nfresh, pidfd);
     return p->nscache > 0;
