@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_stack.c - stack overflow is reported, not silent corruption. */
+#include <unistd.h>
+
 #include "test.h"
 
 static volatile int forever = 1;
@@ -272,4 +274,82 @@ TEST(stack_idle_pages_returned)
     return;
 #endif
     run_main(idle_main, NULL);
+}
+
+/* ---- stack slabs never get huge pages ----
+ * With transparent huge pages "always", a huge page in a slab would hold
+ * the stack pages of eight slots: the slabs say MADV_NOHUGEPAGE (stack.c,
+ * slab_new), which the kernel shows as "nh" among the mapping's VmFlags. */
+
+/* Returns: 1 if the mapping holding p has flag among its VmFlags, 0 if
+ * not, -1 if no mapping holds p. */
+static int vma_has_flag(const void *p, const char *flag)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ASSERT(f != NULL);
+    char line[512];
+    bool in = false;
+    int found = -1;
+    unsigned long lo, hi, a = (unsigned long)(uintptr_t)p;
+    while (found < 0 && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's */
+            in = lo <= a && a < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            char want[8];
+            snprintf(want, sizeof want, " %s", flag);
+            char *at = strstr(line + 8, want);
+            found = at != NULL && (at[strlen(want)] == ' ' ||
+                                   at[strlen(want)] == '\n');
+        }
+    }
+    fclose(f);
+    return found;
+}
+static goc_chan *nh_result, *nh_hold;
+static goc_wg nh_wg;
+static void nh_child(void *arg)
+{
+    (void)arg;
+    volatile char here = 0; /* on this goroutine's stack */
+    int has = vma_has_flag((const void *)&here, "nh");
+    ASSERT_OK(goc_chan_send(nh_result, &has));
+}
+static void nh_parked(void *arg)
+{
+    (void)arg;
+    ASSERT_ERR(goc_chan_recv(nh_hold, NULL), GOC_ECLOSED);
+    goc_wg_done(&nh_wg);
+}
+/* The mapping of a goroutine's stack, after hold goroutines parked on
+ * theirs, says "nh".  Returns: vma_has_flag's answer. */
+static int nh_check(int hold)
+{
+    nh_hold = goc_chan_make(0, 0);
+    goc_wg_add(&nh_wg, hold);
+    for (int i = 0; i < hold; i++)
+        ASSERT_OK(goc_go(nh_parked, NULL));
+    ASSERT_OK(goc_go(nh_child, NULL));
+    int has = -2;
+    ASSERT_OK(goc_chan_recv(nh_result, &has));
+    ASSERT_OK(goc_chan_close(nh_hold));
+    goc_wg_wait(&nh_wg);
+    goc_chan_release(nh_hold);
+    return has;
+}
+static void nh_main(void *arg)
+{
+    (void)arg;
+    nh_result = goc_chan_make(sizeof(int), 0);
+    ASSERT_EQ(nh_check(0), 1);    /* the first slab */
+    ASSERT_EQ(nh_check(4600), 1); /* a storm's slab (past 252 + 4032) */
+    goc_chan_release(nh_result);
+}
+TEST(stack_slabs_no_huge_pages)
+{
+    if (TEST_EMULATED ||
+        access("/sys/kernel/mm/transparent_hugepage", F_OK) != 0) {
+        fprintf(stderr, "skipped: no transparent huge pages here\n");
+        return;
+    }
+    run_main(nh_main, NULL);
 }
