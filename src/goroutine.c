@@ -13,9 +13,9 @@
  * chunks are mappings of their own; the later ones are carved from arenas
  * of one transparent huge page each (goc__pages_map_huge), which a VM
  * maps in one fault where a chunk's 20 small pages took 20 (spawn + park
- * of 100k, 1 P: -4.6%; skynet, 1 P: -9%; docs/performance.md).  A program
- * that never has more than G_SMALL_CHUNKS * G_CHUNK goroutines at once
- * never maps an arena.
+ * of 100k: -5% at 1 P, -4% at 2; skynet -10%; docs/performance.md).  A
+ * program that never has more than G_SMALL_CHUNKS * G_CHUNK goroutines
+ * at once never maps an arena.
  * Invariants:
  *   every header of a published chunk is FREE, DEAD, or a live G's;
  *   a FREE or DEAD header is on exactly one of: a P's gfree, gpool.free;

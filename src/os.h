@@ -102,9 +102,9 @@ void goc__pages_unmap(void *p, size_t len);
 /* GOC__HUGE_BYTES of zeroed memory aligned to its size, asked to be one
  * transparent huge page (MADV_HUGEPAGE) and mapped in at once: on a VM
  * with shadow page tables one fault maps all of it, where 4 KiB pages
- * cost one fault each, ~8 us (docs/performance.md, "Goroutine headers on
- * a huge page").  Where the kernel has no huge page to give, or refuses
- * the advice, the same memory in small pages.  NULL when out of memory;
+ * cost one fault each, ~8 us (docs/design/scheduler.md, "Entities").
+ * Where the kernel has no huge page to give, or refuses the advice, the
+ * same memory in small pages.  NULL when out of memory;
  * goc__pages_unmap(p, GOC__HUGE_BYTES) gives it back. */
 void *goc__pages_map_huge(void);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
