@@ -11,7 +11,9 @@
  * are dense (a few per cache line pair) so that the run queues and status
  * words the scheduler touches stay in few pages.  The first G_SMALL_CHUNKS
  * chunks are mappings of their own; the later ones are carved from arenas
- * of one transparent huge page each (goc__pages_map_huge), which a VM
+ * of one transparent huge page each (goc__pages_map_huge) where the
+ * kernel gives huge pages (else they are mappings of their own too,
+ * rather than 512 small pages faulted in at once), which a VM
  * maps in one fault where a chunk's 20 small pages took 20 (spawn + park
  * of 100k: -5% at 1 P, -4% at 2; skynet -10%; docs/performance.md).  A
  * program that never has more than G_SMALL_CHUNKS * G_CHUNK goroutines
@@ -22,10 +24,11 @@
  *   chunks[0 .. nchunks) only grow during a run, and each published
  *   chunk's G_CHUNK headers are initialised (FREE) before it is
  *   published: goc__g_each walks them without the lock;
- *   chunk i >= G_SMALL_CHUNKS lies in the arena that starts at chunk
- *   G_SMALL_CHUNKS + k * ARENA_CHUNKS, k = (i - G_SMALL_CHUNKS) /
- *   ARENA_CHUNKS; gpool.arena_next is the next chunk of the newest arena
- *   (NULL: none), gpool.arena_left how many chunks it still has.
+ *   with gpool.arenas, chunk i >= G_SMALL_CHUNKS lies in the arena that
+ *   starts at chunk G_SMALL_CHUNKS + k * ARENA_CHUNKS, k = (i -
+ *   G_SMALL_CHUNKS) / ARENA_CHUNKS; gpool.arena_next is the next chunk of
+ *   the newest arena (NULL: none), gpool.arena_left how many chunks it
+ *   still has; without, every chunk is a mapping of its own.
  * Locking: gpool.lock protects the free list and chunk creation; it is a
  * leaf (taken with nothing else, or under sched.lock by checkdead's walk,
  * which does not take it).  A P's gfree belongs to the M holding the P.
@@ -105,6 +108,8 @@ static struct {
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
+    bool arenas;                          /* chunks past the small ones
+                                             come from arenas; lock */
     char *arena_next;                     /* lock */
     uint32_t arena_left;                  /* lock */
 } gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
@@ -154,8 +159,11 @@ static bool chunk_new(void)
      * still faulted), 953 with a mapping of its own per chunk; each step
      * took skynet down (docs/performance.md).  Past the first few chunks,
      * a huge page's share (arena_chunk). */
-    goc__g *c = n < G_SMALL_CHUNKS ? goc__pages_map(G_CHUNK_BYTES)
-                                   : arena_chunk();
+    if (n == G_SMALL_CHUNKS)
+        gpool.arenas = goc__huge_pages_on();
+    goc__g *c = n >= G_SMALL_CHUNKS && gpool.arenas
+                    ? arena_chunk()
+                    : goc__pages_map(G_CHUNK_BYTES);
     if (c == NULL)
         return false;
     for (int i = 0; i < G_CHUNK; i++)
@@ -352,11 +360,15 @@ void goc__g_teardown(void)
                 asan_fake_free(c[j].asan_fake);
     }
 #endif
-    for (uint32_t i = 0; i < n; i += i < G_SMALL_CHUNKS ? 1 : ARENA_CHUNKS)
+    for (uint32_t i = 0; i < n;) {
+        bool arena = i >= G_SMALL_CHUNKS && gpool.arenas;
         goc__pages_unmap(
             atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed),
-            i < G_SMALL_CHUNKS ? G_CHUNK_BYTES : GOC__HUGE_BYTES);
+            arena ? GOC__HUGE_BYTES : G_CHUNK_BYTES);
+        i += arena ? ARENA_CHUNKS : 1;
+    }
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
+    gpool.arenas = false;
     gpool.arena_next = NULL;
     gpool.arena_left = 0;
     /* The free array stays for the next run (emptied): a process that

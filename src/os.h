@@ -107,6 +107,10 @@ void goc__pages_unmap(void *p, size_t len);
  * same memory in small pages.  NULL when out of memory;
  * goc__pages_unmap(p, GOC__HUGE_BYTES) gives it back. */
 void *goc__pages_map_huge(void);
+/* Whether the kernel gives transparent huge pages to a mapping that asks
+ * (its setting is "always" or "madvise", not "never"): where it does not,
+ * goc__pages_map_huge maps small pages, all 512 at once.  Read once. */
+bool goc__huge_pages_on(void);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

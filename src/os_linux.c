@@ -254,6 +254,25 @@ void *goc__pages_map_huge(void)
     return a;
 }
 
+bool goc__huge_pages_on(void)
+{
+    static _Atomic int on = -1; /* -1: not read yet */
+    int v = atomic_load_explicit(&on, memory_order_relaxed);
+    if (v < 0) {
+        char buf[64] = "";
+        int fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
+                      O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t k = read(fd, buf, sizeof buf - 1);
+            buf[k > 0 ? k : 0] = '\0';
+            close(fd);
+        }
+        v = strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
+        atomic_store_explicit(&on, v, memory_order_relaxed);
+    }
+    return v != 0;
+}
+
 void goc__pages_unmap(void *p, size_t len)
 {
     munmap(p, round_pages(len));
