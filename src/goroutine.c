@@ -9,26 +9,24 @@
  * during a run (Go's allgs): a dead header goes to its P's gfree cache,
  * then to the pool's free list, and is reused by the next spawn.  They
  * are dense (a few per cache line pair) so that the run queues and status
- * words the scheduler touches stay in few pages.  The first G_SMALL_CHUNKS
- * chunks are mappings of their own; the later ones are carved from arenas
- * of one transparent huge page each (goc__pages_map_huge) where the
- * kernel gives huge pages (else they are mappings of their own too,
- * rather than 512 small pages faulted in at once), which a VM
+ * words the scheduler touches stay in few pages.  Chunks are mappings of
+ * their own, but for those past the first G_SMALL_CHUNKS where the kernel
+ * gives transparent huge pages (goc__huge_pages_on): those are carved
+ * from arenas of one huge page each (goc__pages_map_huge), which a VM
  * maps in one fault where a chunk's 20 small pages took 20 (spawn + park
- * of 100k: -5% at 1 P, -4% at 2; skynet -10%; docs/performance.md).  A
- * program that never has more than G_SMALL_CHUNKS * G_CHUNK goroutines
- * at once never maps an arena.
+ * of 100k: -5% at 1 P, -4% at 2; skynet -10%; docs/performance.md).
+ * Without huge pages an arena would be 512 small pages faulted in at once
+ * under gpool.lock.  A program that never has more than G_SMALL_CHUNKS *
+ * G_CHUNK goroutines at once never maps an arena.
  * Invariants:
  *   every header of a published chunk is FREE, DEAD, or a live G's;
  *   a FREE or DEAD header is on exactly one of: a P's gfree, gpool.free;
  *   chunks[0 .. nchunks) only grow during a run, and each published
  *   chunk's G_CHUNK headers are initialised (FREE) before it is
  *   published: goc__g_each walks them without the lock;
- *   with gpool.arenas, chunk i >= G_SMALL_CHUNKS lies in the arena that
- *   starts at chunk G_SMALL_CHUNKS + k * ARENA_CHUNKS, k = (i -
- *   G_SMALL_CHUNKS) / ARENA_CHUNKS; gpool.arena_next is the next chunk of
- *   the newest arena (NULL: none), gpool.arena_left how many chunks it
- *   still has; without, every chunk is a mapping of its own.
+ *   chunk_in_arena(i) => chunk i lies in the arena that starts at chunk
+ *   i - (i - G_SMALL_CHUNKS) % ARENA_CHUNKS, right after chunk i - 1
+ *   unless it starts it.
  * Locking: gpool.lock protects the free list and chunk creation; it is a
  * leaf (taken with nothing else, or under sched.lock by checkdead's walk,
  * which does not take it).  A P's gfree belongs to the M holding the P.
@@ -108,30 +106,26 @@ static struct {
     uint32_t nfree, capfree;              /* capfree >= headers carved; lock */
     _Atomic(goc__g *) chunks[MAX_CHUNKS]; /* release-stored under lock */
     _Atomic uint32_t nchunks;         /* release-stored after chunks[i] */
-    bool arenas;                          /* chunks past the small ones
-                                             come from arenas; lock */
-    char *arena_next;                     /* lock */
-    uint32_t arena_left;                  /* lock */
 } gpool = {.lock = GOC__MUTEX_INIT(GOC__RANK_GPOOL)};
 
-/* The next chunk of the newest arena, mapping a new one when it is used
- * up (the tail of an arena too short for a chunk stays unused: 48 KiB of
- * 2 MiB in Release).  Requires: gpool.lock.
- * Returns: zeroed memory for a chunk, or NULL when out of memory. */
-static goc__g *arena_chunk(void)
+/* Is chunk i carved from a huge-page arena? */
+static bool chunk_in_arena(uint32_t i)
+{
+    return i >= G_SMALL_CHUNKS && goc__huge_pages_on();
+}
+
+/* Chunk n, the next, when chunk_in_arena(n): the first of a new arena, or
+ * the one after chunk n - 1 in its arena (whose tail too short for a
+ * chunk stays unused: 48 KiB of 2 MiB in Release).
+ * Requires: gpool.lock.
+ * Returns: zeroed memory for it, or NULL when out of memory. */
+static goc__g *arena_chunk(uint32_t n)
 {
     GOC_ASSERT_HELD(&gpool.lock);
-    if (gpool.arena_left == 0) {
-        char *a = goc__pages_map_huge();
-        if (a == NULL)
-            return NULL;
-        gpool.arena_next = a;
-        gpool.arena_left = ARENA_CHUNKS;
-    }
-    goc__g *c = (goc__g *)gpool.arena_next;
-    gpool.arena_next += G_CHUNK_BYTES;
-    gpool.arena_left--;
-    return c;
+    if ((n - G_SMALL_CHUNKS) % ARENA_CHUNKS == 0)
+        return goc__pages_map_huge();
+    return atomic_load_explicit(&gpool.chunks[n - 1], memory_order_relaxed) +
+           G_CHUNK;
 }
 
 /* Requires: gpool.lock.  Returns: false when out of memory. */
@@ -159,11 +153,8 @@ static bool chunk_new(void)
      * still faulted), 953 with a mapping of its own per chunk; each step
      * took skynet down (docs/performance.md).  Past the first few chunks,
      * a huge page's share (arena_chunk). */
-    if (n == G_SMALL_CHUNKS)
-        gpool.arenas = goc__huge_pages_on();
-    goc__g *c = n >= G_SMALL_CHUNKS && gpool.arenas
-                    ? arena_chunk()
-                    : goc__pages_map(G_CHUNK_BYTES);
+    goc__g *c = chunk_in_arena(n) ? arena_chunk(n)
+                                  : goc__pages_map(G_CHUNK_BYTES);
     if (c == NULL)
         return false;
     for (int i = 0; i < G_CHUNK; i++)
@@ -360,17 +351,14 @@ void goc__g_teardown(void)
                 asan_fake_free(c[j].asan_fake);
     }
 #endif
-    for (uint32_t i = 0; i < n;) {
-        bool arena = i >= G_SMALL_CHUNKS && gpool.arenas;
+    for (uint32_t i = 0; i < n;) { /* an arena at its first chunk */
+        bool arena = chunk_in_arena(i);
         goc__pages_unmap(
             atomic_load_explicit(&gpool.chunks[i], memory_order_relaxed),
             arena ? GOC__HUGE_BYTES : G_CHUNK_BYTES);
         i += arena ? ARENA_CHUNKS : 1;
     }
     atomic_store_explicit(&gpool.nchunks, 0, memory_order_relaxed);
-    gpool.arenas = false;
-    gpool.arena_next = NULL;
-    gpool.arena_left = 0;
     /* The free array stays for the next run (emptied): a process that
      * runs goc again needs it again, and reallocating it every run
      * mapped fresh memory under ASan's quarantine (sched_teardown counts

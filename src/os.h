@@ -96,6 +96,11 @@ void goc__pages_populate(void *p, size_t len);
  * memory.  goc__pages_unmap gives them back. */
 void *goc__pages_map(size_t len);
 void goc__pages_unmap(void *p, size_t len);
+/* len bytes of address space (MAP_NORESERVE, nothing mapped in yet) at an
+ * address aligned to align, a power of two: a larger mapping with its
+ * unaligned ends trimmed.  NULL when out of address space;
+ * goc__pages_unmap(p, len) gives it back. */
+char *goc__pages_map_aligned(size_t len, size_t align);
 /* What one transparent huge page maps (x86-64 and arm64 with 4 KiB
  * pages): the unit of goc__pages_map_huge. */
 #define GOC__HUGE_BYTES ((size_t)2 << 20)

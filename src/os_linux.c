@@ -231,32 +231,42 @@ void *goc__pages_map(size_t len)
     return p == MAP_FAILED ? NULL : p;
 }
 
-void *goc__pages_map_huge(void)
+char *goc__pages_map_aligned(size_t len, size_t align)
 {
-    /* Twice the size, then the unaligned ends trimmed: the kernel aligns
-     * large anonymous mappings to GOC__HUGE_BYTES on its own only since
-     * Linux 6.7, and not under every sanitizer. */
-    size_t h = GOC__HUGE_BYTES;
-    char *p = mmap(NULL, 2 * h, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t over = len + align;
+    char *p = mmap(NULL, over, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    char *a = (char *)(((uintptr_t)p + h - 1) & ~(uintptr_t)(h - 1));
+    char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
     if (a > p)
         munmap(p, (size_t)(a - p));
-    if (a + h < p + 2 * h)
-        munmap(a + h, (size_t)(p + 2 * h - (a + h)));
+    if (p + over > a + len)
+        munmap(a + len, (size_t)(p + over - (a + len)));
+    return a;
+}
+
+void *goc__pages_map_huge(void)
+{
+    /* Aligned by hand: the kernel aligns large anonymous mappings to
+     * GOC__HUGE_BYTES on its own only since Linux 6.7, and not under
+     * every sanitizer. */
+    char *a = goc__pages_map_aligned(GOC__HUGE_BYTES, GOC__HUGE_BYTES);
+    if (a == NULL)
+        return NULL;
     /* The advice before the populate, which then takes one huge page if
      * there is one (a hint both: without them the writes fault in small
      * pages as they come). */
-    (void)madvise(a, h, MADV_HUGEPAGE);
-    goc__pages_populate(a, h);
+    (void)madvise(a, GOC__HUGE_BYTES, MADV_HUGEPAGE);
+    goc__pages_populate(a, GOC__HUGE_BYTES);
     return a;
 }
 
 bool goc__huge_pages_on(void)
 {
-    static _Atomic int on = -1; /* -1: not read yet */
+    /* -1: not read yet.  Relaxed: every reader computes the same value,
+     * so two first callers at once only read the file twice. */
+    static _Atomic int on = -1;
     int v = atomic_load_explicit(&on, memory_order_relaxed);
     if (v < 0) {
         char buf[64] = "";
@@ -267,7 +277,8 @@ bool goc__huge_pages_on(void)
             buf[k > 0 ? k : 0] = '\0';
             close(fd);
         }
-        v = strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
+        v = strstr(buf, "[always]") != NULL ||
+            strstr(buf, "[madvise]") != NULL;
         atomic_store_explicit(&on, v, memory_order_relaxed);
     }
     return v != 0;

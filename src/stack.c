@@ -408,21 +408,15 @@ static bool guard_many(char *const *v, uint32_t n)
     return true;
 }
 
-/* Map len bytes at an address aligned to align (a power of two).
- * Returns: the mapping, or NULL. */
-static char *map_aligned(size_t len, size_t align)
+/* The guard pages of s's slots [lo, lo + n), as process_madvise's ranges
+ * v[0 .. n). */
+static void guard_ranges(struct iovec *v, const struct slab *s, uint32_t lo,
+                         uint32_t n)
 {
-    size_t over = len + align;
-    char *p = mmap(NULL, over, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-    if (a > p)
-        munmap(p, (size_t)(a - p));
-    if (p + over > a + len)
-        munmap(a + len, (size_t)(p + over - (a + len)));
-    return a;
+    for (uint32_t i = 0; i < n; i++) {
+        v[i].iov_base = s->base + (size_t)(lo + i) * s->slot_size;
+        v[i].iov_len = goc__pagesize();
+    }
 }
 
 /* Install the guard pages of s's next k slots (from nguarded on), before
@@ -432,12 +426,9 @@ static void slab_guard(struct slab *s, uint32_t k)
     GOC_ASSERT_HELD(&pool.lock);
     uint32_t end = s->nguarded + k < s->nslots ? s->nguarded + k : s->nslots;
     while (s->nguarded < end) {
-        uint32_t n = 0;
-        for (; n < MADVISE_BATCH && s->nguarded + n < end; n++) {
-            pool.iov[n].iov_base =
-                s->base + (size_t)(s->nguarded + n) * s->slot_size;
-            pool.iov[n].iov_len = goc__pagesize();
-        }
+        uint32_t n = end - s->nguarded < MADVISE_BATCH ? end - s->nguarded
+                                                       : MADVISE_BATCH;
+        guard_ranges(pool.iov, s, s->nguarded, n);
         if (!madvise_iov(n, MADV_GUARD_INSTALL))
             return; /* the rest get theirs when carved */
         s->nguarded += n;
@@ -530,14 +521,9 @@ static void guard_ahead(struct stack_class *c, struct guard_job *job)
 static void guard_job_run(goc__p *p, const struct guard_job *job)
 {
     struct slab *s = job->s;
-    uint32_t n = job->hi - job->lo;
-    for (uint32_t i = 0; i < n; i++) {
-        p->stack_iov[i].iov_base =
-            s->base + (size_t)(job->lo + i) * s->slot_size;
-        p->stack_iov[i].iov_len = goc__pagesize();
-    }
+    guard_ranges(p->stack_iov, s, job->lo, job->hi - job->lo);
     int pidfd = job->pidfd;
-    bool ok = goc__process_madvise(&pidfd, p->stack_iov, n,
+    bool ok = goc__process_madvise(&pidfd, p->stack_iov, job->hi - job->lo,
                                    MADV_GUARD_INSTALL);
     goc__lock(&pool.lock);
     /* slab_guard_rest may have gone past them meanwhile (s became cur) */
@@ -605,7 +591,7 @@ static struct slab *slab_new(struct stack_class *c)
     goc__pages_populate(c->free + c->nslots, s->nslots * sizeof *c->free);
     memset(c->free + c->nslots, 0, s->nslots * sizeof *c->free);
     if (storm || (!under_valgrind() && !STACK_RETIRE_SLABS)) {
-        s->base = map_aligned(len, PD_BYTES);
+        s->base = goc__pages_map_aligned(len, PD_BYTES);
     } else {
         s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
