@@ -116,6 +116,12 @@ void *goc__pages_map_huge(void);
  * (its setting is "always" or "madvise", not "never"): where it does not,
  * goc__pages_map_huge maps small pages, all 512 at once.  Read once. */
 bool goc__huge_pages_on(void);
+/* The number a file of /proc or /sys holds (vm.max_map_count, say), or -1
+ * if it cannot be read. */
+long goc__file_long(const char *path);
+/* How many bytes equal to c a file holds (the lines of /proc/self/maps:
+ * the mappings in use), or -1 if it cannot be read. */
+long goc__file_count(const char *path, char c);
 int goc__thread_start(goc__m *m, void *(*fn)(void *)); /* 0 or -errno */
 void goc__thread_stack(void **lo, size_t *size); /* calling thread's */
 int goc__signals_install(void);      /* SIGSEGV overflow, SIGQUIT, SIGURG */

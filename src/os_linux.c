@@ -284,6 +284,35 @@ bool goc__huge_pages_on(void)
     return v != 0;
 }
 
+long goc__file_long(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[32];
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0)
+        return -1;
+    buf[r] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
+long goc__file_count(const char *path, char c)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[4096];
+    long n = 0;
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < r; i++)
+            n += buf[i] == c;
+    close(fd);
+    return r < 0 ? -1 : n;
+}
+
 void goc__pages_unmap(void *p, size_t len)
 {
     munmap(p, round_pages(len));

@@ -143,46 +143,13 @@ static void sanitizer_warn_once(void)
 #endif
 
 #ifdef GOC_HAVE_TSAN
-#include <fcntl.h>
 #include <sanitizer/common_interface_defs.h>
-#include <unistd.h>
-
-/* A count of what a file holds: its bytes equal to c, or -1. */
-static long file_count(const char *path, char c)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[4096];
-    long n = 0;
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < r; i++)
-            n += buf[i] == c;
-    close(fd);
-    return r < 0 ? -1 : n;
-}
-
-/* A number a file holds, or -1. */
-static long file_long(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[32];
-    ssize_t r = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (r <= 0)
-        return -1;
-    buf[r] = 0;
-    return strtol(buf, NULL, 10);
-}
 
 /* TSan's death callback (4 above): at the mapping limit, say which. */
 static void race_death_hint(void)
 {
-    long max = file_long("/proc/sys/vm/max_map_count");
-    long maps = file_count("/proc/self/maps", '\n');
+    long max = goc__file_long("/proc/sys/vm/max_map_count");
+    long maps = goc__file_count("/proc/self/maps", '\n');
     if (max <= 0 || maps < max - 16)
         return;
     goc__printf(2, "goc: the race detector ran out of memory mappings: %ld "

@@ -13,8 +13,9 @@
  * goroutines need a few thousand mappings, far below vm.max_map_count.
  * The guard page is made with MADV_GUARD_INSTALL (Linux 6.13), which does
  * not split the mapping; on older kernels (and under qemu-user)
- * mprotect(PROT_NONE) does, and once the kernel refuses more mappings the
- * remaining slots go without a guard (counted, warned about once).  A
+ * mprotect(PROT_NONE) does, and once guards would take more than their
+ * share of vm.max_map_count (mprotect_guard_budget) the slots carved
+ * after them go without one (warned about once).  A
  * slab starts a page directory of its own and gets all its guards before
  * any of its slots runs (slab_new says why); a class's later slabs (a
  * storm) span the directory.  Where guards cannot come in batches, each
@@ -156,7 +157,9 @@ static struct {
     struct stack_class classes[MAX_CLASSES];
     int nclasses;
     int guard_mode;
-    uint64_t unguarded;
+    /* mprotect guards this run may still install (-1: not counted yet;
+     * mprotect_guard_budget) */
+    int64_t guard_budget;
     uint64_t carved;   /* slots carved this run */
     int pidfd;         /* ours, for process_madvise (0: not yet; -1: none) */
     /* process_madvise's ranges: here, not on the stack of the goroutine
@@ -211,6 +214,7 @@ void goc__stack_init(void)
     if (v > 0 && (uint64_t)v <= STACK_MAX)
         def = (size_t)v;
     goc__stack_slot_default = goc__stack_slot_for(def); /* def > 0 */
+    pool.guard_budget = -1;
     if (goc__env.stack_guard_mprotect)
         pool.guard_mode = GUARD_MPROTECT;
 }
@@ -291,6 +295,33 @@ static bool guard_is_real(const char *p)
     return n < 0 && err == EFAULT;
 }
 
+/* How many mprotect guards a run may install: each splits its slab's
+ * mapping in two more, and vm.max_map_count (65,530 by default) bounds
+ * the mappings of the whole process.  Guards up to the limit left the
+ * program no mapping to spare: at ~32k live goroutines the next slab, a
+ * header chunk, malloc's next arena or a thread's stack could not be
+ * mapped, and goc_go failed with GOC_ENOMEM on every kernel before 6.13
+ * (Debian 12's 6.1 among them).  So a quarter of the limit beyond what
+ * is mapped now stays for everything else (a half under TSan, whose
+ * goroutines hold a mapping per two); at the default that is some 24,000
+ * guarded stacks, and stacks carved after them go without.
+ * Requires: pool.lock.  Returns: the budget, >= 0. */
+static int64_t mprotect_guard_budget(void)
+{
+    GOC_ASSERT_HELD(&pool.lock);
+    long max = goc__file_long("/proc/sys/vm/max_map_count");
+    long used = goc__file_count("/proc/self/maps", '\n');
+    if (max <= 0)
+        max = 65530; /* the kernel's default */
+#ifdef GOC_HAVE_TSAN
+    long reserve = max / 2;
+#else
+    long reserve = max / 4;
+#endif
+    long room = max - (used > 0 ? used : 0) - reserve;
+    return room > 0 ? room / 2 : 0;
+}
+
 static void guard_page(char *p)
 {
     size_t ps = goc__pagesize();
@@ -305,17 +336,21 @@ static void guard_page(char *p)
         pool.guard_mode = GUARD_MPROTECT;
     }
     if (pool.guard_mode == GUARD_MPROTECT) {
-        if (mprotect(p, ps, PROT_NONE) == 0)
+        if (pool.guard_budget < 0)
+            pool.guard_budget = mprotect_guard_budget();
+        if (pool.guard_budget > 0 && mprotect(p, ps, PROT_NONE) == 0) {
+            pool.guard_budget--; /* a slot guarded twice counts twice */
             return;
-        /* ENOMEM: vm.max_map_count reached.  Running on without guards
-         * beats refusing to spawn; say so once. */
+        }
+        /* The budget spent, or ENOMEM from the kernel.  Running on without
+         * guards beats refusing to spawn; say so once. */
         pool.guard_mode = GUARD_NONE;
-        static const char msg[] =
-            "goc: cannot map more guard pages (vm.max_map_count); "
-            "new goroutine stacks have no guard page\n";
-        goc__write_all(2, msg, sizeof msg - 1); /* EINTR: goes on */
+        goc__printf(2, "goc: stack guard pages would use up "
+                       "vm.max_map_count (%ld): stacks carved from now on "
+                       "have no guard page (raise the limit, or run Linux "
+                       "6.13 or later)\n",
+                    goc__file_long("/proc/sys/vm/max_map_count"));
     }
-    pool.unguarded++;
 }
 
 /* Requires: pool.lock; nslabs < MAX_SLABS.  Under TSan pool.slabs is

@@ -353,3 +353,76 @@ TEST(stack_slabs_no_huge_pages)
     }
     run_main(nh_main, NULL);
 }
+
+/* ---- mprotect guards leave the program mappings to spare ----
+ * Without MADV_GUARD_INSTALL (kernels before 6.13, qemu-user) every guard
+ * page splits its slab's mapping, and vm.max_map_count bounds them all.
+ * Guards up to that limit left nothing for the next slab or anything
+ * else: past ~32k live goroutines goc_go said GOC_ENOMEM.  The guards
+ * stop at a budget (stack.c, mprotect_guard_budget) and later stacks go
+ * without, said once on stderr. */
+static long budget_n, budget_max;
+static _Atomic long budget_parked;
+static goc_chan *budget_hold;
+static goc_wg budget_wg;
+static void budget_parked_fn(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&budget_parked, 1);
+    ASSERT_ERR(goc_chan_recv(budget_hold, NULL), GOC_ECLOSED);
+    goc_wg_done(&budget_wg);
+}
+static void budget_main(void *arg)
+{
+    (void)arg;
+    budget_hold = goc_chan_make(0, 0);
+    goc_wg_add(&budget_wg, budget_n);
+    for (long i = 0; i < budget_n; i++)
+        ASSERT_OK(goc_go(budget_parked_fn, NULL));
+    while (atomic_load(&budget_parked) < budget_n) /* each on its stack */
+        goc_sleep(GOC_MILLISECOND);
+    long maps = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    ASSERT(f != NULL);
+    for (int c; (c = fgetc(f)) != EOF;)
+        maps += c == '\n';
+    fclose(f);
+    fprintf(stderr, "%ld goroutines parked, %ld mappings of %ld\n",
+            budget_n, maps, budget_max);
+    ASSERT_LE(maps, budget_max - budget_max / 8);
+    ASSERT_OK(goc_chan_close(budget_hold));
+    goc_wg_wait(&budget_wg);
+    goc_chan_release(budget_hold);
+}
+static void budget_run(void)
+{
+    setenv("GOC_STACK_GUARD", "mprotect", 1);
+    run_main(budget_main, NULL);
+}
+TEST(stack_guards_leave_mappings)
+{
+#if TEST_TSAN
+    /* TSan's own mappings (one per two goroutines) have their own limit
+     * and message (sanitizer.c). */
+    fprintf(stderr, "skipped: TSan's mappings have a limit of their own\n");
+    return;
+#endif
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    ASSERT(f != NULL);
+    ASSERT(fscanf(f, "%ld", &budget_max) == 1);
+    fclose(f);
+    if (budget_max > 262144) {
+        fprintf(stderr, "skipped: vm.max_map_count %ld is raised\n",
+                budget_max);
+        return;
+    }
+    budget_n = budget_max / 2 + 1000; /* past what guards alone would take */
+    static struct death d;
+    death_run(&d, budget_run);
+    fputs(d.out, stderr);
+    ASSERT_STATUS(d, 0);
+    const char *warn = "have no guard page";
+    const char *at = strstr(d.out, warn);
+    ASSERT(at != NULL);
+    ASSERT(strstr(at + 1, warn) == NULL); /* once */
+}
