@@ -44,7 +44,8 @@
  *   moves past them once they are in, unless it is already further.
  *   Past STACK_WARM_MAX warm slots, those idle for more than
  *   STACK_IDLE_NS have their pages returned, by sysmon in the background
- *   (goc__stack_scavenge), never by an exiting goroutine's thread.  Only
+ *   (goc__stack_scavenge, paced: a budget of CPU time per pass), never by
+ *   an exiting goroutine's thread.  Only
  *   memory that stayed unused goes back: a producer/consumer flow whose
  *   pool swings by thousands of slots would otherwise pay madvise, TLB
  *   shootdowns and page faults on every swing (measured: half of
@@ -753,9 +754,14 @@ static void pool_push(struct stack_class *c, char *slot, int64_t now)
     c->free[c->nfree++] = (struct free_slot){slot, now};
 }
 
-/* The slots the scavenger returns at a time (sysmon's alone). */
-#define SCAVENGE_BATCH 1024
+/* The slots the scavenger returns at a time (sysmon's alone), the grain of
+ * its budget (goc__stack_scavenge): ~0.3 ms of madvise here, now and then
+ * 10 (256 at a time made passes of 40 ms against a budget of 10). */
+#define SCAVENGE_BATCH 64
 static char *scavenged[SCAVENGE_BATCH];
+/* The most CPU time one pass took this run, or has taken so far (written
+ * by sysmon). */
+static _Atomic int64_t scavenge_longest;
 
 /* Requires: pool.lock.  Take up to SCAVENGE_BATCH of the warm free slots
  * of c that have been idle longest, for STACK_IDLE_NS or more, keeping
@@ -780,23 +786,46 @@ static uint32_t scavenge_take(struct stack_class *c, int64_t now)
     return n;
 }
 
-/* stack.h */
-void goc__stack_scavenge(void)
+static int64_t thread_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* stack.h.  The budget is CPU time, checked after each batch: a pass
+ * that the machine's load stretches in wall time takes no more slots. */
+bool goc__stack_scavenge(int64_t budget_ns)
 {
     int64_t now = coarse_now();
+    int64_t cpu0 = thread_cpu_now();
+    bool more = false;
     goc__lock(&pool.lock);
-    for (int i = 0; i < pool.nclasses; i++) {
+    for (int i = 0; i < pool.nclasses && !more; i++) {
         struct stack_class *c = &pool.classes[i];
         uint32_t n;
-        while ((n = scavenge_take(c, now)) > 0) {
+        while (!more && (n = scavenge_take(c, now)) > 0) {
             goc__unlock(&pool.lock);
             discard(scavenged, n, c->slot_size);
             goc__lock(&pool.lock);
             c->ncold = c->floor; /* the cold part has no order */
             c->floor = 0;
+            int64_t spent = thread_cpu_now() - cpu0;
+            /* After each batch, so that a pass still going counts too. */
+            if (spent > atomic_load_explicit(&scavenge_longest,
+                                             memory_order_relaxed))
+                atomic_store_explicit(&scavenge_longest, spent,
+                                      memory_order_relaxed);
+            more = spent >= budget_ns;
         }
     }
     goc__unlock(&pool.lock);
+    return more;
+}
+
+int64_t goc__stack_scavenge_longest(void)
+{
+    return atomic_load_explicit(&scavenge_longest, memory_order_relaxed);
 }
 
 /* Move p's cached slots down to keep of them to the pool.

@@ -139,6 +139,8 @@ typedef bool (*test_unlockf)(test_g *g, void *arg);
 void goc__park(test_unlockf unlockf, void *arg, const char *reason);
 void goc__ready(test_g *g);
 test_g *goc__getg(void);
+/* The most CPU time one pass of the stack scavenger took (stack.h). */
+int64_t goc__stack_scavenge_longest(void);
 
 /* Kernel thread id of the caller. */
 int test_gettid(void);

@@ -276,6 +276,52 @@ TEST(stack_idle_pages_returned)
     run_main(idle_main, NULL);
 }
 
+/* ---- the scavenger is paced ----
+ * The pages of 60,000 stacks whose goroutines exited go back to the OS,
+ * in passes of bounded CPU time (stack.c, goc__stack_scavenge; sysmon.c,
+ * scavenge_budget): in one pass they took 120-180 ms here, in which
+ * sysmon preempted, polled and lent nothing. */
+#define PACED_N 60000
+static void paced_main(void *arg)
+{
+    (void)arg;
+    idle_ch = goc_chan_make(0, 0);
+    goc_wg_add(&idle_wg, PACED_N);
+    for (int i = 0; i < PACED_N; i++)
+        ASSERT_OK(goc_go(idle_parked, NULL));
+    ASSERT_OK(goc_chan_close(idle_ch));
+    goc_wg_wait(&idle_wg);
+    goc_chan_release(idle_ch);
+    long hi = test_status("VmRSS");
+    ASSERT_GT(hi, 0);
+    long want = (PACED_N - 256 - 64 * goc_maxprocs(0)) * 4 / 2; /* KiB */
+    long rss = hi;
+    int64_t t0 = goc_now(), deadline = t0 + 30 * GOC_SECOND;
+    while (hi - rss < want && goc_now() < deadline) {
+        goc_sleep(50 * GOC_MILLISECOND);
+        rss = test_status("VmRSS");
+    }
+    int64_t longest = goc__stack_scavenge_longest();
+    fprintf(stderr,
+            "VmRSS %ld KiB after the exits, %ld KiB %.1f s later; longest "
+            "scavenger pass %.2f ms of CPU\n",
+            hi, rss, (double)(goc_now() - t0) / GOC_SECOND,
+            (double)longest / GOC_MILLISECOND);
+    ASSERT_GE(hi - rss, want);
+    /* The idle budget, 10 ms, and one batch past it (a batch takes ~0.3
+     * ms, now and then 10 on a VM whose host is busy); all in one pass,
+     * 90-180 ms. */
+    ASSERT_LE(longest, 45 * GOC_MILLISECOND);
+}
+TEST(stack_scavenger_paced)
+{
+#if TEST_TSAN
+    fprintf(stderr, "skipped: TSan frees stacks with their slabs\n");
+    return;
+#endif
+    run_main(paced_main, NULL);
+}
+
 /* ---- stack slabs never get huge pages ----
  * With transparent huge pages "always", a huge page in a slab would hold
  * the stack pages of eight slots: the slabs say MADV_NOHUGEPAGE (stack.c,
