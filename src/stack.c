@@ -168,6 +168,10 @@ static struct {
     struct iovec iov[MADVISE_BATCH];
 } pool = {.lock = GOC__MUTEX_INIT(GOC__RANK_STACK)};
 
+/* The most CPU time one scavenger pass took this run, or has taken so far
+ * (written by sysmon: goc__stack_scavenge). */
+static _Atomic int64_t scavenge_longest;
+
 /* Slots carved in a run past which a refill populates the new slots' top
  * pages: a program that spawns a few goroutines does not commit a page
  * for each slot of its first refill. */
@@ -216,6 +220,7 @@ void goc__stack_init(void)
         def = (size_t)v;
     goc__stack_slot_default = goc__stack_slot_for(def); /* def > 0 */
     pool.guard_budget = -1;
+    atomic_store_explicit(&scavenge_longest, 0, memory_order_relaxed);
     if (goc__env.stack_guard_mprotect)
         pool.guard_mode = GUARD_MPROTECT;
 }
@@ -680,6 +685,16 @@ static int refill_fresh(char *const *bare, uint32_t n, uint32_t nbare)
     return goc__pidfd_self(&pool.pidfd);
 }
 
+/* How a refill populates its fresh slots' top pages (refill_populate):
+ * in one process_madvise, or where the kernel refuses that advice there
+ * (before 6.13: Debian 12's 6.1) with a madvise a page, or not at all
+ * where it knows no MADV_POPULATE_WRITE (before 5.14).  Learnt at the
+ * first refused call; relaxed: every P that learns it stores the same. */
+enum { POPULATE_BATCH, POPULATE_PAGE, POPULATE_NONE };
+static _Atomic int populate_how;
+/* Top pages populated so far (goc__stack_populated). */
+static _Atomic uint64_t populated;
+
 /* The fresh slots v[0 .. n) of p's refill get their top pages populated
  * in one system call (pidfd from refill_fresh), instead of a page fault
  * at each first run (a fault costs a trap, ~15 us in this VM: the larger
@@ -696,7 +711,31 @@ static void refill_populate(goc__p *p, char *const *v, uint32_t n, int pidfd)
         p->stack_iov[i].iov_base = v[i] + goc__stack_slot_default - ps;
         p->stack_iov[i].iov_len = ps;
     }
-    (void)goc__process_madvise(&pidfd, p->stack_iov, n, MADV_POPULATE_WRITE);
+    int how0 = atomic_load_explicit(&populate_how, memory_order_relaxed);
+    int how = how0;
+    uint32_t done = 0;
+    if (how == POPULATE_BATCH) {
+        errno = 0;
+        if (goc__process_madvise(&pidfd, p->stack_iov, n,
+                                 MADV_POPULATE_WRITE))
+            done = n;
+        else if (errno == EINVAL)
+            how = POPULATE_PAGE; /* a kernel before 6.13 */
+    }
+    for (uint32_t i = 0; how == POPULATE_PAGE && i < n; i++) {
+        if (madvise(p->stack_iov[i].iov_base, ps, MADV_POPULATE_WRITE) == 0)
+            done++;
+        else if (errno == EINVAL)
+            how = POPULATE_NONE; /* before 5.14: the first runs fault */
+    }
+    if (how != how0)
+        atomic_store_explicit(&populate_how, how, memory_order_relaxed);
+    atomic_fetch_add_explicit(&populated, done, memory_order_relaxed);
+}
+
+uint64_t goc__stack_populated(void)
+{
+    return atomic_load_explicit(&populated, memory_order_relaxed);
 }
 
 /* Requires: pool.lock. */
@@ -759,9 +798,6 @@ static void pool_push(struct stack_class *c, char *slot, int64_t now)
  * 10 (256 at a time made passes of 40 ms against a budget of 10). */
 #define SCAVENGE_BATCH 64
 static char *scavenged[SCAVENGE_BATCH];
-/* The most CPU time one pass took this run, or has taken so far (written
- * by sysmon). */
-static _Atomic int64_t scavenge_longest;
 
 /* Requires: pool.lock.  Take up to SCAVENGE_BATCH of the warm free slots
  * of c that have been idle longest, for STACK_IDLE_NS or more, keeping
@@ -795,11 +831,11 @@ static int64_t thread_cpu_now(void)
 
 /* stack.h.  The budget is CPU time, checked after each batch: a pass
  * that the machine's load stretches in wall time takes no more slots. */
-bool goc__stack_scavenge(int64_t budget_ns)
+void goc__stack_scavenge(int64_t budget_ns)
 {
     int64_t now = coarse_now();
     int64_t cpu0 = thread_cpu_now();
-    bool more = false;
+    bool more = false; /* the budget is spent */
     goc__lock(&pool.lock);
     for (int i = 0; i < pool.nclasses && !more; i++) {
         struct stack_class *c = &pool.classes[i];
@@ -820,7 +856,6 @@ bool goc__stack_scavenge(int64_t budget_ns)
         }
     }
     goc__unlock(&pool.lock);
-    return more;
 }
 
 int64_t goc__stack_scavenge_longest(void)

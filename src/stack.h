@@ -81,11 +81,13 @@ void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
  * next pass goes on from there.  Unpaced, returning the stacks of a
  * million goroutines that had exited was one pass of 1.3 s, in which
  * sysmon preempted, polled and lent nothing.
- * Only on: sysmon's thread.  Returns: true if it stopped for its budget
- * (slots may wait still). */
-bool goc__stack_scavenge(int64_t budget_ns);
+ * Only on: sysmon's thread. */
+void goc__stack_scavenge(int64_t budget_ns);
 /* The most CPU time one goc__stack_scavenge pass took this run (tests). */
 int64_t goc__stack_scavenge_longest(void);
+/* How many fresh slots' top pages refills have populated ahead of their
+ * first run, in this process (tests). */
+uint64_t goc__stack_populated(void);
 /* The pool's size, in bytes, read at the call (a slow path, for the
  * debug endpoint, debug_serve.c: no counter on the hot paths).  mapped:
  * the address space of every slab; carved: the slots handed out so far,

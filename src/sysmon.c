@@ -484,7 +484,7 @@ static void *sysmon_main(void *arg)
         coarse_tick(now);
         if (now >= scavenge_at) {
             scavenge_at = now + SCAVENGE_EVERY_NS;
-            (void)goc__stack_scavenge(scavenge_budget());
+            goc__stack_scavenge(scavenge_budget());
         }
         if (all_idle()) {
             /* Woken by a blocking call: it may need retaking soon, so

@@ -141,6 +141,8 @@ void goc__ready(test_g *g);
 test_g *goc__getg(void);
 /* The most CPU time one pass of the stack scavenger took (stack.h). */
 int64_t goc__stack_scavenge_longest(void);
+/* Fresh stack slots' top pages populated ahead of their first run. */
+uint64_t goc__stack_populated(void);
 
 /* Kernel thread id of the caller. */
 int test_gettid(void);
