@@ -880,8 +880,9 @@ GOC_EXTERN int goc_debug_serve_stop(int fd);
  * goroutine instead of ~4.4 KiB (a receive's).  Any touch of such a stack (the
  * goroutine waking, a channel peer, a pointer handed out, the kernel in
  * read(2)) waits until it is restored, 15-30 us on a VM.  It needs a full
- * userfaultfd (root, or vm.unprivileged_userfaultfd=1) and is off under
- * ASan, TSan and valgrind.  Debuggers and core files see a compacted
+ * userfaultfd (root, or vm.unprivileged_userfaultfd=1) and Linux 6.13's
+ * MADV_GUARD_INSTALL guard pages, and is off under ASan, TSan and
+ * valgrind.  Debuggers and core files see a compacted
  * stack's pages as missing; a fork child sees zeros there.
  * ------------------------------------------------------------------------ */
 enum {

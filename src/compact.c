@@ -732,6 +732,16 @@ void goc__compact_start(void)
         cp_set_state(GOC_COMPACT_UNAVAILABLE, why);
         return;
     }
+    if (!goc__stack_guards_madvise()) {
+        /* Compaction removes a stack's guard page and installs it again:
+         * with mprotect's that is a mapping split and merged each time,
+         * and the slabs it finds stacks in are told by their guards
+         * (goc__stack_slab_find). */
+        cp_set_state(GOC_COMPACT_UNAVAILABLE,
+                     "the stacks' guard pages are mprotect's, not "
+                     "MADV_GUARD_INSTALL's (Linux 6.13; GOC_STACK_GUARD)");
+        return;
+    }
     int fd = cp_uffd_open();
     if (fd < 0) {
         cp_set_state(GOC_COMPACT_UNAVAILABLE,

@@ -359,6 +359,29 @@ static void guard_page(char *p)
     }
 }
 
+/* stack.h */
+bool goc__stack_guards_madvise(void)
+{
+    goc__lock(&pool.lock);
+    if (pool.guard_mode == GUARD_UNKNOWN) {
+        /* As the first guard would decide it (guard_page), on a page of
+         * its own. */
+        size_t ps = goc__pagesize();
+        char *p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            pool.guard_mode = madvise(p, ps, MADV_GUARD_INSTALL) == 0 &&
+                                      guard_is_real(p)
+                                  ? GUARD_MADVISE
+                                  : GUARD_MPROTECT;
+            munmap(p, ps);
+        }
+    }
+    bool yes = pool.guard_mode == GUARD_MADVISE;
+    goc__unlock(&pool.lock);
+    return yes;
+}
+
 /* Requires: pool.lock; nslabs < MAX_SLABS.  Under TSan pool.slabs is
  * kept sorted by address (see the top). */
 static void slab_insert(struct slab *s)

@@ -85,6 +85,11 @@ void goc__stack_flush_cache(goc__p *p); /* P's cache back to the pool */
 void goc__stack_scavenge(int64_t budget_ns);
 /* The most CPU time one goc__stack_scavenge pass took this run (tests). */
 int64_t goc__stack_scavenge_longest(void);
+/* Whether this run's guard pages are madvise's (MADV_GUARD_INSTALL, Linux
+ * 6.13), which compaction needs: it removes a compacted stack's guard and
+ * installs it again.  Decided now if no guard was installed yet, with a
+ * page of its own; GOC_STACK_GUARD=mprotect says no. */
+bool goc__stack_guards_madvise(void);
 /* How many fresh slots' top pages refills have populated ahead of their
  * first run, in this process (tests). */
 uint64_t goc__stack_populated(void);

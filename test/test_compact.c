@@ -496,6 +496,29 @@ TEST(compact_overflow_still_caught)
     ASSERT_CONTAINS(d.out, want);
 }
 
+/* ---- not with mprotect's guard pages ----
+ * Compaction removes a compacted stack's guard and installs it again,
+ * with MADV_GUARD_INSTALL (Linux 6.13).  With mprotect's guards (older
+ * kernels, or GOC_STACK_GUARD=mprotect) it used to say it was on and
+ * then compact nothing; now it says why it cannot run. */
+static void mprotect_guards_main(void *arg)
+{
+    (void)arg;
+    goc_compact_stats st;
+    goc_compact_stats_read(&st);
+    ASSERT_EQ(st.state, GOC_COMPACT_UNAVAILABLE);
+    ASSERT(st.why != NULL);
+    fprintf(stderr, "compaction unavailable: %s\n", st.why);
+    if (compact_expected()) /* else a sanitizer's or permission's reason */
+        ASSERT(strstr(st.why, "guard pages") != NULL);
+}
+TEST(compact_unavailable_with_mprotect_guards)
+{
+    compact_ask();
+    setenv("GOC_STACK_GUARD", "mprotect", 1);
+    run_main(mprotect_guards_main, NULL);
+}
+
 /* ---- off unless asked ---- */
 
 static void off_main(void *arg)
