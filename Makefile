@@ -8,6 +8,8 @@
 #                       failure, plus the install/consumer check
 #   make test-release   gcc, Release, -Werror            (build/release)
 #   make test-gomaxprocs1  the Release suite again with GOMAXPROCS=1
+#   make test-oldkernel the Release suite again as on Linux before 6.13
+#                       (Debian 12's 6.1): guard pages by mprotect
 #   make test-compact   the Debug suite again with every parked stack
 #                       compacted at once (GOCDEBUG=compactstacks=1,
 #                       compactafter=0; where the mode cannot run, the
@@ -127,7 +129,7 @@ ISOLATE := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 CONFIGS := release clang debug asan tsan arm64 valgrind
 
 .PHONY: all deps test $(CONFIGS:%=test-%) $(CONFIGS:%=build-%) build-racebench \
-        test-gomaxprocs1 test-compact \
+        test-gomaxprocs1 test-oldkernel test-compact \
         test-install demo apiref bench stress install install-race \
         install-asan clean
 
@@ -149,7 +151,8 @@ deps:
 
 # The install check and the C++ header check come before the last
 # configuration, so the final ctest summary closes the output.
-test: deps test-release test-gomaxprocs1 test-install test-clang test-debug \
+test: deps test-release test-gomaxprocs1 test-oldkernel test-install \
+      test-clang test-debug \
       test-compact test-asan test-tsan test-valgrind test-arm64
 
 # build-NAME: configure (first time or when options change) and build.
@@ -174,6 +177,15 @@ $(foreach c,$(CONFIGS) racebench,$(eval $(call config_rules,$(c))))
 test-gomaxprocs1: deps build-release
 	@echo "==> release with GOMAXPROCS=1: ctest"
 	cd $(BUILD)/release && GOMAXPROCS=1 $(CTEST) --output-on-failure \
+	  -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
+
+# The Release suite as on a kernel before 6.13 (Debian 12's 6.1): a
+# seccomp filter (test/runner.c) refuses MADV_GUARD_INSTALL,
+# MADV_GUARD_REMOVE and process_madvise with EINVAL, so guard pages are
+# mprotect's and a refill populates a page at a time.
+test-oldkernel: deps build-release
+	@echo "==> release as on Linux before 6.13: ctest"
+	cd $(BUILD)/release && GOC_TEST_OLD_KERNEL=1 $(CTEST) --output-on-failure \
 	  -j$(JOBS) $(CTEST_ARGS) | $(CTEST_TAIL)
 
 test-compact: deps build-debug

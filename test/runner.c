@@ -8,7 +8,13 @@
  *                       timeout (GOC_TEST_TIMEOUT seconds, default 60)
  *   goc_tests --list    print the names
  */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +34,48 @@ static const struct {
 #undef TEST_ENTRY
 };
 #define NTESTS (sizeof tests / sizeof tests[0])
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#define MADV_GUARD_REMOVE 103
+#endif
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+bool test_refuse_new_kernel_calls(bool guards)
+{
+#if defined(TEST_AUDIT_ARCH) && !TEST_EMULATED
+    /* advice: the low half of madvise's third argument (little-endian) */
+    enum { advice = offsetof(struct seccomp_data, args[2]) };
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_madvise, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, advice),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_GUARD_INSTALL, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_GUARD_REMOVE, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+    };
+    if (!guards) { /* process_madvise only: allow every madvise */
+        f[5] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+                                            SECCOMP_RET_ALLOW);
+    }
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+#else
+    (void)guards;
+    return false;
+#endif
+}
 
 int test_gettid(void)
 {
@@ -175,6 +223,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < NTESTS; i++)
             printf("%s\n", tests[i].name);
         return 0;
+    }
+    if (getenv("GOC_TEST_OLD_KERNEL") != NULL &&
+        !test_refuse_new_kernel_calls(true)) {
+        fprintf(stderr, "GOC_TEST_OLD_KERNEL: cannot install the filter\n");
+        return 2;
     }
     if (argc >= 2) {
         for (int a = 1; a < argc; a++) {

@@ -144,6 +144,13 @@ int64_t goc__stack_scavenge_longest(void);
 /* Fresh stack slots' top pages populated ahead of their first run. */
 uint64_t goc__stack_populated(void);
 
+/* A seccomp filter that makes this process (and its children) answer as
+ * a kernel before 6.13 does: process_madvise fails with EINVAL, and with
+ * guards MADV_GUARD_INSTALL and MADV_GUARD_REMOVE too.  make
+ * test-oldkernel runs the suite so (GOC_TEST_OLD_KERNEL, runner.c).
+ * Returns: false where no filter can be had (an emulator, another
+ * architecture). */
+bool test_refuse_new_kernel_calls(bool guards);
 /* Kernel thread id of the caller. */
 int test_gettid(void);
 /* A field of /proc/self/status (VmRSS, VmPTE in kB; Threads), or -1. */

@@ -471,38 +471,9 @@ TEST(stack_guards_leave_mappings)
  * by one: 27% of spawn + park 100k on a VM.  A refill then populates the
  * pages with a madvise each (stack.c, refill_populate).  A seccomp filter
  * makes process_madvise fail as such a kernel does. */
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 
-#if defined(__x86_64__)
-#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
 #define POPULATE_N 3000
-static void refuse_process_madvise(void)
-{
-#ifdef TEST_AUDIT_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                 offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_madvise, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-    ASSERT_EQ(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-    ASSERT_EQ(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
-#endif
-}
 static void populate_main(void *arg)
 {
     (void)arg;
@@ -516,7 +487,7 @@ static void populate_main(void *arg)
 }
 static void populate_run(void)
 {
-    refuse_process_madvise();
+    ASSERT(test_refuse_new_kernel_calls(false));
     errno = 0;
     ASSERT_EQ(syscall(SYS_process_madvise, -1, NULL, 0, 0, 0), -1);
     ASSERT_EQ(errno, EINVAL); /* the filter is in */
@@ -524,7 +495,7 @@ static void populate_run(void)
 }
 TEST(stack_populate_without_process_madvise)
 {
-#if !defined(TEST_AUDIT_ARCH) || TEST_EMULATED
+#if !(defined(__x86_64__) || defined(__aarch64__)) || TEST_EMULATED
     fprintf(stderr, "skipped: needs seccomp on x86-64 or arm64, natively\n");
     return;
 #endif
