@@ -364,16 +364,14 @@ bool goc__stack_guards_madvise(void)
 {
     goc__lock(&pool.lock);
     if (pool.guard_mode == GUARD_UNKNOWN) {
-        /* As the first guard would decide it (guard_page), on a page of
-         * its own. */
+        /* The run's first guard decides the mode (guard_page): install
+         * one on a page of its own (with mprotect's, it spends one guard
+         * of the budget). */
         size_t ps = goc__pagesize();
         char *p = mmap(NULL, ps, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED) {
-            pool.guard_mode = madvise(p, ps, MADV_GUARD_INSTALL) == 0 &&
-                                      guard_is_real(p)
-                                  ? GUARD_MADVISE
-                                  : GUARD_MPROTECT;
+            guard_page(p);
             munmap(p, ps);
         }
     }
