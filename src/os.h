@@ -78,10 +78,13 @@ int goc__pidfd_self(int *pidfd);
  * realloc that the C library serves from its heap copies the array into
  * fresh pages, a page fault each, with the lock held: 1-2.5 ms at 100k
  * entries on a VM, in which every other P that needed the lock waited
- * (timers' p99 lateness, docs/performance.md).  *cap is its capacity in
- * elements of elem bytes (0 with *base NULL: none yet; elem at most a
- * page), and the mapping is cap * elem rounded up to whole pages: it grows
- * to at least need elements, at least doubling.  Returns: false when out
+ * (timers' p99 lateness, docs/performance.md).  The first growth maps 64
+ * MiB of address space (MAP_NORESERVE: pages never written cost nothing),
+ * so that most arrays never move: a moved page's first touch at its new
+ * address is a host fault on a VM with shadow page tables (os_linux.c).
+ * *cap is its capacity in elements of elem bytes (0 with *base NULL: none
+ * yet; elem at most a page), and the mapping is cap * elem rounded up to
+ * whole pages: it grows to at least need elements, at least doubling.  Returns: false when out
  * of memory or past UINT32_MAX elements (the array as it was). */
 bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need);
 void goc__pages_free(void *base, uint32_t cap, size_t elem);

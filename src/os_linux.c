@@ -181,6 +181,16 @@ static size_t pages_len(uint32_t cap, size_t elem)
     return round_pages((size_t)cap * elem);
 }
 
+/* The address space an array gets at its first growth, for its
+ * capacity: pages that are never written cost no memory (MAP_NORESERVE,
+ * as the stack slabs), and an array within it never moves.  Moving one
+ * with mremap keeps the pages, but on a VM with shadow page tables the
+ * first touch of each at its new address is a host fault (4-5 us a page
+ * here): a million-goroutine free list moved in the spawn storm paid
+ * them again at the join, under the pool's lock (docs/performance.md,
+ * "Many goroutines, ninth pass").  Past it, the array moves as before. */
+#define PAGES_RESERVE ((size_t)64 << 20)
+
 bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need)
 {
     if (need <= *cap)
@@ -189,9 +199,11 @@ bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need)
     size_t n = round_pages(old * 2 > need * elem ? old * 2 : need * elem);
     if (n / elem > UINT32_MAX)
         return false;
+    if (*base == NULL && n < PAGES_RESERVE)
+        n = PAGES_RESERVE;
     void *p = *base == NULL
                   ? mmap(NULL, n, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
                   : mremap(*base, old, n, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         return false;
