@@ -143,6 +143,9 @@ test_g *goc__getg(void);
 int64_t goc__stack_scavenge_longest(void);
 /* Fresh stack slots' top pages populated ahead of their first run. */
 uint64_t goc__stack_populated(void);
+/* A runtime array that grows under a lock, and its end (os.h). */
+bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need);
+void goc__pages_free(void *base, uint32_t cap, size_t elem);
 
 /* A seccomp filter that makes this process (and its children) answer as
  * a kernel before 6.13 does: process_madvise fails with EINVAL, and with

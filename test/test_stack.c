@@ -514,3 +514,39 @@ TEST(stack_populate_without_process_madvise)
     fputs(d.out, stderr);
     ASSERT_STATUS(d, 0);
 }
+
+/* ---- the runtime's growing arrays stay where they are ----
+ * A stack pool's free list, the header pool's and the timer heaps grow
+ * under their locks while a spawn storm runs.  Moved by mremap, an
+ * array keeps its pages, but on a VM with shadow page tables the first
+ * touch of each at its new address is a host fault: the free list that
+ * a storm had moved paid them again at the join, under the pool's lock
+ * (os_linux.c, goc__pages_grow).  Below its reservation an array keeps
+ * its address; past it, it moves with its contents. */
+TEST(pages_grow_keeps_place)
+{
+    struct entry {
+        char *slot;
+        int64_t since;
+    } *v = NULL;
+    uint32_t cap = 0;
+    ASSERT(goc__pages_grow((void **)&v, &cap, sizeof *v, 1));
+    ASSERT(v != NULL);
+    struct entry *first = v;
+    /* A million goroutines' free list: 16 MB, written as slabs come. */
+    for (uint32_t need = 4096; need <= (1u << 20); need *= 2) {
+        ASSERT(goc__pages_grow((void **)&v, &cap, sizeof *v, need));
+        ASSERT(v == first);
+        ASSERT_GE(cap, need);
+        for (uint32_t i = need / 2; i < need; i++)
+            v[i] = (struct entry){(char *)(uintptr_t)(i + 1), i};
+    }
+    /* Past the reservation: it may move, and keeps what it held. */
+    uint32_t was = cap;
+    ASSERT(goc__pages_grow((void **)&v, &cap, sizeof *v, (size_t)was + 1));
+    ASSERT_GE(cap, was + 1);
+    for (uint32_t i = 2048; i < (1u << 20); i += 4093)
+        ASSERT_EQ(v[i].since, (int64_t)i);
+    v[cap - 1].since = 1; /* the new end is writable */
+    goc__pages_free(v, cap, sizeof *v);
+}
