@@ -84,8 +84,9 @@ int goc__pidfd_self(int *pidfd);
  * address is a host fault on a VM with shadow page tables (os_linux.c).
  * *cap is its capacity in elements of elem bytes (0 with *base NULL: none
  * yet; elem at most a page), and the mapping is cap * elem rounded up to
- * whole pages: it grows to at least need elements, at least doubling.  Returns: false when out
- * of memory or past UINT32_MAX elements (the array as it was). */
+ * whole pages: it grows to at least need elements, at least doubling.
+ * Returns: false when out of memory or past UINT32_MAX elements (the
+ * array as it was). */
 bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need);
 void goc__pages_free(void *base, uint32_t cap, size_t elem);
 /* Map in the whole pages of [p, p + len), about to be written, in one

@@ -186,9 +186,10 @@ static size_t pages_len(uint32_t cap, size_t elem)
  * as the stack slabs), and an array within it never moves.  Moving one
  * with mremap keeps the pages, but on a VM with shadow page tables the
  * first touch of each at its new address is a host fault (4-5 us a page
- * here): a million-goroutine free list moved in the spawn storm paid
- * them again at the join, under the pool's lock (docs/performance.md,
- * "Many goroutines, ninth pass").  Past it, the array moves as before. */
+ * here): the stack free list that a spawn storm of 100k had moved paid
+ * ~256 of them again at the join, under the pool's lock
+ * (docs/performance.md, "Many goroutines, ninth pass").  Past it, the
+ * array moves as before. */
 #define PAGES_RESERVE ((size_t)64 << 20)
 
 bool goc__pages_grow(void **base, uint32_t *cap, size_t elem, size_t need)
