@@ -404,7 +404,10 @@ GOC_NODISCARD
 GOC_EXTERN goc_ctx *goc_ctx_with_value(goc_ctx *parent, const void *key,
                                        void *value);
 /* cancel(): idempotent; cancels every descendant before it returns.  On a
- * background or value-only context it does nothing. */
+ * background or value-only context it does nothing.  c must be alive at
+ * the call, no longer: whoever waits for the cancel may release c as
+ * soon as it sees it (the cancel holds a reference of its own until it
+ * returns). */
 GOC_EXTERN void goc_ctx_cancel(goc_ctx *c);
 /* context.WithCancelCause's cancel(cause): as goc_ctx_cancel, recording
  * cause (any int; 0 means GOC_ECANCELED) for goc_ctx_cause. */

@@ -13,7 +13,11 @@
  * Lifetime: references.  The creator holds one; every child holds one on
  * its parent, so a context lives while any descendant does; an AfterFunc
  * registration holds one until it is stopped.  The anchor's list of
- * children is weak: a child that is freed takes itself off it.
+ * children is weak: a child that is freed takes itself off it.  A
+ * holder may drop a context the moment it sees it canceled, while the
+ * cancel is still under way: so the public cancel holds a reference of
+ * its own, and a cancel clears each child's anchor only once it is done
+ * with the child (a child's free waits on the anchor's mu until then).
  *
  * Invariants:
  *   err == 0 until canceled, then GOC_ECANCELED or GOC_ETIMEDOUT for ever;
@@ -113,11 +117,16 @@ static void cancel_locked(goc_ctx *c, int err, int cause)
     /* Cannot fail: done exists from the make, and the err test above lets
      * one cancel through (`!` keeps gcc from warning on the drop). */
     (void)!goc_chan_close(c->done);
-    for (goc_ctx *k = c->children; k != NULL; k = k->sib_next) {
+    for (goc_ctx *k = c->children, *next; k != NULL; k = next) {
         goc__lock(&k->mu);
-        atomic_store_explicit(&k->anchor, NULL, memory_order_relaxed);
         cancel_locked(k, err, c->cause);
         goc__unlock(&k->mu);
+        next = k->sib_next;
+        /* The last touch of k.  Its holder may have seen it canceled and
+         * dropped it: until this store its free waits for c->mu, after
+         * it the free goes ahead (ctx_free; release: pairs with its
+         * acquire load). */
+        atomic_store_explicit(&k->anchor, NULL, memory_order_release);
     }
     c->children = NULL;
     call_watches(c, err);
@@ -138,8 +147,16 @@ void goc_ctx_cancel(goc_ctx *c)
 
 void goc_ctx_cancel_cause(goc_ctx *c, int cause)
 {
-    if (c != NULL && c->kind == KIND_CANCEL)
-        cancel(c, GOC_ECANCELED, cause);
+    if (c == NULL || c->kind != KIND_CANCEL)
+        return;
+    /* A reference of the cancel's own: whoever waits for the cancel
+     * (done closed, err set) may drop the last reference while the
+     * cancel still walks c's children, watches and AfterFuncs, as Go
+     * code does (a goroutine cancels the context its spawner waits on,
+     * and the spawner then lets it go). */
+    goc_ctx_retain(c);
+    cancel(c, GOC_ECANCELED, cause);
+    goc_ctx_release(c);
 }
 
 static int deadline_fire(goc__timer *t, void *arg, int64_t now)
@@ -317,7 +334,9 @@ static void ctx_free(goc_ctx *c)
     if (c->kind == KIND_CANCEL) {
         if (c->has_timer)
             goc__timer_del(&c->timer); /* waits out a firing deadline */
-        goc_ctx *a = atomic_load_explicit(&c->anchor, memory_order_relaxed);
+        /* acquire: NULL means the anchor's cancel is done with c
+         * (cancel_locked's release store). */
+        goc_ctx *a = atomic_load_explicit(&c->anchor, memory_order_acquire);
         if (a != NULL) {
             /* a is alive: c's parent chain holds it. */
             goc__lock(&a->mu);

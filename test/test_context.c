@@ -255,6 +255,52 @@ TEST(ctx_release)
     run_main(release_main, NULL);
 }
 
+/* ---- holders let go while the cancel is under way ----
+ * A goroutine cancels a context that its spawner waits on, and the
+ * spawner, like the holders of its children, drops its reference the
+ * moment it sees the cancel.  The cancel still walks the children and
+ * unlocks the context after that; with nothing of its own holding them,
+ * it did so in freed memory (ASan saw it once in ~280 runs of
+ * race_edges).  A tree of children makes the window wide; ASan and
+ * valgrind tell a use after free. */
+#define RW_ROUNDS 300
+#define RW_KIDS 16
+static goc_wg rw_wg;
+
+static void rw_kid_holder(void *arg)
+{
+    goc_ctx *k = arg;
+    ASSERT_ERR(goc_chan_recv(goc_ctx_done(k), NULL), GOC_ECLOSED);
+    goc_ctx_release(k); /* at once: the parent's cancel may be at k */
+    goc_wg_done(&rw_wg);
+}
+static void rw_canceller(void *arg)
+{
+    goc_ctx_cancel(arg); /* borrowed: its spawner holds the reference */
+}
+static void rw_main(void *arg)
+{
+    (void)arg;
+    for (int r = 0; r < RW_ROUNDS; r++) {
+        goc_ctx *c = goc_ctx_with_cancel(NULL);
+        ASSERT(c != NULL);
+        goc_wg_add(&rw_wg, RW_KIDS);
+        for (int i = 0; i < RW_KIDS; i++) {
+            goc_ctx *k = goc_ctx_with_cancel(c);
+            ASSERT(k != NULL);
+            ASSERT_OK(goc_go(rw_kid_holder, k));
+        }
+        ASSERT_OK(goc_go(rw_canceller, c));
+        ASSERT_ERR(goc_chan_recv(goc_ctx_done(c), NULL), GOC_ECLOSED);
+        goc_ctx_release(c);
+        goc_wg_wait(&rw_wg);
+    }
+}
+TEST(ctx_release_while_canceling)
+{
+    run_main(rw_main, NULL);
+}
+
 /* ---- causes ---- */
 
 static void cause_main(void *arg)
