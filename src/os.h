@@ -74,7 +74,8 @@ bool goc__process_madvise(int *pidfd, const struct iovec *iov, uint32_t k,
 int goc__pidfd_self(int *pidfd);
 /* A runtime array that grows under a lock (a pool's free list, a timer
  * heap): its own mapping, grown with mremap, so that the pages it has move
- * with their contents, and nothing is copied or faulted in again.  A
+ * with their contents and nothing is copied (the kernel faults none of
+ * them in again; a VM's host may, below).  A
  * realloc that the C library serves from its heap copies the array into
  * fresh pages, a page fault each, with the lock held: 1-2.5 ms at 100k
  * entries on a VM, in which every other P that needed the lock waited
